@@ -1,0 +1,68 @@
+#include "crypto/base/env.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "crypto/base/fault_env.h"
+
+namespace clonefs {
+namespace {
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/clonefs-env-XXXXXX";
+  return std::string(::mkdtemp(tmpl));
+}
+
+TEST(PosixEnv, WriteReadSyncRoundTrip) {
+  Env* env = Env::Default();
+  std::string dir = TempDir();
+  auto f = env->OpenFile(dir + "/a", true);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_TRUE((*f)->WriteAt(10, "hello").ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  char buf[5];
+  ASSERT_TRUE((*f)->ReadAt(10, 5, buf).ok());
+  EXPECT_EQ(std::string(buf, 5), "hello");
+  EXPECT_TRUE((*f)->ReadAt(14, 5, buf).IsCorruption());  // short read is never silent
+  EXPECT_EQ(*(*f)->Size(), 15u);
+}
+
+TEST(PosixEnv, SecondLockReportsHolderPid) {
+  Env* env = Env::Default();
+  std::string dir = TempDir();
+  auto first = env->LockFile(dir + "/LOCK");
+  ASSERT_TRUE(first.ok());
+  // flock locks belong to the open file description, so a second open in this process conflicts.
+  auto second = env->LockFile(dir + "/LOCK");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().message(), "store is in use by pid " + std::to_string(::getpid()));
+}
+
+TEST(FaultInjectionEnv, DropsOnlyUnsyncedBytes) {
+  FaultInjectionEnv env(Env::Default());
+  std::string dir = TempDir();
+  auto f = env.OpenFile(dir + "/seg", true);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->WriteAt(0, "synced").ok());
+  ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE((*f)->WriteAt(6, "lost").ok());
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  EXPECT_EQ(*(*f)->Size(), 6u);
+}
+
+TEST(FaultInjectionEnv, WriteBudgetGivesNoSpace) {
+  FaultInjectionEnv env(Env::Default());
+  std::string dir = TempDir();
+  auto f = env.OpenFile(dir + "/seg", true);
+  ASSERT_TRUE(f.ok());
+  env.SetWriteBudget(8);
+  EXPECT_TRUE((*f)->WriteAt(0, "12345678").ok());
+  EXPECT_TRUE((*f)->WriteAt(8, "9").IsNoSpace());
+  env.SetWriteBudget(-1);
+  EXPECT_TRUE((*f)->WriteAt(8, "9").ok());
+}
+
+}  // namespace
+}  // namespace clonefs

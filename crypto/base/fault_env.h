@@ -1,0 +1,63 @@
+// FaultInjectionEnv: an Env wrapper for crash and disk-full tests.
+//
+// It forwards to a base Env and remembers, for every file it opened, how many bytes had been
+// synced. `DropUnsyncedData()` models a machine crash for append-only files: every file is cut
+// back to its last synced length. A write budget models a full disk: once the budget of bytes is
+// spent, writes fail with NoSpace until more budget is granted. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "crypto/base/env.h"
+
+namespace clonefs {
+
+class FaultInjectionEnv final : public Env {
+ public:
+  explicit FaultInjectionEnv(Env* base) : base_(base) {}
+
+  // Models a machine crash: cuts every tracked file back to the length it had at its last
+  // successful Sync(). Atomic with respect to Sync(); afterwards the "machine is down" and every
+  // write and sync through this Env fails.
+  Status DropUnsyncedData();
+  // Writes fail with NoSpace once `bytes` more bytes have been written. Negative = unlimited.
+  void SetWriteBudget(int64_t bytes) { write_budget_.store(bytes); }
+  // When set, Sync() fails with EIO (and syncs nothing).
+  void SetFailSync(bool fail) { fail_sync_.store(fail); }
+
+  Result<std::unique_ptr<File>> OpenFile(const std::string& path, bool create) override;
+  Status DeleteFile(const std::string& path) override;
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    return base_->RenameFile(from, to);
+  }
+  bool FileExists(const std::string& path) override { return base_->FileExists(path); }
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    return base_->ListDir(dir);
+  }
+  Status CreateDir(const std::string& dir) override { return base_->CreateDir(dir); }
+  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return base_->LockFile(path);
+  }
+  Result<uint64_t> FreeSpace(const std::string& path) override { return base_->FreeSpace(path); }
+  uint64_t NowMicros() override { return base_->NowMicros(); }
+
+ private:
+  friend class FaultFile;
+  // Spends `n` bytes of budget; false when the disk is "full".
+  bool TakeBudget(size_t n);
+  // Syncs `file` and records its length, unless the machine has "crashed".
+  Status SyncAndRecord(File* file);
+  bool crashed();
+
+  Env* const base_;
+  std::atomic<int64_t> write_budget_{-1};
+  std::atomic<bool> fail_sync_{false};
+  std::mutex mu_;
+  std::map<std::string, uint64_t> synced_size_;  // GUARDED_BY(mu_)
+  bool crashed_ = false;                         // GUARDED_BY(mu_)
+};
+
+}  // namespace clonefs

@@ -1,0 +1,101 @@
+#include "store/catalog.h"
+
+#include <nlohmann/json.hpp>
+
+#include "store/coding.h"
+
+namespace clonefs::store {
+
+using json = nlohmann::json;
+
+std::string VolumeDbPrefix() { return "v"; }
+
+std::string VolumeDbKey(uint64_t id) {
+  std::string k = VolumeDbPrefix();
+  AppendBE64(&k, id);
+  return k;
+}
+
+std::string EncodeVolume(const VolumeInfo& v) {
+  json j = {{"id", v.id},
+            {"name", v.name},
+            {"size", v.size_bytes},
+            {"page_size", v.page_size},
+            {"compression", std::string(CompressionName(v.compression))},
+            {"create_time_us", v.create_time_us},
+            {"epoch", v.epoch},
+            {"status", v.status}};
+  return j.dump();
+}
+
+Result<VolumeInfo> DecodeVolume(std::string_view data) {
+  json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("bad volume record");
+  try {
+    VolumeInfo v;
+    v.id = j.at("id").get<uint64_t>();
+    v.name = j.at("name").get<std::string>();
+    v.size_bytes = j.at("size").get<uint64_t>();
+    v.page_size = j.at("page_size").get<uint32_t>();
+    CLONEFS_ASSIGN_OR_RETURN(v.compression,
+                             ParseCompression(j.at("compression").get<std::string>()));
+    v.create_time_us = j.at("create_time_us").get<uint64_t>();
+    v.epoch = j.at("epoch").get<uint64_t>();
+    v.status = j.value("status", "available");
+    return v;
+  } catch (const json::exception& e) {
+    return Status::Corruption(std::string("bad volume record: ") + e.what());
+  }
+}
+
+std::string EncodeCheckpoint(const CheckpointState& c) {
+  std::string s;
+  AppendBE32(&s, c.position.segment);
+  AppendBE64(&s, c.position.offset);
+  AppendBE64(&s, c.next_seq);
+  return s;
+}
+
+Result<CheckpointState> DecodeCheckpoint(std::string_view data) {
+  if (data.size() != 20) return Status::Corruption("bad checkpoint record");
+  CheckpointState c;
+  c.position.segment = GetBE32(data.data());
+  c.position.offset = GetBE64(data.data() + 4);
+  c.next_seq = GetBE64(data.data() + 12);
+  return c;
+}
+
+std::string LiveDbPrefix() { return "l"; }
+
+std::string LiveDbKey(uint32_t segment) {
+  std::string k = LiveDbPrefix();
+  AppendBE32(&k, segment);
+  return k;
+}
+
+std::string EncodeStoreInfo(const StoreInfo& info) {
+  json j = {{"format", "clonefs-store"},
+            {"format_version", info.format_version},
+            {"region", info.region},
+            {"account_id", info.account_id}};
+  return j.dump(2) + "\n";
+}
+
+Result<StoreInfo> DecodeStoreInfo(std::string_view data) {
+  json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "clonefs-store") {
+    return Status::Corruption("FORMAT file is not a clonefs store description");
+  }
+  StoreInfo info;
+  info.format_version = j.value("format_version", 0u);
+  info.region = j.value("region", "");
+  info.account_id = j.value("account_id", "");
+  if (info.format_version != kFormatVersion) {
+    return Status::NotSupported("store format version " + std::to_string(info.format_version) +
+                                " is not supported (this build reads version " +
+                                std::to_string(kFormatVersion) + ")");
+  }
+  return info;
+}
+
+}  // namespace clonefs::store

@@ -1,0 +1,36 @@
+// Catalog encoding: volume records and store state as MetaDb entries (docs/FORMAT.md).
+#pragma once
+
+#include <string>
+
+#include "store/segment_log.h"
+#include "store/store.h"
+
+namespace clonefs::store {
+
+// 'v' + BE64(id) -> JSON volume record.
+std::string VolumeDbKey(uint64_t id);
+std::string VolumeDbPrefix();
+std::string EncodeVolume(const VolumeInfo& v);
+Result<VolumeInfo> DecodeVolume(std::string_view data);
+
+// Where recovery starts and what it resumes from: written by every checkpoint.
+struct CheckpointState {
+  LogPosition position;  // replay starts here
+  uint64_t next_seq = 1;
+};
+constexpr char kCheckpointKey[] = "s/checkpoint";
+constexpr char kNextVolumeIdKey[] = "s/next_volume_id";
+std::string EncodeCheckpoint(const CheckpointState& c);
+Result<CheckpointState> DecodeCheckpoint(std::string_view data);
+
+// 'l' + BE32(segment) -> LE64 live bytes of that segment as of the checkpoint.
+std::string LiveDbKey(uint32_t segment);
+std::string LiveDbPrefix();
+
+// The store's identity, in the FORMAT file (JSON).
+constexpr uint32_t kFormatVersion = 1;
+std::string EncodeStoreInfo(const StoreInfo& info);
+Result<StoreInfo> DecodeStoreInfo(std::string_view data);
+
+}  // namespace clonefs::store

@@ -1,0 +1,102 @@
+// Garbage collection: deletes segments that hold no live record and compacts segments whose
+// live share has dropped below half, by copying their live records to the log head.
+//
+// Safety: a copied record is a kRelocated record with the original's seq; it replaces the map
+// entry only while the entry still names that seq (checked under the page's stripe lock, and
+// again by replay), so a concurrent or later write always wins. A segment is deleted only after
+// a checkpoint past the copies, so recovery never needs it, and under segments_mu_, so that no
+// reader is between lookup and pread on it.
+#include <spdlog/spdlog.h>
+
+#include "store/catalog.h"
+#include "store/store_impl.h"
+
+namespace clonefs::store {
+namespace {
+// Compact a sealed segment once less than this share of it is live.
+constexpr double kCompactBelow = 0.5;
+}  // namespace
+
+Status StoreImpl::RelocateLiveRecords(uint32_t segment) {
+  return log_->ScanSegment(segment, [&](const RecordHeader& h, std::string_view payload,
+                                        const RecordLocation& loc) -> Status {
+    if (h.type == RecordType::kDiscard) return Status::OK();
+    StripeGuard guard(this, h.volume_id, h.page_no, h.page_no + 1);
+    CLONEFS_ASSIGN_OR_RETURN(auto cur, map_->GetExact(MapKey{h.volume_id, h.page_no, h.epoch}));
+    if (!cur || cur->tombstone || cur->seq != h.seq || !(cur->loc == loc)) return Status::OK();
+    std::vector<PendingRecord> copy(1);
+    copy[0].header = h;
+    copy[0].header.type = RecordType::kRelocated;
+    copy[0].payload.assign(payload.data(), payload.size());
+    // AppendAndApply assigns a fresh seq; a relocated record must keep the original one.
+    std::string buf;
+    EncodeRecord(copy[0].header, copy[0].payload, &buf);
+    std::shared_lock<std::shared_mutex> ckpt(ckpt_mu_);
+    CLONEFS_ASSIGN_OR_RETURN(RecordLocation to, log_->Append(buf));
+    return ApplyRecord(copy[0].header, to);
+  });
+}
+
+Status StoreImpl::DeleteDeadSegment(uint32_t segment) {
+  {
+    std::unique_lock<std::shared_mutex> readers(segments_mu_);
+    CLONEFS_RETURN_IF_ERROR(log_->DeleteSegment(segment));
+  }
+  {
+    std::lock_guard<std::mutex> l(misc_mu_);
+    live_.erase(segment);
+  }
+  MetaBatch b;
+  b.Delete(LiveDbKey(segment));
+  return db_->Write(b, /*sync=*/false);
+}
+
+Status StoreImpl::CollectGarbage() {
+  std::lock_guard<std::mutex> gc(gc_mu_);
+  const StoreUsage before = GetUsage();
+  CLONEFS_RETURN_IF_ERROR(Checkpoint());
+  LogPosition safe;
+  {
+    std::lock_guard<std::mutex> l(checkpoint_mu_);
+    safe = checkpoint_pos_;
+  }
+  const uint32_t active = log_->active_segment();
+  std::vector<uint32_t> dead, compact;
+  for (const auto& [id, size] : log_->Segments()) {
+    if (id == active || id >= safe.segment) continue;  // still written, or needed by replay
+    int64_t live;
+    {
+      std::lock_guard<std::mutex> l(misc_mu_);
+      live = live_.count(id) ? live_[id] : 0;
+    }
+    if (live <= 0) {
+      dead.push_back(id);
+    } else if (static_cast<double>(live) < kCompactBelow * static_cast<double>(size)) {
+      compact.push_back(id);
+    }
+  }
+  Status compaction;
+  std::vector<uint32_t> compacted;
+  for (uint32_t id : compact) {
+    compaction = RelocateLiveRecords(id);
+    if (!compaction.ok()) break;  // e.g. no space to copy into: keep what we have
+    compacted.push_back(id);
+  }
+  if (!compacted.empty()) {
+    CLONEFS_RETURN_IF_ERROR(Checkpoint());  // the copies must be durable before the originals go
+    for (uint32_t id : compacted) {
+      std::lock_guard<std::mutex> l(misc_mu_);
+      if (live_[id] != 0) {
+        spdlog::warn("gc: segment {} still counts {} live bytes after compaction", id, live_[id]);
+      }
+    }
+    dead.insert(dead.end(), compacted.begin(), compacted.end());
+  }
+  for (uint32_t id : dead) CLONEFS_RETURN_IF_ERROR(DeleteDeadSegment(id));
+  const StoreUsage after = GetUsage();
+  spdlog::info("gc: deleted {} segments ({} compacted), segment bytes {} -> {}", dead.size(),
+               compacted.size(), before.segment_bytes, after.segment_bytes);
+  return compaction;
+}
+
+}  // namespace clonefs::store

@@ -1,0 +1,71 @@
+#include "store/record.h"
+
+#include "crypto/checksum.h"
+#include "store/coding.h"
+
+namespace clonefs::store {
+namespace {
+
+// Header bytes [0, 56) and the payload are checksummed; the CRC sits at 56.
+constexpr size_t kCrcOffset = 56;
+constexpr uint32_t kMaxPayload = 1u << 20;
+
+uint32_t RecordCrc(const char* header, std::string_view payload) {
+  uint32_t crc = crypto::Crc32c(0, header, kCrcOffset);
+  return crypto::Crc32c(crc, payload.data(), payload.size());
+}
+
+}  // namespace
+
+void EncodeRecord(const RecordHeader& h, std::string_view payload, std::string* out) {
+  char hdr[kRecordHeaderSize] = {0};
+  PutLE32(hdr + 0, kRecordMagic);
+  hdr[4] = static_cast<char>(h.type);
+  hdr[5] = static_cast<char>(h.codec);
+  hdr[6] = static_cast<char>(h.cipher);
+  hdr[7] = 0;  // flags
+  PutLE64(hdr + 8, h.seq);
+  PutLE64(hdr + 16, h.volume_id);
+  PutLE64(hdr + 24, h.page_no);
+  PutLE64(hdr + 32, h.epoch);
+  PutLE32(hdr + 40, static_cast<uint32_t>(payload.size()));
+  PutLE32(hdr + 44, h.plain_len);
+  PutLE64(hdr + 48, h.count);
+  PutLE32(hdr + kCrcOffset, RecordCrc(hdr, payload));
+  out->append(hdr, kRecordHeaderSize);
+  out->append(payload.data(), payload.size());
+}
+
+Status DecodeRecordHeader(std::string_view data, RecordHeader* h) {
+  if (data.size() < kRecordHeaderSize) return Status::Corruption("record header truncated");
+  const char* p = data.data();
+  if (GetLE32(p) != kRecordMagic) return Status::Corruption("bad record magic");
+  auto type = static_cast<uint8_t>(p[4]);
+  if (type < 1 || type > 3) return Status::Corruption("bad record type");
+  h->type = static_cast<RecordType>(type);
+  h->codec = static_cast<Codec>(p[5]);
+  h->cipher = static_cast<uint8_t>(p[6]);
+  h->seq = GetLE64(p + 8);
+  h->volume_id = GetLE64(p + 16);
+  h->page_no = GetLE64(p + 24);
+  h->epoch = GetLE64(p + 32);
+  h->payload_len = GetLE32(p + 40);
+  h->plain_len = GetLE32(p + 44);
+  h->count = GetLE64(p + 48);
+  if (h->payload_len > kMaxPayload || h->plain_len > kMaxPayload) {
+    return Status::Corruption("bad record length");
+  }
+  return Status::OK();
+}
+
+Status DecodeRecord(std::string_view data, RecordHeader* h, std::string_view* payload) {
+  CLONEFS_RETURN_IF_ERROR(DecodeRecordHeader(data, h));
+  if (data.size() != h->record_size()) return Status::Corruption("record length mismatch");
+  *payload = data.substr(kRecordHeaderSize);
+  if (GetLE32(data.data() + kCrcOffset) != RecordCrc(data.data(), *payload)) {
+    return Status::Corruption("record checksum mismatch");
+  }
+  return Status::OK();
+}
+
+}  // namespace clonefs::store

@@ -1,0 +1,54 @@
+// Page records: the unit of the segment log (layout in docs/FORMAT.md, "Page records").
+//
+// Every change to a page map is first a record in the log: a page image, a discard of a page
+// range, or a page image relocated by garbage collection. A record names its map key
+// (volume, page, epoch) and a sequence number, and carries a CRC-32C over header and payload,
+// so that recovery can replay the log and a reader can prove it got the bytes it asked for.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "crypto/base/status.h"
+
+namespace clonefs::store {
+
+constexpr uint32_t kRecordMagic = 0x31524643;  // "CFR1" little-endian
+constexpr size_t kRecordHeaderSize = 64;
+
+enum class RecordType : uint8_t {
+  kPage = 1,       // payload = page image (maybe compressed)
+  kDiscard = 2,    // pages [page_no, page_no + count) read as zeros from this epoch on
+  kRelocated = 3,  // a page record copied by GC; applies only while its seq is still current
+};
+
+enum class Codec : uint8_t { kRaw = 0, kZstd = 1 };
+
+struct RecordHeader {
+  RecordType type = RecordType::kPage;
+  Codec codec = Codec::kRaw;
+  uint8_t cipher = 0;  // 0 = none (integrity by CRC-32C)
+  uint64_t seq = 0;
+  uint64_t volume_id = 0;
+  uint64_t page_no = 0;
+  uint64_t epoch = 0;
+  uint32_t payload_len = 0;
+  uint32_t plain_len = 0;  // page size of the image (kPage/kRelocated)
+  uint64_t count = 0;      // pages discarded (kDiscard)
+
+  size_t record_size() const { return kRecordHeaderSize + payload_len; }
+};
+
+// Appends header + payload to `out`, computing the checksum.
+void EncodeRecord(const RecordHeader& h, std::string_view payload, std::string* out);
+
+// Parses and verifies a whole record held in `data` (header followed by payload).
+// Corruption when the magic, length or checksum does not match.
+Status DecodeRecord(std::string_view data, RecordHeader* h, std::string_view* payload);
+
+// Parses only the header (no checksum check: the payload is not at hand yet). Corruption on a
+// bad magic or impossible lengths.
+Status DecodeRecordHeader(std::string_view data, RecordHeader* h);
+
+}  // namespace clonefs::store

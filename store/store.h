@@ -1,0 +1,145 @@
+// Store: one region's volumes on top of a copy-on-write, log-structured page store.
+//
+// A store is a directory (see docs/FORMAT.md): a lock file, a format file, RocksDB metadata
+// (catalog and page map) and append-only segment files holding page records. One process at a
+// time opens a store (the daemon or a direct `clonectl`); inside it every method is thread-safe.
+//
+// Durability contract: a Write() that returned OK is visible to every later Read(); once a
+// Sync() that started after it returns OK, it also survives a crash of the process or machine.
+// Catalog changes (create, resize, delete) are durable when they return.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/base/env.h"
+#include "crypto/base/result.h"
+
+namespace clonefs::store {
+
+enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
+std::string_view CompressionName(Compression c);
+Result<Compression> ParseCompression(std::string_view name);  // "none" | "zstd"
+
+constexpr uint32_t kDefaultPageSize = 4096;
+constexpr uint32_t kMinPageSize = 4096;
+constexpr uint32_t kMaxPageSize = 65536;
+constexpr uint64_t kMaxVolumeBytes = 1ull << 50;  // 1 PiB: far beyond any test, well inside u64
+
+struct VolumeOptions {
+  uint64_t size_bytes = 0;  // must be a positive multiple of 512 (a sector)
+  uint32_t page_size = kDefaultPageSize;  // a power of two in [4 KiB, 64 KiB]
+  Compression compression = Compression::kNone;
+};
+
+// What the catalog knows about one volume. A value type: a copy, not a live view.
+struct VolumeInfo {
+  uint64_t id = 0;  // never reused within a store; stable inode material for fs/
+  std::string name;
+  uint64_t size_bytes = 0;
+  uint32_t page_size = kDefaultPageSize;
+  Compression compression = Compression::kNone;
+  uint64_t create_time_us = 0;
+  uint64_t epoch = 1;  // bumped by snapshots and clones
+  std::string status = "available";
+};
+
+// Space used by one volume's own page versions.
+struct VolumeUsage {
+  uint64_t logical_bytes = 0;  // the volume's size
+  uint64_t mapped_pages = 0;   // pages with stored data (zero pages and holes excluded)
+  uint64_t stored_bytes = 0;   // bytes of page records in segments (after compression)
+};
+
+struct StoreUsage {
+  uint64_t segment_count = 0;
+  uint64_t segment_bytes = 0;  // bytes in segment files
+  uint64_t live_bytes = 0;     // bytes of records something can still read
+  uint64_t garbage_bytes = 0;  // segment_bytes - live_bytes, reclaimed by GC
+};
+
+struct StoreInfo {
+  std::string dir;
+  std::string region;
+  std::string account_id;  // 12 digits: the store owner's account
+  uint32_t format_version = 0;
+};
+
+struct StoreOptions {
+  Env* env = Env::Default();
+  // Memory budget for metadata caches (RocksDB block cache and memtables) and write buffers.
+  uint64_t cache_bytes = 512ull << 20;
+  // A segment file is sealed and a new one started at this size.
+  uint64_t segment_bytes = 64ull << 20;
+  // Page-map entries kept in memory before they are checkpointed into RocksDB.
+  size_t checkpoint_entries = 1 << 16;
+  // Run checkpoints and garbage collection on a background thread.
+  bool background_threads = true;
+};
+
+// Reads and writes one volume. Obtained from Store::OpenVolume(); thread-safe; stays valid
+// after the volume is deleted (calls then fail with NotFound) and after resize (size() follows).
+class VolumeHandle {
+ public:
+  virtual ~VolumeHandle() = default;
+  // Reads [offset, offset+n) into `buf`; bytes past the end of the volume are an error.
+  // Unwritten ranges read as zeros. A record that fails its check is Corruption (never bytes).
+  virtual Status Read(uint64_t offset, size_t n, char* buf) = 0;
+  // Writes `data` at `offset`; pages of zeros store nothing. NoSpace leaves the old data intact.
+  virtual Status Write(uint64_t offset, std::string_view data) = 0;
+  // Zeroes [offset, offset+length) and frees the whole pages inside it (punch hole / discard).
+  virtual Status Discard(uint64_t offset, uint64_t length) = 0;
+  // Makes every write acknowledged before this call durable.
+  virtual Status Sync() = 0;
+  virtual uint64_t size() const = 0;
+  virtual bool read_only() const = 0;
+  virtual const VolumeInfo& info() const = 0;  // as of open (size may be stale: use size())
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;  // checkpoints and releases the lock
+
+  // Creates an empty store in `dir` (created if missing; must be empty if it exists).
+  static Status Create(const std::string& dir, const std::string& region, Env* env);
+  // Opens an existing store, recovering from the segment log after a crash.
+  static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
+  // True when `dir` looks like a store (has its format file).
+  static bool IsStore(Env* env, const std::string& dir);
+
+  virtual const StoreInfo& info() const = 0;
+
+  // Catalog. Names follow Aurora identifier rules (ValidateName in names.h).
+  virtual Result<VolumeInfo> CreateVolume(const std::string& name, const VolumeOptions& opts) = 0;
+  virtual Result<VolumeInfo> GetVolume(const std::string& name) = 0;
+  virtual Result<VolumeInfo> GetVolumeById(uint64_t id) = 0;
+  virtual std::vector<VolumeInfo> ListVolumes() = 0;  // sorted by name
+  // Grows or shrinks; shrinking discards the pages past the new end.
+  virtual Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size) = 0;
+  // Deletes the volume and frees its pages (open handles start failing with NotFound).
+  virtual Status DeleteVolume(const std::string& name) = 0;
+  virtual Result<VolumeUsage> GetVolumeUsage(const std::string& name) = 0;
+
+  virtual Result<std::shared_ptr<VolumeHandle>> OpenVolume(const std::string& name) = 0;
+
+  // Makes every acknowledged write of every volume durable.
+  virtual Status Sync() = 0;
+  virtual StoreUsage GetUsage() = 0;
+  // Runs one full garbage-collection pass now (compacts segments, deletes dead ones).
+  virtual Status CollectGarbage() = 0;
+
+  // Called (from the thread that made the change) after a volume is created, resized or
+  // deleted, so that a mount can drop cached names and sizes. Set once, before serving.
+  using ChangeListener = std::function<void(const VolumeInfo& volume, bool deleted)>;
+  virtual void SetChangeListener(ChangeListener listener) = 0;
+};
+
+// Aurora identifier rules: 1-63 letters, digits and hyphens; first a letter; no trailing
+// hyphen; no two consecutive hyphens. `kind` ("volume", "snapshot") goes into the message.
+Status ValidateName(std::string_view name, std::string_view kind);
+
+}  // namespace clonefs::store

@@ -1,0 +1,177 @@
+// StoreImpl: the Store of store.h, assembled from SegmentLog (records), PageMap (versioned
+// map) and MetaDb (catalog and checkpoints). Split over several .cc files by concern:
+//   store_open.cc    create, open, recovery, checkpoints, background work
+//   store_catalog.cc volume create / resize / delete / usage
+//   volume_io.cc     the data path: page reads, writes, discards
+//   gc.cc            garbage collection: dead segments and compaction
+//
+// Lock order (outer to inner): VolumeState::io_mu -> page stripe locks -> ckpt_mu_ ->
+// PageMap / SegmentLog / MetaDb internals -> misc_mu_. gc_mu_ and checkpoint_mu_ serialize whole
+// passes and are taken before anything else. segments_mu_ (shared by readers, exclusive while
+// a segment file is deleted) is taken inside the stripe locks and never across a checkpoint.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <thread>
+#include <algorithm>
+#include <vector>
+
+#include "store/meta_db.h"
+#include "store/page_map.h"
+#include "store/record.h"
+#include "store/segment_log.h"
+#include "store/store.h"
+
+namespace clonefs::store {
+
+// One volume's live state. Shared by the catalog and every open handle.
+struct VolumeState {
+  explicit VolumeState(VolumeInfo i)
+      : info(std::move(i)), size(info.size_bytes), epoch(info.epoch) {}
+  VolumeInfo info;  // GUARDED_BY(StoreImpl::catalog_mu_) for the mutable fields
+  std::atomic<uint64_t> size;
+  std::atomic<uint64_t> epoch;
+  std::atomic<bool> deleted{false};
+  // Writes and discards hold it shared; resize-shrink and delete hold it exclusively.
+  std::shared_mutex io_mu;
+};
+
+// A record waiting to be appended: its header (seq assigned) and payload.
+struct PendingRecord {
+  RecordHeader header;
+  std::string payload;
+};
+
+class StoreImpl final : public Store {
+ public:
+  StoreImpl(std::string dir, StoreOptions options) : dir_(std::move(dir)), options_(options) {}
+  ~StoreImpl() override;
+
+  Status OpenAndRecover();
+
+  const StoreInfo& info() const override { return info_; }
+  Result<VolumeInfo> CreateVolume(const std::string& name, const VolumeOptions& opts) override;
+  Result<VolumeInfo> GetVolume(const std::string& name) override;
+  Result<VolumeInfo> GetVolumeById(uint64_t id) override;
+  std::vector<VolumeInfo> ListVolumes() override;
+  Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size) override;
+  Status DeleteVolume(const std::string& name) override;
+  Result<VolumeUsage> GetVolumeUsage(const std::string& name) override;
+  Result<std::shared_ptr<VolumeHandle>> OpenVolume(const std::string& name) override;
+  Status Sync() override { return log_->Sync(); }
+  StoreUsage GetUsage() override;
+  Status CollectGarbage() override;
+  void SetChangeListener(ChangeListener listener) override { listener_ = std::move(listener); }
+
+  // Data path, used by VolumeHandleImpl. Offsets and lengths are in bytes and already checked
+  // against the volume size.
+  Status ReadBytes(VolumeState& vol, uint64_t offset, size_t n, char* buf);
+  Status WriteBytes(VolumeState& vol, uint64_t offset, std::string_view data);
+  Status DiscardBytes(VolumeState& vol, uint64_t offset, uint64_t length);
+
+  // Writes everything in the page-map overlay to MetaDb and records the log position that
+  // recovery starts from. Also carries out pending volume deletions.
+  Status Checkpoint();
+
+ private:
+  // --- data path helpers (volume_io.cc) ---
+  // Reads whole pages [first, first+count) at `epoch` into `out` (count * page_size bytes).
+  Status ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first, uint32_t count,
+                   char* out);
+  Status DecodeInto(const VolumeState& vol, uint64_t page, const PageVersion& version,
+                    const char* record, char* out);
+  Status WriteChunk(VolumeState& vol, uint64_t offset, std::string_view data);
+  Status DiscardPages(VolumeState& vol, uint64_t first, uint64_t end);
+  // Appends `records` and applies them to the page map. REQUIRES: the stripe locks of every
+  // page they name are held.
+  Status AppendAndApply(std::vector<PendingRecord>* records);
+  // Applies one logged record to the page map and the live-byte table (also used by replay).
+  Status ApplyRecord(const RecordHeader& h, const RecordLocation& loc);
+  void AccountLive(const RecordLocation& added, const std::optional<MapValue>& replaced);
+  void MaybeCheckpointInline();
+
+  // Stripe locks serialize writers of one page (read-modify-write, GC relocation).
+  class StripeGuard;
+  static constexpr size_t kStripes = 4096;
+  static size_t StripeOf(uint64_t volume, uint64_t page);
+
+  // --- catalog helpers (store_catalog.cc) ---
+  Result<std::shared_ptr<VolumeState>> FindVolume(const std::string& name);
+  Status PersistVolume(const VolumeInfo& info);
+  void Notify(const VolumeInfo& v, bool deleted);
+
+  // --- gc.cc ---
+  Status RelocateLiveRecords(uint32_t segment);
+  Status DeleteDeadSegment(uint32_t segment);
+
+  // --- store_open.cc ---
+  Status LoadCatalog();
+  Status LoadCheckpoint();
+  void BackgroundLoop();
+  bool CanDropTombstone(const MapKey& key) const;
+
+  const std::string dir_;
+  const StoreOptions options_;
+  Env* env() const { return options_.env; }
+  StoreInfo info_;
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<MetaDb> db_;
+  std::unique_ptr<SegmentLog> log_;
+  std::unique_ptr<PageMap> map_;
+  ChangeListener listener_;
+
+  std::mutex catalog_mu_;
+  std::map<std::string, std::shared_ptr<VolumeState>> volumes_;  // GUARDED_BY(catalog_mu_)
+  std::map<uint64_t, std::shared_ptr<VolumeState>> by_id_;      // GUARDED_BY(catalog_mu_)
+  uint64_t next_volume_id_ = 1;                                 // GUARDED_BY(catalog_mu_)
+
+  std::array<std::mutex, kStripes> stripes_;
+  std::atomic<uint64_t> next_seq_{1};
+  // Appenders hold it shared from append to map update; a checkpoint's freeze holds it
+  // exclusively, so that every record before the checkpoint position is in the frozen layer.
+  std::shared_mutex ckpt_mu_;
+  std::mutex checkpoint_mu_;  // one checkpoint at a time
+  std::mutex gc_mu_;          // one GC pass at a time
+  std::shared_mutex segments_mu_;
+  LogPosition checkpoint_pos_;  // GUARDED_BY(checkpoint_mu_)
+
+  std::mutex misc_mu_;
+  std::map<uint32_t, int64_t> live_;       // GUARDED_BY(misc_mu_) live record bytes per segment
+  std::vector<uint64_t> pending_deletes_;  // GUARDED_BY(misc_mu_) volume ids to purge
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;
+  bool stopping_ = false;  // GUARDED_BY(bg_mu_)
+  std::thread bg_thread_;
+};
+
+// Locks the stripes of pages [first, end) of one volume in index order (no deadlock between
+// two guards); a range wider than the stripe table locks every stripe.
+class StoreImpl::StripeGuard {
+ public:
+  StripeGuard(StoreImpl* store, uint64_t volume, uint64_t first, uint64_t end) : store_(store) {
+    if (end - first >= kStripes) {
+      for (size_t i = 0; i < kStripes; ++i) held_.push_back(i);
+    } else {
+      for (uint64_t p = first; p < end; ++p) held_.push_back(StripeOf(volume, p));
+      std::sort(held_.begin(), held_.end());
+      held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
+    }
+    for (size_t i : held_) store_->stripes_[i].lock();
+  }
+  ~StripeGuard() {
+    for (auto it = held_.rbegin(); it != held_.rend(); ++it) store_->stripes_[*it].unlock();
+  }
+
+ private:
+  StoreImpl* const store_;
+  std::vector<size_t> held_;
+};
+
+}  // namespace clonefs::store

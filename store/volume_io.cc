@@ -1,0 +1,315 @@
+// The data path: reading, writing and discarding pages of a volume.
+#include <spdlog/spdlog.h>
+#include <zstd.h>
+
+#include <cstring>
+
+#include "store/store_impl.h"
+
+namespace clonefs::store {
+namespace {
+
+// Writes and reads are cut into chunks of at most this many bytes (and at least one page), so
+// that a chunk's records are appended with one write and its map lookups with one scan.
+constexpr uint64_t kChunkBytes = 1 << 20;
+// Reads coalesce back-to-back records into one pread of at most this size.
+constexpr size_t kMaxRunBytes = 4 << 20;
+
+bool IsZero(const char* p, size_t n) { return p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0; }
+
+// zstd level 1: fast enough for the write path; compresses database pages well.
+std::string CompressPage(const char* page, size_t n) {
+  thread_local ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  std::string out(ZSTD_compressBound(n), '\0');
+  size_t r = ZSTD_compressCCtx(cctx, out.data(), out.size(), page, n, 1);
+  if (ZSTD_isError(r) || r >= n) return {};
+  out.resize(r);
+  return out;
+}
+
+}  // namespace
+
+size_t StoreImpl::StripeOf(uint64_t volume, uint64_t page) {
+  return static_cast<size_t>((page ^ (volume * 0x9E3779B97F4A7C15ull)) % kStripes);
+}
+
+Status StoreImpl::DecodeInto(const VolumeState& vol, uint64_t page, const PageVersion& version,
+                             const char* record, char* out) {
+  const uint32_t ps = vol.info.page_size;
+  RecordHeader h;
+  std::string_view payload;
+  Status s = DecodeRecord(std::string_view(record, version.value.loc.length), &h, &payload);
+  if (s.ok() && (h.volume_id != vol.info.id || h.page_no != page || h.epoch != version.epoch ||
+                 h.type == RecordType::kDiscard || h.plain_len != ps)) {
+    s = Status::Corruption("record belongs to another page");
+  }
+  if (s.ok() && h.codec == Codec::kRaw) {
+    if (payload.size() != ps) {
+      s = Status::Corruption("raw page has the wrong length");
+    } else {
+      std::memcpy(out, payload.data(), ps);
+    }
+  } else if (s.ok()) {
+    size_t r = ZSTD_decompress(out, ps, payload.data(), payload.size());
+    if (ZSTD_isError(r) || r != ps) s = Status::Corruption("page does not decompress");
+  }
+  if (!s.ok()) {
+    spdlog::error("Corruption: volume {} page {} (segment {} offset {}): {}", vol.info.name, page,
+                  version.value.loc.segment, version.value.loc.offset, s.message());
+    return Status::Corruption("volume " + vol.info.name + " page " + std::to_string(page) + ": " +
+                              s.message());
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first,
+                            uint32_t count, char* out) {
+  const uint32_t ps = vol.info.page_size;
+  std::vector<std::optional<PageVersion>> versions(count);
+  // Held while reading, so that GC cannot delete a segment between lookup and pread.
+  std::shared_lock<std::shared_mutex> segments(segments_mu_);
+  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.info.id, epoch, first, first + count,
+                                           [&](uint64_t page, const PageVersion& v) {
+                                             if (!v.value.tombstone) versions[page - first] = v;
+                                             return Status::OK();
+                                           }));
+  thread_local std::string run;
+  for (uint32_t i = 0; i < count;) {
+    if (!versions[i]) {
+      std::memset(out + static_cast<size_t>(i) * ps, 0, ps);
+      ++i;
+      continue;
+    }
+    // Extend the run while the next page's record directly follows this one in the log.
+    const RecordLocation start = versions[i]->value.loc;
+    size_t run_bytes = start.length;
+    uint32_t j = i + 1;
+    while (j < count && versions[j]) {
+      const RecordLocation& prev = versions[j - 1]->value.loc;
+      const RecordLocation& next = versions[j]->value.loc;
+      if (next.segment != start.segment || next.offset != prev.offset + prev.length ||
+          run_bytes + next.length > kMaxRunBytes) {
+        break;
+      }
+      run_bytes += next.length;
+      ++j;
+    }
+    run.resize(run_bytes);
+    CLONEFS_RETURN_IF_ERROR(log_->ReadRun(start.segment, start.offset, run_bytes, run.data()));
+    for (uint32_t k = i; k < j; ++k) {
+      const size_t rel = versions[k]->value.loc.offset - start.offset;
+      CLONEFS_RETURN_IF_ERROR(DecodeInto(vol, first + k, *versions[k], run.data() + rel,
+                                         out + static_cast<size_t>(k) * ps));
+    }
+    i = j;
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::ReadBytes(VolumeState& vol, uint64_t offset, size_t n, char* buf) {
+  const uint64_t ps = vol.info.page_size;
+  const uint64_t epoch = vol.epoch;
+  std::string tmp;
+  while (n > 0) {
+    const uint64_t first = offset / ps;
+    const size_t len = std::min<uint64_t>(n, std::max(kChunkBytes, ps) - offset % ps);
+    const uint32_t count = static_cast<uint32_t>((offset + len + ps - 1) / ps - first);
+    if (offset % ps == 0 && len % ps == 0) {
+      CLONEFS_RETURN_IF_ERROR(ReadPages(vol, epoch, first, count, buf));
+    } else {
+      tmp.resize(count * ps);
+      CLONEFS_RETURN_IF_ERROR(ReadPages(vol, epoch, first, count, tmp.data()));
+      std::memcpy(buf, tmp.data() + offset % ps, len);
+    }
+    offset += len;
+    buf += len;
+    n -= len;
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::WriteBytes(VolumeState& vol, uint64_t offset, std::string_view data) {
+  const uint64_t ps = vol.info.page_size;
+  while (!data.empty()) {
+    const size_t len = std::min<uint64_t>(data.size(), std::max(kChunkBytes, ps) - offset % ps);
+    CLONEFS_RETURN_IF_ERROR(WriteChunk(vol, offset, data.substr(0, len)));
+    offset += len;
+    data.remove_prefix(len);
+  }
+  MaybeCheckpointInline();
+  return Status::OK();
+}
+
+Status StoreImpl::WriteChunk(VolumeState& vol, uint64_t offset, std::string_view data) {
+  const uint64_t ps = vol.info.page_size;
+  const uint64_t id = vol.info.id;
+  const uint64_t first = offset / ps;
+  const uint64_t end = (offset + data.size() + ps - 1) / ps;
+  const uint32_t count = static_cast<uint32_t>(end - first);
+  StripeGuard guard(this, id, first, end);
+  const uint64_t epoch = vol.epoch;
+
+  // Page images: whole pages point into `data`; partial pages are read, then patched.
+  std::vector<const char*> images(count);
+  std::string partial(2 * ps, '\0');
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint64_t page_start = (first + i) * ps;
+    if (page_start >= offset && page_start + ps <= offset + data.size()) {
+      images[i] = data.data() + (page_start - offset);
+      continue;
+    }
+    char* img = partial.data() + (i == 0 ? 0 : ps);
+    CLONEFS_RETURN_IF_ERROR(ReadPages(vol, epoch, first + i, 1, img));
+    const uint64_t from = std::max(offset, page_start);
+    const uint64_t to = std::min(offset + data.size(), page_start + ps);
+    std::memcpy(img + (from - page_start), data.data() + (from - offset), to - from);
+    images[i] = img;
+  }
+
+  // A zero page stores nothing; it needs a discard record only if it hides an older version.
+  std::vector<bool> has_data(count, false);
+  bool any_zero = false;
+  for (uint32_t i = 0; i < count; ++i) any_zero = any_zero || IsZero(images[i], ps);
+  if (any_zero) {
+    CLONEFS_RETURN_IF_ERROR(map_->VisitRange(id, epoch, first, end,
+                                             [&](uint64_t page, const PageVersion& v) {
+                                               has_data[page - first] = !v.value.tombstone;
+                                               return Status::OK();
+                                             }));
+  }
+  std::vector<PendingRecord> records;
+  records.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    PendingRecord r;
+    r.header.volume_id = id;
+    r.header.page_no = first + i;
+    r.header.epoch = epoch;
+    if (IsZero(images[i], ps)) {
+      if (!has_data[i]) continue;
+      r.header.type = RecordType::kDiscard;
+      r.header.count = 1;
+    } else {
+      r.header.type = RecordType::kPage;
+      r.header.plain_len = static_cast<uint32_t>(ps);
+      if (vol.info.compression == Compression::kZstd) r.payload = CompressPage(images[i], ps);
+      if (r.payload.empty()) {
+        r.payload.assign(images[i], ps);
+      } else {
+        r.header.codec = Codec::kZstd;
+      }
+    }
+    records.push_back(std::move(r));
+  }
+  return AppendAndApply(&records);
+}
+
+Status StoreImpl::AppendAndApply(std::vector<PendingRecord>* records) {
+  if (records->empty()) return Status::OK();
+  std::string buf;
+  size_t total = 0;
+  for (const auto& r : *records) total += kRecordHeaderSize + r.payload.size();
+  buf.reserve(total);
+  std::vector<uint32_t> offsets;
+  offsets.reserve(records->size());
+  for (auto& r : *records) {
+    r.header.seq = next_seq_.fetch_add(1);
+    r.header.payload_len = static_cast<uint32_t>(r.payload.size());
+    offsets.push_back(static_cast<uint32_t>(buf.size()));
+    EncodeRecord(r.header, r.payload, &buf);
+  }
+  std::shared_lock<std::shared_mutex> ckpt(ckpt_mu_);
+  CLONEFS_ASSIGN_OR_RETURN(RecordLocation base, log_->Append(buf));
+  for (size_t i = 0; i < records->size(); ++i) {
+    const RecordHeader& h = (*records)[i].header;
+    RecordLocation loc{base.segment, base.offset + offsets[i],
+                       static_cast<uint32_t>(h.record_size())};
+    CLONEFS_RETURN_IF_ERROR(ApplyRecord(h, loc));
+  }
+  return Status::OK();
+}
+
+void StoreImpl::AccountLive(const RecordLocation& added,
+                            const std::optional<MapValue>& replaced) {
+  std::lock_guard<std::mutex> l(misc_mu_);
+  if (added.length > 0) live_[added.segment] += added.length;
+  if (replaced && !replaced->tombstone) {
+    live_[replaced->loc.segment] -= replaced->loc.length;
+  }
+}
+
+Status StoreImpl::ApplyRecord(const RecordHeader& h, const RecordLocation& loc) {
+  const MapKey key{h.volume_id, h.page_no, h.epoch};
+  switch (h.type) {
+    case RecordType::kPage: {
+      CLONEFS_ASSIGN_OR_RETURN(auto replaced, map_->Put(key, MapValue{h.seq, loc, false}));
+      AccountLive(loc, replaced);
+      return Status::OK();
+    }
+    case RecordType::kRelocated: {
+      // A GC copy counts only if the entry still names the same write (same seq).
+      CLONEFS_ASSIGN_OR_RETURN(auto cur, map_->GetExact(key));
+      if (!cur || cur->tombstone || cur->seq != h.seq) return Status::OK();
+      CLONEFS_ASSIGN_OR_RETURN(auto replaced, map_->Put(key, MapValue{h.seq, loc, false}));
+      AccountLive(loc, replaced);
+      return Status::OK();
+    }
+    case RecordType::kDiscard: {
+      std::vector<uint64_t> pages;
+      CLONEFS_RETURN_IF_ERROR(map_->VisitRange(h.volume_id, h.epoch, h.page_no,
+                                               h.page_no + h.count,
+                                               [&](uint64_t page, const PageVersion& v) {
+                                                 if (!v.value.tombstone) pages.push_back(page);
+                                                 return Status::OK();
+                                               }));
+      for (uint64_t page : pages) {
+        CLONEFS_ASSIGN_OR_RETURN(auto replaced,
+                                 map_->Put(MapKey{h.volume_id, page, h.epoch},
+                                           MapValue{h.seq, RecordLocation{}, true}));
+        AccountLive(RecordLocation{}, replaced);
+      }
+      return Status::OK();
+    }
+  }
+  return Status::Corruption("unknown record type");
+}
+
+Status StoreImpl::DiscardBytes(VolumeState& vol, uint64_t offset, uint64_t length) {
+  const uint64_t ps = vol.info.page_size;
+  const uint64_t end = offset + length;
+  const uint64_t first_whole = (offset + ps - 1) / ps;
+  const uint64_t end_whole = end / ps;
+  if (first_whole >= end_whole) {  // no whole page inside: just zero the bytes
+    return WriteBytes(vol, offset, std::string(length, '\0'));
+  }
+  if (offset < first_whole * ps) {
+    CLONEFS_RETURN_IF_ERROR(WriteBytes(vol, offset, std::string(first_whole * ps - offset, '\0')));
+  }
+  if (end > end_whole * ps) {
+    CLONEFS_RETURN_IF_ERROR(WriteBytes(vol, end_whole * ps, std::string(end - end_whole * ps, '\0')));
+  }
+  return DiscardPages(vol, first_whole, end_whole);
+}
+
+Status StoreImpl::DiscardPages(VolumeState& vol, uint64_t first, uint64_t end) {
+  if (first >= end) return Status::OK();
+  const uint64_t id = vol.info.id;
+  StripeGuard guard(this, id, first, end);
+  const uint64_t epoch = vol.epoch;
+  bool any = false;
+  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(id, epoch, first, end,
+                                           [&](uint64_t, const PageVersion& v) {
+                                             any = any || !v.value.tombstone;
+                                             return Status::OK();
+                                           }));
+  if (!any) return Status::OK();
+  std::vector<PendingRecord> records(1);
+  RecordHeader& h = records[0].header;
+  h.type = RecordType::kDiscard;
+  h.volume_id = id;
+  h.page_no = first;
+  h.count = end - first;
+  h.epoch = epoch;
+  return AppendAndApply(&records);
+}
+
+}  // namespace clonefs::store
