@@ -76,12 +76,7 @@ Result<RecordLocation> SegmentLog::Append(std::string_view records) {
   if (active_ == 0 || sizes_[active_] + records.size() > options_.segment_bytes) {
     CLONEFS_RETURN_IF_ERROR(StartSegmentLocked(next_id_));
   }
-  auto free = env_->FreeSpace(dir_);
-  if (free.ok() && *free < options_.reserve_bytes + records.size()) {
-    return Status::NoSpace("store filesystem is full (" + std::to_string(*free) +
-                           " bytes free, " + std::to_string(options_.reserve_bytes) +
-                           " reserved for metadata)");
-  }
+  CLONEFS_RETURN_IF_ERROR(CheckSpaceLocked(records.size()));
   const uint64_t offset = sizes_[active_];
   File* file = files_[active_].get();
   Status s = file->WriteAt(offset, records);
@@ -93,6 +88,25 @@ Result<RecordLocation> SegmentLog::Append(std::string_view records) {
   sizes_[active_] = offset + records.size();
   return RecordLocation{active_, static_cast<uint32_t>(offset),
                         static_cast<uint32_t>(records.size())};
+}
+
+Status SegmentLog::CheckSpaceLocked(size_t n) {
+  constexpr uint64_t kCheckEvery = 4ull << 20;
+  appended_since_check_ += n;
+  const uint64_t need = options_.reserve_bytes + kCheckEvery;
+  if (appended_since_check_ < kCheckEvery && last_free_ > need + appended_since_check_) {
+    return Status::OK();
+  }
+  auto free = env_->FreeSpace(dir_);
+  if (!free.ok()) return Status::OK();  // cannot tell: let the write itself report ENOSPC
+  last_free_ = *free;
+  appended_since_check_ = 0;
+  if (*free < options_.reserve_bytes + n) {
+    return Status::NoSpace("store filesystem is full (" + std::to_string(*free) +
+                           " bytes free, " + std::to_string(options_.reserve_bytes) +
+                           " kept for metadata)");
+  }
+  return Status::OK();
 }
 
 std::shared_ptr<File> SegmentLog::FileFor(uint32_t segment) const {

@@ -87,6 +87,7 @@ class SegmentLog {
   std::string SegmentPath(uint32_t id) const;
   Status StartSegmentLocked(uint32_t id);  // REQUIRES: mu_ held
   std::shared_ptr<File> FileFor(uint32_t segment) const;
+  Status CheckSpaceLocked(size_t n);  // REQUIRES: mu_ held
 
   Env* const env_;
   const std::string dir_;
@@ -98,6 +99,10 @@ class SegmentLog {
   std::set<uint32_t> unsynced_;                      // GUARDED_BY(mu_) sealed, not yet synced
   uint32_t active_ = 0;                              // GUARDED_BY(mu_) 0 = none yet
   uint32_t next_id_ = 1;                             // GUARDED_BY(mu_)
+  // Free space seen at the last statvfs, and bytes appended since: statvfs runs only every few
+  // MiB while space is plentiful, and before every append once it is getting short.
+  uint64_t last_free_ = 0;            // GUARDED_BY(mu_)
+  uint64_t appended_since_check_ = 0;  // GUARDED_BY(mu_)
 };
 
 }  // namespace clonefs::store
