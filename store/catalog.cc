@@ -24,6 +24,7 @@ std::string EncodeVolume(const VolumeInfo& v) {
             {"compression", std::string(CompressionName(v.compression))},
             {"create_time_us", v.create_time_us},
             {"epoch", v.epoch},
+            {"lineage", v.lineage_id},
             {"status", v.status}};
   return j.dump();
 }
@@ -41,6 +42,7 @@ Result<VolumeInfo> DecodeVolume(std::string_view data) {
                              ParseCompression(j.at("compression").get<std::string>()));
     v.create_time_us = j.at("create_time_us").get<uint64_t>();
     v.epoch = j.at("epoch").get<uint64_t>();
+    v.lineage_id = j.at("lineage").get<uint64_t>();
     v.status = j.value("status", "available");
     return v;
   } catch (const json::exception& e) {

@@ -21,6 +21,7 @@ struct CheckpointState {
 };
 constexpr char kCheckpointKey[] = "s/checkpoint";
 constexpr char kNextVolumeIdKey[] = "s/next_volume_id";
+constexpr char kNextEpochKey[] = "s/next_epoch";  // BE64: the store-wide epoch counter
 std::string EncodeCheckpoint(const CheckpointState& c);
 Result<CheckpointState> DecodeCheckpoint(std::string_view data);
 

@@ -21,8 +21,11 @@ Status StoreImpl::RelocateLiveRecords(uint32_t segment) {
   return log_->ScanSegment(segment, [&](const RecordHeader& h, std::string_view payload,
                                         const RecordLocation& loc) -> Status {
     if (h.type == RecordType::kDiscard) return Status::OK();
+    std::shared_ptr<VolumeState> vol = FindVolumeById(h.volume_id);
+    if (vol == nullptr) return Status::OK();  // deleted: nothing can read it
     StripeGuard guard(this, h.volume_id, h.page_no, h.page_no + 1);
-    CLONEFS_ASSIGN_OR_RETURN(auto cur, map_->GetExact(MapKey{h.volume_id, h.page_no, h.epoch}));
+    const MapKey key{vol->info.lineage_id, h.page_no, h.epoch, h.volume_id};
+    CLONEFS_ASSIGN_OR_RETURN(auto cur, map_->GetExact(key));
     if (!cur || cur->tombstone || cur->seq != h.seq || !(cur->loc == loc)) return Status::OK();
     std::vector<PendingRecord> copy(1);
     copy[0].header = h;
@@ -33,7 +36,7 @@ Status StoreImpl::RelocateLiveRecords(uint32_t segment) {
     EncodeRecord(copy[0].header, copy[0].payload, &buf);
     std::shared_lock<std::shared_mutex> ckpt(ckpt_mu_);
     CLONEFS_ASSIGN_OR_RETURN(RecordLocation to, log_->Append(buf));
-    return ApplyRecord(copy[0].header, to);
+    return ApplyRecord(*vol, copy[0].header, to);
   });
 }
 

@@ -33,24 +33,26 @@ void MergeInto(std::vector<std::pair<uint64_t, PageVersion>>* best,
 
 }  // namespace
 
-std::string MapDbPrefix(uint64_t volume) {
+std::string MapDbPrefix(uint64_t lineage) {
   std::string k(1, 'm');
-  AppendBE64(&k, volume);
+  AppendBE64(&k, lineage);
   return k;
 }
 
 std::string MapDbKey(const MapKey& key) {
-  std::string k = MapDbPrefix(key.volume);
+  std::string k = MapDbPrefix(key.lineage);
   AppendBE64(&k, key.page);
   AppendBE64(&k, ~key.epoch);
+  AppendBE64(&k, key.volume);
   return k;
 }
 
 bool DecodeMapDbKey(std::string_view key, MapKey* k) {
-  if (key.size() != 25 || key[0] != 'm') return false;
-  k->volume = GetBE64(key.data() + 1);
+  if (key.size() != 33 || key[0] != 'm') return false;
+  k->lineage = GetBE64(key.data() + 1);
   k->page = GetBE64(key.data() + 9);
   k->epoch = ~GetBE64(key.data() + 17);
+  k->volume = GetBE64(key.data() + 25);
   return true;
 }
 
@@ -109,34 +111,35 @@ Result<std::optional<MapValue>> PageMap::Put(const MapKey& key, const MapValue& 
   return std::optional(v);
 }
 
-void PageMap::CollectLayer(const Layer& layer, uint64_t volume, uint64_t epoch, uint64_t first,
+void PageMap::CollectLayer(const Layer& layer, const ReadView& view, uint64_t first,
                            uint64_t end, std::vector<std::pair<uint64_t, PageVersion>>* out) {
-  auto it = layer.lower_bound(MapKey{volume, first, epoch});
-  while (it != layer.end() && it->first.volume == volume && it->first.page < end) {
+  auto it = layer.lower_bound(MapKey{view.lineage, first, UINT64_MAX, 0});
+  for (; it != layer.end() && it->first.lineage == view.lineage && it->first.page < end; ++it) {
     const MapKey& k = it->first;
-    if (k.epoch <= epoch && (out->empty() || out->back().first != k.page)) {
-      out->emplace_back(k.page, PageVersion{k.epoch, it->second});
+    if (!out->empty() && out->back().first == k.page) continue;  // page decided
+    if (view.Sees(k.volume, k.epoch)) {
+      out->emplace_back(k.page, PageVersion{k.epoch, k.volume, it->second});
     }
-    ++it;
   }
 }
 
-Status PageMap::CollectStored(uint64_t volume, uint64_t epoch, uint64_t first, uint64_t end,
+Status PageMap::CollectStored(const ReadView& view, uint64_t first, uint64_t end,
                               std::vector<std::pair<uint64_t, PageVersion>>* out) const {
   auto it = db_->NewIterator();
-  const std::string prefix = MapDbPrefix(volume);
-  for (it->Seek(MapDbKey(MapKey{volume, first, epoch})); it->Valid(); it->Next()) {
+  for (it->Seek(MapDbKey(MapKey{view.lineage, first, UINT64_MAX, 0})); it->Valid(); it->Next()) {
     MapKey k;
-    if (!DecodeMapDbKey(it->key(), &k) || k.volume != volume || k.page >= end) break;
-    if (k.epoch > epoch || (!out->empty() && out->back().first == k.page)) continue;
+    if (!DecodeMapDbKey(it->key(), &k) || k.lineage != view.lineage || k.page >= end) break;
+    if ((!out->empty() && out->back().first == k.page) || !view.Sees(k.volume, k.epoch)) {
+      continue;
+    }
     MapValue v;
     if (!DecodeMapValue(it->value(), &v)) return Status::Corruption("bad page map entry");
-    out->emplace_back(k.page, PageVersion{k.epoch, v});
+    out->emplace_back(k.page, PageVersion{k.epoch, k.volume, v});
   }
   return it->status();
 }
 
-Status PageMap::VisitRange(uint64_t volume, uint64_t epoch, uint64_t first, uint64_t end,
+Status PageMap::VisitRange(const ReadView& view, uint64_t first, uint64_t end,
                            const VersionVisitor& fn) const {
   std::vector<std::pair<uint64_t, PageVersion>> best, layer;
   for (uint64_t lo = first; lo < end; lo = std::min(end, lo + kVisitChunkPages)) {
@@ -145,13 +148,13 @@ Status PageMap::VisitRange(uint64_t volume, uint64_t epoch, uint64_t first, uint
     {
       // Memory layers before MetaDb: a checkpoint moves entries frozen -> MetaDb, never back.
       std::shared_lock<std::shared_mutex> l(mu_);
-      CollectLayer(overlay_, volume, epoch, lo, hi, &best);
+      CollectLayer(overlay_, view, lo, hi, &best);
       layer.clear();
-      CollectLayer(frozen_, volume, epoch, lo, hi, &layer);
+      CollectLayer(frozen_, view, lo, hi, &layer);
     }
     MergeInto(&best, layer);
     layer.clear();
-    CLONEFS_RETURN_IF_ERROR(CollectStored(volume, epoch, lo, hi, &layer));
+    CLONEFS_RETURN_IF_ERROR(CollectStored(view, lo, hi, &layer));
     MergeInto(&best, layer);
     for (const auto& [page, version] : best) CLONEFS_RETURN_IF_ERROR(fn(page, version));
   }
@@ -170,7 +173,6 @@ void PageMap::Freeze() {
 }
 
 void PageMap::ForEachFrozen(const std::function<void(const MapKey&, const MapValue&)>& fn) const {
-  std::shared_lock<std::shared_mutex> l(mu_);
   for (const auto& [k, v] : frozen_) fn(k, v);
 }
 
@@ -185,14 +187,13 @@ void PageMap::Thaw() {
   frozen_.clear();
 }
 
-Status PageMap::ForEachStored(uint64_t volume,
+Status PageMap::ForEachStored(uint64_t lineage,
                               const std::function<void(const MapKey&, const MapValue&)>& fn) const {
   auto it = db_->NewIterator();
-  const std::string prefix = MapDbPrefix(volume);
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
+  for (it->Seek(MapDbPrefix(lineage)); it->Valid(); it->Next()) {
     MapKey k;
     MapValue v;
-    if (!DecodeMapDbKey(it->key(), &k) || k.volume != volume) break;
+    if (!DecodeMapDbKey(it->key(), &k) || k.lineage != lineage) break;
     if (!DecodeMapValue(it->value(), &v)) return Status::Corruption("bad page map entry");
     fn(k, v);
   }

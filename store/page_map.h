@@ -1,13 +1,18 @@
-// PageMap: the versioned map (volume, page, epoch) -> where that page version's record lives.
+// PageMap: the versioned map (lineage, page, epoch, volume) -> where that page version's
+// record lives.
+//
+// A lineage is a root volume and every clone made from it (clones of clones included). All
+// versions of one page across a lineage sit next to each other, newest epoch first, and epochs
+// come from one store-wide counter, so a clone's own writes always have larger epochs than
+// anything it inherits. A reader is described by a ReadView: for itself and each ancestor, the
+// newest epoch it may see. The first version in key order that the view sees is the one it
+// reads, whatever the clone depth: one seek, not a walk up the chain. A tombstone means "zeros".
 //
 // Three layers, newest first: an in-memory overlay that takes every new entry, a frozen
 // overlay being written out by a checkpoint, and the entries checkpointed into MetaDb. The
-// segment log is the write-ahead log of the overlays (see store_impl.cc, "Checkpoints"), so the
-// overlays need no WAL of their own.
-//
-// A read of a volume at epoch r sees, for each page, the entry with the largest epoch <= r; a
-// tombstone entry means "zeros from this epoch on". Thread-safe; lookups share a lock, puts take
-// it exclusively for a few map operations.
+// segment log is the write-ahead log of the overlays (see store_open.cc, "Checkpoints"), so the
+// overlays need no WAL of their own. Thread-safe; lookups share a lock, puts take it
+// exclusively for a few map operations.
 #pragma once
 
 #include <cstdint>
@@ -24,9 +29,22 @@
 namespace clonefs::store {
 
 struct MapKey {
-  uint64_t volume = 0;
+  uint64_t lineage = 0;
   uint64_t page = 0;
   uint64_t epoch = 0;
+  uint64_t volume = 0;
+};
+
+// What one reader can see: (volume, newest visible epoch) for the reader and each ancestor.
+struct ReadView {
+  uint64_t lineage = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> chain;
+  bool Sees(uint64_t volume, uint64_t epoch) const {
+    for (const auto& [v, max_epoch] : chain) {
+      if (v == volume) return epoch <= max_epoch;
+    }
+    return false;
+  }
 };
 
 struct MapValue {
@@ -38,13 +56,14 @@ struct MapValue {
 
 struct PageVersion {
   uint64_t epoch = 0;
+  uint64_t volume = 0;  // the volume that wrote it (the reader or an ancestor)
   MapValue value;
 };
 
-// MetaDb key of a map entry: 'm' volume page ~epoch, big-endian, so that one page's versions
-// sort newest first and a forward seek to (v, p, ~r) lands on the newest version <= r.
+// MetaDb key of a map entry: 'm' lineage page ~epoch volume, big-endian, so that one page's
+// versions across a lineage sort newest first.
 std::string MapDbKey(const MapKey& k);
-std::string MapDbPrefix(uint64_t volume);  // all keys of one volume start with this
+std::string MapDbPrefix(uint64_t lineage);  // all keys of one lineage start with this
 std::string EncodeMapValue(const MapValue& v);
 bool DecodeMapDbKey(std::string_view key, MapKey* k);
 bool DecodeMapValue(std::string_view data, MapValue* v);
@@ -58,38 +77,40 @@ class PageMap {
   // Installs `value` at `key` in the overlay; returns what it replaced at exactly that key.
   Result<std::optional<MapValue>> Put(const MapKey& key, const MapValue& value);
 
-  // For pages [first, end) of `volume` at `epoch`, calls `fn(page, version)` in page order for
-  // every page that has a version <= epoch (tombstones included). Sparse: cost follows the
+  // For pages [first, end), calls `fn(page, version)` in page order with the version `view`
+  // reads, for every page where it sees one (tombstones included). Sparse: cost follows the
   // number of entries, not the length of the range.
   using VersionVisitor = std::function<Status(uint64_t page, const PageVersion&)>;
-  Status VisitRange(uint64_t volume, uint64_t epoch, uint64_t first, uint64_t end,
+  Status VisitRange(const ReadView& view, uint64_t first, uint64_t end,
                     const VersionVisitor& fn) const;
 
   // Checkpoint support. REQUIRES: the caller keeps Put() callers out during Freeze().
   size_t overlay_size() const;
   void Freeze();  // moves the overlay into the frozen layer (which must be empty)
-  // Visits the frozen layer's entries.
+  // Visits the frozen layer's entries without locking. REQUIRES: called by the checkpointer,
+  // the only thread that changes the frozen layer (so `fn` may call back into the map).
   void ForEachFrozen(const std::function<void(const MapKey&, const MapValue&)>& fn) const;
   void DropFrozen();  // after the frozen entries are durable in MetaDb
   void Thaw();        // a checkpoint failed: merge the frozen layer back under the overlay
-  // Visits the checkpointed (MetaDb) entries of one volume.
-  Status ForEachStored(uint64_t volume,
+  // Visits the checkpointed (MetaDb) entries of one lineage.
+  Status ForEachStored(uint64_t lineage,
                        const std::function<void(const MapKey&, const MapValue&)>& fn) const;
 
  private:
   struct KeyLess {
     bool operator()(const MapKey& a, const MapKey& b) const {
-      if (a.volume != b.volume) return a.volume < b.volume;
+      if (a.lineage != b.lineage) return a.lineage < b.lineage;
       if (a.page != b.page) return a.page < b.page;
-      return a.epoch > b.epoch;  // newest first, like the MetaDb key
+      if (a.epoch != b.epoch) return a.epoch > b.epoch;  // newest first, like the MetaDb key
+      return a.volume < b.volume;
     }
   };
   using Layer = std::map<MapKey, MapValue, KeyLess>;
 
-  // Newest version <= epoch per page of [first, end) in one in-memory layer, appended to `out`.
-  static void CollectLayer(const Layer& layer, uint64_t volume, uint64_t epoch, uint64_t first,
+  // The version `view` reads per page of [first, end) in one in-memory layer, appended to `out`.
+  static void CollectLayer(const Layer& layer, const ReadView& view, uint64_t first,
                            uint64_t end, std::vector<std::pair<uint64_t, PageVersion>>* out);
-  Status CollectStored(uint64_t volume, uint64_t epoch, uint64_t first, uint64_t end,
+  Status CollectStored(const ReadView& view, uint64_t first, uint64_t end,
                        std::vector<std::pair<uint64_t, PageVersion>>* out) const;
 
   MetaDb* const db_;

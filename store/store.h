@@ -44,7 +44,8 @@ struct VolumeInfo {
   uint32_t page_size = kDefaultPageSize;
   Compression compression = Compression::kNone;
   uint64_t create_time_us = 0;
-  uint64_t epoch = 1;  // bumped by snapshots and clones
+  uint64_t epoch = 1;  // the epoch new writes go to; from a store-wide counter
+  uint64_t lineage_id = 0;  // the root volume of its clone lineage (its own id for a root)
   std::string status = "available";
 };
 

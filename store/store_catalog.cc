@@ -84,6 +84,12 @@ Result<std::shared_ptr<VolumeState>> StoreImpl::FindVolume(const std::string& na
   return it->second;
 }
 
+std::shared_ptr<VolumeState> StoreImpl::FindVolumeById(uint64_t id) {
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
 Status StoreImpl::PersistVolume(const VolumeInfo& info) {
   MetaBatch b;
   b.Put(VolumeDbKey(info.id), EncodeVolume(info));
@@ -111,14 +117,18 @@ Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const Volume
     v.page_size = opts.page_size;
     v.compression = opts.compression;
     v.create_time_us = env()->NowMicros();
-    v.epoch = 1;
+    v.epoch = next_epoch_;
+    v.lineage_id = v.id;
     MetaBatch b;
     b.Put(VolumeDbKey(v.id), EncodeVolume(v));
-    std::string next;
-    AppendBE64(&next, v.id + 1);
-    b.Put(kNextVolumeIdKey, next);
+    std::string next_id, next_epoch;
+    AppendBE64(&next_id, v.id + 1);
+    AppendBE64(&next_epoch, v.epoch + 1);
+    b.Put(kNextVolumeIdKey, next_id);
+    b.Put(kNextEpochKey, next_epoch);
     CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
     next_volume_id_ = v.id + 1;
+    next_epoch_ = v.epoch + 1;
     auto state = std::make_shared<VolumeState>(v);
     volumes_[name] = state;
     by_id_[v.id] = state;
@@ -197,7 +207,7 @@ Status StoreImpl::DeleteVolume(const std::string& name) {
       by_id_.erase(info.id);
     }
     std::lock_guard<std::mutex> l(misc_mu_);
-    pending_deletes_.push_back(info.id);
+    pending_deletes_.emplace_back(info.id, info.lineage_id);
   }
   // The checkpoint removes the catalog entry and the page map and frees the pages, atomically.
   Status s = Checkpoint();
@@ -212,7 +222,7 @@ Result<VolumeUsage> StoreImpl::GetVolumeUsage(const std::string& name) {
   VolumeUsage u;
   u.logical_bytes = vol->size;
   const uint64_t pages = (vol->size + vol->info.page_size - 1) / vol->info.page_size;
-  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol->info.id, vol->epoch, 0, pages,
+  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol->View(vol->epoch), 0, pages,
                                            [&](uint64_t, const PageVersion& v) {
                                              if (!v.value.tombstone) {
                                                ++u.mapped_pages;

@@ -34,7 +34,15 @@ namespace clonefs::store {
 struct VolumeState {
   explicit VolumeState(VolumeInfo i)
       : info(std::move(i)), size(info.size_bytes), epoch(info.epoch) {}
+  // What a read of this volume at `at_epoch` sees: itself up to that epoch, then its ancestors.
+  ReadView View(uint64_t at_epoch) const {
+    ReadView v{info.lineage_id, {{info.id, at_epoch}}};
+    v.chain.insert(v.chain.end(), ancestors.begin(), ancestors.end());
+    return v;
+  }
   VolumeInfo info;  // GUARDED_BY(StoreImpl::catalog_mu_) for the mutable fields
+  // (volume, epoch) of the parent, grandparent, ...: fixed when the volume is created.
+  std::vector<std::pair<uint64_t, uint64_t>> ancestors;
   std::atomic<uint64_t> size;
   std::atomic<uint64_t> epoch;
   std::atomic<bool> deleted{false};
@@ -90,9 +98,11 @@ class StoreImpl final : public Store {
   Status DiscardPages(VolumeState& vol, uint64_t first, uint64_t end);
   // Appends `records` and applies them to the page map. REQUIRES: the stripe locks of every
   // page they name are held.
-  Status AppendAndApply(std::vector<PendingRecord>* records);
-  // Applies one logged record to the page map and the live-byte table (also used by replay).
-  Status ApplyRecord(const RecordHeader& h, const RecordLocation& loc);
+  Status AppendAndApply(const VolumeState& vol, std::vector<PendingRecord>* records);
+  // Applies one logged record of `vol` to the page map and the live-byte table (also used by
+  // replay).
+  Status ApplyRecord(const VolumeState& vol, const RecordHeader& h, const RecordLocation& loc);
+  std::shared_ptr<VolumeState> FindVolumeById(uint64_t id);
   void AccountLive(const RecordLocation& added, const std::optional<MapValue>& replaced);
   void MaybeCheckpointInline();
 
@@ -114,7 +124,7 @@ class StoreImpl final : public Store {
   Status LoadCatalog();
   Status LoadCheckpoint();
   void BackgroundLoop();
-  bool CanDropTombstone(const MapKey& key) const;
+  bool CanDropTombstone(const MapKey& key);
 
   const std::string dir_;
   const StoreOptions options_;
@@ -130,6 +140,7 @@ class StoreImpl final : public Store {
   std::map<std::string, std::shared_ptr<VolumeState>> volumes_;  // GUARDED_BY(catalog_mu_)
   std::map<uint64_t, std::shared_ptr<VolumeState>> by_id_;      // GUARDED_BY(catalog_mu_)
   uint64_t next_volume_id_ = 1;                                 // GUARDED_BY(catalog_mu_)
+  uint64_t next_epoch_ = 1;                                     // GUARDED_BY(catalog_mu_)
 
   std::array<std::mutex, kStripes> stripes_;
   std::atomic<uint64_t> next_seq_{1};
@@ -143,7 +154,8 @@ class StoreImpl final : public Store {
 
   std::mutex misc_mu_;
   std::map<uint32_t, int64_t> live_;       // GUARDED_BY(misc_mu_) live record bytes per segment
-  std::vector<uint64_t> pending_deletes_;  // GUARDED_BY(misc_mu_) volume ids to purge
+  // Volumes to purge at the next checkpoint: (volume id, lineage id).
+  std::vector<std::pair<uint64_t, uint64_t>> pending_deletes_;  // GUARDED_BY(misc_mu_)
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

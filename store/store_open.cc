@@ -66,6 +66,7 @@ Status Store::Create(const std::string& dir, const std::string& region, Env* env
     std::string one;
     AppendBE64(&one, 1);
     b.Put(kNextVolumeIdKey, one);
+    b.Put(kNextEpochKey, one);
     b.Put(kCheckpointKey, EncodeCheckpoint(CheckpointState{{1, kSegmentHeaderSize}, 1}));
     CLONEFS_RETURN_IF_ERROR(db->Write(b, /*sync=*/true));
   }
@@ -106,8 +107,10 @@ Status StoreImpl::OpenAndRecover() {
   Status s = log_->Replay(checkpoint_pos_, [&](const RecordHeader& h, std::string_view,
                                                const RecordLocation& loc) {
     next_seq_ = std::max<uint64_t>(next_seq_, h.seq + 1);
+    std::shared_ptr<VolumeState> vol = FindVolumeById(h.volume_id);
+    if (vol == nullptr) return Status::OK();  // the volume was deleted after this record
     ++replayed;
-    return ApplyRecord(h, loc);
+    return ApplyRecord(*vol, h, loc);
   });
   CLONEFS_RETURN_IF_ERROR(s);
   if (replayed > 0) {
@@ -145,6 +148,9 @@ Status StoreImpl::LoadCatalog() {
   CLONEFS_ASSIGN_OR_RETURN(auto next, db_->Get(kNextVolumeIdKey));
   if (!next || next->size() != 8) return Status::Corruption("missing next volume id");
   next_volume_id_ = GetBE64(next->data());
+  CLONEFS_ASSIGN_OR_RETURN(auto epoch, db_->Get(kNextEpochKey));
+  if (!epoch || epoch->size() != 8) return Status::Corruption("missing epoch counter");
+  next_epoch_ = GetBE64(epoch->data());
   return Status::OK();
 }
 
@@ -166,11 +172,12 @@ Status StoreImpl::LoadCheckpoint() {
   return it->status();
 }
 
-bool StoreImpl::CanDropTombstone(const MapKey& key) const {
+bool StoreImpl::CanDropTombstone(const MapKey& key) {
   // A tombstone is needed only while an older version of the page could show through it.
-  if (key.epoch <= 1) return true;
+  std::shared_ptr<VolumeState> vol = FindVolumeById(key.volume);
+  if (vol == nullptr) return false;  // being deleted: the purge removes it
   bool older = false;
-  Status s = map_->VisitRange(key.volume, key.epoch - 1, key.page, key.page + 1,
+  Status s = map_->VisitRange(vol->View(key.epoch - 1), key.page, key.page + 1,
                               [&](uint64_t, const PageVersion& v) {
                                 older = older || !v.value.tombstone;
                                 return Status::OK();
@@ -183,7 +190,7 @@ Status StoreImpl::Checkpoint() {
   LogPosition pos;
   uint64_t next_seq;
   std::map<uint32_t, int64_t> live;
-  std::vector<uint64_t> deletes;
+  std::vector<std::pair<uint64_t, uint64_t>> deletes;  // (volume, lineage)
   {
     std::unique_lock<std::shared_mutex> freeze(ckpt_mu_);
     map_->Freeze();
@@ -203,7 +210,8 @@ Status StoreImpl::Checkpoint() {
   Status s = log_->Sync();
   if (!s.ok()) return fail(s);
 
-  const std::set<uint64_t> deleted(deletes.begin(), deletes.end());
+  std::set<uint64_t> deleted;
+  for (auto& [id, lineage] : deletes) deleted.insert(id);
   std::map<uint32_t, int64_t> dead;
   std::set<std::string> frozen_keys_of_deleted;
   MetaBatch batch;
@@ -217,14 +225,17 @@ Status StoreImpl::Checkpoint() {
       batch.Put(MapDbKey(k), EncodeMapValue(v));
     }
   });
-  for (uint64_t id : deleted) {
-    s = map_->ForEachStored(id, [&](const MapKey& k, const MapValue& v) {
-      if (!v.tombstone && !frozen_keys_of_deleted.count(MapDbKey(k))) {
-        dead[v.loc.segment] += v.loc.length;
-      }
+  for (auto& [id, lineage] : deletes) {
+    const uint64_t volume = id;
+    s = map_->ForEachStored(lineage, [&](const MapKey& k, const MapValue& v) {
+      if (k.volume != volume) return;
+      const std::string key = MapDbKey(k);
+      if (!v.tombstone && !frozen_keys_of_deleted.count(key)) dead[v.loc.segment] += v.loc.length;
+      if (lineage != volume) batch.Delete(key);
     });
     if (!s.ok()) return fail(s);
-    batch.DeleteRange(MapDbPrefix(id), MapDbPrefix(id + 1));
+    // A root volume that is deleted has no clone left in its lineage: drop the whole range.
+    if (lineage == volume) batch.DeleteRange(MapDbPrefix(lineage), MapDbPrefix(lineage + 1));
     batch.Delete(VolumeDbKey(id));
   }
   for (auto& [seg, bytes] : dead) live[seg] -= bytes;

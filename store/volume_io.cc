@@ -39,7 +39,7 @@ Status StoreImpl::DecodeInto(const VolumeState& vol, uint64_t page, const PageVe
   RecordHeader h;
   std::string_view payload;
   Status s = DecodeRecord(std::string_view(record, version.value.loc.length), &h, &payload);
-  if (s.ok() && (h.volume_id != vol.info.id || h.page_no != page || h.epoch != version.epoch ||
+  if (s.ok() && (h.volume_id != version.volume || h.page_no != page || h.epoch != version.epoch ||
                  h.type == RecordType::kDiscard || h.plain_len != ps)) {
     s = Status::Corruption("record belongs to another page");
   }
@@ -68,7 +68,7 @@ Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t fir
   std::vector<std::optional<PageVersion>> versions(count);
   // Held while reading, so that GC cannot delete a segment between lookup and pread.
   std::shared_lock<std::shared_mutex> segments(segments_mu_);
-  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.info.id, epoch, first, first + count,
+  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.View(epoch), first, first + count,
                                            [&](uint64_t page, const PageVersion& v) {
                                              if (!v.value.tombstone) versions[page - first] = v;
                                              return Status::OK();
@@ -171,7 +171,7 @@ Status StoreImpl::WriteChunk(VolumeState& vol, uint64_t offset, std::string_view
   bool any_zero = false;
   for (uint32_t i = 0; i < count; ++i) any_zero = any_zero || IsZero(images[i], ps);
   if (any_zero) {
-    CLONEFS_RETURN_IF_ERROR(map_->VisitRange(id, epoch, first, end,
+    CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.View(epoch), first, end,
                                              [&](uint64_t page, const PageVersion& v) {
                                                has_data[page - first] = !v.value.tombstone;
                                                return Status::OK();
@@ -200,10 +200,10 @@ Status StoreImpl::WriteChunk(VolumeState& vol, uint64_t offset, std::string_view
     }
     records.push_back(std::move(r));
   }
-  return AppendAndApply(&records);
+  return AppendAndApply(vol, &records);
 }
 
-Status StoreImpl::AppendAndApply(std::vector<PendingRecord>* records) {
+Status StoreImpl::AppendAndApply(const VolumeState& vol, std::vector<PendingRecord>* records) {
   if (records->empty()) return Status::OK();
   std::string buf;
   size_t total = 0;
@@ -223,7 +223,7 @@ Status StoreImpl::AppendAndApply(std::vector<PendingRecord>* records) {
     const RecordHeader& h = (*records)[i].header;
     RecordLocation loc{base.segment, base.offset + offsets[i],
                        static_cast<uint32_t>(h.record_size())};
-    CLONEFS_RETURN_IF_ERROR(ApplyRecord(h, loc));
+    CLONEFS_RETURN_IF_ERROR(ApplyRecord(vol, h, loc));
   }
   return Status::OK();
 }
@@ -237,8 +237,10 @@ void StoreImpl::AccountLive(const RecordLocation& added,
   }
 }
 
-Status StoreImpl::ApplyRecord(const RecordHeader& h, const RecordLocation& loc) {
-  const MapKey key{h.volume_id, h.page_no, h.epoch};
+Status StoreImpl::ApplyRecord(const VolumeState& vol, const RecordHeader& h,
+                              const RecordLocation& loc) {
+  const uint64_t lineage = vol.info.lineage_id;
+  const MapKey key{lineage, h.page_no, h.epoch, h.volume_id};
   switch (h.type) {
     case RecordType::kPage: {
       CLONEFS_ASSIGN_OR_RETURN(auto replaced, map_->Put(key, MapValue{h.seq, loc, false}));
@@ -255,7 +257,7 @@ Status StoreImpl::ApplyRecord(const RecordHeader& h, const RecordLocation& loc) 
     }
     case RecordType::kDiscard: {
       std::vector<uint64_t> pages;
-      CLONEFS_RETURN_IF_ERROR(map_->VisitRange(h.volume_id, h.epoch, h.page_no,
+      CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.View(h.epoch), h.page_no,
                                                h.page_no + h.count,
                                                [&](uint64_t page, const PageVersion& v) {
                                                  if (!v.value.tombstone) pages.push_back(page);
@@ -263,7 +265,7 @@ Status StoreImpl::ApplyRecord(const RecordHeader& h, const RecordLocation& loc) 
                                                }));
       for (uint64_t page : pages) {
         CLONEFS_ASSIGN_OR_RETURN(auto replaced,
-                                 map_->Put(MapKey{h.volume_id, page, h.epoch},
+                                 map_->Put(MapKey{lineage, page, h.epoch, h.volume_id},
                                            MapValue{h.seq, RecordLocation{}, true}));
         AccountLive(RecordLocation{}, replaced);
       }
@@ -296,7 +298,7 @@ Status StoreImpl::DiscardPages(VolumeState& vol, uint64_t first, uint64_t end) {
   StripeGuard guard(this, id, first, end);
   const uint64_t epoch = vol.epoch;
   bool any = false;
-  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(id, epoch, first, end,
+  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.View(epoch), first, end,
                                            [&](uint64_t, const PageVersion& v) {
                                              any = any || !v.value.tombstone;
                                              return Status::OK();
@@ -309,7 +311,7 @@ Status StoreImpl::DiscardPages(VolumeState& vol, uint64_t first, uint64_t end) {
   h.page_no = first;
   h.count = end - first;
   h.epoch = epoch;
-  return AppendAndApply(&records);
+  return AppendAndApply(vol, &records);
 }
 
 }  // namespace clonefs::store
