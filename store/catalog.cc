@@ -25,6 +25,9 @@ std::string EncodeVolume(const VolumeInfo& v) {
             {"create_time_us", v.create_time_us},
             {"epoch", v.epoch},
             {"lineage", v.lineage_id},
+            {"parent_id", v.parent_id},
+            {"parent_epoch", v.parent_epoch},
+            {"source_snapshot", v.source_snapshot},
             {"status", v.status}};
   return j.dump();
 }
@@ -43,10 +46,67 @@ Result<VolumeInfo> DecodeVolume(std::string_view data) {
     v.create_time_us = j.at("create_time_us").get<uint64_t>();
     v.epoch = j.at("epoch").get<uint64_t>();
     v.lineage_id = j.at("lineage").get<uint64_t>();
+    v.parent_id = j.value("parent_id", uint64_t{0});
+    v.parent_epoch = j.value("parent_epoch", uint64_t{0});
+    v.source_snapshot = j.value("source_snapshot", "");
     v.status = j.value("status", "available");
     return v;
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("bad volume record: ") + e.what());
+  }
+}
+
+std::string SnapshotDbPrefix() { return "n"; }
+
+std::string SnapshotDbKey(uint64_t id) {
+  std::string k = SnapshotDbPrefix();
+  AppendBE64(&k, id);
+  return k;
+}
+
+std::string EncodeSnapshot(const SnapshotInfo& s) {
+  json tags = json::array();
+  for (const auto& [k, v] : s.tags) tags.push_back({{"Key", k}, {"Value", v}});
+  json j = {{"id", s.id},
+            {"name", s.name},
+            {"volume_id", s.volume_id},
+            {"volume_name", s.volume_name},
+            {"lineage", s.lineage_id},
+            {"epoch", s.epoch},
+            {"size", s.size_bytes},
+            {"page_size", s.page_size},
+            {"compression", std::string(CompressionName(s.compression))},
+            {"create_time_us", s.create_time_us},
+            {"type", s.type},
+            {"status", s.status},
+            {"tags", tags}};
+  return j.dump();
+}
+
+Result<SnapshotInfo> DecodeSnapshot(std::string_view data) {
+  json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("bad snapshot record");
+  try {
+    SnapshotInfo s;
+    s.id = j.at("id").get<uint64_t>();
+    s.name = j.at("name").get<std::string>();
+    s.volume_id = j.at("volume_id").get<uint64_t>();
+    s.volume_name = j.at("volume_name").get<std::string>();
+    s.lineage_id = j.at("lineage").get<uint64_t>();
+    s.epoch = j.at("epoch").get<uint64_t>();
+    s.size_bytes = j.at("size").get<uint64_t>();
+    s.page_size = j.at("page_size").get<uint32_t>();
+    CLONEFS_ASSIGN_OR_RETURN(s.compression,
+                             ParseCompression(j.at("compression").get<std::string>()));
+    s.create_time_us = j.at("create_time_us").get<uint64_t>();
+    s.type = j.value("type", "manual");
+    s.status = j.value("status", "available");
+    for (const auto& t : j.value("tags", json::array())) {
+      s.tags.emplace_back(t.at("Key").get<std::string>(), t.at("Value").get<std::string>());
+    }
+    return s;
+  } catch (const json::exception& e) {
+    return Status::Corruption(std::string("bad snapshot record: ") + e.what());
   }
 }
 

@@ -14,6 +14,13 @@ std::string VolumeDbPrefix();
 std::string EncodeVolume(const VolumeInfo& v);
 Result<VolumeInfo> DecodeVolume(std::string_view data);
 
+// 'n' + BE64(id) -> JSON snapshot record.
+std::string SnapshotDbKey(uint64_t id);
+std::string SnapshotDbPrefix();
+std::string EncodeSnapshot(const SnapshotInfo& s);
+Result<SnapshotInfo> DecodeSnapshot(std::string_view data);
+constexpr char kNextSnapshotIdKey[] = "s/next_snapshot_id";
+
 // Where recovery starts and what it resumes from: written by every checkpoint.
 struct CheckpointState {
   LogPosition position;  // replay starts here

@@ -40,6 +40,51 @@ Status StoreImpl::RelocateLiveRecords(uint32_t segment) {
   });
 }
 
+Status StoreImpl::CollectInvisibleVersions(uint64_t lineage_id) {
+  // Every reader of the lineage: each live volume now, and each snapshot.
+  std::vector<ReadView> readers;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    for (auto& [id, v] : by_id_) {
+      if (v->info.lineage_id == lineage_id && !v->deleted) readers.push_back(v->View(v->epoch));
+    }
+    for (auto& [name, s] : snapshots_) {
+      if (s->info.lineage_id == lineage_id) readers.push_back(s->vol->View(s->info.epoch));
+    }
+  }
+  // A stored version is needed iff some reader reads it. Versions found dead stay dead: new
+  // readers (snapshots, clones) only see what a live volume sees, and that was needed.
+  constexpr uint64_t kChunk = 1 << 16;
+  uint64_t chunk_end = 0;
+  std::set<std::string> needed;
+  std::vector<std::pair<MapKey, MapValue>> dead;
+  Status inner;
+  Status s = map_->ForEachStored(lineage_id, [&](const MapKey& k, const MapValue& v) {
+    if (!inner.ok()) return;
+    if (k.page >= chunk_end) {
+      const uint64_t lo = k.page / kChunk * kChunk;
+      chunk_end = lo + kChunk;
+      needed.clear();
+      for (const ReadView& view : readers) {
+        inner = map_->VisitRange(view, lo, chunk_end, [&](uint64_t page, const PageVersion& pv) {
+          needed.insert(MapDbKey(MapKey{lineage_id, page, pv.epoch, pv.volume}));
+          return Status::OK();
+        });
+        if (!inner.ok()) return;
+      }
+    }
+    if (!needed.count(MapDbKey(k))) dead.emplace_back(k, v);
+  });
+  CLONEFS_RETURN_IF_ERROR(s);
+  CLONEFS_RETURN_IF_ERROR(inner);
+  if (!dead.empty()) {
+    spdlog::info("gc: lineage {}: {} page versions no longer readable", lineage_id, dead.size());
+    std::lock_guard<std::mutex> l(misc_mu_);
+    pending_dead_.insert(pending_dead_.end(), dead.begin(), dead.end());
+  }
+  return Status::OK();
+}
+
 Status StoreImpl::DeleteDeadSegment(uint32_t segment) {
   {
     std::unique_lock<std::shared_mutex> readers(segments_mu_);
@@ -57,7 +102,21 @@ Status StoreImpl::DeleteDeadSegment(uint32_t segment) {
 Status StoreImpl::CollectGarbage() {
   std::lock_guard<std::mutex> gc(gc_mu_);
   const StoreUsage before = GetUsage();
-  CLONEFS_RETURN_IF_ERROR(Checkpoint());
+  std::set<uint64_t> lineages;
+  {
+    std::lock_guard<std::mutex> l(misc_mu_);
+    lineages.swap(lineages_to_scan_);
+  }
+  CLONEFS_RETURN_IF_ERROR(Checkpoint());  // so that the scans see every version in MetaDb
+  for (uint64_t lineage : lineages) {
+    Status s = CollectInvisibleVersions(lineage);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> l(misc_mu_);
+      lineages_to_scan_.insert(lineage);
+      return s;
+    }
+  }
+  CLONEFS_RETURN_IF_ERROR(Checkpoint());  // deletes them and frees their bytes
   LogPosition safe;
   {
     std::lock_guard<std::mutex> l(checkpoint_mu_);

@@ -46,8 +46,33 @@ struct VolumeInfo {
   uint64_t create_time_us = 0;
   uint64_t epoch = 1;  // the epoch new writes go to; from a store-wide counter
   uint64_t lineage_id = 0;  // the root volume of its clone lineage (its own id for a root)
-  std::string status = "available";
+  uint64_t parent_id = 0;     // for a clone: the volume it was cloned from (0 for a root)
+  uint64_t parent_epoch = 0;  // for a clone: the parent's epoch it sees
+  std::string source_snapshot;  // for a restore: the snapshot's name
+  std::string status = "available";  // "deleted": hidden, kept while clones or snapshots need it
 };
+
+using Tags = std::vector<std::pair<std::string, std::string>>;
+
+// A read-only, point-in-time image of a volume.
+struct SnapshotInfo {
+  uint64_t id = 0;
+  std::string name;
+  uint64_t volume_id = 0;
+  std::string volume_name;  // the source volume's name when the snapshot was taken
+  uint64_t lineage_id = 0;
+  uint64_t epoch = 0;  // the volume's epoch it shows
+  uint64_t size_bytes = 0;
+  uint32_t page_size = kDefaultPageSize;
+  Compression compression = Compression::kNone;
+  uint64_t create_time_us = 0;
+  std::string type = "manual";
+  std::string status = "available";
+  Tags tags;
+};
+
+// Aurora: at most 15 copy-on-write clones per lineage (clones of clones included).
+constexpr int kMaxClonesPerLineage = 15;
 
 // Space used by one volume's own page versions.
 struct VolumeUsage {
@@ -126,6 +151,22 @@ class Store {
   virtual Result<VolumeUsage> GetVolumeUsage(const std::string& name) = 0;
 
   virtual Result<std::shared_ptr<VolumeHandle>> OpenVolume(const std::string& name) = 0;
+
+  // Snapshots and clones: all O(1), copying no page and no map entry.
+  // A snapshot holds every write acknowledged before the call and none that started after it
+  // returned. SnapshotAlreadyExists / VolumeNotFound / InvalidParameterValue on bad input.
+  virtual Result<SnapshotInfo> CreateSnapshot(const std::string& volume, const std::string& name,
+                                              const Tags& tags) = 0;
+  virtual Result<SnapshotInfo> GetSnapshot(const std::string& name) = 0;
+  virtual std::vector<SnapshotInfo> ListSnapshots() = 0;  // sorted by name
+  virtual Status DeleteSnapshot(const std::string& name) = 0;
+  // A read-only handle: writes fail with ReadOnly.
+  virtual Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) = 0;
+  // A writable copy-on-write clone of `source` as of now; CloneQuotaExceeded past 15 per lineage.
+  virtual Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name) = 0;
+  // A writable copy-on-write volume whose content is the snapshot's.
+  virtual Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot,
+                                             const std::string& name) = 0;
 
   // Makes every acknowledged write of every volume durable.
   virtual Status Sync() = 0;

@@ -40,7 +40,7 @@ class VolumeHandleImpl final : public VolumeHandle {
   Status Read(uint64_t offset, size_t n, char* buf) override {
     if (vol_->deleted) return VolumeNotFound(vol_->info.name);
     CLONEFS_RETURN_IF_ERROR(CheckRange(offset, n, "read"));
-    return store_->ReadBytes(*vol_, offset, n, buf);
+    return store_->ReadBytes(*vol_, vol_->epoch, offset, n, buf);
   }
   Status Write(uint64_t offset, std::string_view data) override {
     std::shared_lock<std::shared_mutex> l(vol_->io_mu);
@@ -148,7 +148,7 @@ Result<VolumeInfo> StoreImpl::GetVolume(const std::string& name) {
 Result<VolumeInfo> StoreImpl::GetVolumeById(uint64_t id) {
   std::lock_guard<std::mutex> l(catalog_mu_);
   auto it = by_id_.find(id);
-  if (it == by_id_.end()) {
+  if (it == by_id_.end() || it->second->deleted) {
     return Status::NotFound("volume id " + std::to_string(id) + " does not exist")
         .WithName("VolumeNotFound");
   }
@@ -196,23 +196,30 @@ Result<VolumeInfo> StoreImpl::ResizeVolume(const std::string& name, uint64_t new
 Status StoreImpl::DeleteVolume(const std::string& name) {
   CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
   VolumeInfo info;
+  bool hidden = false;
   {
     std::unique_lock<std::shared_mutex> io(vol->io_mu);
     if (vol->deleted) return VolumeNotFound(name);
-    vol->deleted = true;
-    {
-      std::lock_guard<std::mutex> l(catalog_mu_);
-      info = vol->info;
-      volumes_.erase(name);
-      by_id_.erase(info.id);
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    info = vol->info;
+    if (HasDependentsLocked(info.id)) {
+      // Clones or snapshots still read its pages: hide it, keep its data (Aurora keeps a
+      // deleted source's storage while clones use it).
+      VolumeInfo hide = info;
+      hide.status = "deleted";
+      CLONEFS_RETURN_IF_ERROR(PersistVolume(hide));
+      vol->info.status = "deleted";
+      hidden = true;
     }
-    std::lock_guard<std::mutex> l(misc_mu_);
-    pending_deletes_.emplace_back(info.id, info.lineage_id);
+    vol->deleted = true;
+    volumes_.erase(name);
+    if (!hidden) PurgeUnneededLocked(info.id);
   }
   // The checkpoint removes the catalog entry and the page map and frees the pages, atomically.
-  Status s = Checkpoint();
+  Status s = hidden ? Status::OK() : Checkpoint();
   spdlog::info("volume {} (id {}) deleted{}", name, info.id,
-               s.ok() ? "" : "; its space is freed at the next checkpoint");
+               hidden ? "; kept hidden while clones or snapshots use it"
+               : s.ok() ? "" : "; its space is freed at the next checkpoint");
   Notify(info, true);
   return s;
 }

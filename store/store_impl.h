@@ -50,6 +50,14 @@ struct VolumeState {
   std::shared_mutex io_mu;
 };
 
+struct SnapshotState {
+  SnapshotState(SnapshotInfo i, std::shared_ptr<VolumeState> v)
+      : info(std::move(i)), vol(std::move(v)) {}
+  const SnapshotInfo info;
+  const std::shared_ptr<VolumeState> vol;  // the source volume (maybe hidden by now)
+  std::atomic<bool> deleted{false};
+};
+
 // A record waiting to be appended: its header (seq assigned) and payload.
 struct PendingRecord {
   RecordHeader header;
@@ -72,6 +80,15 @@ class StoreImpl final : public Store {
   Status DeleteVolume(const std::string& name) override;
   Result<VolumeUsage> GetVolumeUsage(const std::string& name) override;
   Result<std::shared_ptr<VolumeHandle>> OpenVolume(const std::string& name) override;
+  Result<SnapshotInfo> CreateSnapshot(const std::string& volume, const std::string& name,
+                                      const Tags& tags) override;
+  Result<SnapshotInfo> GetSnapshot(const std::string& name) override;
+  std::vector<SnapshotInfo> ListSnapshots() override;
+  Status DeleteSnapshot(const std::string& name) override;
+  Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) override;
+  Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name) override;
+  Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot,
+                                     const std::string& name) override;
   Status Sync() override { return log_->Sync(); }
   StoreUsage GetUsage() override;
   Status CollectGarbage() override;
@@ -79,7 +96,8 @@ class StoreImpl final : public Store {
 
   // Data path, used by VolumeHandleImpl. Offsets and lengths are in bytes and already checked
   // against the volume size.
-  Status ReadBytes(VolumeState& vol, uint64_t offset, size_t n, char* buf);
+  // Reads `vol` as of `epoch` (its current epoch, or a snapshot's).
+  Status ReadBytes(const VolumeState& vol, uint64_t epoch, uint64_t offset, size_t n, char* buf);
   Status WriteBytes(VolumeState& vol, uint64_t offset, std::string_view data);
   Status DiscardBytes(VolumeState& vol, uint64_t offset, uint64_t length);
 
@@ -116,7 +134,26 @@ class StoreImpl final : public Store {
   Status PersistVolume(const VolumeInfo& info);
   void Notify(const VolumeInfo& v, bool deleted);
 
+  // --- snapshots.cc ---
+  // Registers a new clone volume of `source_vol` seeing it at `parent_epoch`.
+  // REQUIRES: the caller holds what keeps parent_epoch stable (the source's io_mu, or nothing
+  // for a snapshot, which never changes).
+  Result<VolumeInfo> AddClone(const std::shared_ptr<VolumeState>& source_vol,
+                              uint64_t parent_epoch, const std::string& name,
+                              const std::string& source_snapshot);
+  std::vector<std::pair<uint64_t, uint64_t>> AncestorsOf(uint64_t parent_id,
+                                                         uint64_t parent_epoch);  // REQUIRES: catalog_mu_
+  bool HasDependentsLocked(uint64_t volume_id);  // REQUIRES: catalog_mu_
+  int ClonesInLineageLocked(uint64_t lineage_id);  // REQUIRES: catalog_mu_
+  // Purges hidden volumes that nothing depends on any more, walking up from `volume_id`.
+  // REQUIRES: catalog_mu_
+  void PurgeUnneededLocked(uint64_t volume_id);
+  Status LoadSnapshots();
+
   // --- gc.cc ---
+  // Finds page versions of a lineage that no volume or snapshot can read any more and queues
+  // them for removal by the next checkpoint.
+  Status CollectInvisibleVersions(uint64_t lineage_id);
   Status RelocateLiveRecords(uint32_t segment);
   Status DeleteDeadSegment(uint32_t segment);
 
@@ -141,6 +178,8 @@ class StoreImpl final : public Store {
   std::map<uint64_t, std::shared_ptr<VolumeState>> by_id_;      // GUARDED_BY(catalog_mu_)
   uint64_t next_volume_id_ = 1;                                 // GUARDED_BY(catalog_mu_)
   uint64_t next_epoch_ = 1;                                     // GUARDED_BY(catalog_mu_)
+  std::map<std::string, std::shared_ptr<SnapshotState>> snapshots_;  // GUARDED_BY(catalog_mu_)
+  uint64_t next_snapshot_id_ = 1;                                    // GUARDED_BY(catalog_mu_)
 
   std::array<std::mutex, kStripes> stripes_;
   std::atomic<uint64_t> next_seq_{1};
@@ -156,6 +195,9 @@ class StoreImpl final : public Store {
   std::map<uint32_t, int64_t> live_;       // GUARDED_BY(misc_mu_) live record bytes per segment
   // Volumes to purge at the next checkpoint: (volume id, lineage id).
   std::vector<std::pair<uint64_t, uint64_t>> pending_deletes_;  // GUARDED_BY(misc_mu_)
+  // Checkpointed map entries no reader can see any more, to delete at the next checkpoint.
+  std::vector<std::pair<MapKey, MapValue>> pending_dead_;  // GUARDED_BY(misc_mu_)
+  std::set<uint64_t> lineages_to_scan_;  // GUARDED_BY(misc_mu_) lineages with new garbage
 
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;

@@ -102,6 +102,11 @@ Status StoreImpl::OpenAndRecover() {
   CLONEFS_ASSIGN_OR_RETURN(log_, SegmentLog::Open(env(), dir_ + kSegmentDir, log_options));
   CLONEFS_RETURN_IF_ERROR(LoadCatalog());
   CLONEFS_RETURN_IF_ERROR(LoadCheckpoint());
+  // Snapshots deleted or clones purged before a restart may have left unreadable versions.
+  for (auto& [id, v] : by_id_) {
+    if (v->info.parent_id != 0) lineages_to_scan_.insert(v->info.lineage_id);
+  }
+  for (auto& [name, s] : snapshots_) lineages_to_scan_.insert(s->info.lineage_id);
 
   uint64_t replayed = 0;
   Status s = log_->Replay(checkpoint_pos_, [&](const RecordHeader& h, std::string_view,
@@ -138,13 +143,20 @@ StoreImpl::~StoreImpl() {
 
 Status StoreImpl::LoadCatalog() {
   auto it = db_->NewIterator();
+  // Ids grow, so a parent is always loaded before its clones and their ancestors resolve.
   for (it->Seek(VolumeDbPrefix()); it->Valid() && it->key()[0] == 'v'; it->Next()) {
     CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, DecodeVolume(it->value()));
     auto state = std::make_shared<VolumeState>(v);
-    volumes_[v.name] = state;
+    if (v.parent_id != 0) state->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
+    if (v.status == "deleted") {
+      state->deleted = true;
+    } else {
+      volumes_[v.name] = state;
+    }
     by_id_[v.id] = state;
   }
   CLONEFS_RETURN_IF_ERROR(it->status());
+  CLONEFS_RETURN_IF_ERROR(LoadSnapshots());
   CLONEFS_ASSIGN_OR_RETURN(auto next, db_->Get(kNextVolumeIdKey));
   if (!next || next->size() != 8) return Status::Corruption("missing next volume id");
   next_volume_id_ = GetBE64(next->data());
@@ -191,6 +203,7 @@ Status StoreImpl::Checkpoint() {
   uint64_t next_seq;
   std::map<uint32_t, int64_t> live;
   std::vector<std::pair<uint64_t, uint64_t>> deletes;  // (volume, lineage)
+  std::vector<std::pair<MapKey, MapValue>> invisible;
   {
     std::unique_lock<std::shared_mutex> freeze(ckpt_mu_);
     map_->Freeze();
@@ -199,11 +212,13 @@ Status StoreImpl::Checkpoint() {
     std::lock_guard<std::mutex> l(misc_mu_);
     live = live_;
     deletes.swap(pending_deletes_);
+    invisible.swap(pending_dead_);
   }
   auto fail = [&](Status s) {
     map_->Thaw();
     std::lock_guard<std::mutex> l(misc_mu_);
     pending_deletes_.insert(pending_deletes_.end(), deletes.begin(), deletes.end());
+    pending_dead_.insert(pending_dead_.end(), invisible.begin(), invisible.end());
     spdlog::warn("store {}: checkpoint failed, will retry: {}", dir_, s.ToString());
     return s;
   };
@@ -237,6 +252,11 @@ Status StoreImpl::Checkpoint() {
     // A root volume that is deleted has no clone left in its lineage: drop the whole range.
     if (lineage == volume) batch.DeleteRange(MapDbPrefix(lineage), MapDbPrefix(lineage + 1));
     batch.Delete(VolumeDbKey(id));
+  }
+  for (auto& [k, v] : invisible) {
+    if (deleted.count(k.volume)) continue;  // purged whole, above
+    batch.Delete(MapDbKey(k));
+    if (!v.tombstone) dead[v.loc.segment] += v.loc.length;
   }
   for (auto& [seg, bytes] : dead) live[seg] -= bytes;
   for (auto& [seg, bytes] : live) {

@@ -106,9 +106,9 @@ Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t fir
   return Status::OK();
 }
 
-Status StoreImpl::ReadBytes(VolumeState& vol, uint64_t offset, size_t n, char* buf) {
+Status StoreImpl::ReadBytes(const VolumeState& vol, uint64_t epoch, uint64_t offset, size_t n,
+                            char* buf) {
   const uint64_t ps = vol.info.page_size;
-  const uint64_t epoch = vol.epoch;
   std::string tmp;
   while (n > 0) {
     const uint64_t first = offset / ps;
