@@ -94,6 +94,7 @@ TEST_P(ModelTest, RandomOperationsMatchModel) {
   Open();
   CheckAll();
   // Deleting everything returns the space.
+  handles_.clear();
   for (const auto& n : names) ASSERT_OK(store_->DeleteVolume(n));
   model_.clear();
   ASSERT_OK(store_->CollectGarbage());
@@ -194,8 +195,8 @@ TEST_P(CloneModelTest, RandomClonesAndSnapshotsMatchModel) {
       lineage_[clone] = root;
       handles_[clone] = *store_->OpenVolume(clone);
     } else if (r < 75 && model_.size() > 1) {
-      ASSERT_OK(store_->DeleteVolume(n));
       handles_.erase(n);
+      ASSERT_OK(store_->DeleteVolume(n));
       model_.erase(n);
       dead_.insert(n);
     } else if (r < 79 && !snaps_.empty()) {
@@ -220,9 +221,9 @@ TEST_P(CloneModelTest, RandomClonesAndSnapshotsMatchModel) {
   Open();
   CheckAll();
   CheckSnapshots();
+  handles_.clear();
   for (auto& [name, data] : snaps_) ASSERT_OK(store_->DeleteSnapshot(name));
   for (auto& [name, data] : model_) ASSERT_OK(store_->DeleteVolume(name));
-  handles_.clear();
   model_.clear();
   snaps_.clear();
   ASSERT_OK(store_->CollectGarbage());

@@ -21,8 +21,10 @@ Status SnapshotNotFound(const std::string& name) {
 
 class SnapshotHandle final : public VolumeHandle {
  public:
+  ~SnapshotHandle() override { snap_->open_handles--; }
   SnapshotHandle(StoreImpl* store, std::shared_ptr<SnapshotState> snap)
       : store_(store), snap_(std::move(snap)) {
+    snap_->open_handles++;
     info_ = snap_->vol->info;
     info_.name = snap_->info.name;
     info_.size_bytes = snap_->info.size_bytes;
@@ -38,6 +40,7 @@ class SnapshotHandle final : public VolumeHandle {
   Status Write(uint64_t, std::string_view) override { return ReadOnly(); }
   Status Discard(uint64_t, uint64_t) override { return ReadOnly(); }
   Status Sync() override { return Status::OK(); }
+  Status Grow(uint64_t) override { return ReadOnly(); }
   uint64_t size() const override { return snap_->info.size_bytes; }
   bool read_only() const override { return true; }
   const VolumeInfo& info() const override { return info_; }
@@ -170,6 +173,11 @@ Status StoreImpl::DeleteSnapshot(const std::string& name) {
     auto it = snapshots_.find(name);
     if (it == snapshots_.end()) return SnapshotNotFound(name);
     std::shared_ptr<SnapshotState> snap = it->second;
+    if (int n = snap->open_handles.load(); n > 0) {
+      return Status::InvalidState("snapshot '" + name + "' is in use (" + std::to_string(n) +
+                                  " open handle" + (n > 1 ? "s" : "") + ")")
+          .WithName("InvalidSnapshotState");
+    }
     MetaBatch b;
     b.Delete(SnapshotDbKey(snap->info.id));
     CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));

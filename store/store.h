@@ -107,8 +107,9 @@ struct StoreOptions {
   bool background_threads = true;
 };
 
-// Reads and writes one volume. Obtained from Store::OpenVolume(); thread-safe; stays valid
-// after the volume is deleted (calls then fail with NotFound) and after resize (size() follows).
+// Reads and writes one volume. Obtained from Store::OpenVolume(); thread-safe; follows resizes
+// (size()). While any handle is open the volume (or snapshot) cannot be deleted: deleting it
+// fails with InvalidVolumeState (InvalidSnapshotState), as an attached block device would.
 class VolumeHandle {
  public:
   virtual ~VolumeHandle() = default;
@@ -121,6 +122,9 @@ class VolumeHandle {
   virtual Status Discard(uint64_t offset, uint64_t length) = 0;
   // Makes every write acknowledged before this call durable.
   virtual Status Sync() = 0;
+  // Grows the volume to at least `new_size` (rounded up to 512 bytes) for a write past its end,
+  // the way a regular file grows. Cheap: durable with the next Sync(), not before.
+  virtual Status Grow(uint64_t new_size) = 0;
   virtual uint64_t size() const = 0;
   virtual bool read_only() const = 0;
   virtual const VolumeInfo& info() const = 0;  // as of open (size may be stale: use size())
@@ -146,7 +150,8 @@ class Store {
   virtual std::vector<VolumeInfo> ListVolumes() = 0;  // sorted by name
   // Grows or shrinks; shrinking discards the pages past the new end.
   virtual Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size) = 0;
-  // Deletes the volume and frees its pages (open handles start failing with NotFound).
+  // Deletes the volume and frees its pages; a volume that clones or snapshots still read stays
+  // hidden until they are gone. InvalidVolumeState while a handle is open.
   virtual Status DeleteVolume(const std::string& name) = 0;
   virtual Result<VolumeUsage> GetVolumeUsage(const std::string& name) = 0;
 

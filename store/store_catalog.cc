@@ -35,7 +35,10 @@ Status ValidatePageSize(uint32_t ps) {
 class VolumeHandleImpl final : public VolumeHandle {
  public:
   VolumeHandleImpl(StoreImpl* store, std::shared_ptr<VolumeState> vol)
-      : store_(store), vol_(std::move(vol)) {}
+      : store_(store), vol_(std::move(vol)) {
+    vol_->open_handles++;
+  }
+  ~VolumeHandleImpl() override { vol_->open_handles--; }
 
   Status Read(uint64_t offset, size_t n, char* buf) override {
     if (vol_->deleted) return VolumeNotFound(vol_->info.name);
@@ -56,6 +59,7 @@ class VolumeHandleImpl final : public VolumeHandle {
     return store_->DiscardBytes(*vol_, offset, std::min(length, size - offset));
   }
   Status Sync() override { return store_->Sync(); }
+  Status Grow(uint64_t new_size) override { return store_->GrowVolume(*vol_, new_size); }
   uint64_t size() const override { return vol_->size; }
   bool read_only() const override { return false; }
   const VolumeInfo& info() const override { return vol_->info; }
@@ -193,6 +197,38 @@ Result<VolumeInfo> StoreImpl::ResizeVolume(const std::string& name, uint64_t new
   return updated;
 }
 
+Status StoreImpl::GrowVolume(VolumeState& vol, uint64_t new_size) {
+  new_size = (new_size + 511) / 512 * 512;
+  CLONEFS_RETURN_IF_ERROR(ValidateSize(new_size));
+  std::unique_lock<std::shared_mutex> io(vol.io_mu);
+  if (vol.deleted) return VolumeNotFound(vol.info.name);
+  if (new_size <= vol.size) return Status::OK();
+  VolumeInfo updated;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    updated = vol.info;
+  }
+  updated.size_bytes = new_size;
+  MetaBatch b;
+  b.Put(VolumeDbKey(updated.id), EncodeVolume(updated));
+  CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/false));
+  catalog_unsynced_ = true;
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  vol.info.size_bytes = new_size;
+  vol.size = new_size;
+  return Status::OK();
+}
+
+Status StoreImpl::Sync() {
+  CLONEFS_RETURN_IF_ERROR(log_->Sync());
+  if (catalog_unsynced_.exchange(false)) {
+    Status s = db_->SyncWal();
+    if (!s.ok()) catalog_unsynced_ = true;
+    return s;
+  }
+  return Status::OK();
+}
+
 Status StoreImpl::DeleteVolume(const std::string& name) {
   CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
   VolumeInfo info;
@@ -200,6 +236,12 @@ Status StoreImpl::DeleteVolume(const std::string& name) {
   {
     std::unique_lock<std::shared_mutex> io(vol->io_mu);
     if (vol->deleted) return VolumeNotFound(name);
+    if (int n = vol->open_handles.load(); n > 0) {
+      return Status::InvalidState("volume '" + name + "' is in use (" + std::to_string(n) +
+                                  " open handle" + (n > 1 ? "s" : "") +
+                                  "); detach it (losetup -d, umount) first")
+          .WithName("InvalidVolumeState");
+    }
     std::lock_guard<std::mutex> l(catalog_mu_);
     info = vol->info;
     if (HasDependentsLocked(info.id)) {

@@ -46,6 +46,7 @@ struct VolumeState {
   std::atomic<uint64_t> size;
   std::atomic<uint64_t> epoch;
   std::atomic<bool> deleted{false};
+  std::atomic<int> open_handles{0};
   // Writes and discards hold it shared; resize-shrink and delete hold it exclusively.
   std::shared_mutex io_mu;
 };
@@ -56,6 +57,7 @@ struct SnapshotState {
   const SnapshotInfo info;
   const std::shared_ptr<VolumeState> vol;  // the source volume (maybe hidden by now)
   std::atomic<bool> deleted{false};
+  std::atomic<int> open_handles{0};
 };
 
 // A record waiting to be appended: its header (seq assigned) and payload.
@@ -89,7 +91,8 @@ class StoreImpl final : public Store {
   Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name) override;
   Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot,
                                      const std::string& name) override;
-  Status Sync() override { return log_->Sync(); }
+  Status Sync() override;
+  Status GrowVolume(VolumeState& vol, uint64_t new_size);
   StoreUsage GetUsage() override;
   Status CollectGarbage() override;
   void SetChangeListener(ChangeListener listener) override { listener_ = std::move(listener); }
@@ -191,6 +194,9 @@ class StoreImpl final : public Store {
   std::shared_mutex segments_mu_;
   LogPosition checkpoint_pos_;  // GUARDED_BY(checkpoint_mu_)
 
+  // Set when a catalog change was written without a WAL sync (growth by writes); Sync() then
+  // syncs the metadata WAL too.
+  std::atomic<bool> catalog_unsynced_{false};
   std::mutex misc_mu_;
   std::map<uint32_t, int64_t> live_;       // GUARDED_BY(misc_mu_) live record bytes per segment
   // Volumes to purge at the next checkpoint: (volume id, lineage id).

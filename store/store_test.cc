@@ -187,12 +187,14 @@ TEST_F(StoreTest, ShrinkThenGrowShowsZeros) {
   EXPECT_EQ(got.substr(kMiB + 512), std::string(3 * kMiB - 512, '\0'));
 }
 
-TEST_F(StoreTest, DeleteFreesSpaceAndFailsOpenHandles) {
+TEST_F(StoreTest, DeleteRefusedWhileOpenThenFreesSpace) {
   auto v = Volume("vol1", 16 * kMiB);
   ASSERT_OK(v->Write(0, Pattern(40, 12 * kMiB)));
+  Status busy = store_->DeleteVolume("vol1");
+  EXPECT_EQ(busy.ErrorName(), "InvalidVolumeState") << busy.ToString();
+  EXPECT_EQ(Read(*v, 0, 4096), Pattern(40, 4096));  // refused: nothing changed
+  v.reset();
   ASSERT_OK(store_->DeleteVolume("vol1"));
-  std::string buf(4096, '\0');
-  EXPECT_TRUE(v->Read(0, 4096, buf.data()).IsNotFound());
   EXPECT_EQ(store_->GetUsage().live_bytes, 0u);
   ASSERT_OK(store_->CollectGarbage());
   EXPECT_LT(store_->GetUsage().segment_bytes, 5 * kMiB);  // only the active segment is left
@@ -202,6 +204,20 @@ TEST_F(StoreTest, DeleteFreesSpaceAndFailsOpenHandles) {
   // The name can be used again and starts empty.
   auto w = Volume("vol1", 16 * kMiB);
   EXPECT_EQ(Read(*w, 0, 4096), std::string(4096, '\0'));
+}
+
+TEST_F(StoreTest, GrowForWritesIsDurableAfterSync) {
+  auto v = Volume("vol1", 0);
+  ASSERT_OK(v->Grow(10000));
+  EXPECT_EQ(v->size(), 10240u);  // rounded up to a sector
+  ASSERT_OK(v->Write(9000, "tail"));
+  ASSERT_OK(v->Grow(512));  // never shrinks
+  EXPECT_EQ(v->size(), 10240u);
+  ASSERT_OK(v->Sync());
+  v.reset();
+  Reopen();
+  EXPECT_EQ(store_->GetVolume("vol1")->size_bytes, 10240u);
+  EXPECT_EQ(Read(*Open("vol1"), 9000, 4), "tail");
 }
 
 TEST_F(StoreTest, SecondOpenIsRefusedWithPid) {
