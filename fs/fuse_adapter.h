@@ -1,0 +1,53 @@
+// FuseServer: mounts a store's volumes with libfuse and serves them.
+//
+// The daemon's whole FUSE lifetime in three steps:
+//   auto server = FuseServer::Mount(store, "/mnt/x", options);  // session created and mounted
+//   server->Serve();   // until `fusermount3 -u`, `umount`, SIGINT, SIGTERM or SIGHUP
+//   server.reset();    // unmounts if still mounted; the store is synced
+// The store must outlive the server. Serve() runs on the calling thread plus a pool of
+// libfuse workers; the other methods are called from one thread. This header keeps FUSE's
+// own headers out of its includers.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crypto/base/result.h"
+#include "store/store.h"
+
+namespace clonefs::fs {
+
+struct FuseOptions {
+  // Options for libfuse and the kernel, one per element ("allow_other", "ro", ...).
+  // default_permissions, fsname= and subtype=clonefs are added unless given here.
+  std::vector<std::string> mount_options;
+  std::string fsname;  // the source shown in /proc/mounts; usually the store directory
+  bool debug = false;  // libfuse traces every request (at spdlog debug level)
+  unsigned max_threads = 16;
+  double entry_timeout_s = 1.0;  // how long the kernel may cache names and attributes
+};
+
+class FuseServer {
+ public:
+  // Creates the FUSE session, installs the SIGINT/SIGTERM/SIGHUP handlers that end Serve(),
+  // and mounts `mountpoint`. Registers the store's change listener (so call it once per
+  // store). Errors carry libfuse's own message where it gave one.
+  static Result<std::unique_ptr<FuseServer>> Mount(store::Store* store,
+                                                   const std::string& mountpoint,
+                                                   const FuseOptions& options);
+  // Unmounts (when still mounted), syncs the store and tears the session down.
+  ~FuseServer();
+  FuseServer(const FuseServer&) = delete;
+  FuseServer& operator=(const FuseServer&) = delete;
+
+  // Serves requests until the filesystem is unmounted or a handled signal arrives.
+  Status Serve();
+
+ private:
+  struct Impl;
+  explicit FuseServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace clonefs::fs

@@ -1,0 +1,46 @@
+// mount_options: the command line of the `clonefs` daemon, in mount(8) style.
+//
+//   clonefs STORE_DIR MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]...
+//
+// mount(8) and mount.fuse3 call `clonefs SOURCE MOUNTPOINT -o opts` for fstab entries of type
+// `fuse.clonefs`, so the options are a mix of three kinds, sorted here:
+//   - ours (log_level=, cache_mb=, log_file=), consumed;
+//   - mount(8)-only ones (defaults, noauto, _netdev, x-systemd.*, ...), dropped;
+//   - everything else, handed to libfuse and the kernel (allow_other, default_permissions, ro,
+//     fsname=, ...), which rejects what it does not know.
+// Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/base/result.h"
+
+namespace clonefs::fs {
+
+struct MountOptions {
+  std::string store_dir;
+  std::string mountpoint;
+  bool foreground = false;  // -f: do not detach; logs stay on stderr
+  bool debug = false;       // -d: libfuse request tracing and log_level=debug; implies -f
+  bool show_help = false;
+  bool show_version = false;
+  std::string log_level = "info";  // trace|debug|info|warn|error
+  std::string log_file;            // empty: stderr (or syslog when detached from a terminal)
+  uint64_t cache_bytes = 512ull << 20;
+  std::vector<std::string> fuse_options;  // one option per element, in command-line order
+};
+
+// Parses the arguments after argv[0]. Errors are InvalidArgument with a one-line message
+// suitable for "clonefs: <message>". With --help or --version the positionals may be missing.
+Result<MountOptions> ParseMountArgs(const std::vector<std::string>& args);
+
+// The text printed by `clonefs --help`.
+std::string MountUsage(std::string_view program);
+
+// "clonefs 0.1.0".
+std::string VersionString();
+
+}  // namespace clonefs::fs

@@ -1,0 +1,98 @@
+#include "fs/mount_options.h"
+
+#include <gtest/gtest.h>
+
+namespace clonefs::fs {
+namespace {
+
+using Args = std::vector<std::string>;
+
+TEST(MountOptions, PositionalsAndDefaults) {
+  Result<MountOptions> r = ParseMountArgs({"/srv/store", "/mnt/x"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->store_dir, "/srv/store");
+  EXPECT_EQ(r->mountpoint, "/mnt/x");
+  EXPECT_FALSE(r->foreground);
+  EXPECT_FALSE(r->debug);
+  EXPECT_EQ(r->log_level, "info");
+  EXPECT_EQ(r->cache_bytes, 512ull << 20);
+  EXPECT_TRUE(r->fuse_options.empty());
+}
+
+TEST(MountOptions, MountFuseHelperStyle) {
+  // What mount.fuse3 runs for "/srv/s /mnt/x fuse.clonefs defaults,_netdev,allow_other 0 0".
+  Result<MountOptions> r =
+      ParseMountArgs({"/srv/s", "/mnt/x", "-o",
+                      "rw,defaults,_netdev,allow_other,noatime,x-systemd.automount,"
+                      "nofail,dev,suid,exec,auto,user,log_level=warn,cache_mb=64"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->fuse_options, Args({"allow_other"}));
+  EXPECT_EQ(r->log_level, "warn");
+  EXPECT_EQ(r->cache_bytes, 64ull << 20);
+}
+
+TEST(MountOptions, OptionsBeforePositionalsAndGlued) {
+  Result<MountOptions> r =
+      ParseMountArgs({"-f", "-oro,default_permissions", "/s", "-o", "fsname=a", "/m"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->foreground);
+  EXPECT_EQ(r->store_dir, "/s");
+  EXPECT_EQ(r->mountpoint, "/m");
+  EXPECT_EQ(r->fuse_options, Args({"ro", "default_permissions", "fsname=a"}));
+}
+
+TEST(MountOptions, DebugImpliesForegroundAndDebugLogs) {
+  Result<MountOptions> r = ParseMountArgs({"/s", "/m", "-d"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->debug);
+  EXPECT_TRUE(r->foreground);
+  EXPECT_EQ(r->log_level, "debug");
+}
+
+TEST(MountOptions, LogFile) {
+  Result<MountOptions> r = ParseMountArgs({"/s", "/m", "-o", "log_file=/var/log/c.log"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->log_file, "/var/log/c.log");
+}
+
+TEST(MountOptions, Errors) {
+  EXPECT_FALSE(ParseMountArgs({}).ok());
+  EXPECT_FALSE(ParseMountArgs({"/s"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"/s", "/m", "/extra"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"/s", "/m", "-o"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"/s", "/m", "-x"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"/s", "/m", "-o", "log_level=loud"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"/s", "/m", "-o", "cache_mb=abc"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"/s", "/m", "-o", "cache_mb=1"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"/s", "/m", "-o", "cache_mb=64k"}).ok());
+  EXPECT_FALSE(ParseMountArgs({"/s", "/m", "-o", "log_file="}).ok());
+  Result<MountOptions> r = ParseMountArgs({"/s", "/m", "-o", "log_level=loud"});
+  EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(r.status().message().find("log_level"), std::string::npos);
+}
+
+TEST(MountOptions, HelpAndVersionNeedNoPositionals) {
+  Result<MountOptions> h = ParseMountArgs({"--help"});
+  ASSERT_TRUE(h.ok());
+  EXPECT_TRUE(h->show_help);
+  Result<MountOptions> v = ParseMountArgs({"-V"});
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->show_version);
+  EXPECT_NE(MountUsage("clonefs").find("STORE_DIR MOUNTPOINT"), std::string::npos);
+  EXPECT_EQ(VersionString().rfind("clonefs ", 0), 0u);
+}
+
+TEST(MountOptions, DoubleDashEndsOptions) {
+  Result<MountOptions> r = ParseMountArgs({"--", "-weird-store", "/m"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->store_dir, "-weird-store");
+}
+
+TEST(MountOptions, EmptyItemsInAListAreIgnored) {
+  Result<MountOptions> r = ParseMountArgs({"/s", "/m", "-o", ",allow_other,,"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->fuse_options, Args({"allow_other"}));
+}
+
+}  // namespace
+}  // namespace clonefs::fs

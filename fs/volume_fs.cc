@@ -1,0 +1,152 @@
+// VolumeFs: session lifetime, attributes, error replies and store change notifications.
+#include "fs/volume_fs.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <ctime>
+
+#include "fs/errno_map.h"
+
+namespace clonefs::fs {
+namespace {
+
+thread_local bool t_fuse_request_thread = false;
+
+struct timespec Now() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return ts;
+}
+
+struct timespec FromMicros(uint64_t us) {
+  struct timespec ts {};
+  ts.tv_sec = static_cast<time_t>(us / 1000000);
+  ts.tv_nsec = static_cast<long>(us % 1000000) * 1000;
+  return ts;
+}
+
+}  // namespace
+
+void MarkFuseRequestThread() { t_fuse_request_thread = true; }
+
+void NotifyStoreChange(Invalidator& invalidator, const store::VolumeInfo& volume, bool deleted) {
+  // A change made by a FUSE request is one the kernel made itself and already accounts for.
+  if (t_fuse_request_thread) return;
+  // Drops a cached (possibly negative) name after a create or a delete, and the cached size
+  // and data after a resize or a delete. The directory's own attributes go too.
+  invalidator.InvalidateEntry(kVolumesDirIno, volume.name);
+  invalidator.InvalidateInode(VolumeIno(volume.id));
+  invalidator.InvalidateInode(kVolumesDirIno);
+}
+
+VolumeFs::VolumeFs(store::Store* store, const VolumeFsOptions& options)
+    : store_(store), options_(options), uid_(getuid()), gid_(getgid()), mount_time_(Now()) {}
+
+void VolumeFs::Init(fuse_conn_info* conn) {
+  conn->max_write = options_.max_write;  // libfuse lowers it to what its buffers can hold
+  conn->max_background = options_.max_background;
+  conn->congestion_threshold = options_.max_background * 3 / 4;
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  // Every write must reach the store before it is acknowledged: no writeback cache.
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  spdlog::info("mount: FUSE session ready (protocol {}.{}, max_write {} KiB, store {})",
+               conn->proto_major, conn->proto_minor, conn->max_write >> 10, store_->info().dir);
+}
+
+void VolumeFs::Destroy() {
+  Status s = store_->Sync();
+  if (!s.ok()) {
+    spdlog::error("mount: final sync of store {} failed: {}", store_->info().dir, s.ToString());
+  }
+  if (files_.size() != 0) spdlog::info("mount: {} files still open at unmount", files_.size());
+}
+
+struct stat VolumeFs::DirStat(Ino ino) const {
+  struct stat st {};
+  st.st_ino = ino;
+  st.st_mode = S_IFDIR | (ino == kSnapshotsDirIno ? 0555 : 0755);
+  st.st_nlink = ino == kRootIno ? 4 : 2;
+  st.st_uid = uid_;
+  st.st_gid = gid_;
+  st.st_blksize = 4096;
+  st.st_atim = st.st_mtim = st.st_ctim = mount_time_;
+  return st;
+}
+
+struct stat VolumeFs::VolumeStat(const store::VolumeInfo& v) {
+  struct stat st {};
+  st.st_ino = VolumeIno(v.id);
+  st.st_mode = S_IFREG | 0600;
+  st.st_nlink = 1;
+  st.st_uid = uid_;
+  st.st_gid = gid_;
+  st.st_size = static_cast<off_t>(v.size_bytes);
+  st.st_blksize = v.page_size;
+  st.st_blocks = static_cast<blkcnt_t>(StoredBlocks(v));
+  st.st_atim = st.st_mtim = st.st_ctim = FromMicros(v.create_time_us);
+  return st;
+}
+
+uint64_t VolumeFs::StoredBlocks(const store::VolumeInfo& v) {
+  auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(usage_mu_);
+    auto it = usage_.find(v.id);
+    if (it != usage_.end() && now - it->second.at < options_.usage_ttl) return it->second.blocks;
+  }
+  // Blocks are what the volume really stores (after zero detection and compression), the
+  // way `du` shows a sparse file. Unknown usage shows as nothing stored rather than failing.
+  Result<store::VolumeUsage> usage = store_->GetVolumeUsage(v.name);
+  uint64_t blocks = usage.ok() ? (usage->stored_bytes + 511) / 512 : 0;
+  std::lock_guard lock(usage_mu_);
+  usage_[v.id] = Usage{blocks, now};
+  return blocks;
+}
+
+Result<struct stat> VolumeFs::StatInode(Ino ino) {
+  switch (KindOf(ino)) {
+    case InodeKind::kRoot:
+    case InodeKind::kVolumesDir:
+    case InodeKind::kSnapshotsDir:
+      return DirStat(ino);
+    case InodeKind::kVolume: {
+      CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, store_->GetVolumeById(ObjectIdOf(ino)));
+      return VolumeStat(v);
+    }
+    default:
+      return Status::NotFound("no inode " + std::to_string(ino));
+  }
+}
+
+fuse_entry_param VolumeFs::Entry(const struct stat& st) const {
+  fuse_entry_param e{};
+  e.ino = st.st_ino;
+  e.generation = 0;  // inode numbers are never reused
+  e.attr = st;
+  e.attr_timeout = options_.entry_timeout_s;
+  e.entry_timeout = options_.entry_timeout_s;
+  return e;
+}
+
+void VolumeFs::ReplyError(fuse_req_t req, const Status& s, const char* op,
+                          const std::string& what) {
+  int err = ErrnoFromStatus(s);
+  switch (s.code()) {
+    case Status::Code::kNotFound:
+    case Status::Code::kAlreadyExists:
+    case Status::Code::kInvalidArgument:
+      spdlog::debug("mount: {} {}: {}", op, what, s.ToString());
+      break;
+    case Status::Code::kNoSpace:
+    case Status::Code::kQuotaExceeded:
+      spdlog::warn("mount: {} {}: {}", op, what, s.ToString());
+      break;
+    default:
+      spdlog::error("mount: {} {}: {}", op, what, s.ToString());
+      break;
+  }
+  fuse_reply_err(req, err);
+}
+
+}  // namespace clonefs::fs

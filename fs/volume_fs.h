@@ -1,0 +1,146 @@
+// VolumeFs: the filesystem a clonefs mount presents, one method per FUSE low-level operation.
+//
+//   /            root (ino 1): volumes/ and snapshots/
+//   /volumes/    one regular file per volume, mode 0600, owned by the daemon's uid/gid
+//   /snapshots/  empty for now
+//
+// Every method answers its request exactly once, with its last statement; nothing after the
+// reply may throw. (The trampolines in fuse_server.cc answer EIO for an exception thrown
+// before the reply.) Inode numbers come from catalog ids (inodes.h), so there is no inode
+// table and FORGET does nothing.
+//
+// Thread-safe: requests run on libfuse's worker threads. Locks: resize_mu_ (held across store
+// resizes), then the handle tables' locks and usage_mu_, which are leaves. No lock is held
+// across a fuse_reply_* call.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "fs/fuse_api.h"
+#include "fs/handle_table.h"
+#include "fs/inodes.h"
+#include "fs/invalidator.h"
+#include "store/store.h"
+
+namespace clonefs::fs {
+
+struct VolumeFsOptions {
+  double entry_timeout_s = 1.0;  // how long the kernel may cache names and attributes
+  // How long a volume's stored-bytes figure (st_blocks) is reused: computing it walks the
+  // volume's page map, far too slow to repeat on every getattr.
+  std::chrono::milliseconds usage_ttl{5000};
+  unsigned max_write = 1u << 20;
+  unsigned max_background = 64;  // parallel async requests (read-ahead, AIO from loop devices)
+};
+
+// Marks the calling thread as one that serves FUSE requests: store changes made from it came
+// through the kernel, which already knows about them, so they need no invalidation.
+void MarkFuseRequestThread();
+
+// The store change listener of a mount: queues the kernel cache invalidations for a volume
+// created, resized or deleted outside the mount. Never blocks on the kernel. A free function
+// so that the listener needs only the Invalidator, which may outlive the VolumeFs.
+void NotifyStoreChange(Invalidator& invalidator, const store::VolumeInfo& volume, bool deleted);
+
+class VolumeFs {
+ public:
+  // `store` must outlive this object.
+  VolumeFs(store::Store* store, const VolumeFsOptions& options);
+  VolumeFs(const VolumeFs&) = delete;
+  VolumeFs& operator=(const VolumeFs&) = delete;
+
+  // Number of files still open through the mount.
+  size_t open_files() const { return files_.size(); }
+
+  // Session lifetime.
+  void Init(fuse_conn_info* conn);
+  void Destroy();
+
+  // Names and attributes (volume_fs_dir.cc).
+  void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void GetAttr(fuse_req_t req, fuse_ino_t ino);
+  void SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, int to_set);
+  void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
+               bool plus);
+  void ReleaseDir(fuse_req_t req, fuse_file_info* fi);
+  void Create(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_file_info* fi);
+  void MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode);
+  void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name);
+  void StatFs(fuse_req_t req);
+
+  // Data (volume_fs_io.cc).
+  void Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void Release(fuse_req_t req, fuse_file_info* fi);
+  void Read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi);
+  void Write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_file_info* fi);
+  void Fsync(fuse_req_t req, fuse_file_info* fi);
+  void Fallocate(fuse_req_t req, int mode, off_t offset, off_t length, fuse_file_info* fi);
+
+ private:
+  // A volume opened through the mount.
+  struct OpenFile {
+    std::shared_ptr<store::VolumeHandle> handle;
+    uint64_t volume_id = 0;
+    std::string name;
+  };
+  // The entries of a directory as of opendir, so that readdir offsets stay stable.
+  struct DirEntry {
+    std::string name;
+    Ino ino = 0;
+    mode_t type = 0;  // S_IFDIR or S_IFREG
+  };
+  struct DirListing {
+    Ino ino = 0;
+    std::vector<DirEntry> entries;
+  };
+
+  struct stat DirStat(Ino ino) const;
+  struct stat VolumeStat(const store::VolumeInfo& v);
+  // st_blocks of a volume from a cache refreshed at most every usage_ttl.
+  uint64_t StoredBlocks(const store::VolumeInfo& v);
+  // Attributes of any inode; NotFound for a deleted volume or an unknown number.
+  Result<struct stat> StatInode(Ino ino);
+  fuse_entry_param Entry(const struct stat& st) const;
+
+  // Opens `info` and registers it in fi->fh.
+  Status OpenInto(const store::VolumeInfo& info, fuse_file_info* fi);
+  std::shared_ptr<OpenFile> FileOf(const fuse_file_info* fi) const;
+  // Grows the volume so that it covers [0, end) (rounded up to a sector); never shrinks.
+  Status GrowTo(const OpenFile& file, uint64_t end);
+  // Sets the size to `size` rounded up to a sector (grow or shrink).
+  Result<store::VolumeInfo> ResizeTo(const std::string& name, uint64_t size);
+  Status CreateVolume(const char* name, store::VolumeInfo* info);
+
+  // Replies with the errno for `s`, logging failures that are not the caller's doing.
+  void ReplyError(fuse_req_t req, const Status& s, const char* op, const std::string& what);
+
+  store::Store* const store_;
+  const VolumeFsOptions options_;
+  const uid_t uid_;
+  const gid_t gid_;
+  const struct timespec mount_time_;
+
+  HandleTable<OpenFile> files_;
+  HandleTable<DirListing> dirs_;
+  struct Usage {
+    uint64_t blocks = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex usage_mu_;                        // leaf lock; not held while the usage is computed
+  std::unordered_map<uint64_t, Usage> usage_;  // by volume id
+
+  // Serializes size changes made through the mount, so that two writes racing past the end
+  // cannot shrink the volume under each other.
+  std::mutex resize_mu_;
+};
+
+}  // namespace clonefs::fs

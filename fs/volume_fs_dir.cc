@@ -1,0 +1,265 @@
+// VolumeFs: names, attributes and directories.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/statvfs.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "fs/errno_map.h"
+#include "fs/volume_fs.h"
+
+namespace clonefs::fs {
+namespace {
+
+constexpr uint64_t kSector = 512;
+constexpr uint32_t kStatfsBlock = 4096;
+constexpr unsigned kMaxNameLength = 63;  // Aurora identifier rules
+
+bool IsDotOrDotDot(const std::string& name) { return name == "." || name == ".."; }
+
+}  // namespace
+
+void VolumeFs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  std::string n(name);
+  Result<struct stat> st = Status::NotFound(n);
+  if (parent == kRootIno) {
+    if (n == "volumes") st = DirStat(kVolumesDirIno);
+    if (n == "snapshots") st = DirStat(kSnapshotsDirIno);
+  } else if (parent == kVolumesDirIno) {
+    Result<store::VolumeInfo> v = store_->GetVolume(n);
+    if (v.ok()) {
+      st = VolumeStat(*v);
+    } else if (!v.status().IsNotFound() && v.status().code() != Status::Code::kInvalidArgument) {
+      st = v.status();  // a real failure, not a name that cannot exist
+    }
+  } else if (!IsDirectory(parent)) {
+    fuse_reply_err(req, ENOTDIR);
+    return;
+  }
+  if (!st.ok()) {
+    if (st.status().IsNotFound()) {
+      fuse_reply_err(req, ENOENT);
+    } else {
+      ReplyError(req, st.status(), "lookup", n);
+    }
+    return;
+  }
+  fuse_entry_param e = Entry(*st);
+  fuse_reply_entry(req, &e);
+}
+
+void VolumeFs::GetAttr(fuse_req_t req, fuse_ino_t ino) {
+  Result<struct stat> st = StatInode(ino);
+  if (!st.ok()) {
+    ReplyError(req, st.status(), "getattr", "inode " + std::to_string(ino));
+    return;
+  }
+  fuse_reply_attr(req, &*st, options_.entry_timeout_s);
+}
+
+void VolumeFs::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, int to_set) {
+  Result<struct stat> cur = StatInode(ino);
+  if (!cur.ok()) {
+    ReplyError(req, cur.status(), "setattr", "inode " + std::to_string(ino));
+    return;
+  }
+  // Owner and mode are fixed (the daemon's user, 0600): accept only a "change" to themselves.
+  bool mode_change =
+      (to_set & FUSE_SET_ATTR_MODE) && (attr->st_mode & 07777) != (cur->st_mode & 07777);
+  bool uid_change = (to_set & FUSE_SET_ATTR_UID) && attr->st_uid != cur->st_uid;
+  bool gid_change = (to_set & FUSE_SET_ATTR_GID) && attr->st_gid != cur->st_gid;
+  if (mode_change || uid_change || gid_change) {
+    fuse_reply_err(req, EPERM);
+    return;
+  }
+  if (to_set & FUSE_SET_ATTR_SIZE) {
+    if (KindOf(ino) != InodeKind::kVolume) {
+      fuse_reply_err(req, IsDirectory(ino) ? EISDIR : EPERM);
+      return;
+    }
+    if (attr->st_size < 0 || static_cast<uint64_t>(attr->st_size) > store::kMaxVolumeBytes) {
+      fuse_reply_err(req, attr->st_size < 0 ? EINVAL : EFBIG);
+      return;
+    }
+    Result<store::VolumeInfo> v = store_->GetVolumeById(ObjectIdOf(ino));
+    if (v.ok()) v = ResizeTo(v->name, static_cast<uint64_t>(attr->st_size));
+    if (!v.ok()) {
+      ReplyError(req, v.status(), "truncate", "inode " + std::to_string(ino));
+      return;
+    }
+    spdlog::info("mount: volume {} resized to {} bytes", v->name, v->size_bytes);
+    cur = VolumeStat(*v);
+  }
+  // Access and modification times are accepted and not kept.
+  fuse_reply_attr(req, &*cur, options_.entry_timeout_s);
+}
+
+Result<store::VolumeInfo> VolumeFs::ResizeTo(const std::string& name, uint64_t size) {
+  uint64_t rounded = (size + kSector - 1) / kSector * kSector;
+  std::lock_guard lock(resize_mu_);
+  return store_->ResizeVolume(name, rounded);
+}
+
+void VolumeFs::OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  if (!IsDirectory(ino)) {
+    fuse_reply_err(req, KindOf(ino) == InodeKind::kInvalid ? ENOENT : ENOTDIR);
+    return;
+  }
+  auto listing = std::make_shared<DirListing>();
+  listing->ino = ino;
+  listing->entries.push_back({".", ino, S_IFDIR});
+  listing->entries.push_back({"..", kRootIno, S_IFDIR});
+  if (ino == kRootIno) {
+    listing->entries.push_back({"volumes", kVolumesDirIno, S_IFDIR});
+    listing->entries.push_back({"snapshots", kSnapshotsDirIno, S_IFDIR});
+  } else if (ino == kVolumesDirIno) {
+    for (const store::VolumeInfo& v : store_->ListVolumes()) {
+      listing->entries.push_back({v.name, VolumeIno(v.id), S_IFREG});
+    }
+  }
+  fi->fh = dirs_.Add(std::move(listing));
+  if (fuse_reply_open(req, fi) != 0) dirs_.Remove(fi->fh);  // the opener went away
+}
+
+void VolumeFs::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
+                       bool plus) {
+  std::shared_ptr<DirListing> listing = dirs_.Get(fi->fh);
+  if (!listing || off < 0) {
+    fuse_reply_err(req, listing ? EINVAL : EBADF);
+    return;
+  }
+  std::vector<char> buf(size);
+  size_t used = 0;
+  for (size_t i = static_cast<size_t>(off); i < listing->entries.size(); ++i) {
+    const DirEntry& d = listing->entries[i];
+    off_t next = static_cast<off_t>(i + 1);
+    size_t need;
+    if (!plus) {
+      struct stat st {};
+      st.st_ino = d.ino;
+      st.st_mode = d.type;
+      need = fuse_add_direntry(req, buf.data() + used, size - used, d.name.c_str(), &st, next);
+    } else {
+      fuse_entry_param e{};  // ino 0 for "." and "..": no lookup reference taken
+      e.attr.st_ino = d.ino;
+      e.attr.st_mode = d.type;
+      if (!IsDotOrDotDot(d.name)) {
+        Result<struct stat> st = StatInode(d.ino);
+        if (!st.ok()) continue;  // deleted since opendir
+        e = Entry(*st);
+      }
+      need = fuse_add_direntry_plus(req, buf.data() + used, size - used, d.name.c_str(), &e, next);
+    }
+    if (need > size - used) break;
+    used += need;
+  }
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void VolumeFs::ReleaseDir(fuse_req_t req, fuse_file_info* fi) {
+  dirs_.Remove(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+Status VolumeFs::CreateVolume(const char* name, store::VolumeInfo* info) {
+  store::VolumeOptions opts;
+  opts.size_bytes = 0;  // grows with writes, fallocate or truncate(1)
+  CLONEFS_ASSIGN_OR_RETURN(*info, store_->CreateVolume(name, opts));
+  spdlog::info("mount: volume {} created through the mount", info->name);
+  return Status::OK();
+}
+
+void VolumeFs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_file_info* fi) {
+  if (parent != kVolumesDirIno) {
+    fuse_reply_err(req, EACCES);
+    return;
+  }
+  store::VolumeInfo info;
+  Status s = CreateVolume(name, &info);
+  if (s.code() == Status::Code::kAlreadyExists && !(fi->flags & O_EXCL)) {
+    // Created by someone else since the kernel's lookup: open it, as open(2) would.
+    Result<store::VolumeInfo> v = store_->GetVolume(name);
+    s = v.status();
+    if (v.ok()) info = *v;
+  }
+  if (s.ok()) s = OpenInto(info, fi);
+  if (!s.ok()) {
+    ReplyError(req, s, "create", name);
+    return;
+  }
+  fuse_entry_param e = Entry(VolumeStat(info));
+  if (fuse_reply_create(req, &e, fi) != 0) files_.Remove(fi->fh);  // the opener went away
+}
+
+void VolumeFs::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode) {
+  if (parent != kVolumesDirIno || !S_ISREG(mode)) {
+    fuse_reply_err(req, parent != kVolumesDirIno ? EACCES : EPERM);
+    return;
+  }
+  store::VolumeInfo info;
+  Status s = CreateVolume(name, &info);
+  if (!s.ok()) {
+    ReplyError(req, s, "mknod", name);
+    return;
+  }
+  fuse_entry_param e = Entry(VolumeStat(info));
+  fuse_reply_entry(req, &e);
+}
+
+void VolumeFs::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (parent != kVolumesDirIno) {
+    fuse_reply_err(req, IsDirectory(parent) ? EACCES : ENOTDIR);
+    return;
+  }
+  Result<store::VolumeInfo> v = store_->GetVolume(name);
+  if (!v.ok()) {
+    fuse_reply_err(req, v.status().code() == Status::Code::kInvalidArgument
+                            ? ENOENT
+                            : ErrnoFromStatus(v.status()));
+    return;
+  }
+  // Deleting frees the pages at once, so an open volume (a loop device, a running database)
+  // would lose its data under it. Unlike a regular file, refuse until it is closed.
+  uint64_t id = v->id;
+  if (files_.Any([id](const OpenFile& f) { return f.volume_id == id; })) {
+    spdlog::warn("mount: refusing to delete volume {}: it is open", v->name);
+    fuse_reply_err(req, EBUSY);
+    return;
+  }
+  Status s = store_->DeleteVolume(name);
+  if (!s.ok()) {
+    ReplyError(req, s, "unlink", name);
+    return;
+  }
+  {
+    std::lock_guard lock(usage_mu_);
+    usage_.erase(id);
+  }
+  spdlog::info("mount: volume {} deleted through the mount", v->name);
+  fuse_reply_err(req, 0);
+}
+
+void VolumeFs::StatFs(fuse_req_t req) {
+  // Capacity is that of the filesystem holding the store: what the store uses plus what it
+  // could still use.
+  struct statvfs host {};
+  if (statvfs(store_->info().dir.c_str(), &host) != 0) {
+    int err = errno;
+    spdlog::error("mount: statvfs {}: {}", store_->info().dir, std::strerror(err));
+    fuse_reply_err(req, err);
+    return;
+  }
+  uint64_t free_bytes = static_cast<uint64_t>(host.f_bavail) * host.f_frsize;
+  uint64_t used_bytes = store_->GetUsage().segment_bytes;
+  struct statvfs st {};
+  st.f_bsize = kStatfsBlock;
+  st.f_frsize = kStatfsBlock;
+  st.f_blocks = (used_bytes + free_bytes) / kStatfsBlock;
+  st.f_bfree = free_bytes / kStatfsBlock;
+  st.f_bavail = st.f_bfree;
+  st.f_namemax = kMaxNameLength;
+  fuse_reply_statfs(req, &st);
+}
+
+}  // namespace clonefs::fs
