@@ -1,0 +1,254 @@
+#include "tools/control/cli.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "store/store.h"
+#include "tools/control/cli_output.h"
+#include "tools/control/client.h"
+#include "tools/control/commands.h"
+#include "tools/control/errors.h"
+#include "tools/control/json_views.h"
+#include "tools/control/server.h"
+#include "tools/control/sizes.h"
+
+namespace clonefs::control {
+namespace {
+
+using nlohmann::json;
+
+struct CliOptions {
+  std::string store_dir;
+  bool json = false;
+  double timeout_seconds = 300;
+  std::string region = "local";
+  std::string name;
+  std::string size;
+  std::string page_size;
+  std::string compression;
+  std::string command;  // "volume.create", "init", ... set by the chosen subcommand
+  // Given on the command line (possibly as an empty string)?
+  CLI::Option* name_opt = nullptr;       // of `volume usage`
+  CLI::Option* page_size_opt = nullptr;  // of `volume create`
+};
+
+json Failure(std::string_view code, std::string message) {
+  return ErrorResponse({std::string(code), std::move(message)});
+}
+
+// lowercase letters, digits and hyphens, 1-32 characters ("us-east-1").
+bool ValidRegion(const std::string& region) {
+  if (region.empty() || region.size() > 32) return false;
+  for (char c : region) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+json NotAStore(const std::string& dir) {
+  return Failure(errors::kStoreNotFound,
+                 dir + " is not a clonefs store (run: clonectl --store " + dir + " init)");
+}
+
+json Init(const CliOptions& o) {
+  Env* env = Env::Default();
+  if (!ValidRegion(o.region)) {
+    return Failure(errors::kInvalidParameterValue,
+                   "invalid --region '" + o.region +
+                       "': use 1-32 lowercase letters, digits and hyphens (e.g. us-east-1)");
+  }
+  if (store::Store::IsStore(env, o.store_dir)) {
+    return Failure(errors::kStoreAlreadyExists, o.store_dir + " is already a clonefs store");
+  }
+  Status s = store::Store::Create(o.store_dir, o.region, env);
+  if (!s.ok()) return ErrorResponse(ToApiError(s, "store", o.store_dir));
+  json result = {{"StoreDirectory", o.store_dir}, {"Region", o.region}};
+  store::StoreOptions options;
+  options.background_threads = false;
+  auto opened = store::Store::Open(o.store_dir, options);
+  if (opened.ok()) result = StoreInfoToJson((*opened)->info());
+  return OkResponse(std::move(result));
+}
+
+// Runs the request in this process against the store opened directly.
+json RunDirect(const CliOptions& o, const json& request) {
+  Env* env = Env::Default();
+  if (!store::Store::IsStore(env, o.store_dir)) {
+    if (::access(o.store_dir.c_str(), R_OK | X_OK) != 0 && errno == EACCES) {
+      return Failure(errors::kAccessDenied,
+                     "permission denied on " + o.store_dir + " (root or the store's owner only)");
+    }
+    return NotAStore(o.store_dir);
+  }
+  struct stat st;
+  if (::stat(o.store_dir.c_str(), &st) == 0 && !CallerMayControl(::geteuid(), st.st_uid)) {
+    return Failure(errors::kAccessDenied, "only root or the owner of " + o.store_dir + " (uid " +
+                                              std::to_string(st.st_uid) + ") may open it");
+  }
+  store::StoreOptions options;
+  options.background_threads = false;
+  options.cache_bytes = 64ull << 20;
+  auto opened = store::Store::Open(o.store_dir, options);
+  if (!opened.ok()) return ErrorResponse(ToApiError(opened.status(), "store"));
+  Dispatcher dispatcher(opened->get());
+  return dispatcher.Handle(request, Caller{::geteuid(), ::getpid()});
+}
+
+// Sends the request to the daemon when one answers on the store's socket, else runs it here.
+json Execute(const CliOptions& o, const json& request) {
+  auto client = ControlClient::Connect(ControlSocketPath(o.store_dir));
+  if (!client.ok()) return RunDirect(o, request);
+  auto timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_seconds * 1000));
+  auto response = (*client)->Call(request, timeout);
+  if (!response.ok()) return ErrorResponse(ToApiError(response.status(), "store"));
+  return std::move(response).value();
+}
+
+// The request's "args" from the command line; an InvalidParameterValue response on bad input.
+json BuildArgs(const CliOptions& o, json* args) {
+  *args = json::object();
+  const std::string& c = o.command;
+  if (c == "volume.create" || c == "volume.show" || c == "volume.resize" || c == "volume.delete" ||
+      (c == "volume.usage" && o.name_opt->count() > 0)) {
+    (*args)["name"] = o.name;
+  }
+  if (c == "volume.create" || c == "volume.resize") {
+    auto size = ParseSize(o.size, "--size");
+    if (!size.ok()) return ErrorResponse(ToApiError(size.status(), "volume"));
+    (*args)["size"] = *size;
+  }
+  if (c == "volume.create" && o.page_size_opt->count() > 0) {
+    auto page = ParseSize(o.page_size, "--page-size");
+    if (!page.ok()) return ErrorResponse(ToApiError(page.status(), "volume"));
+    (*args)["page_size"] = *page;
+  }
+  if (c == "volume.create" && !o.compression.empty()) (*args)["compression"] = o.compression;
+  return json();
+}
+
+int Report(const CliOptions& o, const json& response) {
+  if (response.value("ok", false)) {
+    const json& result = response["result"];
+    if (o.json) {
+      std::cout << JsonToString(result, 2) << '\n';
+    } else {
+      PrintHuman(std::cout, o.command, result);
+    }
+    return kExitOk;
+  }
+  ApiError e = ErrorFromJson(response.value("error", json()));
+  std::cerr << "clonectl: " << e.code << ": " << e.message << '\n';
+  if (o.json) std::cout << JsonToString(ErrorToJson(e), 2) << '\n';
+  return kExitFailed;
+}
+
+// A leaf subcommand that selects `command`.
+CLI::App* Leaf(CLI::App* parent, const std::string& name, const std::string& help, CliOptions& o,
+               const std::string& command) {
+  CLI::App* sub = parent->add_subcommand(name, help);
+  sub->callback([&o, command] { o.command = command; });
+  return sub;
+}
+
+void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
+  CLI::App* volume = app.add_subcommand("volume", "Create, inspect, resize and delete volumes");
+  volume->require_subcommand(1);
+  CLI::App* create = Leaf(volume, "create", "Create an empty volume", o, "volume.create");
+  create->add_option("NAME", o.name, "Volume name (letters, digits, hyphens)")->required();
+  create->add_option("--size", o.size, "Size, e.g. 10G or 512MiB")->required()->type_name("SIZE");
+  o.page_size_opt =
+      create->add_option("--page-size", o.page_size, "Page size: 4K to 64K, a power of two")
+          ->type_name("SIZE");
+  create->add_option("--compression", o.compression, "Page compression")
+      ->check(CLI::IsMember({"none", "zstd"}));
+  Leaf(volume, "list", "List volumes", o, "volume.list");
+  Leaf(volume, "show", "Describe a volume", o, "volume.show")
+      ->add_option("NAME", o.name, "Volume name")
+      ->required();
+  CLI::App* resize = Leaf(volume, "resize", "Grow or shrink a volume", o, "volume.resize");
+  resize->add_option("NAME", o.name, "Volume name")->required();
+  resize->add_option("--size", o.size, "New size, e.g. 20G")->required()->type_name("SIZE");
+  Leaf(volume, "delete", "Delete a volume and free its pages", o, "volume.delete")
+      ->add_option("NAME", o.name, "Volume name")
+      ->required();
+  o.name_opt =
+      Leaf(volume, "usage", "Space used by one volume, or by every volume", o, "volume.usage")
+          ->add_option("NAME", o.name, "Volume name (default: all volumes)");
+}
+
+void DefineCommands(CLI::App& app, CliOptions& o) {
+  app.fallthrough();  // global options may follow the subcommand
+  app.require_subcommand(1);
+  app.add_option("--store", o.store_dir,
+                 "Store directory ($CLONEFS_HOME, else /var/lib/clonefs/local)")
+      ->type_name("DIR");
+  app.add_flag("--json", o.json, "Print the result (or error) as JSON");
+  app.add_option("--timeout", o.timeout_seconds, "Seconds to wait for the daemon's answer")
+      ->check(CLI::PositiveNumber)
+      ->type_name("SECONDS")
+      ->capture_default_str();
+  Leaf(&app, "init", "Create a new, empty store", o, "init")
+      ->add_option("--region", o.region, "Region name, e.g. us-east-1")
+      ->type_name("NAME")
+      ->capture_default_str();
+  DefineVolumeCommands(app, o);
+  CLI::App* st = app.add_subcommand("store", "Inspect and maintain the store");
+  st->require_subcommand(1);
+  Leaf(st, "info", "Region, directory, account and format version", o, "store.info");
+  Leaf(st, "usage", "Segment space: total, live and garbage", o, "store.usage");
+  Leaf(st, "sync", "Make every acknowledged write durable", o, "store.sync");
+  Leaf(&app, "gc", "Run one garbage-collection pass now", o, "store.gc");
+}
+
+void QuietLogging() {
+  // Library logs go to stderr and only when they matter: stdout carries results (and --json).
+  auto logger = spdlog::stderr_color_mt("clonectl");
+  logger->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(logger);
+}
+
+}  // namespace
+
+std::string DefaultStoreDir() {
+  const char* home = std::getenv("CLONEFS_HOME");
+  if (home != nullptr && *home != '\0') return home;
+  return "/var/lib/clonefs/local";
+}
+
+int RunClonectl(int argc, char** argv) {
+  QuietLogging();
+  CliOptions o;
+  o.store_dir = DefaultStoreDir();
+  CLI::App app("Manage clonefs volumes and stores.", "clonectl");
+  DefineCommands(app, o);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kExitOk : kExitUsage;
+  }
+  if (o.store_dir.empty()) {
+    std::cerr << "clonectl: --store must not be empty\n";
+    return kExitUsage;
+  }
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(o.store_dir, ec);
+  if (!ec) o.store_dir = abs.lexically_normal().string();
+  while (o.store_dir.size() > 1 && o.store_dir.back() == '/') o.store_dir.pop_back();
+
+  if (o.command == "init") return Report(o, Init(o));
+  json args;
+  json bad = BuildArgs(o, &args);
+  if (!bad.is_null()) return Report(o, bad);
+  return Report(o, Execute(o, MakeRequest(o.command, std::move(args))));
+}
+
+}  // namespace clonefs::control

@@ -1,0 +1,37 @@
+// ControlClient: one connection to a daemon's control socket (docs/CLI.md). Sends requests and
+// reads their responses, one at a time. Not thread-safe; use one client per thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "crypto/base/result.h"
+#include "tools/control/socket_io.h"
+
+namespace clonefs::control {
+
+class ControlClient {
+ public:
+  // Connects to `socket_path`. Fails (named DaemonUnavailable) when no socket is there or
+  // nothing accepts on it; the caller may then open the store directly.
+  static Result<std::unique_ptr<ControlClient>> Connect(const std::string& socket_path);
+
+  ~ControlClient();
+  ControlClient(const ControlClient&) = delete;
+  ControlClient& operator=(const ControlClient&) = delete;
+
+  // Sends `request` and returns the response object ({"ok":...}) — an error response from the
+  // daemon is a successful Call. Fails (named DaemonUnavailable) when the daemon does not answer
+  // within `timeout` or closes the connection, and InternalError on a malformed response.
+  Result<nlohmann::json> Call(const nlohmann::json& request, std::chrono::milliseconds timeout);
+
+ private:
+  explicit ControlClient(int fd) : fd_(fd), reader_(fd) {}
+
+  int fd_;
+  LineReader reader_;
+};
+
+}  // namespace clonefs::control

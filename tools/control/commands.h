@@ -1,0 +1,96 @@
+// Dispatcher: executes one control request against a Store. The daemon's control server and
+// clonectl's direct mode both go through here, so a command behaves the same either way.
+//
+// A request is {"command": "volume.create", "args": {...}}; the response is
+// {"ok": true, "result": ...} or {"ok": false, "error": {"Code": ..., "Message": ...}}
+// (docs/CLI.md). Commands live in a table: each `Register*Commands()` function adds one family
+// (volume_commands.cc, store_commands.cc), so new families only add a file and a line.
+//
+// Thread-safe: a Dispatcher holds no mutable state and the Store is thread-safe, so many
+// connections may call Handle() at once. Never throws.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crypto/base/result.h"
+#include "store/store.h"
+#include "tools/control/errors.h"
+
+namespace clonefs::control {
+
+// Who sent a request (from SO_PEERCRED, or the current process in direct mode).
+struct Caller {
+  uint32_t uid = 0;
+  int32_t pid = 0;
+};
+
+// Typed, validated access to a request's "args" object. Every accessor fails with
+// InvalidArgument naming the argument. (Unknown arguments are rejected before a handler runs.)
+class Args {
+ public:
+  explicit Args(const nlohmann::json& args) : args_(args) {}
+
+  Result<std::string> RequiredString(const std::string& key);
+  Result<std::optional<std::string>> OptionalString(const std::string& key);
+  // A size: a JSON integer of bytes, or a string such as "10G" (see ParseSize()).
+  Result<std::optional<uint64_t>> OptionalSize(const std::string& key);
+  Result<std::optional<uint64_t>> OptionalUint(const std::string& key);
+
+ private:
+  const nlohmann::json* Find(const std::string& key) const;
+
+  const nlohmann::json& args_;
+};
+
+// What a command handler gets. `subject` is set by the handler to the identifier it acts on so
+// that NotFound/AlreadyExists errors name it.
+struct CommandContext {
+  store::Store* store;
+  Args& args;
+  const Caller& caller;
+  std::string subject;
+};
+
+using CommandHandler = std::function<Result<nlohmann::json>(CommandContext&)>;
+
+struct CommandSpec {
+  std::string name;         // "volume.create"
+  std::string resource;     // "volume": names NotFound/AlreadyExists errors (VolumeNotFound)
+  std::string description;  // one line, for help and docs
+  std::vector<std::string> params;  // accepted argument names; anything else is rejected
+  CommandHandler handler;
+};
+
+// The registry of all commands, built once.
+const std::vector<CommandSpec>& AllCommands();
+void RegisterVolumeCommands(std::vector<CommandSpec>& table);
+void RegisterStoreCommands(std::vector<CommandSpec>& table);
+
+class Dispatcher {
+ public:
+  // REQUIRES: `store` outlives the Dispatcher.
+  explicit Dispatcher(store::Store* store) : store_(store) {}
+
+  // One request line in, one response object out (malformed input gets an error response).
+  // `command` receives the command name when the request names one (for logging).
+  nlohmann::json HandleLine(std::string_view line, const Caller& caller,
+                            std::string* command = nullptr) const;
+  nlohmann::json Handle(const nlohmann::json& request, const Caller& caller,
+                        std::string* command = nullptr) const;
+
+ private:
+  store::Store* store_;
+};
+
+// Response builders shared by the dispatcher, server, client and clonectl.
+nlohmann::json OkResponse(nlohmann::json result);
+nlohmann::json ErrorResponse(const ApiError& error);
+nlohmann::json MakeRequest(std::string_view command, nlohmann::json args);
+
+}  // namespace clonefs::control

@@ -1,0 +1,57 @@
+// Stable API error names for the control plane, and the one function that turns a Status into
+// one of them. Pure functions; thread-safe.
+//
+// Every failure a client sees is an ApiError: a stable machine-readable `code` (the names below,
+// documented in docs/CLI.md) and a human-readable `message`. Scripts match on the code only.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "crypto/base/status.h"
+
+namespace clonefs::control {
+
+namespace errors {
+inline constexpr std::string_view kVolumeNotFound = "VolumeNotFound";
+inline constexpr std::string_view kVolumeAlreadyExists = "VolumeAlreadyExists";
+inline constexpr std::string_view kInvalidParameterValue = "InvalidParameterValue";
+inline constexpr std::string_view kStoreNotFound = "StoreNotFound";
+inline constexpr std::string_view kStoreAlreadyExists = "StoreAlreadyExists";
+inline constexpr std::string_view kStoreBusy = "StoreBusy";
+inline constexpr std::string_view kInsufficientStorage = "InsufficientStorage";
+inline constexpr std::string_view kAccessDenied = "AccessDenied";
+inline constexpr std::string_view kDaemonUnavailable = "DaemonUnavailable";
+inline constexpr std::string_view kInternalError = "InternalError";
+// Protocol-level failures: the request itself could not be understood.
+inline constexpr std::string_view kMalformedRequest = "MalformedRequest";
+inline constexpr std::string_view kInvalidAction = "InvalidAction";
+}  // namespace errors
+
+struct ApiError {
+  std::string code;
+  std::string message;
+};
+
+// The single mapping from Status to API error. `resource` ("volume", "store", later "snapshot")
+// names the kind of object the command acts on and `identifier` its name (may be empty).
+//
+// A Status that already carries a specific name (Status::WithName) keeps it. Otherwise:
+// NotFound -> <Resource>NotFound, AlreadyExists -> <Resource>AlreadyExists, InvalidArgument ->
+// InvalidParameterValue, NoSpace -> InsufficientStorage, Busy -> StoreBusy, InvalidState ->
+// Invalid<Resource>State, QuotaExceeded -> <Resource>QuotaExceeded, anything else ->
+// InternalError. For NotFound/AlreadyExists with an identifier the message is rewritten to the
+// canonical "volume 'x' does not exist" / "volume 'x' already exists".
+ApiError ToApiError(const Status& status, std::string_view resource,
+                    std::string_view identifier = {});
+
+// A Status carrying the stable name `code` (code is one of errors::k*).
+Status NamedError(std::string_view code, Status::Code status_code, std::string message);
+
+// {"Code": ..., "Message": ...}
+nlohmann::json ErrorToJson(const ApiError& error);
+// Reads an error object back; a malformed one becomes InternalError.
+ApiError ErrorFromJson(const nlohmann::json& j);
+
+}  // namespace clonefs::control

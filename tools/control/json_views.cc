@@ -1,0 +1,71 @@
+#include "tools/control/json_views.h"
+
+#include <cstdio>
+#include <ctime>
+
+#include "tools/control/sizes.h"
+
+namespace clonefs::control {
+
+std::string JsonToString(const nlohmann::json& j, int indent) {
+  return j.dump(indent, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string VolumeArn(const store::StoreInfo& store, const std::string& name) {
+  return "arn:clonefs:" + store.region + ":" + store.account_id + ":volume:" + name;
+}
+
+std::string IsoTime(uint64_t micros) {
+  const std::time_t secs = static_cast<std::time_t>(micros / 1000000);
+  const unsigned millis = static_cast<unsigned>((micros / 1000) % 1000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof(out), "%s.%03uZ", buf, millis);
+  return out;
+}
+
+nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume) {
+  return {
+      {"VolumeIdentifier", volume.name},
+      {"VolumeArn", VolumeArn(store, volume.name)},
+      {"VolumeId", volume.id},
+      {"Status", volume.status},
+      {"SizeBytes", volume.size_bytes},
+      {"AllocatedStorage", GibRoundedUp(volume.size_bytes)},
+      {"PageSize", volume.page_size},
+      {"Compression", std::string(store::CompressionName(volume.compression))},
+      {"VolumeCreateTime", IsoTime(volume.create_time_us)},
+      {"Epoch", volume.epoch},
+  };
+}
+
+nlohmann::json VolumeUsageToJson(const store::VolumeInfo& volume, const store::VolumeUsage& usage) {
+  return {
+      {"VolumeIdentifier", volume.name},   {"LogicalBytes", usage.logical_bytes},
+      {"MappedPages", usage.mapped_pages}, {"MappedBytes", usage.mapped_pages * volume.page_size},
+      {"StoredBytes", usage.stored_bytes},
+  };
+}
+
+nlohmann::json StoreInfoToJson(const store::StoreInfo& info) {
+  return {
+      {"StoreDirectory", info.dir},
+      {"Region", info.region},
+      {"AccountId", info.account_id},
+      {"FormatVersion", info.format_version},
+  };
+}
+
+nlohmann::json StoreUsageToJson(const store::StoreUsage& usage) {
+  return {
+      {"SegmentCount", usage.segment_count},
+      {"SegmentBytes", usage.segment_bytes},
+      {"LiveBytes", usage.live_bytes},
+      {"GarbageBytes", usage.garbage_bytes},
+  };
+}
+
+}  // namespace clonefs::control

@@ -1,0 +1,35 @@
+// JSON renderings of store objects for the control plane. Field names follow the Aurora API
+// where one exists (docs/CLI.md lists them). Pure functions; thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "store/store.h"
+
+namespace clonefs::control {
+
+// Serializes compactly (indent -1) or pretty-printed; invalid UTF-8 is replaced, never thrown.
+std::string JsonToString(const nlohmann::json& j, int indent = -1);
+
+// arn:clonefs:REGION:ACCOUNT:volume:NAME
+std::string VolumeArn(const store::StoreInfo& store, const std::string& name);
+
+// Microseconds since the Unix epoch as ISO 8601 UTC with milliseconds: 2024-05-01T12:34:56.789Z
+std::string IsoTime(uint64_t micros);
+
+// {"VolumeIdentifier","VolumeArn","VolumeId","Status","SizeBytes","AllocatedStorage",
+//  "PageSize","Compression","VolumeCreateTime","Epoch"}
+nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume);
+
+// {"VolumeIdentifier","LogicalBytes","MappedPages","MappedBytes","StoredBytes"}
+nlohmann::json VolumeUsageToJson(const store::VolumeInfo& volume, const store::VolumeUsage& usage);
+
+// {"StoreDirectory","Region","AccountId","FormatVersion"}
+nlohmann::json StoreInfoToJson(const store::StoreInfo& info);
+
+// {"SegmentCount","SegmentBytes","LiveBytes","GarbageBytes"}
+nlohmann::json StoreUsageToJson(const store::StoreUsage& usage);
+
+}  // namespace clonefs::control

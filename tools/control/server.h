@@ -1,0 +1,81 @@
+// ControlServer: serves the control protocol (docs/CLI.md) on a Unix socket for a running
+// daemon, executing each request with the Dispatcher against the daemon's open Store.
+//
+// One accept thread; each connection is served on its own thread (at most kMaxConnections at
+// once). The socket is created with mode 0600 and, when the daemon runs as root, owned by the
+// store directory's owner, so only root and that user can connect. Each caller is identified
+// with SO_PEERCRED; requests from any other uid are refused with AccessDenied. Every command is
+// logged at info level with the caller's uid and pid (never its arguments).
+//
+// Thread-safety: Start() and the destructor are called from one thread; serving is internal.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "crypto/base/result.h"
+#include "store/store.h"
+#include "tools/control/commands.h"
+
+namespace clonefs::control {
+
+// store_dir + "/control.sock"
+std::string ControlSocketPath(const std::string& store_dir);
+
+// True when a caller with `uid` may control a store owned by `owner_uid`: root or the owner.
+bool CallerMayControl(uint32_t uid, uint32_t owner_uid);
+
+class ControlServer {
+ public:
+  static constexpr size_t kMaxConnections = 64;
+
+  // Listens on `socket_path`, replacing a stale socket file left by a dead process. Fails with
+  // Busy when another server is answering there, InvalidArgument when the path is not a socket
+  // or too long, IOError when the OS refuses.
+  // REQUIRES: `store` is open and outlives the server.
+  static Result<std::unique_ptr<ControlServer>> Start(store::Store* store,
+                                                      const std::string& socket_path);
+
+  // Stops accepting, ends every connection (a request being executed finishes first), joins
+  // the threads, closes and unlinks the socket.
+  ~ControlServer();
+
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+ private:
+  struct Connection {
+    int fd = -1;
+    Caller caller;
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+
+  ControlServer(store::Store* store, std::string path, int listen_fd, int wake_read_fd,
+                int wake_write_fd, uint32_t owner_uid, ino_t inode);
+
+  void AcceptLoop();
+  void AddConnection(int fd);
+  void Serve(Connection* conn);
+  std::string Answer(const Caller& caller, std::string_view line);
+  void ReapFinished();  // joins and closes connections whose thread has ended
+
+  const Dispatcher dispatcher_;
+  const std::string path_;
+  const int listen_fd_;
+  const int wake_read_fd_;  // the destructor writes a byte to wake the accept thread
+  const int wake_write_fd_;
+  const uint32_t owner_uid_;  // the store directory's owner
+  const ino_t inode_;         // of our socket file: only that file is unlinked at the end
+  std::thread accept_thread_;
+
+  // Touched only by the accept thread, then by the destructor after joining it.
+  std::list<std::unique_ptr<Connection>> connections_;
+};
+
+}  // namespace clonefs::control

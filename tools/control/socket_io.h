@@ -1,0 +1,45 @@
+// Byte-level helpers for the control protocol: newline-delimited JSON over a Unix stream
+// socket. Used by the server and the client; not thread-safe per object.
+#pragma once
+
+#include <sys/un.h>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "crypto/base/result.h"
+
+namespace clonefs::control {
+
+// The longest request or response line accepted (excluding the newline).
+constexpr size_t kMaxMessageBytes = 1 << 20;
+
+// A point in time after which I/O gives up; nullopt waits forever.
+using Deadline = std::optional<std::chrono::steady_clock::time_point>;
+
+// Fills `addr` for `path`; InvalidArgument when the path does not fit in sun_path.
+Status MakeSocketAddress(const std::string& path, sockaddr_un* addr);
+
+// Writes all of `data` (never raises SIGPIPE). A missed deadline is IOError(ETIMEDOUT).
+Status SendAll(int fd, std::string_view data, Deadline deadline);
+
+// Splits a stream into lines.
+class LineReader {
+ public:
+  explicit LineReader(int fd) : fd_(fd) {}
+
+  // The next line without its newline; nullopt at end of stream (a trailing partial line is
+  // returned as a line). Fails with IOError on a socket error or a missed deadline
+  // (errno ETIMEDOUT), and InvalidArgument for a line longer than kMaxMessageBytes.
+  Result<std::optional<std::string>> ReadLine(Deadline deadline);
+
+ private:
+  int fd_;
+  std::string buffer_;
+  bool eof_ = false;
+};
+
+}  // namespace clonefs::control

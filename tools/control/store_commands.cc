@@ -1,0 +1,46 @@
+// store.* commands: info, usage, gc, sync.
+#include "tools/control/commands.h"
+#include "tools/control/json_views.h"
+
+namespace clonefs::control {
+namespace {
+
+using nlohmann::json;
+
+Result<json> Info(CommandContext& ctx) { return StoreInfoToJson(ctx.store->info()); }
+
+Result<json> Usage(CommandContext& ctx) {
+  json usage = StoreUsageToJson(ctx.store->GetUsage());
+  usage["VolumeCount"] = ctx.store->ListVolumes().size();
+  return usage;
+}
+
+// Runs one GC pass; answers with the usage before and after and the bytes it gave back.
+Result<json> CollectGarbage(CommandContext& ctx) {
+  const store::StoreUsage before = ctx.store->GetUsage();
+  CLONEFS_RETURN_IF_ERROR(ctx.store->CollectGarbage());
+  const store::StoreUsage after = ctx.store->GetUsage();
+  const uint64_t reclaimed =
+      before.segment_bytes > after.segment_bytes ? before.segment_bytes - after.segment_bytes : 0;
+  return json{{"Before", StoreUsageToJson(before)},
+              {"After", StoreUsageToJson(after)},
+              {"ReclaimedBytes", reclaimed}};
+}
+
+Result<json> Sync(CommandContext& ctx) {
+  CLONEFS_RETURN_IF_ERROR(ctx.store->Sync());
+  return json::object();
+}
+
+}  // namespace
+
+void RegisterStoreCommands(std::vector<CommandSpec>& table) {
+  table.push_back(
+      {"store.info", "store", "Region, directory, account and format version", {}, Info});
+  table.push_back(
+      {"store.usage", "store", "Segment space: total, live and garbage bytes", {}, Usage});
+  table.push_back({"store.gc", "store", "Run one garbage-collection pass now", {}, CollectGarbage});
+  table.push_back({"store.sync", "store", "Make every acknowledged write durable", {}, Sync});
+}
+
+}  // namespace clonefs::control
