@@ -167,5 +167,28 @@ TEST_F(SnapshotTest, DeletingEverythingReturnsTheSpace) {
   EXPECT_LE(store_->GetUsage().segment_count, 1u);  // only the active segment is left
 }
 
+TEST_F(SnapshotTest, UsageSplitsOwnedSharedAndAttributesDeletedSource) {
+  VolumeOptions o;
+  o.size_bytes = 4 << 20;
+  ASSERT_TRUE(store_->CreateVolume("src", o).ok());
+  Write("src", 0, Pattern(1, 4 << 20));
+  ASSERT_TRUE(store_->CloneVolume("src", "c1").ok());
+  ASSERT_TRUE(store_->CloneVolume("src", "c2").ok());
+  Write("c1", 0, Pattern(2, 1 << 20));
+  const uint64_t rec = kPage + 64;  // a stored page record
+  auto u = store_->GetVolumeUsage("c1");
+  ASSERT_TRUE(u.ok());
+  EXPECT_EQ(u->owned_pages, 256u);
+  EXPECT_EQ(u->shared_pages, 768u);
+  EXPECT_EQ(u->shared_bytes, 768 * rec);
+  EXPECT_EQ(u->attributed_bytes, 256 * rec);  // the source still pays for what it wrote
+  ASSERT_OK(store_->DeleteVolume("src"));
+  u = store_->GetVolumeUsage("c1");
+  // The deleted source's pages are now split between the two clones that read them.
+  EXPECT_EQ(u->attributed_bytes, 256 * rec + 768 * rec / 2);
+  auto u2 = store_->GetVolumeUsage("c2");
+  EXPECT_EQ(u2->attributed_bytes, 768 * rec / 2 + 256 * rec);  // pages only c2 reads: all its
+}
+
 }  // namespace
 }  // namespace clonefs::store

@@ -74,11 +74,19 @@ struct SnapshotInfo {
 // Aurora: at most 15 copy-on-write clones per lineage (clones of clones included).
 constexpr int kMaxClonesPerLineage = 15;
 
-// Space used by one volume's own page versions.
+// Space a volume uses. Pages it reads are either its own (written by it) or shared (inherited
+// from the volume or snapshot it was cloned from).
 struct VolumeUsage {
   uint64_t logical_bytes = 0;  // the volume's size
   uint64_t mapped_pages = 0;   // pages with stored data (zero pages and holes excluded)
-  uint64_t stored_bytes = 0;   // bytes of page records in segments (after compression)
+  uint64_t stored_bytes = 0;   // bytes of the records of those pages (after compression)
+  uint64_t owned_pages = 0;    // pages this volume wrote itself
+  uint64_t owned_bytes = 0;
+  uint64_t shared_pages = 0;   // pages inherited from its source
+  uint64_t shared_bytes = 0;
+  // owned_bytes plus this volume's share of pages whose writer was deleted: like Aurora, such
+  // storage is divided equally among the volumes that still read it.
+  uint64_t attributed_bytes = 0;
 };
 
 struct StoreUsage {

@@ -1,5 +1,6 @@
 // Volume catalog operations and volume handles.
 #include <spdlog/spdlog.h>
+#include <set>
 
 #include "store/catalog.h"
 #include "store/coding.h"
@@ -268,17 +269,59 @@ Status StoreImpl::DeleteVolume(const std::string& name) {
 
 Result<VolumeUsage> StoreImpl::GetVolumeUsage(const std::string& name) {
   CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
+  // The other live volumes of the lineage, to split the pages of deleted writers among them.
+  std::vector<ReadView> others;
+  std::set<uint64_t> hidden;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    for (auto& [id, v] : by_id_) {
+      if (v->info.lineage_id != vol->info.lineage_id) continue;
+      if (v->deleted) {
+        hidden.insert(id);
+      } else if (id != vol->info.id) {
+        others.push_back(v->View(v->epoch));
+      }
+    }
+  }
   VolumeUsage u;
   u.logical_bytes = vol->size;
-  const uint64_t pages = (vol->size + vol->info.page_size - 1) / vol->info.page_size;
-  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol->View(vol->epoch), 0, pages,
-                                           [&](uint64_t, const PageVersion& v) {
-                                             if (!v.value.tombstone) {
-                                               ++u.mapped_pages;
-                                               u.stored_bytes += v.value.loc.length;
-                                             }
-                                             return Status::OK();
-                                           }));
+  const uint64_t ps = vol->info.page_size;
+  const uint64_t pages = (vol->size + ps - 1) / ps;
+  constexpr uint64_t kChunk = 1 << 16;
+  for (uint64_t lo = 0; lo < pages; lo += kChunk) {
+    const uint64_t hi = std::min(pages, lo + kChunk);
+    std::map<uint64_t, PageVersion> mine;
+    CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol->View(vol->epoch), lo, hi,
+                                             [&](uint64_t page, const PageVersion& v) {
+                                               if (!v.value.tombstone) mine[page] = v;
+                                               return Status::OK();
+                                             }));
+    std::map<uint64_t, int> readers;  // page -> other live volumes reading the same version
+    for (const ReadView& view : others) {
+      CLONEFS_RETURN_IF_ERROR(map_->VisitRange(view, lo, hi, [&](uint64_t page,
+                                                                 const PageVersion& v) {
+        auto it = mine.find(page);
+        if (it != mine.end() && it->second.volume == v.volume && it->second.epoch == v.epoch) {
+          readers[page]++;
+        }
+        return Status::OK();
+      }));
+    }
+    for (const auto& [page, v] : mine) {
+      const uint64_t bytes = v.value.loc.length;
+      ++u.mapped_pages;
+      u.stored_bytes += bytes;
+      if (v.volume == vol->info.id) {
+        ++u.owned_pages;
+        u.owned_bytes += bytes;
+        u.attributed_bytes += bytes;
+      } else {
+        ++u.shared_pages;
+        u.shared_bytes += bytes;
+        if (hidden.count(v.volume)) u.attributed_bytes += bytes / (1 + readers[page]);
+      }
+    }
+  }
   return u;
 }
 
