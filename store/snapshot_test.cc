@@ -107,6 +107,14 @@ TEST_F(SnapshotTest, SnapshotIsPointInTimeAndReadOnly) {
   Reopen();
   EXPECT_EQ(ReadSnapshot("snap1", 0, a.size()), a);
   ASSERT_EQ(store_->GetSnapshot("snap1")->tags.size(), 1u);
+  // Snapshot ids are never reused, even after the newest one is deleted and the store reopens.
+  const uint64_t first_id = store_->GetSnapshot("snap1")->id;
+  ASSERT_TRUE(store_->CreateSnapshot("db", "snap2", {}).ok());
+  ASSERT_OK(store_->DeleteSnapshot("snap2"));
+  Reopen();
+  auto snap3 = store_->CreateSnapshot("db", "snap3", {});
+  ASSERT_TRUE(snap3.ok());
+  EXPECT_EQ(snap3->id, first_id + 2);
   // Restore: a writable volume with the snapshot's content, independent of it.
   ASSERT_TRUE(store_->RestoreSnapshot("snap1", "restored").ok());
   EXPECT_EQ(ReadVolume("restored", 0, a.size()), a);

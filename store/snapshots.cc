@@ -57,6 +57,8 @@ class SnapshotHandle final : public VolumeHandle {
 }  // namespace
 
 Status StoreImpl::LoadSnapshots() {
+  CLONEFS_ASSIGN_OR_RETURN(auto next, db_->Get(kNextSnapshotIdKey));
+  if (next && next->size() == 8) next_snapshot_id_ = GetBE64(next->data());
   auto it = db_->NewIterator();
   for (it->Seek(SnapshotDbPrefix()); it->Valid() && it->key()[0] == 'n'; it->Next()) {
     CLONEFS_ASSIGN_OR_RETURN(SnapshotInfo s, DecodeSnapshot(it->value()));
@@ -139,9 +141,11 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   MetaBatch b;
   b.Put(SnapshotDbKey(s.id), EncodeSnapshot(s));
   b.Put(VolumeDbKey(moved.id), EncodeVolume(moved));
-  std::string next_epoch;
+  std::string next_epoch, next_id;
   AppendBE64(&next_epoch, next_epoch_ + 1);
+  AppendBE64(&next_id, s.id + 1);  // ids (and so inode numbers) are never reused
   b.Put(kNextEpochKey, next_epoch);
+  b.Put(kNextSnapshotIdKey, next_id);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
   next_epoch_ += 1;
   next_snapshot_id_ += 1;
