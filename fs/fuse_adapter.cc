@@ -10,6 +10,7 @@
 #include "fs/fuse_api.h"
 #include "fs/fuse_ops.h"
 #include "fs/invalidator.h"
+#include "fs/notifying_store.h"
 #include "fs/volume_fs.h"
 
 namespace clonefs::fs {
@@ -133,6 +134,12 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(store::Store* store,
   store->SetChangeListener([inv = impl->invalidator](const store::VolumeInfo& v, bool deleted) {
     NotifyStoreChange(*inv, v, deleted);
   });
+  if (auto* notifying = dynamic_cast<NotifyingStore*>(store)) {
+    notifying->SetSnapshotListener(
+        [inv = impl->invalidator](const store::SnapshotInfo& s, bool deleted) {
+          NotifySnapshotChange(*inv, s, deleted);
+        });
+  }
 
   std::string opts = SessionOptions(options);
   std::vector<const char*> argv = {"clonefs", "-o", opts.c_str()};

@@ -32,7 +32,8 @@ class FuseServer {
  public:
   // Creates the FUSE session, installs the SIGINT/SIGTERM/SIGHUP handlers that end Serve(),
   // and mounts `mountpoint`. Registers the store's change listener (so call it once per
-  // store). Errors carry libfuse's own message where it gave one.
+  // store) and, when `store` is a NotifyingStore (fs/notifying_store.h), its snapshot
+  // listener too. Errors carry libfuse's own message where it gave one.
   static Result<std::unique_ptr<FuseServer>> Mount(store::Store* store,
                                                    const std::string& mountpoint,
                                                    const FuseOptions& options);

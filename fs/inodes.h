@@ -1,7 +1,7 @@
 // inodes: how the mount numbers its inodes.
 //
 // Inode numbers are derived, never allocated: the fixed directories have small numbers and
-// every volume (and, later, snapshot) gets an inode computed from its catalog id, which the
+// every volume and snapshot gets an inode computed from its catalog id, which the
 // store never reuses. So the mount keeps no inode table, FORGET is a no-op, and an inode
 // number stays valid (or stays dead) across remounts.
 //

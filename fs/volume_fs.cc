@@ -40,8 +40,24 @@ void NotifyStoreChange(Invalidator& invalidator, const store::VolumeInfo& volume
   invalidator.InvalidateInode(kVolumesDirIno);
 }
 
+void NotifySnapshotChange(Invalidator& invalidator, const store::SnapshotInfo& snapshot,
+                          bool deleted) {
+  if (t_fuse_request_thread) return;
+  // A snapshot's content and attributes never change: only its name comes and goes. Dropping
+  // the name (and, for a delete, the inode and whatever it cached) lets the next lookup see
+  // the catalog; the directory's attributes go as well.
+  invalidator.InvalidateEntry(kSnapshotsDirIno, snapshot.name);
+  if (deleted) invalidator.InvalidateInode(SnapshotIno(snapshot.id));
+  invalidator.InvalidateInode(kSnapshotsDirIno);
+}
+
 VolumeFs::VolumeFs(store::Store* store, const VolumeFsOptions& options)
-    : store_(store), options_(options), uid_(getuid()), gid_(getgid()), mount_time_(Now()) {}
+    : store_(store),
+      options_(options),
+      uid_(getuid()),
+      gid_(getgid()),
+      mount_time_(Now()),
+      snapshots_(store) {}
 
 void VolumeFs::Init(fuse_conn_info* conn) {
   conn->max_write = options_.max_write;  // libfuse lowers it to what its buffers can hold
@@ -65,7 +81,9 @@ void VolumeFs::Destroy() {
 struct stat VolumeFs::DirStat(Ino ino) const {
   struct stat st {};
   st.st_ino = ino;
-  st.st_mode = S_IFDIR | (ino == kSnapshotsDirIno ? 0555 : 0755);
+  // snapshots/ is writable by its owner only so that unlink can delete a snapshot; creating
+  // a file there is refused by the mount itself.
+  st.st_mode = S_IFDIR | 0755;
   st.st_nlink = ino == kRootIno ? 4 : 2;
   st.st_uid = uid_;
   st.st_gid = gid_;
@@ -85,6 +103,22 @@ struct stat VolumeFs::VolumeStat(const store::VolumeInfo& v) {
   st.st_blksize = v.page_size;
   st.st_blocks = static_cast<blkcnt_t>(StoredBlocks(v));
   st.st_atim = st.st_mtim = st.st_ctim = FromMicros(v.create_time_us);
+  return st;
+}
+
+struct stat VolumeFs::SnapshotStat(const store::SnapshotInfo& s) const {
+  struct stat st {};
+  st.st_ino = SnapshotIno(s.id);
+  st.st_mode = S_IFREG | 0400;
+  st.st_nlink = 1;
+  st.st_uid = uid_;
+  st.st_gid = gid_;
+  st.st_size = static_cast<off_t>(s.size_bytes);
+  st.st_blksize = s.page_size;
+  // The store cannot say cheaply what a snapshot alone holds. Showing it as fully allocated
+  // keeps archivers from taking a file with few blocks for one that is all holes.
+  st.st_blocks = static_cast<blkcnt_t>((s.size_bytes + 511) / 512);
+  st.st_atim = st.st_mtim = st.st_ctim = FromMicros(s.create_time_us);
   return st;
 }
 
@@ -114,6 +148,10 @@ Result<struct stat> VolumeFs::StatInode(Ino ino) {
       CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, store_->GetVolumeById(ObjectIdOf(ino)));
       return VolumeStat(v);
     }
+    case InodeKind::kSnapshot: {
+      CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, snapshots_.Find(ObjectIdOf(ino)));
+      return SnapshotStat(s);
+    }
     default:
       return Status::NotFound("no inode " + std::to_string(ino));
   }
@@ -136,10 +174,12 @@ void VolumeFs::ReplyError(fuse_req_t req, const Status& s, const char* op,
     case Status::Code::kNotFound:
     case Status::Code::kAlreadyExists:
     case Status::Code::kInvalidArgument:
+    case Status::Code::kReadOnly:
       spdlog::debug("mount: {} {}: {}", op, what, s.ToString());
       break;
     case Status::Code::kNoSpace:
     case Status::Code::kQuotaExceeded:
+    case Status::Code::kInvalidState:
       spdlog::warn("mount: {} {}: {}", op, what, s.ToString());
       break;
     default:

@@ -2,16 +2,19 @@
 //
 //   /            root (ino 1): volumes/ and snapshots/
 //   /volumes/    one regular file per volume, mode 0600, owned by the daemon's uid/gid
-//   /snapshots/  empty for now
+//   /snapshots/  one read-only regular file per snapshot, mode 0400; unlinking one deletes the
+//                snapshot; snapshots are taken with clonectl, never created here
 //
 // Every method answers its request exactly once, with its last statement; nothing after the
 // reply may throw. (The trampolines in fuse_server.cc answer EIO for an exception thrown
 // before the reply.) Inode numbers come from catalog ids (inodes.h), so there is no inode
 // table and FORGET does nothing.
 //
-// Thread-safe: requests run on libfuse's worker threads. Locks: resize_mu_ (held across store
-// resizes), then the handle tables' locks and usage_mu_, which are leaves. No lock is held
-// across a fuse_reply_* call.
+// Thread-safe: requests run on libfuse's worker threads. The only locks are leaves (the handle
+// tables', the snapshot index's and usage_mu_); none is held across a store call that may
+// block for long, nor across a fuse_reply_* call. Size changes need no lock of their own:
+// writes past the end use VolumeHandle::Grow, which never shrinks, so racing writers cannot
+// undo each other's growth.
 #pragma once
 
 #include <sys/stat.h>
@@ -28,6 +31,7 @@
 #include "fs/handle_table.h"
 #include "fs/inodes.h"
 #include "fs/invalidator.h"
+#include "fs/snapshot_index.h"
 #include "store/store.h"
 
 namespace clonefs::fs {
@@ -49,6 +53,9 @@ void MarkFuseRequestThread();
 // created, resized or deleted outside the mount. Never blocks on the kernel. A free function
 // so that the listener needs only the Invalidator, which may outlive the VolumeFs.
 void NotifyStoreChange(Invalidator& invalidator, const store::VolumeInfo& volume, bool deleted);
+// The same for a snapshot created or deleted outside the mount (see NotifyingStore).
+void NotifySnapshotChange(Invalidator& invalidator, const store::SnapshotInfo& snapshot,
+                          bool deleted);
 
 class VolumeFs {
  public:
@@ -86,11 +93,13 @@ class VolumeFs {
   void Fallocate(fuse_req_t req, int mode, off_t offset, off_t length, fuse_file_info* fi);
 
  private:
-  // A volume opened through the mount.
+  // A volume or snapshot opened through the mount. It holds the store handle, and nothing
+  // else does: the handle (which keeps the object from being deleted) goes with the release.
   struct OpenFile {
     std::shared_ptr<store::VolumeHandle> handle;
-    uint64_t volume_id = 0;
+    Ino ino = 0;
     std::string name;
+    bool read_only = false;  // a snapshot
   };
   // The entries of a directory as of opendir, so that readdir offsets stay stable.
   struct DirEntry {
@@ -105,20 +114,25 @@ class VolumeFs {
 
   struct stat DirStat(Ino ino) const;
   struct stat VolumeStat(const store::VolumeInfo& v);
+  struct stat SnapshotStat(const store::SnapshotInfo& s) const;
   // st_blocks of a volume from a cache refreshed at most every usage_ttl.
   uint64_t StoredBlocks(const store::VolumeInfo& v);
   // Attributes of any inode; NotFound for a deleted volume or an unknown number.
   Result<struct stat> StatInode(Ino ino);
   fuse_entry_param Entry(const struct stat& st) const;
 
-  // Opens `info` and registers it in fi->fh.
+  // Opens volume `info` and registers it in fi->fh.
   Status OpenInto(const store::VolumeInfo& info, fuse_file_info* fi);
+  // Opens snapshot `info` read-only and registers it in fi->fh.
+  Status OpenSnapshotInto(const store::SnapshotInfo& info, fuse_file_info* fi);
+  void Register(std::shared_ptr<store::VolumeHandle> handle, Ino ino, const std::string& name,
+                fuse_file_info* fi);
   std::shared_ptr<OpenFile> FileOf(const fuse_file_info* fi) const;
-  // Grows the volume so that it covers [0, end) (rounded up to a sector); never shrinks.
-  Status GrowTo(const OpenFile& file, uint64_t end);
-  // Sets the size to `size` rounded up to a sector (grow or shrink).
+  // Sets the size to `size` rounded up to a sector (grow or shrink): a synced catalog change.
   Result<store::VolumeInfo> ResizeTo(const std::string& name, uint64_t size);
   Status CreateVolume(const char* name, store::VolumeInfo* info);
+  void UnlinkVolume(fuse_req_t req, const std::string& name);
+  void UnlinkSnapshot(fuse_req_t req, const std::string& name);
 
   // Replies with the errno for `s`, logging failures that are not the caller's doing.
   void ReplyError(fuse_req_t req, const Status& s, const char* op, const std::string& what);
@@ -131,16 +145,13 @@ class VolumeFs {
 
   HandleTable<OpenFile> files_;
   HandleTable<DirListing> dirs_;
+  SnapshotIndex snapshots_;
   struct Usage {
     uint64_t blocks = 0;
     std::chrono::steady_clock::time_point at;
   };
   std::mutex usage_mu_;                        // leaf lock; not held while the usage is computed
   std::unordered_map<uint64_t, Usage> usage_;  // by volume id
-
-  // Serializes size changes made through the mount, so that two writes racing past the end
-  // cannot shrink the volume under each other.
-  std::mutex resize_mu_;
 };
 
 }  // namespace clonefs::fs

@@ -4,7 +4,9 @@
 #include <sys/statvfs.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "fs/errno_map.h"
 #include "fs/volume_fs.h"
@@ -18,6 +20,24 @@ constexpr unsigned kMaxNameLength = 63;  // Aurora identifier rules
 
 bool IsDotOrDotDot(const std::string& name) { return name == "." || name == ".."; }
 
+// A lookup failure that only means the name is not there (or could not be a store name).
+bool IsNoSuchName(const Status& s) {
+  return s.IsNotFound() || s.code() == Status::Code::kInvalidArgument;
+}
+
+// A delete refused because the object is open (InvalidVolumeState / InvalidSnapshotState) is
+// retried for a moment: the kernel sends RELEASE asynchronously, so a close(2) that returned
+// just before an unlink may still be releasing its handle here.
+template <typename Op>
+Status RetryWhileOpen(Op op) {
+  Status s = op();
+  for (int i = 0; i < 10 && s.code() == Status::Code::kInvalidState; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    s = op();
+  }
+  return s;
+}
+
 }  // namespace
 
 void VolumeFs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -30,8 +50,16 @@ void VolumeFs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     Result<store::VolumeInfo> v = store_->GetVolume(n);
     if (v.ok()) {
       st = VolumeStat(*v);
-    } else if (!v.status().IsNotFound() && v.status().code() != Status::Code::kInvalidArgument) {
+    } else if (!IsNoSuchName(v.status())) {
       st = v.status();  // a real failure, not a name that cannot exist
+    }
+  } else if (parent == kSnapshotsDirIno) {
+    Result<store::SnapshotInfo> s = store_->GetSnapshot(n);
+    if (s.ok()) {
+      snapshots_.Remember(*s);
+      st = SnapshotStat(*s);
+    } else if (!IsNoSuchName(s.status())) {
+      st = s.status();
     }
   } else if (!IsDirectory(parent)) {
     fuse_reply_err(req, ENOTDIR);
@@ -75,7 +103,7 @@ void VolumeFs::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, 
   }
   if (to_set & FUSE_SET_ATTR_SIZE) {
     if (KindOf(ino) != InodeKind::kVolume) {
-      fuse_reply_err(req, IsDirectory(ino) ? EISDIR : EPERM);
+      fuse_reply_err(req, IsDirectory(ino) ? EISDIR : EROFS);  // only snapshots are left
       return;
     }
     if (attr->st_size < 0 || static_cast<uint64_t>(attr->st_size) > store::kMaxVolumeBytes) {
@@ -97,7 +125,6 @@ void VolumeFs::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, 
 
 Result<store::VolumeInfo> VolumeFs::ResizeTo(const std::string& name, uint64_t size) {
   uint64_t rounded = (size + kSector - 1) / kSector * kSector;
-  std::lock_guard lock(resize_mu_);
   return store_->ResizeVolume(name, rounded);
 }
 
@@ -116,6 +143,12 @@ void VolumeFs::OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   } else if (ino == kVolumesDirIno) {
     for (const store::VolumeInfo& v : store_->ListVolumes()) {
       listing->entries.push_back({v.name, VolumeIno(v.id), S_IFREG});
+    }
+  } else if (ino == kSnapshotsDirIno) {
+    std::vector<store::SnapshotInfo> all = store_->ListSnapshots();
+    snapshots_.RememberAll(all);
+    for (const store::SnapshotInfo& s : all) {
+      listing->entries.push_back({s.name, SnapshotIno(s.id), S_IFREG});
     }
   }
   fi->fh = dirs_.Add(std::move(listing));
@@ -208,35 +241,51 @@ void VolumeFs::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t
 }
 
 void VolumeFs::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  if (parent != kVolumesDirIno) {
+  if (parent == kVolumesDirIno) {
+    UnlinkVolume(req, name);
+  } else if (parent == kSnapshotsDirIno) {
+    UnlinkSnapshot(req, name);
+  } else {
     fuse_reply_err(req, IsDirectory(parent) ? EACCES : ENOTDIR);
-    return;
   }
+}
+
+void VolumeFs::UnlinkVolume(fuse_req_t req, const std::string& name) {
   Result<store::VolumeInfo> v = store_->GetVolume(name);
   if (!v.ok()) {
-    fuse_reply_err(req, v.status().code() == Status::Code::kInvalidArgument
-                            ? ENOENT
-                            : ErrnoFromStatus(v.status()));
+    fuse_reply_err(req, IsNoSuchName(v.status()) ? ENOENT : ErrnoFromStatus(v.status()));
     return;
   }
-  // Deleting frees the pages at once, so an open volume (a loop device, a running database)
-  // would lose its data under it. Unlike a regular file, refuse until it is closed.
-  uint64_t id = v->id;
-  if (files_.Any([id](const OpenFile& f) { return f.volume_id == id; })) {
-    spdlog::warn("mount: refusing to delete volume {}: it is open", v->name);
-    fuse_reply_err(req, EBUSY);
-    return;
-  }
-  Status s = store_->DeleteVolume(name);
+  // Deleting frees the pages at once, so the store refuses while the volume is open (a loop
+  // device, a running database): unlike a regular file, EBUSY until it is closed.
+  Status s = RetryWhileOpen([&] { return store_->DeleteVolume(name); });
   if (!s.ok()) {
-    ReplyError(req, s, "unlink", name);
+    ReplyError(req, s, "unlink", "volume " + name);
     return;
   }
   {
     std::lock_guard lock(usage_mu_);
-    usage_.erase(id);
+    usage_.erase(v->id);
   }
-  spdlog::info("mount: volume {} deleted through the mount", v->name);
+  spdlog::info("mount: volume {} deleted through the mount", name);
+  fuse_reply_err(req, 0);
+}
+
+void VolumeFs::UnlinkSnapshot(fuse_req_t req, const std::string& name) {
+  // As with ZFS's .zfs/snapshot, removing the entry destroys the snapshot. EBUSY while open.
+  Result<store::SnapshotInfo> snap = store_->GetSnapshot(name);
+  Status s = snap.status();
+  if (s.ok()) s = RetryWhileOpen([&] { return store_->DeleteSnapshot(name); });
+  if (!s.ok()) {
+    if (IsNoSuchName(s)) {
+      fuse_reply_err(req, ENOENT);
+    } else {
+      ReplyError(req, s, "unlink", "snapshot " + name);
+    }
+    return;
+  }
+  snapshots_.Forget(snap->id);
+  spdlog::info("mount: snapshot {} deleted through the mount", name);
   fuse_reply_err(req, 0);
 }
 

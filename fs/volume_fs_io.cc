@@ -1,4 +1,4 @@
-// VolumeFs: opening volumes and moving their bytes.
+// VolumeFs: opening volumes and snapshots and moving their bytes.
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <spdlog/spdlog.h>
@@ -11,8 +11,6 @@
 
 namespace clonefs::fs {
 namespace {
-
-constexpr uint64_t kSector = 512;
 
 // A per-thread read buffer: requests are at most max_read bytes, and the reply copies the
 // bytes out before the thread takes its next request.
@@ -39,16 +37,32 @@ std::string Where(const std::string& name, uint64_t off, uint64_t len) {
 
 }  // namespace
 
+void VolumeFs::Register(std::shared_ptr<store::VolumeHandle> handle, Ino ino,
+                        const std::string& name, fuse_file_info* fi) {
+  auto file = std::make_shared<OpenFile>();
+  file->read_only = handle->read_only();
+  file->handle = std::move(handle);
+  file->ino = ino;
+  file->name = name;
+  fi->fh = files_.Add(std::move(file));
+}
+
 Status VolumeFs::OpenInto(const store::VolumeInfo& info, fuse_file_info* fi) {
   CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<store::VolumeHandle> h, store_->OpenVolume(info.name));
-  auto file = std::make_shared<OpenFile>();
-  file->handle = std::move(h);
-  file->volume_id = info.id;
-  file->name = info.name;
-  fi->fh = files_.Add(std::move(file));
+  Register(std::move(h), VolumeIno(info.id), info.name, fi);
   // Reads go through the page cache; data only changes through this mount, but the cache is
   // dropped at each open so that an external change (a restore) is never served stale.
   fi->keep_cache = 0;
+  fi->direct_io = 0;
+  return Status::OK();
+}
+
+Status VolumeFs::OpenSnapshotInto(const store::SnapshotInfo& info, fuse_file_info* fi) {
+  CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<store::VolumeHandle> h, store_->OpenSnapshot(info.name));
+  Register(std::move(h), SnapshotIno(info.id), info.name, fi);
+  // A snapshot never changes and its inode number is never given to another one while the
+  // store is open, so cached pages stay valid across opens.
+  fi->keep_cache = 1;
   fi->direct_io = 0;
   return Status::OK();
 }
@@ -57,28 +71,27 @@ std::shared_ptr<VolumeFs::OpenFile> VolumeFs::FileOf(const fuse_file_info* fi) c
   return files_.Get(fi->fh);
 }
 
-Status VolumeFs::GrowTo(const OpenFile& file, uint64_t end) {
-  uint64_t rounded = (end + kSector - 1) / kSector * kSector;
-  std::lock_guard lock(resize_mu_);
-  if (file.handle->size() >= end) return Status::OK();  // a racing writer grew it already
-  Result<store::VolumeInfo> v = store_->ResizeVolume(file.name, rounded);
-  if (!v.ok()) return v.status();
-  spdlog::debug("mount: volume {} grown to {} bytes by a write", file.name, rounded);
-  return Status::OK();
-}
-
 void VolumeFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   InodeKind kind = KindOf(ino);
-  if (kind != InodeKind::kVolume) {
+  Status s;
+  if (kind == InodeKind::kVolume) {
+    Result<store::VolumeInfo> v = store_->GetVolumeById(ObjectIdOf(ino));
+    if (v.ok() && (fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
+      v = ResizeTo(v->name, 0);  // POSIX O_TRUNC: the image becomes empty
+      if (v.ok()) spdlog::info("mount: volume {} truncated to 0 by open", v->name);
+    }
+    s = v.ok() ? OpenInto(*v, fi) : v.status();
+  } else if (kind == InodeKind::kSnapshot) {
+    Result<store::SnapshotInfo> snap = snapshots_.Find(ObjectIdOf(ino));
+    if (snap.ok() && ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))) {
+      fuse_reply_err(req, EROFS);  // root passes the 0400 mode check; the snapshot does not
+      return;
+    }
+    s = snap.ok() ? OpenSnapshotInto(*snap, fi) : snap.status();
+  } else {
     fuse_reply_err(req, IsDirectory(ino) ? EISDIR : ENOENT);
     return;
   }
-  Result<store::VolumeInfo> v = store_->GetVolumeById(ObjectIdOf(ino));
-  if (v.ok() && (fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
-    v = ResizeTo(v->name, 0);  // POSIX O_TRUNC: the image becomes empty
-    if (v.ok()) spdlog::info("mount: volume {} truncated to 0 by open", v->name);
-  }
-  Status s = v.ok() ? OpenInto(*v, fi) : v.status();
   if (!s.ok()) {
     ReplyError(req, s, "open", "inode " + std::to_string(ino));
     return;
@@ -116,8 +129,8 @@ void VolumeFs::Read(fuse_req_t req, size_t size, off_t off, fuse_file_info* fi) 
 
 void VolumeFs::Write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
   std::shared_ptr<OpenFile> file = FileOf(fi);
-  if (!file) {
-    fuse_reply_err(req, EBADF);
+  if (!file || file->read_only) {
+    fuse_reply_err(req, file ? EROFS : EBADF);
     return;
   }
   uint64_t end = EndOf(off, size);
@@ -128,7 +141,9 @@ void VolumeFs::Write(fuse_req_t req, const char* buf, size_t size, off_t off, fu
   uint64_t start = static_cast<uint64_t>(off);
   Status s;
   // Regular-file semantics: a write past the end grows the image (what cp and dd expect).
-  if (end > file->handle->size()) s = GrowTo(*file, end);
+  // Grow() is cheap (durable with the next fsync, like a regular file's size) and never
+  // shrinks, so concurrent writes past the end need no ordering among themselves.
+  if (end > file->handle->size()) s = file->handle->Grow(end);
   if (s.ok()) s = file->handle->Write(start, std::string_view(buf, size));
   if (!s.ok()) {
     ReplyError(req, s, "write", Where(file->name, start, size));
@@ -153,8 +168,8 @@ void VolumeFs::Fsync(fuse_req_t req, fuse_file_info* fi) {
 
 void VolumeFs::Fallocate(fuse_req_t req, int mode, off_t offset, off_t length, fuse_file_info* fi) {
   std::shared_ptr<OpenFile> file = FileOf(fi);
-  if (!file) {
-    fuse_reply_err(req, EBADF);
+  if (!file || file->read_only) {
+    fuse_reply_err(req, file ? EROFS : EBADF);
     return;
   }
   uint64_t end = length > 0 ? EndOf(offset, static_cast<uint64_t>(length)) : 0;
@@ -171,7 +186,7 @@ void VolumeFs::Fallocate(fuse_req_t req, int mode, off_t offset, off_t length, f
   }
   const uint64_t start = static_cast<uint64_t>(offset);
   Status s;
-  if (!keep_size && !punch && end > file->handle->size()) s = GrowTo(*file, end);
+  if (!keep_size && !punch && end > file->handle->size()) s = file->handle->Grow(end);
   // Allocation itself is a no-op (pages are stored when written); zeroing and punching both
   // discard, which frees whole pages and zeroes the partial ones at the edges.
   uint64_t size = file->handle->size();

@@ -28,6 +28,7 @@
 
 #include "fs/fuse_adapter.h"
 #include "fs/mount_options.h"
+#include "fs/notifying_store.h"
 #include "store/store.h"
 #include "tools/control/server.h"
 
@@ -36,9 +37,11 @@ namespace {
 
 // The running daemon. Members are destroyed in reverse order: the mount goes first (its
 // session teardown syncs the store), then the control socket, then the store, which
-// checkpoints and only then releases its lock.
+// checkpoints and only then releases its lock. The control socket and the mount both use the
+// store through `events`, so that snapshots taken or deleted with clonectl reach the mount.
 struct Daemon {
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<fs::NotifyingStore> events;
   std::unique_ptr<control::ControlServer> control;
   std::unique_ptr<fs::FuseServer> fuse;
 };
@@ -137,10 +140,11 @@ Status Start(const fs::MountOptions& o, Daemon* d) {
     return Status::IOError("cannot open store " + o.store_dir + ": " + store.status().ToString());
   }
   d->store = std::move(store).value();
+  d->events = std::make_unique<fs::NotifyingStore>(d->store.get());
 
   const std::string socket = control::ControlSocketPath(o.store_dir);
   Result<std::unique_ptr<control::ControlServer>> control =
-      control::ControlServer::Start(d->store.get(), socket);
+      control::ControlServer::Start(d->events.get(), socket);
   if (!control.ok()) {
     return Status::IOError("cannot serve the control socket " + socket + ": " +
                            control.status().message());
@@ -152,7 +156,7 @@ Status Start(const fs::MountOptions& o, Daemon* d) {
   fo.fsname = o.store_dir;
   fo.debug = o.debug;
   Result<std::unique_ptr<fs::FuseServer>> fuse =
-      fs::FuseServer::Mount(d->store.get(), o.mountpoint, fo);
+      fs::FuseServer::Mount(d->events.get(), o.mountpoint, fo);
   if (!fuse.ok()) {
     return Status::IOError("cannot mount " + o.mountpoint + ": " + fuse.status().message());
   }
@@ -194,6 +198,7 @@ int RunDaemon(const fs::MountOptions& o, StartupReport* report, bool detached) {
   spdlog::info("daemon: shutting down");
   d->fuse.reset();
   d->control.reset();
+  d->events.reset();
   d->store.reset();
   spdlog::info("daemon: store {} closed", o.store_dir);
   spdlog::shutdown();
