@@ -6,11 +6,15 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <array>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
+#include <vector>
 
 #include "store/store.h"
 #include "tools/control/cli_output.h"
@@ -35,10 +39,64 @@ struct CliOptions {
   std::string size;
   std::string page_size;
   std::string compression;
+  std::string source;    // `volume clone SOURCE_VOLUME`
+  std::string snapshot;  // `snapshot create VOLUME SNAPSHOT`, `volume restore SNAPSHOT`, ...
+  std::string volume;    // `snapshot create VOLUME`, `snapshot list --volume`
+  std::vector<std::string> tags;  // `--tag KEY=VALUE`
+  bool full_copy = false;
   std::string command;  // "volume.create", "init", ... set by the chosen subcommand
   // Given on the command line (possibly as an empty string)?
   CLI::Option* name_opt = nullptr;       // of `volume usage`
   CLI::Option* page_size_opt = nullptr;  // of `volume create`
+  CLI::Option* volume_opt = nullptr;     // of `snapshot list`
+};
+
+// A progress bar on stderr, drawn only when stderr is a terminal and --json is not given.
+class ProgressDisplay {
+ public:
+  explicit ProgressDisplay(const CliOptions& o)
+      : enabled_(!o.json && ::isatty(STDERR_FILENO) == 1), label_("Copying to " + o.name) {}
+  ~ProgressDisplay() { Clear(); }
+  bool enabled() const { return enabled_; }
+  void Update(uint64_t done, uint64_t total) {
+    if (!enabled_) return;
+    std::cerr << '\r' << FormatProgressBar(label_, done, total) << "\033[K" << std::flush;
+    drawn_ = true;
+  }
+  // Erases the bar, so that the result (or the error) starts on a clean line.
+  void Clear() {
+    if (drawn_) std::cerr << "\r\033[K" << std::flush;
+    drawn_ = false;
+  }
+
+ private:
+  const bool enabled_;
+  const std::string label_;
+  bool drawn_ = false;
+};
+
+// Set by SIGINT/SIGTERM/SIGHUP while a full copy runs in this process: the copy then stops
+// and deletes its partial volume instead of leaving it behind.
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void OnInterrupt(int) { g_interrupted = 1; }
+
+// Routes the termination signals to OnInterrupt while it lives.
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = OnInterrupt;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
+  }
+  ~InterruptGuard() {
+    for (size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
+  }
+
+ private:
+  static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGHUP};
+  std::array<struct sigaction, 3> old_{};
 };
 
 json Failure(std::string_view code, std::string message) {
@@ -100,17 +158,41 @@ json RunDirect(const CliOptions& o, const json& request) {
   auto opened = store::Store::Open(o.store_dir, options);
   if (!opened.ok()) return ErrorResponse(ToApiError(opened.status(), "store"));
   Dispatcher dispatcher(opened->get());
-  return dispatcher.Handle(request, Caller{::geteuid(), ::getpid()});
+  ProgressDisplay display(o);
+  ProgressHooks hooks;
+  hooks.report = [&display](uint64_t done, uint64_t total) { display.Update(done, total); };
+  hooks.cancelled = [] { return g_interrupted != 0; };
+  std::optional<InterruptGuard> interrupts;
+  if (o.full_copy) interrupts.emplace();
+  json with_progress = request;
+  if (display.enabled()) with_progress["progress"] = true;
+  return dispatcher.Handle(with_progress, Caller{::geteuid(), ::getpid()}, nullptr, &hooks);
 }
 
 // Sends the request to the daemon when one answers on the store's socket, else runs it here.
+// Progress is always asked of the daemon: a progress line also shows that a long command is
+// still at work, so --timeout only bounds the silence between lines.
 json Execute(const CliOptions& o, const json& request) {
   auto client = ControlClient::Connect(ControlSocketPath(o.store_dir));
   if (!client.ok()) return RunDirect(o, request);
   auto timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_seconds * 1000));
-  auto response = (*client)->Call(request, timeout);
+  ProgressDisplay display(o);
+  auto response = (*client)->Call(
+      request, timeout, [&display](uint64_t done, uint64_t total) { display.Update(done, total); });
   if (!response.ok()) return ErrorResponse(ToApiError(response.status(), "store"));
   return std::move(response).value();
+}
+
+// "KEY=VALUE" -> {"Key": KEY, "Value": VALUE}; the value may be empty or hold '='.
+Result<json> ParseTag(const std::string& text) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos) {
+    return Status::InvalidArgument("invalid --tag '" + text + "': use KEY=VALUE");
+  }
+  if (eq == 0) {
+    return Status::InvalidArgument("invalid --tag '" + text + "': the key must not be empty");
+  }
+  return json{{"Key", text.substr(0, eq)}, {"Value", text.substr(eq + 1)}};
 }
 
 // The request's "args" from the command line; an InvalidParameterValue response on bad input.
@@ -132,6 +214,30 @@ json BuildArgs(const CliOptions& o, json* args) {
     (*args)["page_size"] = *page;
   }
   if (c == "volume.create" && !o.compression.empty()) (*args)["compression"] = o.compression;
+  if (c == "volume.clone") {
+    (*args)["source"] = o.source;
+    (*args)["name"] = o.name;
+  }
+  if (c == "volume.restore") {
+    (*args)["snapshot"] = o.snapshot;
+    (*args)["name"] = o.name;
+  }
+  if ((c == "volume.clone" || c == "volume.restore") && o.full_copy) (*args)["full_copy"] = true;
+  if (c == "snapshot.create" || c == "snapshot.show" || c == "snapshot.delete") {
+    (*args)["name"] = o.snapshot;
+  }
+  if (c == "snapshot.create" || (c == "snapshot.list" && o.volume_opt->count() > 0)) {
+    (*args)["volume"] = o.volume;
+  }
+  if (c == "snapshot.create" && !o.tags.empty()) {
+    json tags = json::array();
+    for (const std::string& t : o.tags) {
+      Result<json> tag = ParseTag(t);
+      if (!tag.ok()) return ErrorResponse(ToApiError(tag.status(), "snapshot"));
+      tags.push_back(std::move(tag).value());
+    }
+    (*args)["tags"] = std::move(tags);
+  }
   return json();
 }
 
@@ -183,6 +289,39 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
   o.name_opt =
       Leaf(volume, "usage", "Space used by one volume, or by every volume", o, "volume.usage")
           ->add_option("NAME", o.name, "Volume name (default: all volumes)");
+  CLI::App* clone =
+      Leaf(volume, "clone", "Clone a volume as of now (copy-on-write)", o, "volume.clone");
+  clone->add_option("SOURCE_VOLUME", o.source, "The volume to clone")->required();
+  clone->add_option("NEW_VOLUME", o.name, "The new volume's name")->required();
+  clone->add_flag("--full-copy", o.full_copy,
+                  "Copy every byte into an independent volume (a new clone lineage)");
+  CLI::App* restore = Leaf(volume, "restore", "Create a volume from a snapshot (copy-on-write)", o,
+                           "volume.restore");
+  restore->add_option("SNAPSHOT", o.snapshot, "The snapshot to restore")->required();
+  restore->add_option("NEW_VOLUME", o.name, "The new volume's name")->required();
+  restore->add_flag("--full-copy", o.full_copy,
+                    "Copy every byte into an independent volume (a new clone lineage)");
+}
+
+void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
+  CLI::App* snapshot = app.add_subcommand("snapshot", "Take, inspect and delete snapshots");
+  snapshot->require_subcommand(1);
+  CLI::App* create =
+      Leaf(snapshot, "create", "Take a point-in-time snapshot of a volume", o, "snapshot.create");
+  create->add_option("VOLUME", o.volume, "The volume to snapshot")->required();
+  create->add_option("SNAPSHOT", o.snapshot, "The snapshot's name")->required();
+  create->add_option("--tag", o.tags, "A tag, KEY=VALUE (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  o.volume_opt = Leaf(snapshot, "list", "List snapshots", o, "snapshot.list")
+                     ->add_option("--volume", o.volume, "Only the snapshots of this volume")
+                     ->type_name("VOLUME");
+  Leaf(snapshot, "show", "Describe a snapshot", o, "snapshot.show")
+      ->add_option("SNAPSHOT", o.snapshot, "Snapshot name")
+      ->required();
+  Leaf(snapshot, "delete", "Delete a snapshot", o, "snapshot.delete")
+      ->add_option("SNAPSHOT", o.snapshot, "Snapshot name")
+      ->required();
 }
 
 void DefineCommands(CLI::App& app, CliOptions& o) {
@@ -201,6 +340,7 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
       ->type_name("NAME")
       ->capture_default_str();
   DefineVolumeCommands(app, o);
+  DefineSnapshotCommands(app, o);
   CLI::App* st = app.add_subcommand("store", "Inspect and maintain the store");
   st->require_subcommand(1);
   Leaf(st, "info", "Region, directory, account and format version", o, "store.info");

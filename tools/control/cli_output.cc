@@ -1,6 +1,7 @@
 #include "tools/control/cli_output.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 #include <sstream>
 #include <utility>
@@ -30,15 +31,60 @@ void PrintFields(std::ostream& out, const Fields& fields) {
 }
 
 void PrintVolume(std::ostream& out, const json& v) {
-  PrintFields(out, {{"Volume", Str(v, "VolumeIdentifier")},
-                    {"ARN", Str(v, "VolumeArn")},
-                    {"Id", Str(v, "VolumeId")},
-                    {"Status", Str(v, "Status")},
-                    {"Size", Size(v, "SizeBytes") + " (" + Str(v, "SizeBytes") + " bytes)"},
-                    {"Page size", Size(v, "PageSize")},
-                    {"Compression", Str(v, "Compression")},
-                    {"Created", Str(v, "VolumeCreateTime")},
-                    {"Epoch", Str(v, "Epoch")}});
+  Fields fields = {{"Volume", Str(v, "VolumeIdentifier")},
+                   {"ARN", Str(v, "VolumeArn")},
+                   {"Id", Str(v, "VolumeId")},
+                   {"Status", Str(v, "Status")},
+                   {"Size", Size(v, "SizeBytes") + " (" + Str(v, "SizeBytes") + " bytes)"},
+                   {"Page size", Size(v, "PageSize")},
+                   {"Compression", Str(v, "Compression")},
+                   {"Created", Str(v, "VolumeCreateTime")},
+                   {"Epoch", Str(v, "Epoch")}};
+  if (v.contains("CloneGroupId")) fields.emplace_back("Clone group", Str(v, "CloneGroupId"));
+  if (v.contains("SourceVolumeIdentifier")) {
+    fields.emplace_back("Source volume", Str(v, "SourceVolumeIdentifier"));
+  }
+  if (v.contains("SourceSnapshotIdentifier")) {
+    fields.emplace_back("Source snapshot", Str(v, "SourceSnapshotIdentifier"));
+  }
+  PrintFields(out, fields);
+}
+
+std::string TagsText(const json& s) {
+  std::string text;
+  for (const json& tag : s.at("TagList")) {
+    if (!text.empty()) text += ", ";
+    text += Str(tag, "Key") + "=" + Str(tag, "Value");
+  }
+  return text.empty() ? "-" : text;
+}
+
+void PrintSnapshot(std::ostream& out, const json& s) {
+  PrintFields(out, {{"Snapshot", Str(s, "SnapshotIdentifier")},
+                    {"ARN", Str(s, "SnapshotArn")},
+                    {"Volume", Str(s, "VolumeIdentifier")},
+                    {"Type", Str(s, "SnapshotType")},
+                    {"Status", Str(s, "Status")},
+                    {"Size", Size(s, "SizeBytes") + " (" + Str(s, "SizeBytes") + " bytes)"},
+                    {"Page size", Size(s, "PageSize")},
+                    {"Compression", Str(s, "Compression")},
+                    {"Created", Str(s, "SnapshotCreateTime")},
+                    {"Tags", TagsText(s)}});
+}
+
+void PrintSnapshotList(std::ostream& out, const json& result) {
+  const json& snapshots = result.at("Snapshots");
+  if (snapshots.empty()) {
+    out << "No snapshots.\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {
+      {"NAME", "VOLUME", "SIZE", "STATUS", "CREATED", "TAGS"}};
+  for (const json& s : snapshots) {
+    rows.push_back({Str(s, "SnapshotIdentifier"), Str(s, "VolumeIdentifier"), Size(s, "SizeBytes"),
+                    Str(s, "Status"), Str(s, "SnapshotCreateTime"), TagsText(s)});
+  }
+  PrintTable(out, rows);
 }
 
 void PrintVolumeList(std::ostream& out, const json& result) {
@@ -122,10 +168,26 @@ void PrintTable(std::ostream& out, const std::vector<std::vector<std::string>>& 
   }
 }
 
+std::string FormatProgressBar(std::string_view label, uint64_t done, uint64_t total, size_t width) {
+  done = std::min(done, total);
+  // In 1/1000ths, without overflowing for any 64-bit total.
+  const uint64_t permille =
+      total == 0 ? 1000 : static_cast<uint64_t>(static_cast<long double>(done) * 1000 / total);
+  const size_t filled = static_cast<size_t>(permille * width / 1000);
+  char percent[8];
+  std::snprintf(percent, sizeof(percent), "%3u%%", static_cast<unsigned>(permille / 10));
+  std::string line(label);
+  line += " [" + std::string(filled, '#') + std::string(width - filled, '-') + "] ";
+  line += percent;
+  line += "  " + FormatSize(done) + " / " + FormatSize(total);
+  return line;
+}
+
 void PrintHuman(std::ostream& real_out, std::string_view command, const json& result) {
   std::ostringstream out;  // rendered whole, so a surprise midway prints no half table
   try {
-    if (command == "volume.create" || command == "volume.show" || command == "volume.resize") {
+    if (command == "volume.create" || command == "volume.show" || command == "volume.resize" ||
+        command == "volume.clone" || command == "volume.restore") {
       PrintVolume(out, result);
     } else if (command == "volume.delete") {
       out << "Deleted volume '" << Str(result, "VolumeIdentifier") << "'.\n";
@@ -133,6 +195,12 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
       PrintVolumeList(out, result);
     } else if (command == "volume.usage") {
       PrintUsage(out, result);
+    } else if (command == "snapshot.create" || command == "snapshot.show") {
+      PrintSnapshot(out, result);
+    } else if (command == "snapshot.delete") {
+      out << "Deleted snapshot '" << Str(result, "SnapshotIdentifier") << "'.\n";
+    } else if (command == "snapshot.list") {
+      PrintSnapshotList(out, result);
     } else if (command == "store.info") {
       PrintStoreInfo(out, result);
     } else if (command == "store.usage") {

@@ -2,6 +2,7 @@
 // itself). Pure functions; thread-safe.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <ostream>
 #include <string>
@@ -16,5 +17,10 @@ void PrintHuman(std::ostream& out, std::string_view command, const nlohmann::jso
 
 // Left-aligned columns separated by two spaces; `rows` include the header row.
 void PrintTable(std::ostream& out, const std::vector<std::vector<std::string>>& rows);
+
+// One line of a progress bar, `width` cells wide:
+// "LABEL [##########----------]  50%  512 MiB / 1 GiB". `done` is clamped to `total`.
+std::string FormatProgressBar(std::string_view label, uint64_t done, uint64_t total,
+                              size_t width = 30);
 
 }  // namespace clonefs::control

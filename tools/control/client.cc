@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "tools/control/commands.h"
 #include "tools/control/errors.h"
 #include "tools/control/json_views.h"
 
@@ -44,28 +45,39 @@ Result<std::unique_ptr<ControlClient>> ControlClient::Connect(const std::string&
 ControlClient::~ControlClient() { ::close(fd_); }
 
 Result<nlohmann::json> ControlClient::Call(const nlohmann::json& request,
-                                           std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  Status s = SendAll(fd_, JsonToString(request) + "\n", deadline);
+                                           std::chrono::milliseconds timeout,
+                                           const ProgressCallback& on_progress) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  nlohmann::json sent = request;
+  if (on_progress && sent.is_object()) sent["progress"] = true;
+  Status s = SendAll(fd_, JsonToString(sent) + "\n", deadline);
   if (!s.ok()) return Unavailable("sending the request to the daemon failed: " + s.message());
-  auto line = reader_.ReadLine(deadline);
-  if (!line.ok()) {
-    if (line.status().err() == ETIMEDOUT) {
-      return Unavailable("the daemon did not answer within " +
-                         std::to_string(timeout.count() / 1000) + " s");
+  for (;;) {
+    auto line = reader_.ReadLine(deadline);
+    if (!line.ok()) {
+      if (line.status().err() == ETIMEDOUT) {
+        return Unavailable("the daemon did not answer within " +
+                           std::to_string(timeout.count() / 1000) + " s");
+      }
+      return Unavailable("reading the daemon's response failed: " + line.status().message());
     }
-    return Unavailable("reading the daemon's response failed: " + line.status().message());
+    if (!line->has_value()) {
+      return Unavailable("the daemon closed the connection without answering");
+    }
+    nlohmann::json response =
+        nlohmann::json::parse(line->value(), nullptr, /*allow_exceptions=*/false);
+    uint64_t done = 0, total = 0;
+    if (ParseProgressMessage(response, &done, &total)) {
+      if (on_progress) on_progress(done, total);
+      deadline = std::chrono::steady_clock::now() + timeout;  // the daemon is alive and working
+      continue;
+    }
+    if (response.is_discarded() || !IsResponse(response)) {
+      return NamedError(errors::kInternalError, Status::Code::kIOError,
+                        "malformed response from the daemon");
+    }
+    return response;
   }
-  if (!line->has_value()) {
-    return Unavailable("the daemon closed the connection without answering");
-  }
-  nlohmann::json response =
-      nlohmann::json::parse(line->value(), nullptr, /*allow_exceptions=*/false);
-  if (response.is_discarded() || !IsResponse(response)) {
-    return NamedError(errors::kInternalError, Status::Code::kIOError,
-                      "malformed response from the daemon");
-  }
-  return response;
 }
 
 }  // namespace clonefs::control

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -25,7 +27,13 @@ class ControlClient {
   // Sends `request` and returns the response object ({"ok":...}) — an error response from the
   // daemon is a successful Call. Fails (named DaemonUnavailable) when the daemon does not answer
   // within `timeout` or closes the connection, and InternalError on a malformed response.
-  Result<nlohmann::json> Call(const nlohmann::json& request, std::chrono::milliseconds timeout);
+  //
+  // With `on_progress`, the request asks for progress ("progress": true) and each progress
+  // line the daemon sends before the response is handed to it; `timeout` then bounds the
+  // silence between two lines, so a long command may take longer than `timeout` in all.
+  using ProgressCallback = std::function<void(uint64_t done, uint64_t total)>;
+  Result<nlohmann::json> Call(const nlohmann::json& request, std::chrono::milliseconds timeout,
+                              const ProgressCallback& on_progress = nullptr);
 
  private:
   explicit ControlClient(int fd) : fd_(fd), reader_(fd) {}

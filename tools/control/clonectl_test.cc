@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tools/control/cli_output.h"
 #include "tools/control/commands.h"
 #include "tools/control/server.h"
 #include "tools/control/test_util.h"
@@ -46,6 +47,41 @@ class ControlClonectl : public ::testing::Test {
   void Init() {
     CliRun r = InStore("init --region eu-west-2");
     ASSERT_EQ(r.rc, 0) << r.err;
+  }
+  // Runs `clonectl --store STORE ARGS` with stdout and stderr on a terminal (util-linux
+  // `script`); `out` gets everything the terminal showed. rc -1 when there is no `script`.
+  CliRun OnTerminal(const std::string& args) {
+    const std::string out = tmp_.path() + "/tty";
+    std::string cmd = "script -qec \"env -u CLONEFS_HOME " + std::string(CLONECTL_PATH) +
+                      " --store " + store_ + " " + args + "\" /dev/null >" + out + " 2>&1";
+    int status = std::system(cmd.c_str());
+    CliRun r;
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = Slurp(out);
+    return r;
+  }
+  static bool HaveScript() {
+    return std::system("script -qec true /dev/null >/dev/null 2>&1") == 0;
+  }
+  std::unique_ptr<store::Store> OpenStore() {
+    store::StoreOptions options;
+    options.background_threads = false;
+    auto opened = store::Store::Open(store_, options);
+    EXPECT_TRUE(opened.ok()) << opened.status().ToString();
+    return opened.ok() ? std::move(opened).value() : nullptr;
+  }
+  // Writes `data` at `offset` of `volume` through a store opened in this process.
+  void WriteWithStore(store::Store& store, const std::string& volume, uint64_t offset,
+                      const std::string& data) {
+    auto h = store.OpenVolume(volume);
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    ASSERT_OK((*h)->Write(offset, data));
+    ASSERT_OK((*h)->Sync());
+  }
+  static std::string Bytes(store::VolumeHandle& h) {
+    std::string b(h.size(), '\0');
+    EXPECT_TRUE(h.Read(0, b.size(), b.data()).ok());
+    return b;
   }
 
   testing::TempDir tmp_;
@@ -169,6 +205,217 @@ TEST_F(ControlClonectl, StoreBusyWithoutDaemonAndDaemonModeWithOne) {
   CliRun missing = InStore("volume delete nope");
   EXPECT_EQ(missing.rc, 1);
   EXPECT_EQ(missing.err, "clonectl: VolumeNotFound: volume 'nope' does not exist\n");
+}
+
+TEST_F(ControlClonectl, SnapshotLifecycleInDirectMode) {
+  Init();
+  ASSERT_EQ(InStore("volume create db1 --size 3M").rc, 0);
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    WriteWithStore(*store, "db1", 4096, "before the snapshot");
+  }
+  CliRun created =
+      InStore("--json snapshot create db1 s1 --tag env=prod --tag 'owner=a=b' --tag empty=");
+  ASSERT_EQ(created.rc, 0) << created.err;
+  json s = json::parse(created.out);
+  EXPECT_EQ(s["SnapshotIdentifier"], "s1");
+  EXPECT_EQ(s["VolumeIdentifier"], "db1");
+  EXPECT_EQ(s["SnapshotArn"].get<std::string>().rfind("arn:clonefs:eu-west-2:", 0), 0u);
+  EXPECT_EQ(s["SnapshotType"], "manual");
+  EXPECT_EQ(s["TagList"], json::parse(R"([{"Key":"env","Value":"prod"},
+      {"Key":"owner","Value":"a=b"},{"Key":"empty","Value":""}])"));
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    WriteWithStore(*store, "db1", 4096, "after the snapshot!");
+  }
+
+  CliRun list = InStore("snapshot list");
+  ASSERT_EQ(list.rc, 0) << list.err;
+  EXPECT_NE(list.out.find("s1    db1"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("env=prod, owner=a=b, empty="), std::string::npos) << list.out;
+  EXPECT_EQ(json::parse(InStore("--json snapshot list --volume db1").out)["Snapshots"].size(), 1u);
+  EXPECT_EQ(InStore("snapshot list --volume other").out, "No snapshots.\n");
+  CliRun show = InStore("snapshot show s1");
+  ASSERT_EQ(show.rc, 0) << show.err;
+  EXPECT_NE(show.out.find("Snapshot:     s1"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("3 MiB"), std::string::npos) << show.out;
+
+  CliRun restored = InStore("--json volume restore s1 r1");
+  ASSERT_EQ(restored.rc, 0) << restored.err;
+  EXPECT_EQ(json::parse(restored.out)["SourceSnapshotIdentifier"], "s1");
+  CliRun cloned = InStore("volume clone db1 c1");
+  ASSERT_EQ(cloned.rc, 0) << cloned.err;
+  EXPECT_NE(cloned.out.find("Source volume:  db1"), std::string::npos) << cloned.out;
+  CliRun full = InStore("--json volume restore s1 f1 --full-copy");
+  ASSERT_EQ(full.rc, 0) << full.err;
+  EXPECT_EQ(full.err, "");  // no progress bar off a terminal
+  json f = json::parse(full.out);
+  EXPECT_EQ(f["CloneGroupId"], f["VolumeId"]);
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    auto snap = store->OpenSnapshot("s1");
+    auto r1 = store->OpenVolume("r1");
+    auto f1 = store->OpenVolume("f1");
+    auto c1 = store->OpenVolume("c1");
+    ASSERT_TRUE(snap.ok() && r1.ok() && f1.ok() && c1.ok());
+    const std::string at_snapshot = Bytes(**snap);
+    EXPECT_EQ(at_snapshot.substr(4096, 19), "before the snapshot");
+    EXPECT_TRUE(Bytes(**r1) == at_snapshot);
+    EXPECT_TRUE(Bytes(**f1) == at_snapshot);
+    EXPECT_EQ(Bytes(**c1).substr(4096, 19), "after the snapshot!");
+  }
+
+  CliRun deleted = InStore("snapshot delete s1");
+  ASSERT_EQ(deleted.rc, 0) << deleted.err;
+  EXPECT_EQ(deleted.out, "Deleted snapshot 's1'.\n");
+  CliRun gone = InStore("snapshot show s1");
+  EXPECT_EQ(gone.rc, 1);
+  EXPECT_EQ(gone.err, "clonectl: SnapshotNotFound: snapshot 's1' does not exist\n");
+  CliRun again = InStore("--json snapshot delete s1");
+  EXPECT_EQ(again.rc, 1);
+  EXPECT_EQ(json::parse(again.out)["Code"], "SnapshotNotFound");
+  CliRun no_volume = InStore("snapshot create nope s2");
+  EXPECT_EQ(no_volume.rc, 1);
+  EXPECT_EQ(no_volume.err, "clonectl: VolumeNotFound: volume 'nope' does not exist\n");
+  CliRun dup = InStore("snapshot create db1 s3 && " + std::string(CLONECTL_PATH) + " --store " +
+                       store_ + " snapshot create db1 s3");
+  EXPECT_EQ(dup.rc, 1);
+  EXPECT_EQ(dup.err, "clonectl: SnapshotAlreadyExists: snapshot 's3' already exists\n");
+}
+
+TEST_F(ControlClonectl, SnapshotUsageAndTagErrors) {
+  Init();
+  ASSERT_EQ(InStore("volume create db1 --size 1M").rc, 0);
+  CliRun no_eq = InStore("snapshot create db1 s1 --tag novalue");
+  EXPECT_EQ(no_eq.rc, 1);
+  EXPECT_EQ(no_eq.err, "clonectl: InvalidParameterValue: invalid --tag 'novalue': use KEY=VALUE\n");
+  CliRun no_key = InStore("snapshot create db1 s1 --tag =v");
+  EXPECT_EQ(no_key.rc, 1);
+  EXPECT_NE(no_key.err.find("InvalidParameterValue"), std::string::npos) << no_key.err;
+  CliRun long_key = InStore("snapshot create db1 s1 --tag " + std::string(129, 'k') + "=v");
+  EXPECT_EQ(long_key.rc, 1);
+  EXPECT_NE(long_key.err.find("InvalidParameterValue"), std::string::npos) << long_key.err;
+  EXPECT_EQ(
+      InStore("snapshot create db1 s1 --tag " + std::string(128, 'k') + "=" + std::string(256, 'v'))
+          .rc,
+      0);
+  // --tag takes one value each time, so positionals may follow it.
+  CliRun before = InStore("--json snapshot create --tag a=1 db1 s2 --tag b=2");
+  ASSERT_EQ(before.rc, 0) << before.err;
+  EXPECT_EQ(json::parse(before.out)["TagList"].size(), 2u);
+  EXPECT_EQ(InStore("snapshot create db1").rc, 2);
+  EXPECT_EQ(InStore("snapshot").rc, 2);
+  EXPECT_EQ(InStore("snapshot show").rc, 2);
+  EXPECT_EQ(InStore("volume clone db1").rc, 2);
+  EXPECT_EQ(InStore("volume restore s1").rc, 2);
+  EXPECT_EQ(InStore("volume restore s1 r1 --full-copy=maybe").rc, 2);
+  EXPECT_EQ(InStore("snapshot list --volume ''").rc, 1);
+}
+
+TEST_F(ControlClonectl, CloneQuotaExceededReachesTheUserVerbatim) {
+  Init();
+  ASSERT_EQ(InStore("volume create db1 --size 2M").rc, 0);
+  std::string expected;
+  {
+    auto store = OpenStore();
+    ASSERT_NE(store, nullptr);
+    WriteWithStore(*store, "db1", 0, std::string(1 << 20, 'q'));
+    for (int i = 1; i <= store::kMaxClonesPerLineage; ++i) {
+      ASSERT_TRUE(store->CloneVolume("db1", std::string("c").append(std::to_string(i))).ok()) << i;
+    }
+    auto refused = store->CloneVolume("db1", "c16");
+    ASSERT_FALSE(refused.ok());
+    expected = refused.status().message();
+  }
+  CliRun clone = InStore("volume clone db1 c16");
+  EXPECT_EQ(clone.rc, 1);
+  EXPECT_EQ(clone.err, "clonectl: CloneQuotaExceeded: " + expected + "\n");
+  EXPECT_NE(expected.find("--full-copy"), std::string::npos) << expected;
+  CliRun json_clone = InStore("--json volume clone db1 c16");
+  EXPECT_EQ(json_clone.rc, 1);
+  EXPECT_EQ(json::parse(json_clone.out),
+            json({{"Code", "CloneQuotaExceeded"}, {"Message", expected}}));
+
+  CliRun full = InStore("volume clone db1 c16 --full-copy");
+  ASSERT_EQ(full.rc, 0) << full.err;
+  EXPECT_NE(full.out.find("Volume:       c16"), std::string::npos) << full.out;
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  auto a = store->OpenVolume("db1");
+  auto b = store->OpenVolume("c16");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(Bytes(**a) == Bytes(**b));
+}
+
+TEST_F(ControlClonectl, DaemonModeSnapshotsAndFullCopies) {
+  Init();
+  auto store = OpenStore();
+  ASSERT_NE(store, nullptr);
+  ASSERT_TRUE(store->CreateVolume("db1", {.size_bytes = 4 << 20}).ok());
+  WriteWithStore(*store, "db1", 3 << 20, std::string(5000, 'd'));
+  auto server = ControlServer::Start(store.get(), ControlSocketPath(store_));
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+
+  ASSERT_EQ(InStore("snapshot create db1 s1").rc, 0);
+  {
+    // Open (as a loop device on the mounted snapshot file would be): it cannot be deleted.
+    auto open = store->OpenSnapshot("s1");
+    ASSERT_TRUE(open.ok());
+    CliRun busy = InStore("snapshot delete s1");
+    EXPECT_EQ(busy.rc, 1);
+    EXPECT_EQ(busy.err.rfind("clonectl: InvalidSnapshotState: snapshot 's1' is in use", 0), 0u)
+        << busy.err;
+  }
+  CliRun full = InStore("--json volume clone db1 f1 --full-copy");
+  ASSERT_EQ(full.rc, 0) << full.err;
+  EXPECT_EQ(full.err, "");
+  EXPECT_EQ(json::parse(full.out)["VolumeIdentifier"], "f1");  // stdout holds the JSON alone
+  auto a = store->OpenVolume("db1");
+  auto b = store->OpenVolume("f1");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_TRUE(Bytes(**a) == Bytes(**b));
+  EXPECT_EQ(InStore("snapshot delete s1").rc, 0);
+  EXPECT_EQ(store->ListSnapshots().size(), 0u);  // nor any temporary one
+
+  if (!HaveScript()) GTEST_SKIP() << "no util-linux script(1) to provide a terminal";
+  CliRun tty = OnTerminal("volume restore s2 r1 --full-copy");  // no such snapshot
+  EXPECT_NE(tty.out.find("SnapshotNotFound"), std::string::npos) << tty.out;
+  ASSERT_EQ(InStore("snapshot create db1 s2").rc, 0);
+  tty = OnTerminal("volume restore s2 r1 --full-copy");
+  EXPECT_EQ(tty.rc, 0) << tty.out;
+  EXPECT_NE(tty.out.find("\rCopying to r1 [------------------------------]   0%  0 B / 4 MiB"),
+            std::string::npos)
+      << tty.out;
+  EXPECT_NE(tty.out.find("\rCopying to r1 [##############################] 100%  4 MiB / 4 MiB"),
+            std::string::npos)
+      << tty.out;
+  EXPECT_NE(tty.out.find("\r\x1b[KVolume:       r1"), std::string::npos) << tty.out;
+  // --json never draws a bar.
+  CliRun json_tty = OnTerminal("--json volume restore s2 r2 --full-copy");
+  EXPECT_EQ(json_tty.rc, 0) << json_tty.out;
+  EXPECT_EQ(json_tty.out.find("Copying"), std::string::npos) << json_tty.out;
+}
+
+TEST_F(ControlClonectl, ProgressBarInDirectMode) {
+  if (!HaveScript()) GTEST_SKIP() << "no util-linux script(1) to provide a terminal";
+  Init();
+  ASSERT_EQ(InStore("volume create db1 --size 2M").rc, 0);
+  CliRun tty = OnTerminal("volume clone db1 c1 --full-copy");
+  EXPECT_EQ(tty.rc, 0) << tty.out;
+  EXPECT_NE(tty.out.find("100%  2 MiB / 2 MiB\x1b[K\r\x1b[K"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("Volume:       c1"), std::string::npos) << tty.out;
+}
+
+TEST(ControlProgressBar, Format) {
+  EXPECT_EQ(FormatProgressBar("Copying to x", 512 << 20, 1 << 30, 10),
+            "Copying to x [#####-----]  50%  512 MiB / 1 GiB");
+  EXPECT_EQ(FormatProgressBar("c", 0, 4096, 4), "c [----]   0%  0 B / 4 KiB");
+  EXPECT_EQ(FormatProgressBar("c", 9999, 4096, 4), "c [####] 100%  4 KiB / 4 KiB");
+  EXPECT_EQ(FormatProgressBar("c", 0, 0, 4), "c [####] 100%  0 B / 0 B");
+  EXPECT_EQ(FormatProgressBar("c", 1ull << 62, ~0ull, 4).substr(0, 12), "c [#---]  25");
 }
 
 TEST_F(ControlClonectl, DefaultStoreFromClonefsHome) {

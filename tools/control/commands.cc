@@ -71,25 +71,50 @@ Result<std::optional<uint64_t>> Args::OptionalUint(const std::string& key) {
   return std::optional<uint64_t>(v->get<uint64_t>());
 }
 
+Result<bool> Args::OptionalBool(const std::string& key) {
+  const nlohmann::json* v = Find(key);
+  if (v == nullptr) return false;
+  if (!v->is_boolean()) return BadArg(key, "must be true or false");
+  return v->get<bool>();
+}
+
+Result<store::Tags> Args::OptionalTags(const std::string& key) {
+  store::Tags tags;
+  const nlohmann::json* v = Find(key);
+  if (v == nullptr) return tags;
+  if (!v->is_array()) return BadArg(key, "must be a list of {\"Key\": ..., \"Value\": ...}");
+  for (const nlohmann::json& tag : *v) {
+    auto k = tag.is_object() ? tag.find("Key") : tag.end();
+    auto val = tag.is_object() ? tag.find("Value") : tag.end();
+    if (!tag.is_object() || tag.size() != 2 || k == tag.end() || val == tag.end() ||
+        !k->is_string() || !val->is_string()) {
+      return BadArg(key, "must be a list of {\"Key\": string, \"Value\": string}");
+    }
+    tags.emplace_back(k->get<std::string>(), val->get<std::string>());
+  }
+  return tags;
+}
+
 const std::vector<CommandSpec>& AllCommands() {
   static const std::vector<CommandSpec> table = [] {
     std::vector<CommandSpec> t;
     RegisterVolumeCommands(t);
     RegisterStoreCommands(t);
+    RegisterSnapshotCommands(t);
     return t;
   }();
   return table;
 }
 
 nlohmann::json Dispatcher::HandleLine(std::string_view line, const Caller& caller,
-                                      std::string* command) const {
+                                      std::string* command, const ProgressHooks* hooks) const {
   nlohmann::json request = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
   if (request.is_discarded()) return ErrorResponse(Malformed("request is not valid JSON"));
-  return Handle(request, caller, command);
+  return Handle(request, caller, command, hooks);
 }
 
 nlohmann::json Dispatcher::Handle(const nlohmann::json& request, const Caller& caller,
-                                  std::string* command) const {
+                                  std::string* command, const ProgressHooks* hooks) const {
   if (!request.is_object()) return ErrorResponse(Malformed("request must be a JSON object"));
   auto cmd = request.find("command");
   if (cmd == request.end() || !cmd->is_string()) {
@@ -103,10 +128,15 @@ nlohmann::json Dispatcher::Handle(const nlohmann::json& request, const Caller& c
       (args_it == request.end() || args_it->is_null()) ? kNoArgs : *args_it;
   if (!args_json.is_object()) return ErrorResponse(Malformed("\"args\" must be a JSON object"));
   for (auto it = request.begin(); it != request.end(); ++it) {
-    if (it.key() != "command" && it.key() != "args") {
+    if (it.key() != "command" && it.key() != "args" && it.key() != "progress") {
       return ErrorResponse(Malformed("unknown request field '" + it.key() + "'"));
     }
   }
+  auto progress_it = request.find("progress");
+  if (progress_it != request.end() && !progress_it->is_boolean()) {
+    return ErrorResponse(Malformed("\"progress\" must be true or false"));
+  }
+  const bool wants_progress = progress_it != request.end() && progress_it->get<bool>();
 
   const CommandSpec* spec = FindCommand(name);
   if (spec == nullptr) {
@@ -120,7 +150,11 @@ nlohmann::json Dispatcher::Handle(const nlohmann::json& request, const Caller& c
   }
 
   Args args(args_json);
-  CommandContext ctx{store_, args, caller, ""};
+  CommandContext ctx{store_, args, caller, "", nullptr, nullptr};
+  if (hooks != nullptr) {
+    if (wants_progress) ctx.progress = hooks->report;
+    ctx.cancelled = hooks->cancelled;
+  }
   try {
     Result<nlohmann::json> result = spec->handler(ctx);
     if (!result.ok())
@@ -143,6 +177,24 @@ nlohmann::json ErrorResponse(const ApiError& error) {
 nlohmann::json MakeRequest(std::string_view command, nlohmann::json args) {
   if (args.is_null()) args = nlohmann::json::object();
   return {{"command", std::string(command)}, {"args", std::move(args)}};
+}
+
+nlohmann::json ProgressMessage(uint64_t done, uint64_t total) {
+  return {{"progress", {{"done", done}, {"total", total}}}};
+}
+
+bool ParseProgressMessage(const nlohmann::json& message, uint64_t* done, uint64_t* total) {
+  if (!message.is_object() || message.size() != 1) return false;
+  auto p = message.find("progress");
+  if (p == message.end() || !p->is_object()) return false;
+  auto d = p->find("done");
+  auto t = p->find("total");
+  if (d == p->end() || t == p->end() || !d->is_number_unsigned() || !t->is_number_unsigned()) {
+    return false;
+  }
+  *done = d->get<uint64_t>();
+  *total = t->get<uint64_t>();
+  return true;
 }
 
 }  // namespace clonefs::control

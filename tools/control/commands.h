@@ -3,8 +3,10 @@
 //
 // A request is {"command": "volume.create", "args": {...}}; the response is
 // {"ok": true, "result": ...} or {"ok": false, "error": {"Code": ..., "Message": ...}}
-// (docs/CLI.md). Commands live in a table: each `Register*Commands()` function adds one family
-// (volume_commands.cc, store_commands.cc), so new families only add a file and a line.
+// (docs/CLI.md). A request may add "progress": true to be told how a long command (a
+// --full-copy) is getting on; the transport decides how (ProgressHooks). Commands live in a
+// table: each `Register*Commands()` function adds one family (volume_commands.cc,
+// store_commands.cc, snapshot_commands.cc), so new families only add a file and a line.
 //
 // Thread-safe: a Dispatcher holds no mutable state and the Store is thread-safe, so many
 // connections may call Handle() at once. Never throws.
@@ -41,6 +43,11 @@ class Args {
   // A size: a JSON integer of bytes, or a string such as "10G" (see ParseSize()).
   Result<std::optional<uint64_t>> OptionalSize(const std::string& key);
   Result<std::optional<uint64_t>> OptionalUint(const std::string& key);
+  // A JSON boolean; absent is false.
+  Result<bool> OptionalBool(const std::string& key);
+  // A TagList: [{"Key": string, "Value": string}, ...]; absent is empty. Only the shape is
+  // checked here (snapshot_commands.cc checks the contents).
+  Result<store::Tags> OptionalTags(const std::string& key);
 
  private:
   const nlohmann::json* Find(const std::string& key) const;
@@ -48,13 +55,27 @@ class Args {
   const nlohmann::json& args_;
 };
 
+// Reports how far a long command has got: `done` of `total` bytes.
+using ProgressFn = std::function<void(uint64_t done, uint64_t total)>;
+// True when a long command should stop (its client went away, the daemon is stopping, ^C).
+using CancelledFn = std::function<bool()>;
+
+// What the transport lends a long-running command. Both may be empty. `report` is only passed
+// on to commands whose request asked for progress ("progress": true); `cancelled` always is.
+struct ProgressHooks {
+  ProgressFn report;
+  CancelledFn cancelled;
+};
+
 // What a command handler gets. `subject` is set by the handler to the identifier it acts on so
-// that NotFound/AlreadyExists errors name it.
+// that NotFound/AlreadyExists errors name it. `progress` and `cancelled` may be empty.
 struct CommandContext {
   store::Store* store;
   Args& args;
   const Caller& caller;
   std::string subject;
+  ProgressFn progress;
+  CancelledFn cancelled;
 };
 
 using CommandHandler = std::function<Result<nlohmann::json>(CommandContext&)>;
@@ -71,6 +92,7 @@ struct CommandSpec {
 const std::vector<CommandSpec>& AllCommands();
 void RegisterVolumeCommands(std::vector<CommandSpec>& table);
 void RegisterStoreCommands(std::vector<CommandSpec>& table);
+void RegisterSnapshotCommands(std::vector<CommandSpec>& table);
 
 class Dispatcher {
  public:
@@ -78,11 +100,13 @@ class Dispatcher {
   explicit Dispatcher(store::Store* store) : store_(store) {}
 
   // One request line in, one response object out (malformed input gets an error response).
-  // `command` receives the command name when the request names one (for logging).
+  // `command` receives the command name when the request names one (for logging). `hooks`
+  // (may be null) serve long commands; they are called on this thread, before Handle returns.
   nlohmann::json HandleLine(std::string_view line, const Caller& caller,
-                            std::string* command = nullptr) const;
+                            std::string* command = nullptr,
+                            const ProgressHooks* hooks = nullptr) const;
   nlohmann::json Handle(const nlohmann::json& request, const Caller& caller,
-                        std::string* command = nullptr) const;
+                        std::string* command = nullptr, const ProgressHooks* hooks = nullptr) const;
 
  private:
   store::Store* store_;
@@ -92,5 +116,9 @@ class Dispatcher {
 nlohmann::json OkResponse(nlohmann::json result);
 nlohmann::json ErrorResponse(const ApiError& error);
 nlohmann::json MakeRequest(std::string_view command, nlohmann::json args);
+// {"progress": {"done": N, "total": M}}: sent before the response to a request that asked.
+nlohmann::json ProgressMessage(uint64_t done, uint64_t total);
+// True (and fills done/total) when `message` is a well-formed progress message.
+bool ParseProgressMessage(const nlohmann::json& message, uint64_t* done, uint64_t* total);
 
 }  // namespace clonefs::control

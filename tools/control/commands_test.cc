@@ -11,24 +11,8 @@ namespace {
 
 using nlohmann::json;
 
-class ControlDispatcher : public testing::StoreTest {
+class ControlDispatcher : public testing::DispatcherTest {
  protected:
-  json Exec(const std::string& command, json args = json::object()) {
-    Dispatcher d(store_.get());
-    return d.Handle(MakeRequest(command, std::move(args)), Caller{0, 1});
-  }
-  json Ok(const std::string& command, json args = json::object()) {
-    json r = Exec(command, std::move(args));
-    EXPECT_TRUE(r.value("ok", false)) << r.dump();
-    return r.value("result", json());
-  }
-  // The error Code, checking the response shape.
-  std::string Err(const std::string& command, json args = json::object()) {
-    json r = Exec(command, std::move(args));
-    EXPECT_FALSE(r.value("ok", true)) << r.dump();
-    EXPECT_TRUE(r["error"]["Message"].is_string()) << r.dump();
-    return r["error"].value("Code", "");
-  }
   size_t VolumeCount() { return Ok("volume.list")["Volumes"].size(); }
 };
 
@@ -49,7 +33,8 @@ TEST_F(ControlDispatcher, CreateReturnsAuroraStyleFields) {
                                std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
       << v["VolumeCreateTime"];
   EXPECT_TRUE(v["Epoch"].is_number_unsigned());
-  EXPECT_EQ(v.size(), 10u);
+  EXPECT_EQ(v["CloneGroupId"], v["VolumeId"]);  // a root volume starts its own lineage
+  EXPECT_EQ(v.size(), 11u);  // no Source* fields: it was neither cloned nor restored
 }
 
 TEST_F(ControlDispatcher, SizeMayBeAString) {
@@ -136,12 +121,14 @@ TEST_F(ControlDispatcher, MalformedRequests) {
   EXPECT_EQ(code(R"({"command":5})"), "MalformedRequest");
   EXPECT_EQ(code(R"({"command":"volume.list","args":[]})"), "MalformedRequest");
   EXPECT_EQ(code(R"({"command":"volume.list","extra":1})"), "MalformedRequest");
+  EXPECT_EQ(code(R"({"command":"volume.list","progress":"yes"})"), "MalformedRequest");
   EXPECT_EQ(code("{\"command\":\"volume.show\",\"args\":{\"name\":\"\xff\"}}"),
             "MalformedRequest");  // not UTF-8
   EXPECT_EQ(code(R"({"command":"volume.frobnicate"})"), "InvalidAction");
   EXPECT_EQ(code(R"({"command":"volume.list","args":{"name":"x"}})"), "InvalidParameterValue");
   // No args at all is the same as {}.
   EXPECT_EQ(d.HandleLine(R"({"command":"volume.list"})", Caller{})["ok"], true);
+  EXPECT_EQ(d.HandleLine(R"({"command":"volume.list","progress":true})", Caller{})["ok"], true);
 }
 
 TEST_F(ControlDispatcher, VolumeUsage) {

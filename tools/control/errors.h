@@ -16,6 +16,11 @@ namespace clonefs::control {
 namespace errors {
 inline constexpr std::string_view kVolumeNotFound = "VolumeNotFound";
 inline constexpr std::string_view kVolumeAlreadyExists = "VolumeAlreadyExists";
+inline constexpr std::string_view kInvalidVolumeState = "InvalidVolumeState";
+inline constexpr std::string_view kSnapshotNotFound = "SnapshotNotFound";
+inline constexpr std::string_view kSnapshotAlreadyExists = "SnapshotAlreadyExists";
+inline constexpr std::string_view kInvalidSnapshotState = "InvalidSnapshotState";
+inline constexpr std::string_view kCloneQuotaExceeded = "CloneQuotaExceeded";
 inline constexpr std::string_view kInvalidParameterValue = "InvalidParameterValue";
 inline constexpr std::string_view kStoreNotFound = "StoreNotFound";
 inline constexpr std::string_view kStoreAlreadyExists = "StoreAlreadyExists";
@@ -24,6 +29,8 @@ inline constexpr std::string_view kInsufficientStorage = "InsufficientStorage";
 inline constexpr std::string_view kAccessDenied = "AccessDenied";
 inline constexpr std::string_view kDaemonUnavailable = "DaemonUnavailable";
 inline constexpr std::string_view kInternalError = "InternalError";
+// A long command (a --full-copy) was stopped before it finished; it left nothing behind.
+inline constexpr std::string_view kOperationCancelled = "OperationCancelled";
 // Protocol-level failures: the request itself could not be understood.
 inline constexpr std::string_view kMalformedRequest = "MalformedRequest";
 inline constexpr std::string_view kInvalidAction = "InvalidAction";
@@ -34,10 +41,12 @@ struct ApiError {
   std::string message;
 };
 
-// The single mapping from Status to API error. `resource` ("volume", "store", later "snapshot")
-// names the kind of object the command acts on and `identifier` its name (may be empty).
+// The single mapping from Status to API error. `resource` ("volume", "snapshot", "store") names
+// the kind of object the command acts on and `identifier` its name (may be empty).
 //
-// A Status that already carries a specific name (Status::WithName) keeps it. Otherwise:
+// A Status that already carries a specific name (Status::WithName) keeps it and its message:
+// the store names the object it could not find (SnapshotNotFound, VolumeNotFound for a
+// snapshot's source volume), CloneQuotaExceeded, InvalidSnapshotState and so on. Otherwise:
 // NotFound -> <Resource>NotFound, AlreadyExists -> <Resource>AlreadyExists, InvalidArgument ->
 // InvalidParameterValue, NoSpace -> InsufficientStorage, Busy -> StoreBusy, InvalidState ->
 // Invalid<Resource>State, QuotaExceeded -> <Resource>QuotaExceeded, anything else ->

@@ -15,6 +15,10 @@ std::string VolumeArn(const store::StoreInfo& store, const std::string& name) {
   return "arn:clonefs:" + store.region + ":" + store.account_id + ":volume:" + name;
 }
 
+std::string SnapshotArn(const store::StoreInfo& store, const std::string& name) {
+  return "arn:clonefs:" + store.region + ":" + store.account_id + ":snapshot:" + name;
+}
+
 std::string IsoTime(uint64_t micros) {
   const std::time_t secs = static_cast<std::time_t>(micros / 1000000);
   const unsigned millis = static_cast<unsigned>((micros / 1000) % 1000);
@@ -27,8 +31,9 @@ std::string IsoTime(uint64_t micros) {
   return out;
 }
 
-nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume) {
-  return {
+nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume,
+                            const std::string& source_volume) {
+  nlohmann::json j = {
       {"VolumeIdentifier", volume.name},
       {"VolumeArn", VolumeArn(store, volume.name)},
       {"VolumeId", volume.id},
@@ -39,6 +44,30 @@ nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeIn
       {"Compression", std::string(store::CompressionName(volume.compression))},
       {"VolumeCreateTime", IsoTime(volume.create_time_us)},
       {"Epoch", volume.epoch},
+      {"CloneGroupId", volume.lineage_id},
+  };
+  if (volume.parent_id != 0 && !source_volume.empty()) j["SourceVolumeIdentifier"] = source_volume;
+  if (!volume.source_snapshot.empty()) j["SourceSnapshotIdentifier"] = volume.source_snapshot;
+  return j;
+}
+
+nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::SnapshotInfo& snapshot) {
+  nlohmann::json tags = nlohmann::json::array();
+  for (const auto& [key, value] : snapshot.tags) tags.push_back({{"Key", key}, {"Value", value}});
+  return {
+      {"SnapshotIdentifier", snapshot.name},
+      {"SnapshotArn", SnapshotArn(store, snapshot.name)},
+      {"VolumeIdentifier", snapshot.volume_name},
+      {"SnapshotType", snapshot.type},
+      {"Status", snapshot.status},
+      {"SnapshotCreateTime", IsoTime(snapshot.create_time_us)},
+      {"AllocatedStorage", GibRoundedUp(snapshot.size_bytes)},
+      {"SizeBytes", snapshot.size_bytes},
+      {"PageSize", snapshot.page_size},
+      {"Compression", std::string(store::CompressionName(snapshot.compression))},
+      {"StorageEncrypted", false},
+      {"PercentProgress", 100},
+      {"TagList", std::move(tags)},
   };
 }
 

@@ -19,9 +19,20 @@ std::string VolumeArn(const store::StoreInfo& store, const std::string& name);
 // Microseconds since the Unix epoch as ISO 8601 UTC with milliseconds: 2024-05-01T12:34:56.789Z
 std::string IsoTime(uint64_t micros);
 
+// arn:clonefs:REGION:ACCOUNT:snapshot:NAME
+std::string SnapshotArn(const store::StoreInfo& store, const std::string& name);
+
 // {"VolumeIdentifier","VolumeArn","VolumeId","Status","SizeBytes","AllocatedStorage",
-//  "PageSize","Compression","VolumeCreateTime","Epoch"}
-nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume);
+//  "PageSize","Compression","VolumeCreateTime","Epoch","CloneGroupId"} and, for a clone or a
+// restore, "SourceVolumeIdentifier" (when `source_volume` is not empty: the caller passes the
+// parent's name while the parent still exists) and, for a restore, "SourceSnapshotIdentifier".
+nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume,
+                            const std::string& source_volume = {});
+
+// {"SnapshotIdentifier","SnapshotArn","VolumeIdentifier","SnapshotType","Status",
+//  "SnapshotCreateTime","AllocatedStorage","SizeBytes","PageSize","Compression",
+//  "StorageEncrypted","PercentProgress","TagList":[{"Key","Value"}]}
+nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::SnapshotInfo& snapshot);
 
 // {"VolumeIdentifier","LogicalBytes","MappedPages","MappedBytes","StoredBytes"}
 nlohmann::json VolumeUsageToJson(const store::VolumeInfo& volume, const store::VolumeUsage& usage);

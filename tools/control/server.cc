@@ -72,6 +72,18 @@ Caller PeerOf(int fd) {
   return Caller{cred.uid, cred.pid};
 }
 
+// True when the peer has closed the connection, or we have shut it down (the server stops).
+bool HungUp(int fd) {
+  pollfd p{fd, 0, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+// True when a write to `fd` would not block now.
+bool Writable(int fd) {
+  pollfd p{fd, POLLOUT, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & POLLOUT) != 0;
+}
+
 }  // namespace
 
 std::string ControlSocketPath(const std::string& store_dir) { return store_dir + "/control.sock"; }
@@ -205,7 +217,8 @@ void ControlServer::ReapFinished() {
   }
 }
 
-std::string ControlServer::Answer(const Caller& caller, std::string_view line) {
+std::string ControlServer::Answer(const Connection& conn, std::string_view line) {
+  const Caller& caller = conn.caller;
   if (!CallerMayControl(caller.uid, owner_uid_)) {
     spdlog::warn("control: uid={} pid={} refused: not root or the store owner (uid {})", caller.uid,
                  caller.pid, owner_uid_);
@@ -214,8 +227,18 @@ std::string ControlServer::Answer(const Caller& caller, std::string_view line) {
                                                  " may not control this store (root or uid " +
                                                  std::to_string(owner_uid_) + " only)"}));
   }
+  // Progress lines go out on this thread, before the response, so lines never interleave.
+  bool lost = false;  // a progress line could not be sent: the client is gone
+  ProgressHooks hooks;
+  hooks.report = [&](uint64_t done, uint64_t total) {
+    if (lost || !Writable(conn.fd)) return;  // progress is advisory: never wait for a reader
+    Status s = SendAll(conn.fd, JsonToString(ProgressMessage(done, total)) + "\n",
+                       std::chrono::steady_clock::now() + kSendTimeout);
+    lost = !s.ok();
+  };
+  hooks.cancelled = [&] { return lost || HungUp(conn.fd); };
   std::string command;
-  nlohmann::json response = dispatcher_.HandleLine(line, caller, &command);
+  nlohmann::json response = dispatcher_.HandleLine(line, caller, &command, &hooks);
   const bool ok = response.value("ok", false);
   std::string outcome = ok ? "ok" : response["error"].value("Code", "?");
   if (command.empty()) command = "(none)";
@@ -237,7 +260,7 @@ void ControlServer::Serve(Connection* conn) {
     } else if (line->value().find_first_not_of(" \t\r") == std::string::npos) {
       continue;  // blank line
     } else {
-      reply = Answer(conn->caller, line->value());
+      reply = Answer(*conn, line->value());
     }
     Status s = SendAll(conn->fd, reply + "\n", std::chrono::steady_clock::now() + kSendTimeout);
     if (!s.ok() || !line.ok()) break;

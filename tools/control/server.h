@@ -7,6 +7,11 @@
 // with SO_PEERCRED; requests from any other uid are refused with AccessDenied. Every command is
 // logged at info level with the caller's uid and pid (never its arguments).
 //
+// Long commands (a --full-copy) send progress lines before their response when the request
+// asked ("progress": true), skipping an update rather than waiting when the client is not
+// reading. They are cancelled (and undo their work) when the client closes the connection or
+// the server stops.
+//
 // Thread-safety: Start() and the destructor are called from one thread; serving is internal.
 #pragma once
 
@@ -41,8 +46,8 @@ class ControlServer {
   static Result<std::unique_ptr<ControlServer>> Start(store::Store* store,
                                                       const std::string& socket_path);
 
-  // Stops accepting, ends every connection (a request being executed finishes first), joins
-  // the threads, closes and unlinks the socket.
+  // Stops accepting, ends every connection (a request being executed finishes first; a long
+  // one is cancelled), joins the threads, closes and unlinks the socket.
   ~ControlServer();
 
   ControlServer(const ControlServer&) = delete;
@@ -62,7 +67,7 @@ class ControlServer {
   void AcceptLoop();
   void AddConnection(int fd);
   void Serve(Connection* conn);
-  std::string Answer(const Caller& caller, std::string_view line);
+  std::string Answer(const Connection& conn, std::string_view line);
   void ReapFinished();  // joins and closes connections whose thread has ended
 
   const Dispatcher dispatcher_;

@@ -176,6 +176,139 @@ TEST_F(ControlServerTest, ServerClosingActiveConnections) {
   EXPECT_EQ(r.status().ErrorName(), "DaemonUnavailable");
 }
 
+// A request that asks for progress gets {"progress":...} lines before its response; one that
+// does not gets the response alone.
+TEST_F(ControlServerTest, FullCopySendsProgressLinesWhenAsked) {
+  ASSERT_TRUE(store_->CreateVolume("db1", {.size_bytes = 3 << 20}).ok());
+  {
+    auto h = store_->OpenVolume("db1");
+    ASSERT_TRUE(h.ok());
+    ASSERT_OK((*h)->Write(1 << 20, std::string(8192, 'x')));
+  }
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  int fd = RawConnect(socket_);
+  ASSERT_GE(fd, 0);
+  LineReader reader(fd);
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  json request =
+      MakeRequest("volume.clone", {{"source", "db1"}, {"name", "c1"}, {"full_copy", true}});
+  request["progress"] = true;
+  ASSERT_OK(SendAll(fd, request.dump() + "\n", deadline));
+  std::vector<std::string> lines;
+  for (;;) {
+    auto line = reader.ReadLine(deadline);
+    ASSERT_TRUE(line.ok() && line->has_value()) << line.status().ToString();
+    lines.push_back(line->value());
+    if (json::parse(lines.back()).contains("ok")) break;
+  }
+  ASSERT_GE(lines.size(), 3u);
+  EXPECT_EQ(lines.front(), R"({"progress":{"done":0,"total":3145728}})");
+  EXPECT_EQ(lines[lines.size() - 2], R"({"progress":{"done":3145728,"total":3145728}})");
+  json response = json::parse(lines.back());
+  EXPECT_EQ(response["ok"], true) << response;
+  EXPECT_EQ(response["result"]["VolumeIdentifier"], "c1");
+
+  // Without "progress": the response line comes first.
+  request = MakeRequest("volume.clone", {{"source", "db1"}, {"name", "c2"}, {"full_copy", true}});
+  ASSERT_OK(SendAll(fd, request.dump() + "\n", deadline));
+  auto quiet = reader.ReadLine(deadline);
+  ASSERT_TRUE(quiet.ok() && quiet->has_value());
+  EXPECT_EQ(json::parse(quiet->value())["result"]["VolumeIdentifier"], "c2");
+  ::close(fd);
+
+  // The client hands the lines to its callback and returns the response.
+  auto client = ControlClient::Connect(socket_);
+  ASSERT_TRUE(client.ok());
+  std::vector<std::pair<uint64_t, uint64_t>> seen;
+  auto r = (*client)->Call(
+      MakeRequest("volume.clone", {{"source", "db1"}, {"name", "c3"}, {"full_copy", true}}),
+      kTimeout, [&](uint64_t done, uint64_t total) { seen.emplace_back(done, total); });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["result"]["VolumeIdentifier"], "c3");
+  ASSERT_GE(seen.size(), 2u);
+  EXPECT_EQ(seen.front(), std::make_pair(uint64_t{0}, uint64_t{3} << 20));
+  EXPECT_EQ(seen.back(), std::make_pair(uint64_t{3} << 20, uint64_t{3} << 20));
+  std::string a(3 << 20, '\0'), b(3 << 20, '\0');
+  ASSERT_OK((*store_->OpenVolume("db1"))->Read(0, a.size(), a.data()));
+  ASSERT_OK((*store_->OpenVolume("c3"))->Read(0, b.size(), b.data()));
+  EXPECT_TRUE(a == b);
+}
+
+// A client that goes away in the middle of a full copy cancels it, and the partial volume is
+// deleted: nobody is left to learn whether it finished.
+TEST_F(ControlServerTest, HangingUpCancelsAFullCopy) {
+  constexpr uint64_t kSize = 64ull << 20;
+  ASSERT_TRUE(store_->CreateVolume("db1", {.size_bytes = kSize}).ok());
+  {
+    auto h = store_->OpenVolume("db1");
+    ASSERT_TRUE(h.ok());
+    for (uint64_t off = 0; off < kSize; off += 1 << 20) {
+      ASSERT_OK((*h)->Write(off, std::string(1 << 20, static_cast<char>('a' + off % 26))));
+    }
+  }
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  int fd = RawConnect(socket_);
+  ASSERT_GE(fd, 0);
+  json request =
+      MakeRequest("volume.clone", {{"source", "db1"}, {"name", "c1"}, {"full_copy", true}});
+  request["progress"] = true;
+  const auto deadline = std::chrono::steady_clock::now() + kTimeout;
+  ASSERT_OK(SendAll(fd, request.dump() + "\n", deadline));
+  LineReader reader(fd);
+  auto first = reader.ReadLine(deadline);
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ(first->value(), R"({"progress":{"done":0,"total":67108864}})");
+  ::close(fd);  // the copy has only just started
+  // The copy reads from a temporary snapshot for as long as it runs.
+  while (!store_->ListSnapshots().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(store_->ListSnapshots().empty());
+  EXPECT_FALSE(store_->GetVolume("c1").ok());
+  EXPECT_EQ(store_->ListVolumes().size(), 1u);
+}
+
+// A progress line that the client did not ask for (or a daemon that sends one anyway) does not
+// confuse it; a silent daemon still times out even while it had sent progress before.
+TEST(ControlClient, SkipsProgressLinesAndTimesOutOnSilence) {
+  testing::TempDir tmp;
+  sockaddr_un addr;
+  const std::string path = tmp.path() + "/fake.sock";
+  ASSERT_OK(MakeSocketAddress(path, &addr));
+  int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener, 4), 0);
+  std::thread fake([listener] {
+    int fd = ::accept(listener, nullptr, nullptr);
+    LineReader reader(fd);
+    (void)reader.ReadLine(std::nullopt);  // the first request: progress, then an answer
+    SendAll(fd, "{\"progress\":{\"done\":1,\"total\":2}}\n{\"ok\":true,\"result\":{}}\n",
+            std::nullopt)
+        .IgnoreError();
+    (void)reader.ReadLine(std::nullopt);  // the second: progress, then silence
+    SendAll(fd, "{\"progress\":{\"done\":1,\"total\":2}}\n", std::nullopt).IgnoreError();
+    (void)reader.ReadLine(std::nullopt);  // until the client hangs up
+    ::close(fd);
+  });
+  {
+    auto client = ControlClient::Connect(path);
+    ASSERT_TRUE(client.ok());
+    auto r = (*client)->Call(MakeRequest("volume.list", nullptr), kTimeout);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ((*r)["ok"], true);
+    int calls = 0;
+    auto silent = (*client)->Call(MakeRequest("volume.list", nullptr), milliseconds(300),
+                                  [&](uint64_t, uint64_t) { ++calls; });
+    ASSERT_FALSE(silent.ok());
+    EXPECT_EQ(silent.status().ErrorName(), "DaemonUnavailable");
+    EXPECT_EQ(calls, 1);
+  }
+  fake.join();
+  ::close(listener);
+}
+
 TEST(ControlClient, UnreachableAndSilentDaemons) {
   testing::TempDir tmp;
   auto missing = ControlClient::Connect(tmp.path() + "/control.sock");

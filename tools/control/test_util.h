@@ -9,6 +9,7 @@
 #include <string>
 
 #include "store/store.h"
+#include "tools/control/commands.h"
 
 namespace clonefs::control::testing {
 
@@ -53,6 +54,30 @@ class StoreTest : public ::testing::Test {
   TempDir tmp_;
   std::string dir_;
   std::unique_ptr<store::Store> store_;
+};
+
+// A StoreTest that runs requests through a Dispatcher.
+class DispatcherTest : public StoreTest {
+ protected:
+  nlohmann::json Exec(const std::string& command, nlohmann::json args = nlohmann::json::object(),
+                      const ProgressHooks* hooks = nullptr, bool progress = false) {
+    Dispatcher d(store_.get());
+    nlohmann::json request = MakeRequest(command, std::move(args));
+    if (progress) request["progress"] = true;
+    return d.Handle(request, Caller{0, 1}, nullptr, hooks);
+  }
+  nlohmann::json Ok(const std::string& command, nlohmann::json args = nlohmann::json::object()) {
+    nlohmann::json r = Exec(command, std::move(args));
+    EXPECT_TRUE(r.value("ok", false)) << r.dump();
+    return r.value("result", nlohmann::json());
+  }
+  // The error Code, checking the response shape.
+  std::string Err(const std::string& command, nlohmann::json args = nlohmann::json::object()) {
+    nlohmann::json r = Exec(command, std::move(args));
+    EXPECT_FALSE(r.value("ok", true)) << r.dump();
+    EXPECT_TRUE(r["error"]["Message"].is_string()) << r.dump();
+    return r["error"].value("Code", "");
+  }
 };
 
 }  // namespace clonefs::control::testing

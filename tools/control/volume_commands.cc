@@ -1,7 +1,13 @@
-// volume.* commands: create, list, show, resize, delete, usage.
+// volume.* commands: create, list, show, resize, delete, usage, clone, restore.
+#include <spdlog/spdlog.h>
+
 #include <bit>
+#include <cstdio>
+#include <map>
+#include <random>
 
 #include "tools/control/commands.h"
+#include "tools/control/full_copy.h"
 #include "tools/control/json_views.h"
 #include "tools/control/sizes.h"
 
@@ -27,6 +33,17 @@ Result<uint64_t> VolumeSize(CommandContext& ctx) {
                                    FormatSize(store::kMaxVolumeBytes));
   }
   return *size;
+}
+
+// The name of the volume `v` was cloned or restored from, while that volume exists.
+std::string SourceVolumeName(CommandContext& ctx, const store::VolumeInfo& v) {
+  if (v.parent_id == 0) return "";
+  Result<store::VolumeInfo> parent = ctx.store->GetVolumeById(v.parent_id);
+  return parent.ok() ? parent->name : "";
+}
+
+json VolumeJson(CommandContext& ctx, const store::VolumeInfo& v) {
+  return VolumeToJson(ctx.store->info(), v, SourceVolumeName(ctx, v));
 }
 
 Result<store::VolumeOptions> CreateOptions(CommandContext& ctx) {
@@ -61,13 +78,18 @@ Result<json> Create(CommandContext& ctx) {
   CLONEFS_RETURN_IF_ERROR(store::ValidateName(name, "volume"));
   ctx.subject = name;
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CreateVolume(name, opts));
-  return VolumeToJson(ctx.store->info(), v);
+  return VolumeJson(ctx, v);
 }
 
 Result<json> List(CommandContext& ctx) {
+  const std::vector<store::VolumeInfo> all = ctx.store->ListVolumes();
+  std::map<uint64_t, std::string> names;
+  for (const store::VolumeInfo& v : all) names[v.id] = v.name;
   json volumes = json::array();
-  for (const store::VolumeInfo& v : ctx.store->ListVolumes()) {
-    volumes.push_back(VolumeToJson(ctx.store->info(), v));
+  for (const store::VolumeInfo& v : all) {
+    auto parent = names.find(v.parent_id);
+    volumes.push_back(
+        VolumeToJson(ctx.store->info(), v, parent == names.end() ? "" : parent->second));
   }
   return json{{"Volumes", std::move(volumes)}};
 }
@@ -75,14 +97,14 @@ Result<json> List(CommandContext& ctx) {
 Result<json> Show(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, VolumeName(ctx));
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->GetVolume(name));
-  return VolumeToJson(ctx.store->info(), v);
+  return VolumeJson(ctx, v);
 }
 
 Result<json> Resize(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, VolumeName(ctx));
   CLONEFS_ASSIGN_OR_RETURN(uint64_t size, VolumeSize(ctx));
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->ResizeVolume(name, size));
-  return VolumeToJson(ctx.store->info(), v);
+  return VolumeJson(ctx, v);
 }
 
 // Answers with the volume as it was, in Status "deleted".
@@ -90,8 +112,9 @@ Result<json> Delete(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, VolumeName(ctx));
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->GetVolume(name));
   CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteVolume(name));
+  std::string source = SourceVolumeName(ctx, v);
   v.status = "deleted";
-  return VolumeToJson(ctx.store->info(), v);
+  return VolumeToJson(ctx.store->info(), v, source);
 }
 
 Result<json> UsageOf(CommandContext& ctx, const store::VolumeInfo& v) {
@@ -117,6 +140,68 @@ Result<json> Usage(CommandContext& ctx) {
   return json{{"VolumeUsages", std::move(usages)}};
 }
 
+// Reads the new volume's "name", checks it and makes it the subject of errors. A full copy
+// also refuses a name in use before it starts any work.
+Result<std::string> NewVolumeName(CommandContext& ctx, bool full_copy) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, VolumeName(ctx));
+  CLONEFS_RETURN_IF_ERROR(store::ValidateName(name, "volume"));
+  if (full_copy && ctx.store->GetVolume(name).ok()) return Status::AlreadyExists(name);
+  return name;
+}
+
+// A name for the snapshot a full clone copies from; unlikely to collide with a user's.
+std::string TemporarySnapshotName() {
+  std::random_device rd;
+  const uint64_t r = (uint64_t{rd()} << 32) ^ rd();
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "clonefs-full-copy-%016llx", static_cast<unsigned long long>(r));
+  return buf;
+}
+
+// A copy-on-write clone of a volume as of now or, with "full_copy", an independent full copy
+// of it as of now (copied from a temporary snapshot, so it is consistent however busy the
+// source is).
+Result<json> Clone(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string source, ctx.args.RequiredString("source"));
+  CLONEFS_ASSIGN_OR_RETURN(bool full_copy, ctx.args.OptionalBool("full_copy"));
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
+  if (!full_copy) {
+    CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CloneVolume(source, name));
+    return VolumeJson(ctx, v);
+  }
+  const std::string temporary = TemporarySnapshotName();
+  CLONEFS_RETURN_IF_ERROR(ctx.store->CreateSnapshot(source, temporary, {}).status());
+  Result<store::VolumeInfo> copied = Status::IOError("not copied");
+  {
+    Result<std::shared_ptr<store::VolumeHandle>> from = ctx.store->OpenSnapshot(temporary);
+    copied = from.ok() ? FullCopy(ctx.store, **from, name, ctx.progress, ctx.cancelled)
+                       : Result<store::VolumeInfo>(from.status());
+  }
+  Status dropped = ctx.store->DeleteSnapshot(temporary);
+  if (!dropped.ok()) {
+    spdlog::warn("could not delete temporary snapshot {}: {}", temporary, dropped.ToString());
+  }
+  if (!copied.ok()) return copied.status();
+  return VolumeJson(ctx, *copied);
+}
+
+// A copy-on-write volume with a snapshot's content or, with "full_copy", an independent full
+// copy of it.
+Result<json> Restore(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string snapshot, ctx.args.RequiredString("snapshot"));
+  CLONEFS_ASSIGN_OR_RETURN(bool full_copy, ctx.args.OptionalBool("full_copy"));
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
+  if (!full_copy) {
+    CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->RestoreSnapshot(snapshot, name));
+    return VolumeJson(ctx, v);
+  }
+  CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<store::VolumeHandle> from,
+                           ctx.store->OpenSnapshot(snapshot));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v,
+                           FullCopy(ctx.store, *from, name, ctx.progress, ctx.cancelled));
+  return VolumeJson(ctx, v);
+}
+
 }  // namespace
 
 void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
@@ -132,6 +217,16 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
       {"volume.delete", "volume", "Delete a volume and free its pages", {"name"}, Delete});
   table.push_back(
       {"volume.usage", "volume", "Space used by one volume or by every volume", {"name"}, Usage});
+  table.push_back({"volume.clone",
+                   "volume",
+                   "Clone a volume (copy-on-write, or an independent full copy)",
+                   {"source", "name", "full_copy"},
+                   Clone});
+  table.push_back({"volume.restore",
+                   "volume",
+                   "Restore a snapshot into a new volume (copy-on-write, or a full copy)",
+                   {"snapshot", "name", "full_copy"},
+                   Restore});
 }
 
 }  // namespace clonefs::control

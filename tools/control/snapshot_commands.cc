@@ -1,0 +1,112 @@
+// snapshot.* commands: create, list, show, delete.
+#include <set>
+
+#include "tools/control/commands.h"
+#include "tools/control/json_views.h"
+
+namespace clonefs::control {
+namespace {
+
+using nlohmann::json;
+
+// Aurora's tag limits.
+constexpr size_t kMaxTags = 50;
+constexpr size_t kMaxTagKeyChars = 128;
+constexpr size_t kMaxTagValueChars = 256;
+
+// Characters (UTF-8 code points), not bytes.
+size_t CharCount(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+Status CheckTags(const store::Tags& tags) {
+  if (tags.size() > kMaxTags) {
+    return Status::InvalidArgument("at most " + std::to_string(kMaxTags) +
+                                   " tags per snapshot, not " + std::to_string(tags.size()));
+  }
+  std::set<std::string> keys;
+  for (const auto& [key, value] : tags) {
+    if (key.empty()) return Status::InvalidArgument("a tag key must not be empty");
+    if (CharCount(key) > kMaxTagKeyChars) {
+      return Status::InvalidArgument("tag key '" + key + "' is longer than " +
+                                     std::to_string(kMaxTagKeyChars) + " characters");
+    }
+    if (CharCount(value) > kMaxTagValueChars) {
+      return Status::InvalidArgument("the value of tag '" + key + "' is longer than " +
+                                     std::to_string(kMaxTagValueChars) + " characters");
+    }
+    if (!keys.insert(key).second) {
+      return Status::InvalidArgument("tag key '" + key + "' is given more than once");
+    }
+  }
+  return Status::OK();
+}
+
+// Reads the "name" argument and makes it the subject of NotFound/AlreadyExists errors.
+Result<std::string> SnapshotName(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, ctx.args.RequiredString("name"));
+  ctx.subject = name;
+  return name;
+}
+
+Result<json> Create(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string volume, ctx.args.RequiredString("volume"));
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(store::Tags tags, ctx.args.OptionalTags("tags"));
+  CLONEFS_RETURN_IF_ERROR(store::ValidateName(name, "snapshot"));
+  CLONEFS_RETURN_IF_ERROR(CheckTags(tags));
+  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ctx.store->CreateSnapshot(volume, name, tags));
+  return SnapshotToJson(ctx.store->info(), s);
+}
+
+// Every snapshot, or with "volume" those taken of the volume that had that name (whether or
+// not it still exists).
+Result<json> List(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> volume, ctx.args.OptionalString("volume"));
+  json snapshots = json::array();
+  for (const store::SnapshotInfo& s : ctx.store->ListSnapshots()) {
+    if (volume.has_value() && s.volume_name != *volume) continue;
+    snapshots.push_back(SnapshotToJson(ctx.store->info(), s));
+  }
+  return json{{"Snapshots", std::move(snapshots)}};
+}
+
+Result<json> Show(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ctx.store->GetSnapshot(name));
+  return SnapshotToJson(ctx.store->info(), s);
+}
+
+// Answers with the snapshot as it was, in Status "deleted".
+Result<json> Delete(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ctx.store->GetSnapshot(name));
+  CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteSnapshot(name));
+  s.status = "deleted";
+  return SnapshotToJson(ctx.store->info(), s);
+}
+
+}  // namespace
+
+void RegisterSnapshotCommands(std::vector<CommandSpec>& table) {
+  table.push_back({"snapshot.create",
+                   "snapshot",
+                   "Take a point-in-time snapshot of a volume",
+                   {"volume", "name", "tags"},
+                   Create});
+  table.push_back({"snapshot.list",
+                   "snapshot",
+                   "List snapshots, sorted by name, optionally of one volume",
+                   {"volume"},
+                   List});
+  table.push_back({"snapshot.show", "snapshot", "Describe one snapshot", {"name"}, Show});
+  table.push_back({"snapshot.delete",
+                   "snapshot",
+                   "Delete a snapshot; volumes restored from it are unaffected",
+                   {"name"},
+                   Delete});
+}
+
+}  // namespace clonefs::control
