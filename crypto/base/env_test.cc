@@ -4,15 +4,25 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <vector>
 
 #include "crypto/base/fault_env.h"
 
 namespace clonefs {
 namespace {
 
+// A fresh directory under /tmp, removed at exit.
 std::string TempDir() {
+  static std::vector<std::string>* dirs = [] {
+    auto* v = new std::vector<std::string>();
+    std::atexit([] {
+      for (const auto& d : *dirs) std::system(("rm -rf '" + d + "'").c_str());
+    });
+    return v;
+  }();
   char tmpl[] = "/tmp/clonefs-env-XXXXXX";
-  return std::string(::mkdtemp(tmpl));
+  dirs->emplace_back(::mkdtemp(tmpl));
+  return dirs->back();
 }
 
 TEST(PosixEnv, WriteReadSyncRoundTrip) {
