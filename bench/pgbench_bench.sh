@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# pgbench TPS with PostgreSQL 15 on ext4-on-loop-on-volume vs ext4-on-loop-on-plain-file.
+#
+#   bench/pgbench_bench.sh [--write] [--no-build] [DURATION_S [REPS [SCALE [CLIENTS]]]]
+#                                                 (default 30 3 20 8)
+#
+# Both images are the same size (4 GiB) on the same filesystem, attached the same way
+# (losetup --direct-io=on, or as $LOOP_OPTS says), each with its own server (same settings).
+# After pgbench -i on both, the runs alternate plain, volume, plain, volume, ... each preceded
+# by a CHECKPOINT. The table shows each run's TPS, the medians and the ratio volume/plain.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+bench_parse_common "$@"
+set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
+DURATION="${1:-30}"
+REPS="${2:-3}"
+SCALE="${3:-20}"
+CLIENTS="${4:-8}"
+LOOP_OPTS="${LOOP_OPTS:---direct-io=on}"
+IMAGE_SIZE=4G
+bench_setup
+need_loop
+
+PGBIN=/usr/lib/postgresql/15/bin
+[[ -x $PGBIN/postgres ]] || fail "PostgreSQL 15 is not installed"
+M="$T/mnt"
+PGRUN="$T/pg"
+mkdir -p "$PGRUN"
+chown postgres: "$PGRUN"
+pg() { runuser -u postgres -- "$@"; }
+declare -A PORT
+
+step "store, images, loops, ext4, initdb"
+new_store "$T/store"
+mount_store "$STORE" "$M" daemon
+ctl volume create pgbench --size "$IMAGE_SIZE" >/dev/null
+truncate -s "$IMAGE_SIZE" "$T/plain.img"
+for side in plain volume; do
+  img="$T/plain.img"
+  [[ $side == volume ]] && img="$M/volumes/pgbench"
+  # shellcheck disable=SC2086
+  loop_attach dev "$img" $LOOP_OPTS
+  mkfs.ext4 -q -F "$dev"
+  mkdir -p "$T/$side"
+  mount "$dev" "$T/$side"
+  data="$T/$side/pgdata"
+  mkdir "$data"
+  chown postgres: "$data"
+  chmod 700 "$data"
+  T_PGDATA+=("$data")
+  pg "$PGBIN/initdb" -D "$data" -A trust -U postgres --locale=C >/dev/null
+  PORT[$side]="$(free_port)"
+  pg "$PGBIN/pg_ctl" -D "$data" -l "$PGRUN/$side.log" -w -t 120 \
+    -o "-k $PGRUN -p ${PORT[$side]} -c listen_addresses='' -c shared_buffers=256MB -c max_wal_size=2GB" \
+    start >/dev/null || fail "postgres on $side did not start"
+  pg "$PGBIN/pgbench" -h "$PGRUN" -p "${PORT[$side]}" -i -s "$SCALE" -q postgres >/dev/null 2>&1 ||
+    fail "pgbench -i on $side failed"
+  log "$side: $dev, port ${PORT[$side]}, pgbench scale $SCALE loaded"
+done
+
+declare -A TPS
+for rep in $(seq "$REPS"); do
+  for side in plain volume; do
+    pg "$PGBIN/psql" -h "$PGRUN" -p "${PORT[$side]}" -X -q -c CHECKPOINT postgres
+    pg "$PGBIN/pgbench" -h "$PGRUN" -p "${PORT[$side]}" -c "$CLIENTS" -j 2 -T "$DURATION" postgres \
+      >"$T/run.$side.$rep.out" 2>&1 || { cat "$T/run.$side.$rep.out"; fail "pgbench on $side failed"; }
+    TPS[$side.$rep]="$(sed -n 's/^tps = \([0-9]*\).*/\1/p' "$T/run.$side.$rep.out" | head -n 1)"
+    log "rep $rep $side: ${TPS[$side.$rep]} TPS"
+  done
+done
+
+out="$T/table.md"
+{
+  echo "### pgbench: ext4 on a loop device on a volume vs on a plain file"
+  echo
+  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
+  echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), shared_buffers=256MB, max_wal_size=2GB;"
+  echo "$IMAGE_SIZE images, \`losetup $LOOP_OPTS\`, mkfs.ext4 defaults; \`pgbench -i -s $SCALE\`, then"
+  echo "\`pgbench -c $CLIENTS -j 2 -T $DURATION\` (TPC-B-like), $REPS runs per side, alternating."
+  echo
+  echo "| run | plain file TPS | volume TPS |"
+  echo "| --- | ---: | ---: |"
+  p=() v=()
+  for rep in $(seq "$REPS"); do
+    echo "| $rep | ${TPS[plain.$rep]} | ${TPS[volume.$rep]} |"
+    p+=("${TPS[plain.$rep]}")
+    v+=("${TPS[volume.$rep]}")
+  done
+  pm="$(median "${p[@]}")"
+  vm="$(median "${v[@]}")"
+  r="$(ratio "$vm" "$pm")"
+  echo "| **median** | **$pm** | **$vm** |"
+  echo
+  echo "Volume/plain: **$r** (target ≥ 0.7: $(awk -v r="$r" 'BEGIN {print (r + 0 >= 0.7) ? "met" : "not met"}'))."
+} >"$out"
+
+for data in "${T_PGDATA[@]}"; do
+  pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+done
+bench_publish pgbench_bench "$out"
