@@ -145,6 +145,8 @@ TEST_F(ControlDispatcher, VolumeUsage) {
   EXPECT_EQ(a["MappedPages"], 2);
   EXPECT_EQ(a["MappedBytes"], 8192);
   EXPECT_GT(a["StoredBytes"].get<uint64_t>(), 0u);
+  EXPECT_EQ(a["OwnedBytes"], a["StoredBytes"]);  // a root volume owns everything it reads
+  EXPECT_EQ(a["SharedBytes"], 0);
 
   json all = Ok("volume.usage");
   ASSERT_EQ(all["VolumeUsages"].size(), 2u);
