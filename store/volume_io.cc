@@ -168,8 +168,12 @@ Status StoreImpl::WriteChunk(VolumeState& vol, uint64_t offset, std::string_view
 
   // A zero page stores nothing; it needs a discard record only if it hides an older version.
   std::vector<bool> has_data(count, false);
+  std::vector<bool> zero(count, false);
   bool any_zero = false;
-  for (uint32_t i = 0; i < count; ++i) any_zero = any_zero || IsZero(images[i], ps);
+  for (uint32_t i = 0; i < count; ++i) {
+    zero[i] = IsZero(images[i], ps);
+    any_zero = any_zero || zero[i];
+  }
   if (any_zero) {
     CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.View(epoch), first, end,
                                              [&](uint64_t page, const PageVersion& v) {
@@ -184,7 +188,7 @@ Status StoreImpl::WriteChunk(VolumeState& vol, uint64_t offset, std::string_view
     r.header.volume_id = id;
     r.header.page_no = first + i;
     r.header.epoch = epoch;
-    if (IsZero(images[i], ps)) {
+    if (zero[i]) {
       if (!has_data[i]) continue;
       r.header.type = RecordType::kDiscard;
       r.header.count = 1;
