@@ -1,0 +1,635 @@
+#include "crypto/key_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "crypto/base/fault_env.h"
+#include "crypto/key_file.h"
+#include "crypto/test_util.h"
+
+namespace clonefs::crypto {
+namespace {
+
+using testing::ManualClockEnv;
+using testing::TempDir;
+
+constexpr char kRegion[] = "us-east-1";
+constexpr char kOwner[] = "111111111111";
+constexpr char kOther[] = "222222222222";
+constexpr char kThird[] = "333333333333";
+constexpr char kContext[] = "store=7f3a lineage=12 owner=111111111111";
+constexpr uint64_t kDay = uint64_t{86400} * 1000 * 1000;
+
+class KeyStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    key_file_ = dir_.path() + "/root.key";
+    store_dir_ = dir_.path() + "/keys";
+    ASSERT_OK(CreateKeyFile(key_file_));
+    Reopen();
+  }
+
+  KeyStoreOptions Options() {
+    KeyStoreOptions options;
+    options.env = &env_;
+    options.scrypt = ScryptParams{1 << 10, 8, 1};  // cheap for tests
+    return options;
+  }
+  Result<std::unique_ptr<KeyStore>> OpenWith(const RootSecret& root) {
+    return KeyStore::Open(store_dir_, kRegion, root, Options());
+  }
+  void Reopen() {
+    store_.reset();  // releases the lock first
+    auto store = OpenWith(RootSecret::KeyFile(key_file_));
+    ASSERT_OK(store.status());
+    store_ = std::move(store).value();
+    ASSERT_FALSE(store_->locked()) << store_->lock_reason().ToString();
+  }
+  std::string FileContents() {
+    std::ifstream f(store_->path(), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  void WriteFileContents(const std::string& text) {
+    std::ofstream f(store_dir_ + "/keystore.json", std::ios::binary | std::ios::trunc);
+    f << text;
+  }
+  std::string NewKey(const std::string& account = kOwner, std::string_view alias = "") {
+    auto key = store_->CreateKey(account, alias, "test key");
+    EXPECT_TRUE(key.ok()) << key.status().ToString();
+    return key.ok() ? key->key_id : "";
+  }
+  static Dek NewDek() {
+    auto dek = GenerateDek();
+    EXPECT_TRUE(dek.ok());
+    return std::move(dek).value();
+  }
+
+  TempDir dir_;
+  ManualClockEnv env_{uint64_t{1700000000} * 1000 * 1000};
+  std::string key_file_;
+  std::string store_dir_;
+  std::unique_ptr<KeyStore> store_;
+};
+
+TEST_F(KeyStoreTest, CreateListAndDescribe) {
+  auto created = store_->CreateKey(kOwner, "db-key", "for the database volumes");
+  ASSERT_OK(created.status());
+  EXPECT_TRUE(created->key_id.rfind("key-", 0) == 0);
+  EXPECT_EQ(created->arn,
+            std::string("arn:clonefs:us-east-1:") + kOwner + ":key:" + created->key_id);
+  EXPECT_EQ(created->state, KeyState::kEnabled);
+  EXPECT_EQ(created->primary_version, 1u);
+  EXPECT_EQ(created->versions.size(), 1u);
+  EXPECT_EQ(created->creation_date_us, uint64_t{1700000000} * 1000 * 1000);
+  EXPECT_FALSE(created->is_default);
+  const std::string second = NewKey();
+
+  auto listed = store_->ListKeys(kOwner);
+  ASSERT_OK(listed.status());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_LT((*listed)[0].key_id, (*listed)[1].key_id);
+  EXPECT_TRUE(store_->ListKeys(kOther)->empty());
+
+  for (const std::string& ref :
+       {created->key_id, created->arn, std::string("alias/db-key"), std::string("db-key")}) {
+    auto described = store_->DescribeKey(kOwner, ref);
+    ASSERT_OK(described.status());
+    EXPECT_EQ(described->key_id, created->key_id) << ref;
+    EXPECT_EQ(described->description, "for the database volumes");
+    EXPECT_EQ(described->aliases, std::vector<std::string>{"db-key"});
+  }
+  EXPECT_ERROR_NAME(store_->DescribeKey(kOwner, "key-0000000000000000"), "NotFoundException");
+  EXPECT_ERROR_NAME(store_->DescribeKey(kOwner, "alias/nope"), "NotFoundException");
+  // An ARN naming another region or owner does not find it.
+  std::string wrong_region = created->arn;
+  wrong_region.replace(wrong_region.find("us-east-1"), 9, "eu-west-1");
+  EXPECT_ERROR_NAME(store_->DescribeKey(kOwner, wrong_region), "NotFoundException");
+  std::string no_owner = created->arn;
+  no_owner.replace(no_owner.find(kOwner), std::string(kOwner).size(), "");
+  EXPECT_ERROR_NAME(store_->DescribeKey(kOwner, no_owner), "NotFoundException");
+  std::string other_owner = created->arn;
+  other_owner.replace(other_owner.find(kOwner), std::string(kOwner).size(), kOther);
+  EXPECT_ERROR_NAME(store_->DescribeKey(kOwner, other_owner), "NotFoundException");
+  EXPECT_EQ(store_->DescribeKey(kOwner, second)->aliases.size(), 0u);
+}
+
+TEST_F(KeyStoreTest, AliasesAreValidatedAndUniquePerAccount) {
+  const std::string key = NewKey(kOwner, "first");
+  ASSERT_OK(store_->CreateAlias(kOwner, "alias/second", key));
+  EXPECT_EQ(store_->DescribeKey(kOwner, "second")->key_id, key);
+  EXPECT_ERROR_NAME(store_->CreateAlias(kOwner, "first", key), "AlreadyExistsException");
+  EXPECT_ERROR_NAME(store_->CreateKey(kOwner, "second", ""), "AlreadyExistsException");
+  for (const char* bad : {"", "has space", "default", "key-0123456789abcdef", "a/b",
+                          "0123456789012345678901234567890123456789012345678901234567890123"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_ERROR_NAME(store_->CreateAlias(kOwner, bad, key), "InvalidAliasNameException");
+  }
+  // Another account may use the same name for its own key.
+  EXPECT_OK(store_->CreateKey(kOther, "first", "").status());
+  ASSERT_OK(store_->DeleteAlias(kOwner, "first"));
+  EXPECT_ERROR_NAME(store_->DescribeKey(kOwner, "first"), "NotFoundException");
+  EXPECT_ERROR_NAME(store_->DeleteAlias(kOwner, "first"), "NotFoundException");
+  EXPECT_EQ(store_->DescribeKey(kOwner, "second")->aliases, std::vector<std::string>{"second"});
+}
+
+TEST_F(KeyStoreTest, DefaultKeyIsMadeOnceAndNeverShared) {
+  auto first = store_->DefaultKey(kOwner);
+  ASSERT_OK(first.status());
+  EXPECT_TRUE(first->is_default);
+  EXPECT_EQ(first->aliases, std::vector<std::string>{"default"});
+  EXPECT_EQ(store_->DefaultKey(kOwner)->key_id, first->key_id);
+  EXPECT_NE(store_->DefaultKey(kOther)->key_id, first->key_id);
+  EXPECT_EQ(store_->DescribeKey(kOwner, "alias/default")->key_id, first->key_id);
+
+  const std::string id = first->key_id;
+  const std::string share = std::string(R"({"accounts": {")") + kOther + R"(": ["Decrypt"]}})";
+  EXPECT_ERROR_NAME(store_->PutPolicy(kOwner, id, share), "UnsupportedOperationException");
+  EXPECT_ERROR_NAME(store_->CreateGrant(kOwner, id, kOther, {KeyOperation::kDecrypt}),
+                    "UnsupportedOperationException");
+  EXPECT_ERROR_NAME(store_->DisableKey(kOwner, id), "UnsupportedOperationException");
+  EXPECT_ERROR_NAME(store_->ScheduleKeyDeletion(kOwner, id, 7), "UnsupportedOperationException");
+  EXPECT_ERROR_NAME(store_->DeleteAlias(kOwner, "default"), "InvalidAliasNameException");
+  EXPECT_ERROR_NAME(store_->CreateKey(kOwner, "default", ""), "InvalidAliasNameException");
+  // Naming only the owner is not sharing, and the key still wraps for its owner.
+  EXPECT_OK(store_->PutPolicy(kOwner, id,
+                              std::string(R"({"accounts": {")") + kOwner + R"(": ["Decrypt"]}})"));
+  Dek dek = NewDek();
+  EXPECT_OK(store_->WrapDek(kOwner, "default", dek.id, dek.key, kContext).status());
+  EXPECT_ERROR_NAME(store_->WrapDek(kOther, id, dek.id, dek.key, kContext), "NotFoundException");
+}
+
+TEST_F(KeyStoreTest, PolicyRoundTripsAndMalformedOnesChangeNothing) {
+  const std::string key = NewKey();
+  EXPECT_EQ(*store_->GetPolicy(kOwner, key), R"({"accounts":{}})");
+  const std::string policy = std::string(R"({"accounts": {")") + kOther +
+                             R"(": ["ReEncrypt", "Decrypt", "Decrypt"], ")" + kThird + R"(": []}})";
+  ASSERT_OK(store_->PutPolicy(kOwner, key, policy));
+  const std::string expected =
+      std::string(R"({"accounts":{")") + kOther + R"(":["Decrypt","ReEncrypt"]}})";
+  EXPECT_EQ(*store_->GetPolicy(kOwner, key), expected);
+
+  for (const char* bad :
+       {"", "not json", "[]", R"({"accounts": []})", R"({"accounts": {}, "x": 1})",
+        R"({"Accounts": {}})", R"({"accounts": {"222": "Decrypt"}})",
+        R"({"accounts": {"222": ["Encrypt"]}})", R"({"accounts": {"222": [1]}})",
+        R"({"accounts": {"bad id": ["Decrypt"]}})"}) {
+    SCOPED_TRACE(bad);
+    EXPECT_ERROR_NAME(store_->PutPolicy(kOwner, key, bad), "MalformedPolicyDocumentException");
+  }
+  EXPECT_EQ(*store_->GetPolicy(kOwner, key), expected);
+  EXPECT_ERROR_NAME(store_->PutPolicy(kOwner, key, std::string(40000, ' ') + "{}"),
+                    "MalformedPolicyDocumentException");
+}
+
+TEST_F(KeyStoreTest, DisabledKeysNeitherWrapNorUnwrap) {
+  const std::string key = NewKey();
+  Dek dek = NewDek();
+  auto wrapped = store_->WrapDek(kOwner, key, dek.id, dek.key, kContext);
+  ASSERT_OK(wrapped.status());
+  ASSERT_OK(store_->DisableKey(kOwner, key));
+  EXPECT_EQ(store_->DescribeKey(kOwner, key)->state, KeyState::kDisabled);
+  EXPECT_ERROR_NAME(store_->WrapDek(kOwner, key, dek.id, dek.key, kContext), "DisabledException");
+  EXPECT_ERROR_NAME(store_->UnwrapDek(kOwner, *wrapped, kContext), "DisabledException");
+  EXPECT_ERROR_NAME(store_->RotateKey(kOwner, key), "DisabledException");
+  ASSERT_OK(store_->EnableKey(kOwner, key));
+  auto unwrapped = store_->UnwrapDek(kOwner, *wrapped, kContext);
+  ASSERT_OK(unwrapped.status());
+  EXPECT_TRUE(unwrapped->Equals(dek.key));
+}
+
+TEST_F(KeyStoreTest, DeletionIsScheduled7To30DaysAheadAndCancelLeavesItDisabled) {
+  const std::string key = NewKey();
+  Dek dek = NewDek();
+  auto wrapped = store_->WrapDek(kOwner, key, dek.id, dek.key, kContext);
+  ASSERT_OK(wrapped.status());
+  EXPECT_EQ(store_->ScheduleKeyDeletion(kOwner, key, 6).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->ScheduleKeyDeletion(kOwner, key, 31).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->DescribeKey(kOwner, key)->state, KeyState::kEnabled);
+
+  auto scheduled = store_->ScheduleKeyDeletion(kOwner, key, 7);
+  ASSERT_OK(scheduled.status());
+  EXPECT_EQ(scheduled->state, KeyState::kPendingDeletion);
+  EXPECT_EQ(scheduled->deletion_date_us, env_.NowMicros() + 7 * kDay);
+  EXPECT_ERROR_NAME(store_->WrapDek(kOwner, key, dek.id, dek.key, kContext),
+                    "KMSInvalidStateException");
+  EXPECT_ERROR_NAME(store_->UnwrapDek(kOwner, *wrapped, kContext), "KMSInvalidStateException");
+  EXPECT_ERROR_NAME(store_->EnableKey(kOwner, key), "KMSInvalidStateException");
+  EXPECT_ERROR_NAME(store_->ScheduleKeyDeletion(kOwner, key, 30), "KMSInvalidStateException");
+
+  ASSERT_OK(store_->CancelKeyDeletion(kOwner, key));
+  EXPECT_EQ(store_->DescribeKey(kOwner, key)->state, KeyState::kDisabled);
+  EXPECT_ERROR_NAME(store_->CancelKeyDeletion(kOwner, key), "KMSInvalidStateException");
+  ASSERT_OK(store_->EnableKey(kOwner, key));
+  EXPECT_OK(store_->UnwrapDek(kOwner, *wrapped, kContext).status());
+  EXPECT_OK(store_->ScheduleKeyDeletion(kOwner, key, 30).status());
+}
+
+TEST_F(KeyStoreTest, ExpiredKeysAreDeletedOnlyAfterTheirDate) {
+  const std::string doomed = NewKey();
+  const std::string kept = NewKey();
+  Dek dek = NewDek();
+  auto wrapped = store_->WrapDek(kOwner, doomed, dek.id, dek.key, kContext);
+  ASSERT_OK(wrapped.status());
+  ASSERT_OK(store_->ScheduleKeyDeletion(kOwner, doomed, 7).status());
+  env_.Advance(7 * kDay - 1);
+  EXPECT_EQ(*store_->DeleteExpiredKeys(), 0u);
+  env_.Advance(1);
+  EXPECT_EQ(*store_->DeleteExpiredKeys(), 1u);
+  EXPECT_ERROR_NAME(store_->DescribeKey(kOwner, doomed), "NotFoundException");
+  EXPECT_ERROR_NAME(store_->UnwrapDek(kOwner, *wrapped, kContext), "NotFoundException");
+  Reopen();
+  EXPECT_ERROR_NAME(store_->DescribeKey(kOwner, doomed), "NotFoundException");
+  EXPECT_OK(store_->DescribeKey(kOwner, kept).status());
+}
+
+TEST_F(KeyStoreTest, RotationKeepsOldWrapsReadableAndWrapsNewOnesWithTheNewVersion) {
+  const std::string key = NewKey();
+  Dek old_dek = NewDek();
+  auto old_wrap = store_->WrapDek(kOwner, key, old_dek.id, old_dek.key, kContext);
+  ASSERT_OK(old_wrap.status());
+  EXPECT_EQ(old_wrap->key_version, 1u);
+
+  env_.Advance(kDay);
+  auto rotated = store_->RotateKey(kOwner, key);
+  ASSERT_OK(rotated.status());
+  EXPECT_EQ(rotated->primary_version, 2u);
+  ASSERT_EQ(rotated->versions.size(), 2u);
+  EXPECT_EQ(rotated->versions[1].creation_date_us, env_.NowMicros());
+
+  Dek new_dek = NewDek();
+  auto new_wrap = store_->WrapDek(kOwner, key, new_dek.id, new_dek.key, kContext);
+  ASSERT_OK(new_wrap.status());
+  EXPECT_EQ(new_wrap->key_version, 2u);
+  Reopen();
+  auto old_back = store_->UnwrapDek(kOwner, *old_wrap, kContext);
+  auto new_back = store_->UnwrapDek(kOwner, *new_wrap, kContext);
+  ASSERT_OK(old_back.status());
+  ASSERT_OK(new_back.status());
+  EXPECT_TRUE(old_back->Equals(old_dek.key));
+  EXPECT_TRUE(new_back->Equals(new_dek.key));
+  // The versions are different keys: claiming the other version fails.
+  WrappedDek mislabelled = *new_wrap;
+  mislabelled.key_version = 1;
+  EXPECT_TRUE(store_->UnwrapDek(kOwner, mislabelled, kContext).status().IsCorruption());
+  mislabelled.key_version = 3;
+  EXPECT_TRUE(store_->UnwrapDek(kOwner, mislabelled, kContext).status().IsCorruption());
+}
+
+TEST_F(KeyStoreTest, UnwrapNeedsTheSameContextAndUntouchedBytes) {
+  const std::string key = NewKey();
+  const std::string other_key = NewKey();
+  Dek dek = NewDek();
+  auto wrapped = store_->WrapDek(kOwner, key, dek.id, dek.key, kContext);
+  ASSERT_OK(wrapped.status());
+  auto back = store_->UnwrapDek(kOwner, *wrapped, kContext);
+  ASSERT_OK(back.status());
+  EXPECT_TRUE(back->Equals(dek.key));
+  // The serialized form round-trips through Parse and still unwraps.
+  auto parsed = WrappedDek::Parse(wrapped->Serialize());
+  ASSERT_OK(parsed.status());
+  EXPECT_OK(store_->UnwrapDek(kOwner, *parsed, kContext).status());
+
+  EXPECT_TRUE(store_->UnwrapDek(kOwner, *wrapped, "store=7f3a lineage=13 owner=111111111111")
+                  .status()
+                  .IsCorruption());
+  EXPECT_TRUE(store_->UnwrapDek(kOwner, *wrapped, "").status().IsCorruption());
+  WrappedDek bad = *wrapped;
+  bad.dek_id ^= 1;
+  EXPECT_TRUE(store_->UnwrapDek(kOwner, bad, kContext).status().IsCorruption());
+  bad = *wrapped;
+  bad.ct[5] ^= 0x10;
+  EXPECT_TRUE(store_->UnwrapDek(kOwner, bad, kContext).status().IsCorruption());
+  bad = *wrapped;
+  bad.tag[0] ^= 0x01;
+  EXPECT_TRUE(store_->UnwrapDek(kOwner, bad, kContext).status().IsCorruption());
+  bad = *wrapped;
+  bad.iv[11] ^= 0x01;
+  EXPECT_TRUE(store_->UnwrapDek(kOwner, bad, kContext).status().IsCorruption());
+  bad = *wrapped;
+  bad.key_id = other_key;
+  EXPECT_TRUE(store_->UnwrapDek(kOwner, bad, kContext).status().IsCorruption());
+
+  EXPECT_EQ(store_->WrapDek(kOwner, key, 0, dek.key, kContext).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(store_->WrapDek(kOwner, key, 1, SecretBytes(16), kContext).status().code(),
+            Status::Code::kInvalidArgument);
+}
+
+TEST_F(KeyStoreTest, KeysNotSharedWithAnAccountLookAbsentToIt) {
+  const std::string key = NewKey(kOwner, "mine");
+  Dek dek = NewDek();
+  auto wrapped = store_->WrapDek(kOwner, key, dek.id, dek.key, kContext);
+  ASSERT_OK(wrapped.status());
+
+  const std::string absent = "key-00000000000000aa";
+  auto unshared = store_->DescribeKey(kOther, key);
+  auto missing = store_->DescribeKey(kOther, absent);
+  EXPECT_ERROR_NAME(unshared, "NotFoundException");
+  // The same answer as for a key that does not exist, up to the name asked for.
+  std::string unshared_msg = unshared.status().message();
+  unshared_msg.replace(unshared_msg.find(key), key.size(), absent);
+  EXPECT_EQ(unshared_msg, missing.status().message());
+  EXPECT_ERROR_NAME(store_->UnwrapDek(kOther, *wrapped, kContext), "NotFoundException");
+  EXPECT_ERROR_NAME(store_->WrapDek(kOther, key, dek.id, dek.key, kContext), "NotFoundException");
+  EXPECT_ERROR_NAME(store_->GetPolicy(kOther, key), "NotFoundException");
+  EXPECT_ERROR_NAME(store_->DisableKey(kOther, key), "NotFoundException");
+  EXPECT_ERROR_NAME(store_->RotateKey(kOther, key), "NotFoundException");
+  EXPECT_ERROR_NAME(store_->DescribeKey(kOther, "alias/mine"), "NotFoundException");
+
+  // Policy: kOther may decrypt, nothing else.
+  ASSERT_OK(store_->PutPolicy(kOwner, key,
+                              std::string(R"({"accounts": {")") + kOther + R"(": ["Decrypt"]}})"));
+  auto described = store_->DescribeKey(kOther, key);
+  ASSERT_OK(described.status());
+  EXPECT_TRUE(described->aliases.empty());  // aliases are the owner's own names
+  EXPECT_EQ(described->owner, kOwner);
+  auto unwrapped = store_->UnwrapDek(kOther, *wrapped, kContext);
+  ASSERT_OK(unwrapped.status());
+  EXPECT_TRUE(unwrapped->Equals(dek.key));
+  EXPECT_ERROR_NAME(store_->WrapDek(kOther, key, dek.id, dek.key, kContext),
+                    "AccessDeniedException");
+  EXPECT_ERROR_NAME(store_->GetPolicy(kOther, key), "AccessDeniedException");
+  EXPECT_ERROR_NAME(store_->DisableKey(kOther, key), "AccessDeniedException");
+  EXPECT_ERROR_NAME(store_->CreateGrant(kOther, key, kThird, {KeyOperation::kDecrypt}),
+                    "AccessDeniedException");
+  EXPECT_TRUE(store_->ListKeys(kOther)->empty());  // ListKeys shows only owned keys
+  EXPECT_ERROR_NAME(store_->DescribeKey(kThird, key), "NotFoundException");
+
+  // Withdrawing the policy hides the key again.
+  ASSERT_OK(store_->PutPolicy(kOwner, key, R"({"accounts": {}})"));
+  EXPECT_ERROR_NAME(store_->UnwrapDek(kOther, *wrapped, kContext), "NotFoundException");
+}
+
+TEST_F(KeyStoreTest, GrantsAllowUseUntilRevoked) {
+  const std::string key = NewKey();
+  Dek dek = NewDek();
+  auto grant = store_->CreateGrant(kOwner, key, kOther,
+                                   {KeyOperation::kReEncrypt, KeyOperation::kCreateGrant});
+  ASSERT_OK(grant.status());
+  EXPECT_EQ(grant->rfind("grant-", 0), 0u);
+  auto wrapped = store_->WrapDek(kOther, key, dek.id, dek.key, kContext);
+  ASSERT_OK(wrapped.status());
+  EXPECT_ERROR_NAME(store_->UnwrapDek(kOther, *wrapped, kContext), "AccessDeniedException");
+
+  // A grantee with CreateGrant may pass on only what it holds.
+  EXPECT_ERROR_NAME(store_->CreateGrant(kOther, key, kThird, {KeyOperation::kDecrypt}),
+                    "AccessDeniedException");
+  auto passed_on = store_->CreateGrant(kOther, key, kThird, {KeyOperation::kReEncrypt});
+  ASSERT_OK(passed_on.status());
+  EXPECT_OK(store_->WrapDek(kThird, key, dek.id, dek.key, kContext).status());
+
+  auto all = store_->ListGrants(kOwner, key);
+  ASSERT_OK(all.status());
+  EXPECT_EQ(all->size(), 2u);
+  auto own = store_->ListGrants(kThird, key);
+  ASSERT_OK(own.status());
+  ASSERT_EQ(own->size(), 1u);
+  EXPECT_EQ((*own)[0].grantee, kThird);
+  EXPECT_EQ((*own)[0].operations, std::vector<KeyOperation>{KeyOperation::kReEncrypt});
+
+  EXPECT_ERROR_NAME(store_->RevokeGrant(kThird, key, *grant), "NotFoundException");
+  ASSERT_OK(store_->RevokeGrant(kThird, key, *passed_on));  // a grantee may retire its own
+  EXPECT_ERROR_NAME(store_->WrapDek(kThird, key, dek.id, dek.key, kContext), "NotFoundException");
+  ASSERT_OK(store_->RevokeGrant(kOwner, key, *grant));
+  EXPECT_ERROR_NAME(store_->WrapDek(kOther, key, dek.id, dek.key, kContext), "NotFoundException");
+  EXPECT_ERROR_NAME(store_->CreateGrant(kOwner, key, kOther, {}), "InvalidParameterValue");
+  EXPECT_OK(store_->UnwrapDek(kOwner, *wrapped, kContext).status());
+}
+
+TEST_F(KeyStoreTest, ReopenKeepsEverything) {
+  const std::string key = NewKey(kOwner, "kept");
+  ASSERT_OK(store_->CreateAlias(kOwner, "also-kept", key));
+  ASSERT_OK(store_->PutPolicy(kOwner, key,
+                              std::string(R"({"accounts": {")") + kOther + R"(": ["Decrypt"]}})"));
+  auto grant = store_->CreateGrant(kOwner, key, kThird, {KeyOperation::kReEncrypt});
+  ASSERT_OK(grant.status());
+  ASSERT_OK(store_->RotateKey(kOwner, key).status());
+  const std::string disabled = NewKey();
+  ASSERT_OK(store_->DisableKey(kOwner, disabled));
+  const std::string pending = NewKey();
+  ASSERT_OK(store_->ScheduleKeyDeletion(kOwner, pending, 10).status());
+  auto default_key = store_->DefaultKey(kOther);
+  ASSERT_OK(default_key.status());
+  Dek dek = NewDek();
+  auto wrapped = store_->WrapDek(kOwner, key, dek.id, dek.key, kContext);
+  ASSERT_OK(wrapped.status());
+  auto before = store_->DescribeKey(kOwner, key);
+  ASSERT_OK(before.status());
+
+  Reopen();
+  auto after = store_->DescribeKey(kOwner, "kept");
+  ASSERT_OK(after.status());
+  EXPECT_EQ(after->key_id, key);
+  EXPECT_EQ(after->aliases, (std::vector<std::string>{"also-kept", "kept"}));
+  EXPECT_EQ(after->description, before->description);
+  EXPECT_EQ(after->creation_date_us, before->creation_date_us);
+  EXPECT_EQ(after->primary_version, 2u);
+  EXPECT_EQ(after->versions.size(), 2u);
+  EXPECT_EQ(*store_->GetPolicy(kOwner, key),
+            std::string(R"({"accounts":{")") + kOther + R"(":["Decrypt"]}})");
+  ASSERT_EQ(store_->ListGrants(kOwner, key)->size(), 1u);
+  EXPECT_EQ((*store_->ListGrants(kOwner, key))[0].grant_id, *grant);
+  EXPECT_EQ(store_->DescribeKey(kOwner, disabled)->state, KeyState::kDisabled);
+  EXPECT_EQ(store_->DescribeKey(kOwner, pending)->state, KeyState::kPendingDeletion);
+  EXPECT_EQ(store_->DefaultKey(kOther)->key_id, default_key->key_id);
+  EXPECT_EQ(store_->ListKeys(kOwner)->size(), 3u);
+  auto back = store_->UnwrapDek(kOther, *wrapped, kContext);
+  ASSERT_OK(back.status());
+  EXPECT_TRUE(back->Equals(dek.key));
+}
+
+TEST_F(KeyStoreTest, WrongMissingOrUnsafeRootSecretLeavesItLocked) {
+  const std::string key = NewKey();
+  Dek dek = NewDek();
+  auto wrapped = store_->WrapDek(kOwner, key, dek.id, dek.key, kContext);
+  ASSERT_OK(wrapped.status());
+  store_.reset();
+
+  const std::string other_key_file = dir_.path() + "/other.key";
+  ASSERT_OK(CreateKeyFile(other_key_file));
+  const std::string open_key_file = dir_.path() + "/open.key";
+  ASSERT_OK(CreateKeyFile(open_key_file));
+  ASSERT_EQ(::chmod(open_key_file.c_str(), 0644), 0);
+  struct Case {
+    const char* what;
+    RootSecret root;
+    const char* reason;
+  } cases[] = {
+      {"wrong key file", RootSecret::KeyFile(other_key_file), "does not unlock"},
+      {"missing key file", RootSecret::KeyFile(dir_.path() + "/absent.key"), "does not exist"},
+      {"group-readable key file", RootSecret::KeyFile(open_key_file), "chmod 600"},
+      {"no secret", RootSecret::None(), "no root secret"},
+      {"passphrase for a key-file store", RootSecret::Passphrase(SecretBytes::CopyOf("pw")),
+       "key file, not a passphrase"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    auto locked = OpenWith(c.root);
+    ASSERT_OK(locked.status());
+    KeyStore& ks = **locked;
+    ASSERT_TRUE(ks.locked());
+    EXPECT_EQ(ks.lock_reason().ErrorName(), "KMSKeyNotAccessible");
+    EXPECT_NE(ks.lock_reason().message().find(c.reason), std::string::npos)
+        << ks.lock_reason().message();
+    EXPECT_ERROR_NAME(ks.UnwrapDek(kOwner, *wrapped, kContext), "KMSKeyNotAccessible");
+    EXPECT_ERROR_NAME(ks.WrapDek(kOwner, key, dek.id, dek.key, kContext), "KMSKeyNotAccessible");
+    EXPECT_ERROR_NAME(ks.ListKeys(kOwner), "KMSKeyNotAccessible");
+    EXPECT_ERROR_NAME(ks.CreateKey(kOwner, "", ""), "KMSKeyNotAccessible");
+    EXPECT_ERROR_NAME(ks.DefaultKey(kOwner), "KMSKeyNotAccessible");
+    EXPECT_ERROR_NAME(ks.DeleteExpiredKeys(), "KMSKeyNotAccessible");
+  }
+  // None of that changed the store.
+  Reopen();
+  EXPECT_OK(store_->UnwrapDek(kOwner, *wrapped, kContext).status());
+}
+
+TEST_F(KeyStoreTest, PassphraseStoresUnlockOnlyWithTheirPassphrase) {
+  const std::string dir = dir_.path() + "/pass";
+  auto created = KeyStore::Open(dir, kRegion, RootSecret::Passphrase(SecretBytes::CopyOf("s3cret")),
+                                Options());
+  ASSERT_OK(created.status());
+  ASSERT_FALSE((*created)->locked());
+  auto key = (*created)->CreateKey(kOwner, "", "");
+  ASSERT_OK(key.status());
+  created->reset();
+
+  auto wrong = KeyStore::Open(dir, kRegion, RootSecret::Passphrase(SecretBytes::CopyOf("s3cret!")),
+                              Options());
+  ASSERT_OK(wrong.status());
+  EXPECT_TRUE((*wrong)->locked());
+  EXPECT_ERROR_NAME((*wrong)->DescribeKey(kOwner, key->key_id), "KMSKeyNotAccessible");
+  wrong->reset();
+  auto as_key_file = KeyStore::Open(dir, kRegion, RootSecret::KeyFile(key_file_), Options());
+  ASSERT_OK(as_key_file.status());
+  EXPECT_TRUE((*as_key_file)->locked());
+  as_key_file->reset();
+
+  // The file's own scrypt cost applies, whatever the options say now.
+  KeyStoreOptions costlier = Options();
+  costlier.scrypt.n = 1 << 12;
+  auto right =
+      KeyStore::Open(dir, kRegion, RootSecret::Passphrase(SecretBytes::CopyOf("s3cret")), costlier);
+  ASSERT_OK(right.status());
+  ASSERT_FALSE((*right)->locked()) << (*right)->lock_reason().ToString();
+  EXPECT_OK((*right)->DescribeKey(kOwner, key->key_id).status());
+}
+
+TEST_F(KeyStoreTest, NoStoreIsCreatedWithoutAUsableSecret) {
+  const std::string dir = dir_.path() + "/never";
+  auto none = KeyStore::Open(dir, kRegion, RootSecret::None(), Options());
+  ASSERT_OK(none.status());
+  EXPECT_TRUE((*none)->locked());
+  auto missing =
+      KeyStore::Open(dir, kRegion, RootSecret::KeyFile(dir_.path() + "/no.key"), Options());
+  ASSERT_OK(missing.status());
+  EXPECT_TRUE((*missing)->locked());
+  EXPECT_FALSE(env_.FileExists(dir + "/keystore.json"));
+  KeyStoreOptions bad_cost = Options();
+  bad_cost.scrypt.n = 1000;  // not a power of two
+  auto refused =
+      KeyStore::Open(dir, kRegion, RootSecret::Passphrase(SecretBytes::CopyOf("x")), bad_cost);
+  EXPECT_EQ(refused.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_FALSE(env_.FileExists(dir + "/keystore.json"));
+}
+
+TEST_F(KeyStoreTest, EditedOrDamagedFileIsCorruption) {
+  NewKey();
+  const std::string key = NewKey();
+  ASSERT_OK(store_->PutPolicy(kOwner, key,
+                              std::string(R"({"accounts": {")") + kOther + R"(": ["Decrypt"]}})"));
+  const std::string good = FileContents();
+  store_.reset();
+
+  auto edited = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    size_t at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) s.replace(at, from.size(), to);
+    return s;
+  };
+  for (const std::string& bad :
+       {edited("\"Enabled\"", "\"Disabled\""), edited(kOther, kThird),
+        edited("\"Decrypt\"", "\"ReEncrypt\""), edited("\"seq\": ", "\"seq\": 1"),
+        edited("\"description\": \"test key\"", "\"description\": \"test kez\""),
+        edited("\"keys\": [", "\"extra\": 1, \"keys\": ["), good.substr(0, good.size() / 2),
+        std::string("{}"), std::string("garbage")}) {
+    WriteFileContents(bad);
+    auto opened = OpenWith(RootSecret::KeyFile(key_file_));
+    EXPECT_TRUE(opened.status().IsCorruption()) << opened.status().ToString() << "\n" << bad;
+  }
+  WriteFileContents(good);
+  Reopen();
+}
+
+TEST_F(KeyStoreTest, RegionMustMatch) {
+  store_.reset();
+  auto other = KeyStore::Open(store_dir_, "eu-west-1", RootSecret::KeyFile(key_file_), Options());
+  EXPECT_EQ(other.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(KeyStore::Open(store_dir_, "bad region", RootSecret::KeyFile(key_file_), Options())
+                .status()
+                .code(),
+            Status::Code::kInvalidArgument);
+}
+
+TEST_F(KeyStoreTest, ASecondUnlockedOpenIsBusyButALockedOneIsNot) {
+  auto second = OpenWith(RootSecret::KeyFile(key_file_));
+  EXPECT_EQ(second.status().code(), Status::Code::kBusy) << second.status().ToString();
+  auto reader = OpenWith(RootSecret::None());
+  ASSERT_OK(reader.status());
+  EXPECT_TRUE((*reader)->locked());
+}
+
+TEST_F(KeyStoreTest, AFailedWriteChangesNothing) {
+  const std::string key = NewKey();
+  store_.reset();
+  FaultInjectionEnv faulty(&env_);
+  KeyStoreOptions options = Options();
+  options.env = &faulty;
+  auto opened = KeyStore::Open(store_dir_, kRegion, RootSecret::KeyFile(key_file_), options);
+  ASSERT_OK(opened.status());
+  KeyStore& ks = **opened;
+  faulty.SetWriteBudget(0);
+  EXPECT_TRUE(ks.CreateKey(kOwner, "", "").status().IsNoSpace());
+  EXPECT_TRUE(ks.DisableKey(kOwner, key).IsNoSpace());
+  EXPECT_EQ(ks.ListKeys(kOwner)->size(), 1u);
+  EXPECT_EQ(ks.DescribeKey(kOwner, key)->state, KeyState::kEnabled);
+  faulty.SetWriteBudget(-1);
+  ASSERT_OK(ks.DisableKey(kOwner, key));
+  opened->reset();
+  Reopen();
+  EXPECT_EQ(store_->ListKeys(kOwner)->size(), 1u);
+  EXPECT_EQ(store_->DescribeKey(kOwner, key)->state, KeyState::kDisabled);
+}
+
+TEST_F(KeyStoreTest, ConcurrentWrapsAndUnwraps) {
+  const std::string key = NewKey();
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        Dek dek = NewDek();
+        const std::string context = "thread " + std::to_string(t);
+        auto wrapped = store_->WrapDek(kOwner, key, dek.id, dek.key, context);
+        if (!wrapped.ok()) {
+          failures++;
+          continue;
+        }
+        auto back = store_->UnwrapDek(kOwner, *wrapped, context);
+        if (!back.ok() || !back->Equals(dek.key)) failures++;
+      }
+    });
+  }
+  for (int i = 0; i < 5; ++i) ASSERT_OK(store_->CreateKey(kOther, "", "").status());
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+
+}  // namespace
+}  // namespace clonefs::crypto
