@@ -111,6 +111,50 @@ Result<std::optional<MapValue>> PageMap::Put(const MapKey& key, const MapValue& 
   return std::optional(v);
 }
 
+Status PageMap::PutMany(const std::vector<Entry>& entries,
+                        std::vector<std::optional<MapValue>>* replaced) {
+  replaced->assign(entries.size(), std::nullopt);
+  std::vector<size_t> stored;  // entries whose replaced value, if any, is in MetaDb
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      auto [it, inserted] = overlay_.try_emplace(entries[i].first, entries[i].second);
+      if (!inserted) {
+        (*replaced)[i] = it->second;
+        it->second = entries[i].second;
+      } else if (auto f = frozen_.find(entries[i].first); f != frozen_.end()) {
+        (*replaced)[i] = f->second;
+      } else {
+        stored.push_back(i);
+      }
+    }
+  }
+  if (stored.empty()) return Status::OK();
+  // As in Put(): these MetaDb entries cannot change under us. Keys ascend, so one iterator
+  // walks forward through them; a few Next() calls are much cheaper than a Seek or a Get.
+  constexpr int kMaxSteps = 8;
+  auto it = db_->NewIterator();
+  bool positioned = false;
+  for (size_t i : stored) {
+    const std::string target = MapDbKey(entries[i].first);
+    int steps = 0;
+    while (positioned && it->Valid() && it->key() < target && steps < kMaxSteps) {
+      it->Next();
+      ++steps;
+    }
+    if (!positioned || !it->Valid() || it->key() < target) {
+      it->Seek(target);
+      positioned = true;
+    }
+    if (!it->Valid()) break;  // nothing stored at or after this key: the rest are new too
+    if (it->key() != target) continue;
+    MapValue v;
+    if (!DecodeMapValue(it->value(), &v)) return Status::Corruption("bad page map entry");
+    (*replaced)[i] = v;
+  }
+  return it->status();
+}
+
 void PageMap::CollectLayer(const Layer& layer, const ReadView& view, uint64_t first,
                            uint64_t end, std::vector<std::pair<uint64_t, PageVersion>>* out) {
   auto it = layer.lower_bound(MapKey{view.lineage, first, UINT64_MAX, 0});

@@ -76,6 +76,11 @@ class PageMap {
   Result<std::optional<MapValue>> GetExact(const MapKey& key) const;
   // Installs `value` at `key` in the overlay; returns what it replaced at exactly that key.
   Result<std::optional<MapValue>> Put(const MapKey& key, const MapValue& value);
+  // Put() for many entries of one lineage, sorted by key (as a write of consecutive pages
+  // produces them): (*replaced)[i] is what entries[i] replaced. Entries not in memory are
+  // resolved with one MetaDb scan instead of a point lookup each.
+  using Entry = std::pair<MapKey, MapValue>;
+  Status PutMany(const std::vector<Entry>& entries, std::vector<std::optional<MapValue>>* replaced);
 
   // For pages [first, end), calls `fn(page, version)` in page order with the version `view`
   // reads, for every page where it sees one (tombstones included). Sparse: cost follows the

@@ -1,8 +1,11 @@
+// SegmentLog: opening, appending through the write buffer, flushing, syncing and reading.
+// Scanning (recovery, GC) is in segment_scan.cc.
 #include "store/segment_log.h"
 
 #include <spdlog/spdlog.h>
 
 #include <cstdio>
+#include <cstring>
 
 #include "crypto/checksum.h"
 #include "store/coding.h"
@@ -11,6 +14,10 @@ namespace clonefs::store {
 namespace {
 
 constexpr char kSegmentMagic[8] = {'C', 'F', 'S', 'E', 'G', '0', '0', '1'};
+// Appends are copied into chunks of this size (larger for a larger append), so that the
+// buffer's memory is a few reused allocations and each disk write is a few MiB.
+constexpr size_t kChunkCapacity = 4 << 20;
+constexpr size_t kMaxSpareChunks = 8;
 
 std::string EncodeSegmentHeader(uint32_t id) {
   std::string h(kSegmentHeaderSize, '\0');
@@ -39,13 +46,24 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(Env* env, const std::string
   for (const auto& name : names) {
     uint32_t id;
     if (!ParseSegmentName(name, &id)) continue;
-    CLONEFS_ASSIGN_OR_RETURN(auto file, env->OpenFile(log->SegmentPath(id), false));
+    CLONEFS_ASSIGN_OR_RETURN(auto file, env->OpenDirectFile(log->SegmentPath(id), false));
     CLONEFS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+    if (size % kDirectIoAlignment != 0) {
+      // Only a crash in the middle of a write (or a cut torn tail) leaves a partial block; zeros
+      // after it read as the end of the segment, and direct reads may then cover whole blocks.
+      size = AlignedBuffer::RoundUp(size);
+      CLONEFS_RETURN_IF_ERROR(file->Truncate(size));
+    }
     log->files_[id] = std::shared_ptr<File>(std::move(file));
     log->sizes_[id] = size;
     log->next_id_ = std::max(log->next_id_, id + 1);
   }
   return log;
+}
+
+SegmentLog::~SegmentLog() {
+  Status s = Flush();
+  if (!s.ok()) spdlog::error("segment log {}: buffered records not written: {}", dir_, s.ToString());
 }
 
 std::string SegmentLog::SegmentPath(uint32_t id) const {
@@ -55,45 +73,94 @@ std::string SegmentLog::SegmentPath(uint32_t id) const {
 }
 
 Status SegmentLog::StartSegmentLocked(uint32_t id) {
-  CLONEFS_ASSIGN_OR_RETURN(auto file, env_->OpenFile(SegmentPath(id), /*create=*/true));
-  Status s = file->WriteAt(0, EncodeSegmentHeader(id));
+  CLONEFS_ASSIGN_OR_RETURN(auto file, env_->OpenDirectFile(SegmentPath(id), /*create=*/true));
+  // The new name must survive a crash before any record in it is acknowledged as durable.
+  Status s = env_->SyncDir(dir_);
   if (!s.ok()) {
     env_->DeleteFile(SegmentPath(id)).IgnoreError();  // an empty new file: nothing to keep
     return s;
   }
-  // The new name must survive a crash before any record in it is acknowledged as durable.
-  CLONEFS_RETURN_IF_ERROR(env_->SyncDir(dir_));
   if (active_ != 0) unsynced_.insert(active_);
+  if (!chunks_.empty()) chunks_.back()->sealed = true;  // the old segment's last chunk
   files_[id] = std::shared_ptr<File>(std::move(file));
-  sizes_[id] = kSegmentHeaderSize;
+  sizes_[id] = 0;
   active_ = id;
   next_id_ = id + 1;
+  BufferLocked(EncodeSegmentHeader(id));  // written with the first records
   return Status::OK();
 }
 
 Result<RecordLocation> SegmentLog::Append(std::string_view records) {
-  std::lock_guard<std::mutex> l(mu_);
+  std::unique_lock<std::mutex> l(mu_);
+  while (pending_bytes_ >= options_.max_pending_bytes || !write_out_status_.ok()) {
+    // Backpressure: the disk is behind, or the last write-out failed (a full disk). Help write,
+    // and refuse the append while that fails, so the writer hears of it before the buffer
+    // holds much that cannot reach the disk.
+    l.unlock();
+    Status s = Flush();
+    l.lock();
+    if (!s.ok()) return s;
+  }
   if (active_ == 0 || sizes_[active_] + records.size() > options_.segment_bytes) {
     CLONEFS_RETURN_IF_ERROR(StartSegmentLocked(next_id_));
   }
   CLONEFS_RETURN_IF_ERROR(CheckSpaceLocked(records.size()));
   const uint64_t offset = sizes_[active_];
-  File* file = files_[active_].get();
-  Status s = file->WriteAt(offset, records);
-  if (!s.ok()) {
-    // Cut off whatever part reached the file so that the next append follows valid records.
-    file->Truncate(offset).IgnoreError();  // best effort; replay stops at a torn record anyway
-    return s;
+  BufferLocked(records);
+  const RecordLocation loc{active_, static_cast<uint32_t>(offset),
+                           static_cast<uint32_t>(records.size())};
+  const bool flush = pending_bytes_ >= options_.flush_bytes;
+  l.unlock();
+  if (flush) {
+    // Whoever finds enough pending writes it out; others carry on (group commit). A failure
+    // is not this append's: its records are buffered and readable, and the flush is retried.
+    std::unique_lock<std::mutex> f(flush_mu_, std::try_to_lock);
+    if (f.owns_lock()) {
+      Status s = FlushPendingChunks();
+      if (!s.ok()) spdlog::warn("segment log {}: write-out failed, will retry: {}", dir_, s.ToString());
+    }
   }
-  sizes_[active_] = offset + records.size();
-  return RecordLocation{active_, static_cast<uint32_t>(offset),
-                        static_cast<uint32_t>(records.size())};
+  return loc;
+}
+
+void SegmentLog::BufferLocked(std::string_view bytes) {
+  const uint64_t end = sizes_[active_];
+  Chunk* c = chunks_.empty() ? nullptr : chunks_.back().get();
+  if (c == nullptr || c->sealed || c->segment != active_ ||
+      c->data.capacity() - c->len < bytes.size()) {
+    if (c != nullptr && c->segment == active_) c->sealed = true;
+    auto fresh = std::make_unique<Chunk>();
+    fresh->segment = active_;
+    fresh->start = AlignedBuffer::RoundDown(end);
+    fresh->len = end - fresh->start;  // the partial block already written (or pending)
+    const size_t need = std::max(kChunkCapacity, fresh->len + bytes.size());
+    if (!spare_.empty() && spare_.back().capacity() >= need) {
+      fresh->data = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      fresh->data.Reserve(need);
+    }
+    std::memcpy(fresh->data.data(), tail_.data(), fresh->len);
+    pending_bytes_ += fresh->len;
+    chunks_.push_back(std::move(fresh));
+    c = chunks_.back().get();
+  }
+  std::memcpy(c->data.data() + c->len, bytes.data(), bytes.size());
+  c->len += bytes.size();
+  pending_bytes_ += bytes.size();
+  const uint64_t new_end = end + bytes.size();
+  sizes_[active_] = new_end;
+  // Keep the new last partial block for the chunk after this one.
+  const size_t tail_len = new_end % kDirectIoAlignment;
+  std::memcpy(tail_.data(), c->data.data() + (new_end - tail_len - c->start), tail_len);
 }
 
 Status SegmentLog::CheckSpaceLocked(size_t n) {
   constexpr uint64_t kCheckEvery = 4ull << 20;
   appended_since_check_ += n;
-  const uint64_t need = options_.reserve_bytes + kCheckEvery;
+  // Buffered bytes do not show in statvfs yet; count them as spent.
+  const uint64_t spent = pending_bytes_ + n;
+  const uint64_t need = options_.reserve_bytes + kCheckEvery + spent;
   if (appended_since_check_ < kCheckEvery && last_free_ > need + appended_since_check_) {
     return Status::OK();
   }
@@ -101,12 +168,58 @@ Status SegmentLog::CheckSpaceLocked(size_t n) {
   if (!free.ok()) return Status::OK();  // cannot tell: let the write itself report ENOSPC
   last_free_ = *free;
   appended_since_check_ = 0;
-  if (*free < options_.reserve_bytes + n) {
+  if (*free < options_.reserve_bytes + spent) {
     return Status::NoSpace("store filesystem is full (" + std::to_string(*free) +
                            " bytes free, " + std::to_string(options_.reserve_bytes) +
                            " kept for metadata)");
   }
   return Status::OK();
+}
+
+Status SegmentLog::Flush() {
+  std::lock_guard<std::mutex> f(flush_mu_);
+  return FlushPendingChunks();
+}
+
+Status SegmentLog::FlushPendingChunks() {
+  struct Write {
+    Chunk* chunk;
+    std::shared_ptr<File> file;
+  };
+  std::vector<Write> writes;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& c : chunks_) {
+      c->sealed = true;  // appends after this point start a new chunk
+      writes.push_back({c.get(), files_[c->segment]});
+    }
+  }
+  // Sealed chunks are immutable and stay in chunks_ until removed below (only here, under
+  // flush_mu_), so they can be read without mu_.
+  size_t written = 0;
+  Status status;
+  for (const Write& w : writes) {
+    Chunk& c = *w.chunk;
+    const size_t padded = AlignedBuffer::RoundUp(c.len);
+    std::memset(c.data.data() + c.len, 0, padded - c.len);
+    status = w.file->WriteAt(c.start, std::string_view(c.data.data(), padded));
+    if (!status.ok()) break;
+    ++written;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  write_out_status_ = status;
+  for (size_t i = 0; i < written; ++i) {
+    pending_bytes_ -= chunks_.front()->len;
+    RecycleLocked(std::move(chunks_.front()->data));
+    chunks_.pop_front();
+  }
+  return status;
+}
+
+void SegmentLog::RecycleLocked(AlignedBuffer buf) {
+  if (spare_.size() < kMaxSpareChunks && buf.capacity() == AlignedBuffer::RoundUp(kChunkCapacity)) {
+    spare_.push_back(std::move(buf));
+  }
 }
 
 std::shared_ptr<File> SegmentLog::FileFor(uint32_t segment) const {
@@ -115,12 +228,49 @@ std::shared_ptr<File> SegmentLog::FileFor(uint32_t segment) const {
   return it == files_.end() ? nullptr : it->second;
 }
 
-Status SegmentLog::ReadRun(uint32_t segment, uint64_t offset, size_t length, char* out) const {
-  std::shared_ptr<File> file = FileFor(segment);
-  if (file == nullptr) {
-    return Status::Corruption("page map points at missing segment " + std::to_string(segment));
+uint64_t SegmentLog::CopyBufferedLocked(uint32_t segment, uint64_t offset, size_t n,
+                                        char* out) const {
+  uint64_t first = UINT64_MAX;
+  for (const auto& c : chunks_) {
+    if (c->segment != segment) continue;
+    first = std::min(first, c->start);
+    const uint64_t from = std::max(offset, c->start);
+    const uint64_t to = std::min(offset + n, c->start + c->len);
+    if (from < to) std::memcpy(out + (from - offset), c->data.data() + (from - c->start), to - from);
   }
-  return file->ReadAt(offset, length, out);
+  return first;
+}
+
+Status SegmentLog::ReadRun(uint32_t segment, uint64_t offset, size_t length, char* out) const {
+  std::shared_ptr<File> file;
+  uint64_t buffered_from;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = files_.find(segment);
+    if (it == files_.end()) {
+      return Status::Corruption("page map points at missing segment " + std::to_string(segment));
+    }
+    file = it->second;
+    buffered_from = CopyBufferedLocked(segment, offset, length, out);
+  }
+  // Everything before the first buffered chunk is on disk and never rewritten (chunks start on a
+  // block boundary, and only the block a chunk starts in is ever written twice).
+  if (offset >= buffered_from) return Status::OK();
+  const size_t on_disk = std::min<uint64_t>(length, buffered_from - offset);
+  return ReadDirect(*file, offset, on_disk, out);
+}
+
+Status SegmentLog::ReadDirect(const File& file, uint64_t offset, size_t n, char* out) {
+  const uint64_t start = AlignedBuffer::RoundDown(offset);
+  const size_t span = AlignedBuffer::RoundUp(offset + n - start);
+  if (start == offset && span == n && reinterpret_cast<uintptr_t>(out) % kDirectIoAlignment == 0) {
+    return file.ReadAt(offset, n, out);
+  }
+  thread_local AlignedBuffer bounce;
+  bounce.Reserve(span);
+  CLONEFS_RETURN_IF_ERROR(file.ReadAt(start, span, bounce.data()));
+  std::memcpy(out, bounce.data() + (offset - start), n);
+  return Status::OK();
 }
 
 Status SegmentLog::Read(const RecordLocation& loc, std::string* out) const {
@@ -140,6 +290,9 @@ Status SegmentLog::Sync() {
     for (uint32_t id : unsynced_) todo.push_back({id, files_[id], sizes_[id]});
     if (active_ != 0) todo.push_back({active_, files_[active_], sizes_[active_]});
   }
+  // Written out after the sizes above were taken, so that each size is on disk when its file
+  // is synced below; a size taken later could cover records appended after this write-out.
+  CLONEFS_RETURN_IF_ERROR(Flush());
   for (auto& t : todo) CLONEFS_RETURN_IF_ERROR(t.file->Sync());
   std::lock_guard<std::mutex> l(mu_);
   for (auto& t : todo) {
@@ -171,93 +324,15 @@ Status SegmentLog::DeleteSegment(uint32_t segment) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (segment == active_) return Status::InvalidState("cannot delete the active segment");
+    for (const auto& c : chunks_) {
+      if (c->segment == segment) return Status::InvalidState("segment is not written out yet");
+    }
     files_.erase(segment);
     sizes_.erase(segment);
     unsynced_.erase(segment);
   }
   CLONEFS_RETURN_IF_ERROR(env_->DeleteFile(SegmentPath(segment)));
   return env_->SyncDir(dir_);
-}
-
-Status SegmentLog::ScanSegment(uint32_t segment, const RecordVisitor& visit) const {
-  std::shared_ptr<File> file = FileFor(segment);
-  if (file == nullptr) return Status::NotFound("segment " + std::to_string(segment));
-  CLONEFS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-  uint64_t off = kSegmentHeaderSize;
-  std::string buf;
-  while (off + kRecordHeaderSize <= size) {
-    buf.resize(kRecordHeaderSize);
-    CLONEFS_RETURN_IF_ERROR(file->ReadAt(off, kRecordHeaderSize, buf.data()));
-    RecordHeader h;
-    if (!DecodeRecordHeader(buf, &h).ok() || off + h.record_size() > size) break;
-    buf.resize(h.record_size());
-    CLONEFS_RETURN_IF_ERROR(
-        file->ReadAt(off + kRecordHeaderSize, h.payload_len, buf.data() + kRecordHeaderSize));
-    std::string_view payload;
-    if (!DecodeRecord(buf, &h, &payload).ok()) break;
-    RecordLocation loc{segment, static_cast<uint32_t>(off), static_cast<uint32_t>(buf.size())};
-    CLONEFS_RETURN_IF_ERROR(visit(h, payload, loc));
-    off += h.record_size();
-  }
-  if (off < size) {
-    return Status::Corruption("segment " + std::to_string(segment) + " has a bad record at " +
-                              std::to_string(off));
-  }
-  return Status::OK();
-}
-
-Status SegmentLog::Replay(LogPosition from, const RecordVisitor& visit) {
-  std::vector<uint32_t> ids;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto& [id, size] : sizes_) {
-      if (id >= from.segment) ids.push_back(id);
-    }
-  }
-  bool torn = false;
-  for (uint32_t id : ids) {
-    if (torn) {
-      spdlog::warn("recovery: deleting segment {} written after a torn record", id);
-      CLONEFS_RETURN_IF_ERROR(DeleteSegment(id));
-      continue;
-    }
-    std::shared_ptr<File> file = FileFor(id);
-    CLONEFS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-    if (size < kSegmentHeaderSize) {
-      // Created just before a crash: its header never reached the disk, so neither did records.
-      spdlog::warn("recovery: deleting segment {} with an incomplete header", id);
-      CLONEFS_RETURN_IF_ERROR(DeleteSegment(id));
-      torn = true;
-      continue;
-    }
-    uint64_t off = id == from.segment ? std::max<uint64_t>(from.offset, kSegmentHeaderSize)
-                                      : kSegmentHeaderSize;
-    std::string buf;
-    while (off < size) {
-      RecordHeader h;
-      std::string_view payload;
-      buf.resize(std::min<uint64_t>(kRecordHeaderSize, size - off));
-      CLONEFS_RETURN_IF_ERROR(file->ReadAt(off, buf.size(), buf.data()));
-      if (!DecodeRecordHeader(buf, &h).ok() || off + h.record_size() > size) break;
-      buf.resize(h.record_size());
-      CLONEFS_RETURN_IF_ERROR(
-          file->ReadAt(off + kRecordHeaderSize, h.payload_len, buf.data() + kRecordHeaderSize));
-      if (!DecodeRecord(buf, &h, &payload).ok()) break;
-      RecordLocation loc{id, static_cast<uint32_t>(off), static_cast<uint32_t>(buf.size())};
-      CLONEFS_RETURN_IF_ERROR(visit(h, payload, loc));
-      off += h.record_size();
-    }
-    if (off < size) {
-      spdlog::warn("recovery: segment {} ends in a torn record at offset {}; cutting {} bytes", id,
-                   off, size - off);
-      CLONEFS_RETURN_IF_ERROR(file->Truncate(off));
-      CLONEFS_RETURN_IF_ERROR(file->Sync());
-      torn = true;
-    }
-    std::lock_guard<std::mutex> l(mu_);
-    sizes_[id] = off;
-  }
-  return Status::OK();
 }
 
 }  // namespace clonefs::store

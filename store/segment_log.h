@@ -5,12 +5,28 @@
 // RecordLocation, and recovery replays every record after the last checkpoint position.
 // Garbage collection deletes whole segments. Thread-safe.
 //
-// Lock order: mu_ is a leaf (no other store lock is taken while holding it). mu_ is held across
-// the pwrite of an append: appends to one file are serialized by the kernel anyway, and holding
-// it lets a failed append be cut off before anything is written after it.
+// Write path. Segment files are written and read with direct I/O: a log only ever writes new
+// file space, and pushing that through the kernel page cache costs a fresh cache page per 4 KiB
+// (allocation, copy, writeback) - several times the cost of the device write itself. Appends
+// therefore land in an in-memory write buffer (a list of Chunks, see below) and return at once;
+// the buffer goes to disk in large block-aligned writes when `flush_bytes` are pending, every
+// second (the store's background thread), and on Flush()/Sync(). Readers see buffered records
+// straight from memory, so an append is visible to every later read as soon as it returns.
+// Durability is unchanged: only Sync() promises anything, exactly as with the page cache; a
+// crash loses an unsynced suffix of the log, never a record in the middle.
+//
+// Block alignment. Every disk write covers whole kDirectIoAlignment blocks. The partial block at
+// the end of the written log is zero-padded on disk, and the next write rewrites that block with
+// the same leading bytes plus the new records (writes are serialized, so they land in order and
+// a torn rewrite leaves the old bytes intact). So every segment file's size is a multiple of the
+// block size, and a segment ends with fewer than one block of zeros after its last record.
+//
+// Locks: flush_mu_ (one flusher at a time) -> mu_ (a leaf: no other store lock is taken while
+// holding it). No file I/O happens under mu_ except creating a segment.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,6 +37,7 @@
 #include <vector>
 
 #include "crypto/base/env.h"
+#include "store/aligned_buffer.h"
 #include "store/record.h"
 
 namespace clonefs::store {
@@ -47,6 +64,10 @@ class SegmentLog {
     // Appends fail with NoSpace while the filesystem has less than this free, so that the
     // metadata store always has room to checkpoint and the store keeps working.
     uint64_t reserve_bytes = 16ull << 20;
+    // Buffered records are written out once this many bytes are pending.
+    size_t flush_bytes = 1 << 20;
+    // Appenders wait for the disk once this many bytes are pending; bounds the buffer's memory.
+    size_t max_pending_bytes = 32 << 20;
   };
 
   // Opens the log in `dir` (created if missing). Appends go to a new segment after the highest
@@ -54,14 +75,19 @@ class SegmentLog {
   static Result<std::unique_ptr<SegmentLog>> Open(Env* env, const std::string& dir,
                                                   const Options& options);
 
+  ~SegmentLog();  // writes out what is buffered (best effort; Sync() first to know it worked)
+
   // Appends `records` (whole encoded records, back to back). Returns where the first starts;
-  // the others follow contiguously in the same segment. NoSpace/IOError leave the log as if the
-  // call had not happened.
+  // the others follow contiguously in the same segment. NoSpace/IOError (a full filesystem, or
+  // a buffer that cannot be written out) leave the log as if the call had not happened.
   Result<RecordLocation> Append(std::string_view records);
   // Reads the whole record at `loc` into `out`.
   Status Read(const RecordLocation& loc, std::string* out) const;
   // Reads a run of back-to-back records starting at `loc` with total size `length`.
   Status ReadRun(uint32_t segment, uint64_t offset, size_t length, char* out) const;
+  // Writes every append that returned before this call to its segment file (not yet durable).
+  // On error the records stay buffered, still readable, and the next Flush() retries them.
+  Status Flush();
   // Makes every append that returned before this call durable.
   Status Sync();
   // The position just past the last appended record.
@@ -73,7 +99,7 @@ class SegmentLog {
   using RecordVisitor = std::function<Status(const RecordHeader&, std::string_view payload,
                                              const RecordLocation&)>;
   Status Replay(LogPosition from, const RecordVisitor& visit);
-  // Visits the records of one sealed segment (for GC); stops quietly at a bad record.
+  // Visits the records of one sealed segment (for GC); Corruption at a bad record.
   Status ScanSegment(uint32_t segment, const RecordVisitor& visit) const;
 
   // Segment ids and sizes, ascending. The active segment is included.
@@ -82,12 +108,39 @@ class SegmentLog {
   Status DeleteSegment(uint32_t segment);
 
  private:
+  // Buffered log bytes [start, start + len) of one segment; `start` is block-aligned. The last
+  // chunk may be open (appends go into it); a sealed chunk is immutable until it is written.
+  struct Chunk {
+    uint32_t segment = 0;
+    uint64_t start = 0;
+    size_t len = 0;
+    bool sealed = false;
+    AlignedBuffer data;
+  };
+
   SegmentLog(Env* env, std::string dir, Options options)
       : env_(env), dir_(std::move(dir)), options_(options) {}
   std::string SegmentPath(uint32_t id) const;
-  Status StartSegmentLocked(uint32_t id);  // REQUIRES: mu_ held
   std::shared_ptr<File> FileFor(uint32_t segment) const;
-  Status CheckSpaceLocked(size_t n);  // REQUIRES: mu_ held
+  // The following REQUIRE mu_ held.
+  Status StartSegmentLocked(uint32_t id);
+  Status CheckSpaceLocked(size_t n);
+  // Copies `bytes` to the end of the active segment's buffer.
+  void BufferLocked(std::string_view bytes);
+  // Copies what the buffer holds of [offset, offset + n) of `segment` into `out` (at the
+  // matching position) and returns where the buffered part starts (UINT64_MAX: nothing buffered).
+  uint64_t CopyBufferedLocked(uint32_t segment, uint64_t offset, size_t n, char* out) const;
+  void RecycleLocked(AlignedBuffer buf);
+
+  // Writes out the chunks that were pending when called. REQUIRES: flush_mu_ held, mu_ not.
+  Status FlushPendingChunks();
+  // Reads [offset, offset + n) of the file through a block-aligned bounce buffer.
+  static Status ReadDirect(const File& file, uint64_t offset, size_t n, char* out);
+  // Visits valid records of `file` in [from, size) and returns where it stopped.
+  static Result<uint64_t> ScanRecords(uint32_t segment, const File& file, uint64_t from,
+                                      uint64_t size, const RecordVisitor& visit);
+  // True when [from, size) is the zero padding after a segment's last record.
+  static Result<bool> IsPadding(const File& file, uint64_t from, uint64_t size);
 
   Env* const env_;
   const std::string dir_;
@@ -99,6 +152,14 @@ class SegmentLog {
   std::set<uint32_t> unsynced_;                      // GUARDED_BY(mu_) sealed, not yet synced
   uint32_t active_ = 0;                              // GUARDED_BY(mu_) 0 = none yet
   uint32_t next_id_ = 1;                             // GUARDED_BY(mu_)
+  // The buffer: chunks in log order, the open one last. Chunks leave only once written.
+  std::deque<std::unique_ptr<Chunk>> chunks_;  // GUARDED_BY(mu_)
+  size_t pending_bytes_ = 0;                   // GUARDED_BY(mu_) sum of chunk lengths
+  // The active segment's last partial block [RoundDown(size), size), to start the next chunk.
+  AlignedBuffer tail_{kDirectIoAlignment};  // GUARDED_BY(mu_)
+  std::vector<AlignedBuffer> spare_;        // GUARDED_BY(mu_) written chunks' memory, reused
+  Status write_out_status_;                 // GUARDED_BY(mu_) of the last write-out
+  std::mutex flush_mu_;
   // Free space seen at the last statvfs, and bytes appended since: statvfs runs only every few
   // MiB while space is plentiful, and before every append once it is getting short.
   uint64_t last_free_ = 0;            // GUARDED_BY(mu_)

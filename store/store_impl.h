@@ -60,10 +60,14 @@ struct SnapshotState {
   std::atomic<int> open_handles{0};
 };
 
-// A record waiting to be appended: its header (seq assigned) and payload.
+// A record waiting to be appended: its header (seq assigned) and payload. The payload is
+// either owned (`payload`) or, to save a copy of a page image that is already in the caller's
+// buffer, borrowed (`borrowed`, used when set).
 struct PendingRecord {
   RecordHeader header;
   std::string payload;
+  std::string_view borrowed;
+  std::string_view bytes() const { return borrowed.data() != nullptr ? borrowed : payload; }
 };
 
 class StoreImpl final : public Store {
@@ -125,6 +129,8 @@ class StoreImpl final : public Store {
   Status ApplyRecord(const VolumeState& vol, const RecordHeader& h, const RecordLocation& loc);
   std::shared_ptr<VolumeState> FindVolumeById(uint64_t id);
   void AccountLive(const RecordLocation& added, const std::optional<MapValue>& replaced);
+  void AccountLiveLocked(const RecordLocation& added,
+                         const std::optional<MapValue>& replaced);  // REQUIRES: misc_mu_
   void MaybeCheckpointInline();
 
   // Stripe locks serialize writers of one page (read-modify-write, GC relocation).

@@ -296,6 +296,9 @@ void StoreImpl::BackgroundLoop() {
     if (stopping_) break;
     l.unlock();
     const auto now = steady_clock::now();
+    // Buffered records older than a second go to disk, as the kernel would write back dirty
+    // pages; a failure is logged by the log and retried on the next round.
+    log_->Flush().IgnoreError();
     const size_t pending = map_->overlay_size();
     if (pending >= options_.checkpoint_entries ||
         (pending > 0 && now - last_checkpoint > seconds(30))) {

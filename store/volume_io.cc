@@ -197,7 +197,7 @@ Status StoreImpl::WriteChunk(VolumeState& vol, uint64_t offset, std::string_view
       r.header.plain_len = static_cast<uint32_t>(ps);
       if (vol.info.compression == Compression::kZstd) r.payload = CompressPage(images[i], ps);
       if (r.payload.empty()) {
-        r.payload.assign(images[i], ps);
+        r.borrowed = std::string_view(images[i], ps);
       } else {
         r.header.codec = Codec::kZstd;
       }
@@ -209,32 +209,49 @@ Status StoreImpl::WriteChunk(VolumeState& vol, uint64_t offset, std::string_view
 
 Status StoreImpl::AppendAndApply(const VolumeState& vol, std::vector<PendingRecord>* records) {
   if (records->empty()) return Status::OK();
-  std::string buf;
-  size_t total = 0;
-  for (const auto& r : *records) total += kRecordHeaderSize + r.payload.size();
-  buf.reserve(total);
+  thread_local std::string buf;  // reused: a write chunk's records are about 1 MiB
+  buf.clear();
   std::vector<uint32_t> offsets;
   offsets.reserve(records->size());
   for (auto& r : *records) {
     r.header.seq = next_seq_.fetch_add(1);
-    r.header.payload_len = static_cast<uint32_t>(r.payload.size());
+    r.header.payload_len = static_cast<uint32_t>(r.bytes().size());
     offsets.push_back(static_cast<uint32_t>(buf.size()));
-    EncodeRecord(r.header, r.payload, &buf);
+    EncodeRecord(r.header, r.bytes(), &buf);
   }
   std::shared_lock<std::shared_mutex> ckpt(ckpt_mu_);
   CLONEFS_ASSIGN_OR_RETURN(RecordLocation base, log_->Append(buf));
+  // Page images (the bulk) go into the map in one batch; a chunk names each page at most once,
+  // so their order relative to the other records does not matter.
+  std::vector<PageMap::Entry> pages;
+  pages.reserve(records->size());
   for (size_t i = 0; i < records->size(); ++i) {
     const RecordHeader& h = (*records)[i].header;
     RecordLocation loc{base.segment, base.offset + offsets[i],
                        static_cast<uint32_t>(h.record_size())};
-    CLONEFS_RETURN_IF_ERROR(ApplyRecord(vol, h, loc));
+    if (h.type == RecordType::kPage) {
+      pages.emplace_back(MapKey{vol.info.lineage_id, h.page_no, h.epoch, h.volume_id},
+                         MapValue{h.seq, loc, false});
+    } else {
+      CLONEFS_RETURN_IF_ERROR(ApplyRecord(vol, h, loc));
+    }
   }
+  if (pages.empty()) return Status::OK();
+  std::vector<std::optional<MapValue>> replaced;
+  CLONEFS_RETURN_IF_ERROR(map_->PutMany(pages, &replaced));
+  std::lock_guard<std::mutex> l(misc_mu_);
+  for (size_t i = 0; i < pages.size(); ++i) AccountLiveLocked(pages[i].second.loc, replaced[i]);
   return Status::OK();
 }
 
 void StoreImpl::AccountLive(const RecordLocation& added,
                             const std::optional<MapValue>& replaced) {
   std::lock_guard<std::mutex> l(misc_mu_);
+  AccountLiveLocked(added, replaced);
+}
+
+void StoreImpl::AccountLiveLocked(const RecordLocation& added,
+                                  const std::optional<MapValue>& replaced) {
   if (added.length > 0) live_[added.segment] += added.length;
   if (replaced && !replaced->tombstone) {
     live_[replaced->loc.segment] -= replaced->loc.length;

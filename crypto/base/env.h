@@ -16,6 +16,10 @@
 
 namespace clonefs {
 
+// Direct-I/O files (Env::OpenDirectFile) need offsets, lengths and buffer addresses that are
+// multiples of this.
+inline constexpr size_t kDirectIoAlignment = 4096;
+
 // A random-access file.
 class File {
  public:
@@ -45,6 +49,13 @@ class Env {
 
   // Opens `path` read-write, creating it (mode 0600) when `create` is set.
   virtual Result<std::unique_ptr<File>> OpenFile(const std::string& path, bool create) = 0;
+  // Like OpenFile, but reads and writes bypass the kernel page cache (O_DIRECT): every offset,
+  // length and buffer address must be a multiple of kDirectIoAlignment. On a filesystem without
+  // direct I/O (tmpfs) the file is opened normally; aligned calls work the same either way, so
+  // an Env without direct I/O may keep this default.
+  virtual Result<std::unique_ptr<File>> OpenDirectFile(const std::string& path, bool create) {
+    return OpenFile(path, create);
+  }
   virtual Status DeleteFile(const std::string& path) = 0;
   virtual Status RenameFile(const std::string& from, const std::string& to) = 0;
   virtual bool FileExists(const std::string& path) = 0;

@@ -58,6 +58,17 @@ Status FaultInjectionEnv::SyncAndRecord(File* file) {
 
 Result<std::unique_ptr<File>> FaultInjectionEnv::OpenFile(const std::string& path, bool create) {
   CLONEFS_ASSIGN_OR_RETURN(auto file, base_->OpenFile(path, create));
+  return Track(path, std::move(file));
+}
+
+Result<std::unique_ptr<File>> FaultInjectionEnv::OpenDirectFile(const std::string& path,
+                                                                bool create) {
+  CLONEFS_ASSIGN_OR_RETURN(auto file, base_->OpenDirectFile(path, create));
+  return Track(path, std::move(file));
+}
+
+Result<std::unique_ptr<File>> FaultInjectionEnv::Track(const std::string& path,
+                                                       std::unique_ptr<File> file) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (synced_size_.find(path) == synced_size_.end()) {

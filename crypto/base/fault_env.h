@@ -28,6 +28,7 @@ class FaultInjectionEnv final : public Env {
   void SetFailSync(bool fail) { fail_sync_.store(fail); }
 
   Result<std::unique_ptr<File>> OpenFile(const std::string& path, bool create) override;
+  Result<std::unique_ptr<File>> OpenDirectFile(const std::string& path, bool create) override;
   Status DeleteFile(const std::string& path) override;
   Status RenameFile(const std::string& from, const std::string& to) override {
     return base_->RenameFile(from, to);
@@ -46,6 +47,8 @@ class FaultInjectionEnv final : public Env {
 
  private:
   friend class FaultFile;
+  // Wraps a file just opened, remembering its length as synced when it is new to us.
+  Result<std::unique_ptr<File>> Track(const std::string& path, std::unique_ptr<File> file);
   // Spends `n` bytes of budget; false when the disk is "full".
   bool TakeBudget(size_t n);
   // Syncs `file` and records its length, unless the machine has "crashed".

@@ -94,6 +94,14 @@ class PosixEnv final : public Env {
     return std::unique_ptr<File>(new PosixFile(path, fd));
   }
 
+  Result<std::unique_ptr<File>> OpenDirectFile(const std::string& path, bool create) override {
+    int flags = O_RDWR | O_CLOEXEC | O_DIRECT | (create ? O_CREAT : 0);
+    int fd = ::open(path.c_str(), flags, 0600);
+    if (fd < 0 && errno == EINVAL) return OpenFile(path, create);  // no O_DIRECT here
+    if (fd < 0) return Status::FromErrno(errno, "open " + path);
+    return std::unique_ptr<File>(new PosixFile(path, fd));
+  }
+
   Status DeleteFile(const std::string& path) override {
     if (::unlink(path.c_str()) != 0) return Status::FromErrno(errno, "unlink " + path);
     return Status::OK();
