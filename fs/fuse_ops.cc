@@ -133,6 +133,13 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
   Serve(req, "fallocate", [&](VolumeFs* fs) { fs->Fallocate(req, mode, offset, length, fi); });
 }
 
+void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
+                   off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
+  Serve(req, "copy_file_range", [&](VolumeFs* fs) {
+    fs->CopyFileRange(req, off_in, fi_in, off_out, fi_out, len, flags);
+  });
+}
+
 fuse_lowlevel_ops MakeOps() {
   fuse_lowlevel_ops ops{};
   ops.init = Init;
@@ -163,6 +170,7 @@ fuse_lowlevel_ops MakeOps() {
   ops.fsyncdir = FsyncDir;
   ops.statfs = StatFs;
   ops.fallocate = Fallocate;
+  ops.copy_file_range = CopyFileRange;
   return ops;
 }
 

@@ -70,6 +70,14 @@ class NotifyingStore final : public store::Store {
                                             const std::string& name) override {
     return base_->RestoreSnapshot(snapshot, name);
   }
+  Result<store::CloneIntoResult> CloneInto(const std::string& source,
+                                           const std::string& dest) override {
+    return base_->CloneInto(source, dest);
+  }
+  Result<store::CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
+                                                     const std::string& dest) override {
+    return base_->RestoreSnapshotInto(snapshot, dest);
+  }
 
   Status Sync() override { return base_->Sync(); }
   store::StoreUsage GetUsage() override { return base_->GetUsage(); }

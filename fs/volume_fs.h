@@ -11,10 +11,10 @@
 // table and FORGET does nothing.
 //
 // Thread-safe: requests run on libfuse's worker threads. The only locks are leaves (the handle
-// tables', the snapshot index's and usage_mu_); none is held across a store call that may
-// block for long, nor across a fuse_reply_* call. Size changes need no lock of their own:
-// writes past the end use VolumeHandle::Grow, which never shrinks, so racing writers cannot
-// undo each other's growth.
+// tables', the snapshot index's, usage_mu_ and each open file's clone_mu); none is held across
+// a store call that may block for long, nor across a fuse_reply_* call. Size changes need no
+// lock of their own: writes past the end use VolumeHandle::Grow, which never shrinks, so racing
+// writers cannot undo each other's growth.
 #pragma once
 
 #include <sys/stat.h>
@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -91,6 +92,10 @@ class VolumeFs {
   void Write(fuse_req_t req, const char* buf, size_t size, off_t off, fuse_file_info* fi);
   void Fsync(fuse_req_t req, fuse_file_info* fi);
   void Fallocate(fuse_req_t req, int mode, off_t offset, off_t length, fuse_file_info* fi);
+  // copy_file_range (volume_fs_copy.cc): a whole volume into an empty one becomes an O(1)
+  // copy-on-write clone; any other range is copied byte for byte inside the daemon.
+  void CopyFileRange(fuse_req_t req, off_t off_in, fuse_file_info* fi_in, off_t off_out,
+                     fuse_file_info* fi_out, size_t len, int flags);
 
  private:
   // A volume or snapshot opened through the mount. It holds the store handle, and nothing
@@ -100,6 +105,17 @@ class VolumeFs {
     Ino ino = 0;
     std::string name;
     bool read_only = false;  // a snapshot
+    // Set on a destination that a copy_file_range through this handle made a clone of
+    // `source` (see volume_fs_copy.cc): while both generations stay as recorded, the rest of
+    // the same copy is already in place.
+    struct CloneRecord {
+      Ino source = 0;
+      uint64_t source_generation = 0;
+      uint64_t dest_generation = 0;
+      uint64_t size = 0;  // the clone's size, i.e. the source's at the clone point
+    };
+    std::mutex clone_mu;  // leaf lock
+    std::optional<CloneRecord> clone;  // GUARDED_BY(clone_mu)
   };
   // The entries of a directory as of opendir, so that readdir offsets stay stable.
   struct DirEntry {
@@ -131,6 +147,12 @@ class VolumeFs {
   // Sets the size to `size` rounded up to a sector (grow or shrink): a synced catalog change.
   Result<store::VolumeInfo> ResizeTo(const std::string& name, uint64_t size);
   Status CreateVolume(const char* name, store::VolumeInfo* info);
+  // copy_file_range helpers (volume_fs_copy.cc).
+  bool IsClonedRange(const OpenFile& in, OpenFile& out, uint64_t off_in, uint64_t off_out,
+                     uint64_t n);
+  bool CloneWhole(const OpenFile& in, OpenFile& out);
+  Result<uint64_t> CopyBytes(const OpenFile& in, const OpenFile& out, uint64_t off_in,
+                             uint64_t off_out, uint64_t n);
   void UnlinkVolume(fuse_req_t req, const std::string& name);
   void UnlinkSnapshot(fuse_req_t req, const std::string& name);
 

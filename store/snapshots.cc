@@ -44,6 +44,7 @@ class SnapshotHandle final : public VolumeHandle {
   uint64_t size() const override { return snap_->info.size_bytes; }
   bool read_only() const override { return true; }
   const VolumeInfo& info() const override { return info_; }
+  uint64_t generation() const override { return 0; }  // a snapshot never changes
 
  private:
   Status ReadOnly() const {
@@ -206,6 +207,14 @@ Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenSnapshot(const std::string&
   return std::shared_ptr<VolumeHandle>(std::make_shared<SnapshotHandle>(this, it->second));
 }
 
+Status StoreImpl::CloneQuotaError(const std::string& source_name) {
+  return Status::QuotaExceeded("the lineage of '" + source_name + "' already has " +
+                               std::to_string(kMaxClonesPerLineage) +
+                               " copy-on-write clones; make an independent full copy instead "
+                               "(clonectl volume clone --full-copy)")
+      .WithName("CloneQuotaExceeded");
+}
+
 Result<VolumeInfo> StoreImpl::AddClone(const std::shared_ptr<VolumeState>& source,
                                        uint64_t parent_epoch, const std::string& name,
                                        const std::string& source_snapshot) {
@@ -214,12 +223,7 @@ Result<VolumeInfo> StoreImpl::AddClone(const std::shared_ptr<VolumeState>& sourc
         .WithName("VolumeAlreadyExists");
   }
   if (ClonesInLineageLocked(source->info.lineage_id) >= kMaxClonesPerLineage) {
-    return Status::QuotaExceeded(
-               "the lineage of '" + source->info.name + "' already has " +
-               std::to_string(kMaxClonesPerLineage) +
-               " copy-on-write clones; make an independent full copy instead "
-               "(clonectl volume clone --full-copy)")
-        .WithName("CloneQuotaExceeded");
+    return CloneQuotaError(source->info.name);
   }
   VolumeInfo v;
   v.id = next_volume_id_;

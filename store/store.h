@@ -136,6 +136,19 @@ class VolumeHandle {
   virtual uint64_t size() const = 0;
   virtual bool read_only() const = 0;
   virtual const VolumeInfo& info() const = 0;  // as of open (size may be stale: use size())
+  // A counter that moves whenever the volume's content or size may have changed: a write, a
+  // discard, a resize or growth (even a failed one), or Store::CloneInto() making it a clone.
+  // Constant for a snapshot. Equal values at two moments mean nothing changed in between, so a
+  // caller can tell that data it knows about is still current without reading it again.
+  virtual uint64_t generation() const = 0;
+};
+
+// What Store::CloneInto() did: the destination as it is now, and the generation() of both sides
+// right after it became a clone, taken in the same instant.
+struct CloneIntoResult {
+  VolumeInfo volume;
+  uint64_t source_generation = 0;
+  uint64_t dest_generation = 0;
 };
 
 class Store {
@@ -180,6 +193,22 @@ class Store {
   // A writable copy-on-write volume whose content is the snapshot's.
   virtual Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot,
                                              const std::string& name) = 0;
+  // Makes the existing volume `dest` what CloneVolume(source, ...) would create, in place: a
+  // copy-on-write clone of volume `source` as of now (same point-in-time guarantee, same
+  // quota: CloneQuotaExceeded past 15 per lineage), with the source's size, page size and
+  // compression. O(1) like CloneVolume. `dest` keeps its id, name and open handles, which read
+  // the clone from then on. This is how a mount turns `cp SOURCE DEST` into a clone.
+  // Only a volume that holds nothing qualifies: a root volume (not itself a clone or restore)
+  // with no snapshot or clone of its own and no page stored, not even a discarded one (its
+  // discards are forgotten by the checkpoint this call runs, if nothing older shows through).
+  // Anything else is refused with InvalidVolumeState and left untouched, as is a source that
+  // is a clone created after `dest` (the catalog loads parents first). InvalidParameterValue
+  // when source == dest.
+  virtual Result<CloneIntoResult> CloneInto(const std::string& source,
+                                            const std::string& dest) = 0;
+  // The same with a snapshot's content, like RestoreSnapshot.
+  virtual Result<CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
+                                                      const std::string& dest) = 0;
 
   // Makes every acknowledged write of every volume durable.
   virtual Status Sync() = 0;

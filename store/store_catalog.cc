@@ -42,6 +42,8 @@ class VolumeHandleImpl final : public VolumeHandle {
   ~VolumeHandleImpl() override { vol_->open_handles--; }
 
   Status Read(uint64_t offset, size_t n, char* buf) override {
+    // Shared, so that CloneInto (exclusive) never changes the volume's read view mid-read.
+    std::shared_lock<std::shared_mutex> l(vol_->io_mu);
     if (vol_->deleted) return VolumeNotFound(vol_->info.name);
     CLONEFS_RETURN_IF_ERROR(CheckRange(offset, n, "read"));
     return store_->ReadBytes(*vol_, vol_->epoch, offset, n, buf);
@@ -50,6 +52,7 @@ class VolumeHandleImpl final : public VolumeHandle {
     std::shared_lock<std::shared_mutex> l(vol_->io_mu);
     if (vol_->deleted) return VolumeNotFound(vol_->info.name);
     CLONEFS_RETURN_IF_ERROR(CheckRange(offset, data.size(), "write"));
+    vol_->generation++;  // before the first byte changes: see VolumeHandle::generation()
     return store_->WriteBytes(*vol_, offset, data);
   }
   Status Discard(uint64_t offset, uint64_t length) override {
@@ -57,6 +60,7 @@ class VolumeHandleImpl final : public VolumeHandle {
     if (vol_->deleted) return VolumeNotFound(vol_->info.name);
     uint64_t size = vol_->size;
     if (offset >= size) return Status::OK();
+    vol_->generation++;
     return store_->DiscardBytes(*vol_, offset, std::min(length, size - offset));
   }
   Status Sync() override { return store_->Sync(); }
@@ -64,6 +68,7 @@ class VolumeHandleImpl final : public VolumeHandle {
   uint64_t size() const override { return vol_->size; }
   bool read_only() const override { return false; }
   const VolumeInfo& info() const override { return vol_->info; }
+  uint64_t generation() const override { return vol_->generation; }
 
  private:
   Status CheckRange(uint64_t offset, uint64_t n, const char* what) const {
@@ -174,6 +179,7 @@ Result<VolumeInfo> StoreImpl::ResizeVolume(const std::string& name, uint64_t new
   {
     std::unique_lock<std::shared_mutex> io(vol->io_mu);
     if (vol->deleted) return VolumeNotFound(name);
+    vol->generation++;
     const uint64_t old_size = vol->size;
     if (new_size < old_size) {
       // Zero the cut-off bytes first, so that growing again later shows zeros, not old data.
@@ -204,6 +210,7 @@ Status StoreImpl::GrowVolume(VolumeState& vol, uint64_t new_size) {
   std::unique_lock<std::shared_mutex> io(vol.io_mu);
   if (vol.deleted) return VolumeNotFound(vol.info.name);
   if (new_size <= vol.size) return Status::OK();
+  vol.generation++;
   VolumeInfo updated;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
@@ -272,8 +279,13 @@ Result<VolumeUsage> StoreImpl::GetVolumeUsage(const std::string& name) {
   // The other live volumes of the lineage, to split the pages of deleted writers among them.
   std::vector<ReadView> others;
   std::set<uint64_t> hidden;
+  ReadView self;
+  uint64_t ps = 0;
   {
+    // The view and page size are copied under the lock: CloneInto may change them.
     std::lock_guard<std::mutex> l(catalog_mu_);
+    self = vol->View(vol->epoch);
+    ps = vol->info.page_size;
     for (auto& [id, v] : by_id_) {
       if (v->info.lineage_id != vol->info.lineage_id) continue;
       if (v->deleted) {
@@ -285,13 +297,12 @@ Result<VolumeUsage> StoreImpl::GetVolumeUsage(const std::string& name) {
   }
   VolumeUsage u;
   u.logical_bytes = vol->size;
-  const uint64_t ps = vol->info.page_size;
   const uint64_t pages = (vol->size + ps - 1) / ps;
   constexpr uint64_t kChunk = 1 << 16;
   for (uint64_t lo = 0; lo < pages; lo += kChunk) {
     const uint64_t hi = std::min(pages, lo + kChunk);
     std::map<uint64_t, PageVersion> mine;
-    CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol->View(vol->epoch), lo, hi,
+    CLONEFS_RETURN_IF_ERROR(map_->VisitRange(self, lo, hi,
                                              [&](uint64_t page, const PageVersion& v) {
                                                if (!v.value.tombstone) mine[page] = v;
                                                return Status::OK();

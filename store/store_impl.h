@@ -4,11 +4,15 @@
 //   store_catalog.cc volume create / resize / delete / usage
 //   volume_io.cc     the data path: page reads, writes, discards
 //   gc.cc            garbage collection: dead segments and compaction
+//   snapshots.cc     snapshots, clones, restores; clone_into.cc: a volume made a clone in place
 //
 // Lock order (outer to inner): VolumeState::io_mu -> page stripe locks -> ckpt_mu_ ->
 // PageMap / SegmentLog / MetaDb internals -> misc_mu_. gc_mu_ and checkpoint_mu_ serialize whole
 // passes and are taken before anything else. segments_mu_ (shared by readers, exclusive while
 // a segment file is deleted) is taken inside the stripe locks and never across a checkpoint.
+// catalog_mu_ is taken inside io_mu; only CloneInto takes stripe locks inside it (nothing that
+// holds a stripe lock waits for catalog_mu_). Two io_mu are held together only by CloneInto,
+// lower volume id first.
 #pragma once
 
 #include <array>
@@ -41,13 +45,19 @@ struct VolumeState {
     return v;
   }
   VolumeInfo info;  // GUARDED_BY(StoreImpl::catalog_mu_) for the mutable fields
-  // (volume, epoch) of the parent, grandparent, ...: fixed when the volume is created.
+  // (volume, epoch) of the parent, grandparent, ...: fixed when the volume is created, or when
+  // CloneInto makes an empty root volume a clone. That is the one change to lineage_id,
+  // parent_*, page_size, compression and ancestors after creation; it holds io_mu exclusively
+  // (no handle I/O in flight), catalog_mu_ and every stripe lock (no GC relocation in flight).
   std::vector<std::pair<uint64_t, uint64_t>> ancestors;
   std::atomic<uint64_t> size;
   std::atomic<uint64_t> epoch;
   std::atomic<bool> deleted{false};
   std::atomic<int> open_handles{0};
-  // Writes and discards hold it shared; resize-shrink and delete hold it exclusively.
+  // VolumeHandle::generation(): bumped before every write, discard, resize or growth starts.
+  std::atomic<uint64_t> generation{0};
+  // Reads, writes and discards through a handle hold it shared; resize, growth, delete, the
+  // epoch switch of a snapshot or clone, and CloneInto hold it exclusively.
   std::shared_mutex io_mu;
 };
 
@@ -95,6 +105,9 @@ class StoreImpl final : public Store {
   Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name) override;
   Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot,
                                      const std::string& name) override;
+  Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override;
+  Result<CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
+                                              const std::string& dest) override;
   Status Sync() override;
   Status GrowVolume(VolumeState& vol, uint64_t new_size);
   StoreUsage GetUsage() override;
@@ -154,6 +167,23 @@ class StoreImpl final : public Store {
                                                          uint64_t parent_epoch);  // REQUIRES: catalog_mu_
   bool HasDependentsLocked(uint64_t volume_id);  // REQUIRES: catalog_mu_
   int ClonesInLineageLocked(uint64_t lineage_id);  // REQUIRES: catalog_mu_
+  // CloneQuotaExceeded for a new clone of `source_name`'s lineage.
+  static Status CloneQuotaError(const std::string& source_name);
+
+  // --- clone_into.cc ---
+  // Where a CloneInto takes its content from: a volume as of now (its io_mu held exclusively
+  // by the caller) or a snapshot.
+  struct CloneSource {
+    std::shared_ptr<VolumeState> vol;
+    std::shared_ptr<SnapshotState> snap;  // null for a volume
+  };
+  // CloneInto / RestoreSnapshotInto once the locks are held. REQUIRES: dest->io_mu (and a
+  // volume source's io_mu) held exclusively, catalog_mu_ held.
+  Result<CloneIntoResult> CloneIntoLocked(const CloneSource& src,
+                                          const std::shared_ptr<VolumeState>& dest,
+                                          uint64_t generation_seen);
+  // The refusals that need no look at the page map. REQUIRES: catalog_mu_, dest->io_mu.
+  Status CheckCloneIntoTarget(const CloneSource& src, const VolumeState& dest);
   // Purges hidden volumes that nothing depends on any more, walking up from `volume_id`.
   // REQUIRES: catalog_mu_
   void PurgeUnneededLocked(uint64_t volume_id);

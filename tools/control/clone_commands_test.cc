@@ -268,6 +268,7 @@ TEST_F(ControlClones, FullCopyReadErrorDeletesThePartialVolume) {
     uint64_t size() const override { return inner_->size(); }
     bool read_only() const override { return true; }
     const store::VolumeInfo& info() const override { return inner_->info(); }
+    uint64_t generation() const override { return inner_->generation(); }
 
    private:
     std::shared_ptr<store::VolumeHandle> inner_;
