@@ -241,9 +241,20 @@ uint64_t SegmentLog::CopyBufferedLocked(uint32_t segment, uint64_t offset, size_
   return first;
 }
 
+Result<std::shared_ptr<File>> SegmentLog::ReaderLocked(uint32_t segment) const {
+  auto it = readers_.find(segment);
+  if (it != readers_.end()) return it->second;
+  CLONEFS_ASSIGN_OR_RETURN(auto file, env_->OpenFile(SegmentPath(segment), /*create=*/false));
+  std::shared_ptr<File> reader(std::move(file));
+  readers_[segment] = reader;
+  return reader;
+}
+
 Status SegmentLog::ReadRun(uint32_t segment, uint64_t offset, size_t length, char* out) const {
   std::shared_ptr<File> file;
+  std::shared_ptr<File> reader;
   uint64_t buffered_from;
+  uint64_t stable_end;
   {
     std::lock_guard<std::mutex> l(mu_);
     auto it = files_.find(segment);
@@ -252,12 +263,29 @@ Status SegmentLog::ReadRun(uint32_t segment, uint64_t offset, size_t length, cha
     }
     file = it->second;
     buffered_from = CopyBufferedLocked(segment, offset, length, out);
+    // Everything before the first buffered chunk is on disk and never rewritten (chunks start
+    // on a block boundary, and only the block a chunk starts in is ever written twice). With
+    // nothing buffered, the active segment's last partial block is still to be rewritten.
+    stable_end = buffered_from;
+    if (segment == active_ && buffered_from == UINT64_MAX) {
+      stable_end = AlignedBuffer::RoundDown(sizes_.at(segment));
+    }
+    if (offset < stable_end) {
+      CLONEFS_ASSIGN_OR_RETURN(reader, ReaderLocked(segment));
+    }
   }
-  // Everything before the first buffered chunk is on disk and never rewritten (chunks start on a
-  // block boundary, and only the block a chunk starts in is ever written twice).
   if (offset >= buffered_from) return Status::OK();
-  const size_t on_disk = std::min<uint64_t>(length, buffered_from - offset);
-  return ReadDirect(*file, offset, on_disk, out);
+  const uint64_t on_disk_end = std::min<uint64_t>(offset + length, buffered_from);
+  const uint64_t cached_end = std::min(on_disk_end, stable_end);
+  if (offset < cached_end) {
+    CLONEFS_RETURN_IF_ERROR(reader->ReadAt(offset, cached_end - offset, out));
+  }
+  const uint64_t direct_from = std::max(offset, cached_end);
+  if (direct_from < on_disk_end) {
+    CLONEFS_RETURN_IF_ERROR(
+        ReadDirect(*file, direct_from, on_disk_end - direct_from, out + (direct_from - offset)));
+  }
+  return Status::OK();
 }
 
 Status SegmentLog::ReadDirect(const File& file, uint64_t offset, size_t n, char* out) {
@@ -328,6 +356,7 @@ Status SegmentLog::DeleteSegment(uint32_t segment) {
       if (c->segment == segment) return Status::InvalidState("segment is not written out yet");
     }
     files_.erase(segment);
+    readers_.erase(segment);
     sizes_.erase(segment);
     unsynced_.erase(segment);
   }

@@ -5,13 +5,16 @@
 // RecordLocation, and recovery replays every record after the last checkpoint position.
 // Garbage collection deletes whole segments. Thread-safe.
 //
-// Write path. Segment files are written and read with direct I/O: a log only ever writes new
+// Write path. Segment files are written with direct I/O: a log only ever writes new
 // file space, and pushing that through the kernel page cache costs a fresh cache page per 4 KiB
 // (allocation, copy, writeback) - several times the cost of the device write itself. Appends
 // therefore land in an in-memory write buffer (a list of Chunks, see below) and return at once;
 // the buffer goes to disk in large block-aligned writes when `flush_bytes` are pending, every
 // second (the store's background thread), and on Flush()/Sync(). Readers see buffered records
 // straight from memory, so an append is visible to every later read as soon as it returns.
+// Records on disk are read through the page cache (a second, buffered handle) wherever the
+// block can never be written again - everything but the active segment's last partial block,
+// which is read with direct I/O - so repeated reads stay cheap and nothing stale is cached.
 // Durability is unchanged: only Sync() promises anything, exactly as with the page cache; a
 // crash loses an unsynced suffix of the log, never a record in the middle.
 //
@@ -22,7 +25,8 @@
 // block size, and a segment ends with fewer than one block of zeros after its last record.
 //
 // Locks: flush_mu_ (one flusher at a time) -> mu_ (a leaf: no other store lock is taken while
-// holding it). No file I/O happens under mu_ except creating a segment.
+// holding it). No file I/O happens under mu_ except creating a segment and opening its read
+// handle.
 #pragma once
 
 #include <cstdint>
@@ -134,6 +138,8 @@ class SegmentLog {
 
   // Writes out the chunks that were pending when called. REQUIRES: flush_mu_ held, mu_ not.
   Status FlushPendingChunks();
+  // A buffered handle of `segment` for reads (see readers_). REQUIRES: mu_ held.
+  Result<std::shared_ptr<File>> ReaderLocked(uint32_t segment) const;
   // Reads [offset, offset + n) of the file through a block-aligned bounce buffer.
   static Status ReadDirect(const File& file, uint64_t offset, size_t n, char* out);
   // Visits valid records of `file` in [from, size) and returns where it stopped.
@@ -147,7 +153,10 @@ class SegmentLog {
   const Options options_;
 
   mutable std::mutex mu_;
-  std::map<uint32_t, std::shared_ptr<File>> files_;  // GUARDED_BY(mu_)
+  std::map<uint32_t, std::shared_ptr<File>> files_;  // GUARDED_BY(mu_) direct I/O
+  // Buffered (page-cached) handles for reads, opened on first use. Used only for blocks that
+  // are never written again, so the page cache can never hold a stale copy of them.
+  mutable std::map<uint32_t, std::shared_ptr<File>> readers_;  // GUARDED_BY(mu_)
   std::map<uint32_t, uint64_t> sizes_;               // GUARDED_BY(mu_)
   std::set<uint32_t> unsynced_;                      // GUARDED_BY(mu_) sealed, not yet synced
   uint32_t active_ = 0;                              // GUARDED_BY(mu_) 0 = none yet
