@@ -88,11 +88,14 @@ Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& dir, uint64_t ca
   options.max_open_files = 256;
   options.keep_log_file_num = 4;
   options.max_background_jobs = 2;
-  // Memory: memtables get an eighth of the budget (two of them), the block cache a half.
-  options.write_buffer_size = std::max<uint64_t>(4ull << 20, cache_bytes / 16);
+  // Memory: RocksDB gets under a third of the budget - a sixteenth for its two memtables, a
+  // quarter for the block cache. The rest covers the page-map overlay and its checkpoint copy,
+  // the log's write buffer, request buffers and allocator slack (docs/ARCHITECTURE.md,
+  // "Memory"), which measured as much again under a write-heavy load.
+  options.write_buffer_size = std::max<uint64_t>(4ull << 20, cache_bytes / 32);
   options.max_write_buffer_number = 2;
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(std::max<uint64_t>(8ull << 20, cache_bytes / 2));
+  table.block_cache = rocksdb::NewLRUCache(std::max<uint64_t>(8ull << 20, cache_bytes / 4));
   table.cache_index_and_filter_blocks = true;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::DB* db = nullptr;

@@ -17,7 +17,7 @@ constexpr char kSegmentMagic[8] = {'C', 'F', 'S', 'E', 'G', '0', '0', '1'};
 // Appends are copied into chunks of this size (larger for a larger append), so that the
 // buffer's memory is a few reused allocations and each disk write is a few MiB.
 constexpr size_t kChunkCapacity = 4 << 20;
-constexpr size_t kMaxSpareChunks = 8;
+constexpr size_t kMaxSpareChunks = 4;
 
 std::string EncodeSegmentHeader(uint32_t id) {
   std::string h(kSegmentHeaderSize, '\0');
