@@ -130,8 +130,21 @@ Status PageMap::PutMany(const std::vector<Entry>& entries,
     }
   }
   if (stored.empty()) return Status::OK();
-  // As in Put(): these MetaDb entries cannot change under us. Keys ascend, so one iterator
-  // walks forward through them; a few Next() calls are much cheaper than a Seek or a Get.
+  // As in Put(): these MetaDb entries cannot change under us. A few entries (a small random
+  // write) are cheaper as point lookups than as a scan, which costs an iterator.
+  constexpr size_t kMaxPointLookups = 4;
+  if (stored.size() <= kMaxPointLookups) {
+    for (size_t i : stored) {
+      CLONEFS_ASSIGN_OR_RETURN(auto raw, db_->Get(MapDbKey(entries[i].first)));
+      if (!raw) continue;
+      MapValue v;
+      if (!DecodeMapValue(*raw, &v)) return Status::Corruption("bad page map entry");
+      (*replaced)[i] = v;
+    }
+    return Status::OK();
+  }
+  // Keys ascend, so one iterator walks forward through them; a few Next() calls are much
+  // cheaper than a Seek or a Get.
   constexpr int kMaxSteps = 8;
   auto it = db_->NewIterator();
   bool positioned = false;
