@@ -10,6 +10,7 @@
 #include "fs/fuse_api.h"
 #include "fs/fuse_ops.h"
 #include "fs/invalidator.h"
+#include "fs/mount_options.h"
 #include "fs/notifying_store.h"
 #include "fs/volume_fs.h"
 
@@ -65,6 +66,13 @@ bool HasOption(const std::vector<std::string>& opts, const std::string& key) {
     if (o == key || o.rfind(key + "=", 0) == 0) return true;
   }
   return false;
+}
+
+// Removes every `key` (without a value) from `opts`; true if there was one.
+bool TakeFlag(std::vector<std::string>* opts, std::string_view key) {
+  size_t before = opts->size();
+  std::erase_if(*opts, [key](const std::string& o) { return o == key; });
+  return opts->size() != before;
 }
 
 // libfuse splits -o lists at commas; a literal comma is written "\,".
@@ -130,6 +138,7 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(store::Store* store,
   impl->invalidator = std::make_shared<Invalidator>();
   VolumeFsOptions fs_options;
   fs_options.entry_timeout_s = options.entry_timeout_s;
+  fs_options.sparse_blocks = TakeFlag(&impl->options.mount_options, kSparseBlocksOption);
   impl->fs = std::make_unique<VolumeFs>(store, fs_options);
   store->SetChangeListener([inv = impl->invalidator](const store::VolumeInfo& v, bool deleted) {
     NotifyStoreChange(*inv, v, deleted);
@@ -141,7 +150,7 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(store::Store* store,
         });
   }
 
-  std::string opts = SessionOptions(options);
+  std::string opts = SessionOptions(impl->options);
   std::vector<const char*> argv = {"clonefs", "-o", opts.c_str()};
   if (options.debug) argv.push_back("-d");
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), const_cast<char**>(argv.data()));
@@ -160,7 +169,8 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(store::Store* store,
   }
   impl->mounted = true;
   impl->invalidator->Start(impl->session);
-  spdlog::info("mount: mounted {} on {} ({})", options.fsname, mountpoint, opts);
+  spdlog::info("mount: mounted {} on {} ({}{})", options.fsname, mountpoint, opts,
+               fs_options.sparse_blocks ? ",sparse_blocks" : "");
   return std::unique_ptr<FuseServer>(new FuseServer(std::move(impl)));
 }
 

@@ -20,7 +20,9 @@ namespace clonefs::fs {
 
 struct FuseOptions {
   // Options for libfuse and the kernel, one per element ("allow_other", "ro", ...).
-  // default_permissions, fsname= and subtype=clonefs are added unless given here.
+  // default_permissions, fsname= and subtype=clonefs are added unless given here. The
+  // filesystem's own options that mount_options.h passes along in this list (sparse_blocks)
+  // are taken out and applied to the filesystem instead: libfuse would refuse them.
   std::vector<std::string> mount_options;
   std::string fsname;  // the source shown in /proc/mounts; usually the store directory
   bool debug = false;  // libfuse traces every request (at spdlog debug level)

@@ -63,6 +63,17 @@ Status ApplyOption(std::string_view opt, MountOptions* out) {
   } else if (key == "log_file") {
     if (value.empty()) return Status::InvalidArgument("log_file needs a path");
     out->log_file = std::string(value);
+  } else if (key == "key_file") {
+    if (value.empty()) return Status::InvalidArgument("key_file needs a path");
+    out->key_file = std::string(value);
+  } else if (key == "passphrase_file") {
+    if (value.empty()) return Status::InvalidArgument("passphrase_file needs a path");
+    out->passphrase_file = std::string(value);
+  } else if (key == kSparseBlocksOption) {
+    if (eq != std::string_view::npos) {
+      return Status::InvalidArgument("sparse_blocks takes no value");
+    }
+    out->fuse_options.emplace_back(key);  // for FuseServer, which applies it to the filesystem
   } else if (!IsMountOnly(opt)) {
     out->fuse_options.emplace_back(opt);
   }
@@ -141,6 +152,11 @@ std::string MountUsage(std::string_view program) {
          "  log_level=LEVEL     trace|debug|info|warn|error (default info)\n"
          "  log_file=PATH       append logs to PATH instead of stderr/syslog\n"
          "  cache_mb=N          metadata cache budget in MiB (default 512)\n"
+         "  key_file=PATH       key file unlocking the store's KMS keys (default STORE_DIR.key)\n"
+         "  passphrase_file=PATH  unlock them with the passphrase in PATH instead\n"
+         "  sparse_blocks       a volume's st_blocks (du) count the bytes it stores, not its\n"
+         "                      size; cp then copies a sparse volume instead of cloning it\n"
+         "                      (`clonectl volume usage` shows real use either way)\n"
          "\n"
          "FUSE and kernel options (-o), for example:\n"
          "  allow_other         let users other than the mounting one in (see fuse.conf)\n"

@@ -3,8 +3,10 @@
 //   clonefs STORE_DIR MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]...
 //
 // mount(8) and mount.fuse3 call `clonefs SOURCE MOUNTPOINT -o opts` for fstab entries of type
-// `fuse.clonefs`, so the options are a mix of three kinds, sorted here:
-//   - ours (log_level=, cache_mb=, log_file=), consumed;
+// `fuse.clonefs`, so the options are a mix of four kinds, sorted here:
+//   - ours (log_level=, cache_mb=, log_file=, key_file=, passphrase_file=), consumed;
+//   - the filesystem's own (sparse_blocks), checked here and left in fuse_options, where
+//     FuseServer (fuse_adapter.h) takes them out before libfuse sees the list;
 //   - mount(8)-only ones (defaults, noauto, _netdev, x-systemd.*, ...), dropped;
 //   - everything else, handed to libfuse and the kernel (allow_other, default_permissions, ro,
 //     fsname=, ...), which rejects what it does not know.
@@ -20,6 +22,10 @@
 
 namespace clonefs::fs {
 
+// -o sparse_blocks: volume files report the bytes they store as st_blocks instead of their
+// full size (VolumeFsOptions::sparse_blocks).
+inline constexpr std::string_view kSparseBlocksOption = "sparse_blocks";
+
 struct MountOptions {
   std::string store_dir;
   std::string mountpoint;
@@ -30,6 +36,9 @@ struct MountOptions {
   std::string log_level = "info";  // trace|debug|info|warn|error
   std::string log_file;            // empty: stderr (or syslog when detached from a terminal)
   uint64_t cache_bytes = 512ull << 20;
+  // The key store's root secret: a key file (empty: STORE_DIR.key) or a passphrase file.
+  std::string key_file;
+  std::string passphrase_file;
   std::vector<std::string> fuse_options;  // one option per element, in command-line order
 };
 

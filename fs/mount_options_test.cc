@@ -55,6 +55,31 @@ TEST(MountOptions, LogFile) {
   EXPECT_EQ(r->log_file, "/var/log/c.log");
 }
 
+TEST(MountOptions, SparseBlocksIsPassedOnForTheFilesystem) {
+  Result<MountOptions> r =
+      ParseMountArgs({"/s", "/m", "-o", "defaults,sparse_blocks,allow_other"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->fuse_options, Args({"sparse_blocks", "allow_other"}));
+  EXPECT_NE(MountUsage("clonefs").find("sparse_blocks"), std::string::npos);
+  Result<MountOptions> bad = ParseMountArgs({"/s", "/m", "-o", "sparse_blocks=1"});
+  EXPECT_EQ(bad.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("sparse_blocks"), std::string::npos);
+}
+
+TEST(MountOptions, KeyFileAndPassphraseFile) {
+  Result<MountOptions> r =
+      ParseMountArgs({"/s", "/m", "-o", "key_file=/etc/clonefs/s.key,allow_other"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->key_file, "/etc/clonefs/s.key");
+  EXPECT_EQ(r->fuse_options, Args({"allow_other"}));  // consumed, never handed to the kernel
+  r = ParseMountArgs({"/s", "/m", "-o", "passphrase_file=/run/pass"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->passphrase_file, "/run/pass");
+  EXPECT_TRUE(r->key_file.empty());
+  EXPECT_FALSE(ParseMountArgs({"/s", "/m", "-o", "key_file="}).ok());
+  EXPECT_NE(MountUsage("clonefs").find("key_file=PATH"), std::string::npos);
+}
+
 TEST(MountOptions, Errors) {
   EXPECT_FALSE(ParseMountArgs({}).ok());
   EXPECT_FALSE(ParseMountArgs({"/s"}).ok());

@@ -62,14 +62,19 @@ class NotifyingStore final : public store::Store {
   Result<std::shared_ptr<store::VolumeHandle>> OpenSnapshot(const std::string& name) override {
     return base_->OpenSnapshot(name);
   }
-  Result<store::VolumeInfo> CloneVolume(const std::string& source,
-                                        const std::string& name) override {
-    return base_->CloneVolume(source, name);
+  Result<store::VolumeInfo> CloneVolume(const std::string& source, const std::string& name,
+                                        const store::CloneOptions& options) override {
+    return base_->CloneVolume(source, name, options);
   }
-  Result<store::VolumeInfo> RestoreSnapshot(const std::string& snapshot,
-                                            const std::string& name) override {
-    return base_->RestoreSnapshot(snapshot, name);
+  Result<store::VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,
+                                            const store::CloneOptions& options) override {
+    return base_->RestoreSnapshot(snapshot, name, options);
   }
+  Result<store::VolumeInfo> RekeyVolume(const std::string& name,
+                                        const std::string& kms_key) override {
+    return base_->RekeyVolume(name, kms_key);
+  }
+  store::KeyService& keys() override { return base_->keys(); }
   Result<store::CloneIntoResult> CloneInto(const std::string& source,
                                            const std::string& dest) override {
     return base_->CloneInto(source, dest);

@@ -101,7 +101,11 @@ struct stat VolumeFs::VolumeStat(const store::VolumeInfo& v) {
   st.st_gid = gid_;
   st.st_size = static_cast<off_t>(v.size_bytes);
   st.st_blksize = v.page_size;
-  st.st_blocks = static_cast<blkcnt_t>(StoredBlocks(v));
+  // Fully provisioned unless asked otherwise (VolumeFsOptions::sparse_blocks): cp decides
+  // from st_blocks whether it may use copy_file_range, i.e. whether the copy can be a clone.
+  // `clonectl volume usage` and statfs still tell what the volumes really store.
+  st.st_blocks = options_.sparse_blocks ? static_cast<blkcnt_t>(StoredBlocks(v))
+                                        : static_cast<blkcnt_t>((v.size_bytes + 511) / 512);
   st.st_atim = st.st_mtim = st.st_ctim = FromMicros(v.create_time_us);
   return st;
 }

@@ -39,8 +39,15 @@ namespace clonefs::fs {
 
 struct VolumeFsOptions {
   double entry_timeout_s = 1.0;  // how long the kernel may cache names and attributes
-  // How long a volume's stored-bytes figure (st_blocks) is reused: computing it walks the
-  // volume's page map, far too slow to repeat on every getattr.
+  // What st_blocks of a volume says. false (the default): the whole size, as for a fully
+  // provisioned image. cp (coreutils 9) copies a file whose st_blocks fall short of its size
+  // as a sparse one, with read/write and holes, and only otherwise with copy_file_range, which
+  // is what makes `cp volumes/A volumes/B` an O(1) clone (volume_fs_copy.cc); most volumes
+  // store far less than their size. true (-o sparse_blocks): the bytes the volume stores, so
+  // that du shows real allocation, at the price of cp copying such volumes byte for byte.
+  bool sparse_blocks = false;
+  // With sparse_blocks, how long a volume's stored-bytes figure is reused: computing it walks
+  // the volume's page map, far too slow to repeat on every getattr.
   std::chrono::milliseconds usage_ttl{5000};
   unsigned max_write = 1u << 20;
   unsigned max_background = 64;  // parallel async requests (read-ahead, AIO from loop devices)
@@ -131,7 +138,7 @@ class VolumeFs {
   struct stat DirStat(Ino ino) const;
   struct stat VolumeStat(const store::VolumeInfo& v);
   struct stat SnapshotStat(const store::SnapshotInfo& s) const;
-  // st_blocks of a volume from a cache refreshed at most every usage_ttl.
+  // st_blocks of a volume under sparse_blocks, from a cache refreshed at most every usage_ttl.
   uint64_t StoredBlocks(const store::VolumeInfo& v);
   // Attributes of any inode; NotFound for a deleted volume or an unknown number.
   Result<struct stat> StatInode(Ino ino);

@@ -1,5 +1,6 @@
 // VolumeFs::CopyFileRange: copy_file_range(2) between files of the mount, which is how cp
 // (coreutils 9) copies a file that does not look sparse, --reflink=auto being its default.
+// Volumes never look sparse unless mounted with -o sparse_blocks (VolumeFsOptions).
 //
 // What cp sends: it opens DEST with O_TRUNC (an existing volume becomes empty), then asks to
 // copy from offset 0 to offset 0 up to the end of SOURCE, and again from wherever a reply
@@ -125,7 +126,7 @@ bool VolumeFs::CloneWhole(const OpenFile& in, OpenFile& out) {
   }
   {
     std::lock_guard lock(usage_mu_);
-    usage_.erase(r->volume.id);  // st_blocks: the clone now reads the source's pages
+    usage_.erase(r->volume.id);  // sparse_blocks: the clone now reads the source's pages
   }
   spdlog::info("mount: volume {} is now a copy-on-write clone of {} ({} bytes, by cp)", out.name,
                in.name, r->volume.size_bytes);

@@ -291,7 +291,9 @@ void VolumeFs::UnlinkSnapshot(fuse_req_t req, const std::string& name) {
 
 void VolumeFs::StatFs(fuse_req_t req) {
   // Capacity is that of the filesystem holding the store: what the store uses plus what it
-  // could still use.
+  // could still use. "Used" is what the segments really hold, not the sum of the files'
+  // st_blocks: by default each volume claims its full size there, and thin-provisioned
+  // volumes together may claim far more than the capacity.
   struct statvfs host {};
   if (statvfs(store_->info().dir.c_str(), &host) != 0) {
     int err = errno;

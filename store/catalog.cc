@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crypto/aead.h"
+#include "crypto/hex.h"
 #include "store/coding.h"
 
 namespace clonefs::store {
@@ -28,7 +30,9 @@ std::string EncodeVolume(const VolumeInfo& v) {
             {"parent_id", v.parent_id},
             {"parent_epoch", v.parent_epoch},
             {"source_snapshot", v.source_snapshot},
-            {"status", v.status}};
+            {"status", v.status},
+            {"encrypted", v.encrypted}};
+  if (v.encrypted) j["kms_key_id"] = v.kms_key_id;
   return j.dump();
 }
 
@@ -50,6 +54,11 @@ Result<VolumeInfo> DecodeVolume(std::string_view data) {
     v.parent_epoch = j.value("parent_epoch", uint64_t{0});
     v.source_snapshot = j.value("source_snapshot", "");
     v.status = j.value("status", "available");
+    v.encrypted = j.value("encrypted", false);
+    v.kms_key_id = j.value("kms_key_id", "");
+    if (v.encrypted && v.kms_key_id.empty()) {
+      return Status::Corruption("bad volume record: encrypted without a KMS key");
+    }
     return v;
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("bad volume record: ") + e.what());
@@ -139,7 +148,8 @@ std::string EncodeStoreInfo(const StoreInfo& info) {
   json j = {{"format", "clonefs-store"},
             {"format_version", info.format_version},
             {"region", info.region},
-            {"account_id", info.account_id}};
+            {"account_id", info.account_id},
+            {"store_uuid", info.store_uuid}};
   return j.dump(2) + "\n";
 }
 
@@ -152,12 +162,23 @@ Result<StoreInfo> DecodeStoreInfo(std::string_view data) {
   info.format_version = j.value("format_version", 0u);
   info.region = j.value("region", "");
   info.account_id = j.value("account_id", "");
+  info.store_uuid = j.value("store_uuid", "");
   if (info.format_version != kFormatVersion) {
     return Status::NotSupported("store format version " + std::to_string(info.format_version) +
                                 " is not supported (this build reads version " +
                                 std::to_string(kFormatVersion) + ")");
   }
+  auto uuid = crypto::HexDecode(info.store_uuid);
+  if (info.store_uuid.size() != 32 || !uuid) {
+    return Status::Corruption("FORMAT file has no valid store_uuid");
+  }
   return info;
+}
+
+Result<std::string> NewStoreUuid() {
+  std::string bytes(16, '\0');
+  CLONEFS_RETURN_IF_ERROR(crypto::RandomBytes(bytes.data(), bytes.size()));
+  return crypto::HexEncode(bytes);
 }
 
 }  // namespace clonefs::store

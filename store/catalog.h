@@ -36,9 +36,12 @@ Result<CheckpointState> DecodeCheckpoint(std::string_view data);
 std::string LiveDbKey(uint32_t segment);
 std::string LiveDbPrefix();
 
-// The store's identity, in the FORMAT file (JSON).
-constexpr uint32_t kFormatVersion = 1;
+// The store's identity, in the FORMAT file (JSON). Version 2: records carry a data-key id and a
+// nonce (80-byte headers) and FORMAT a store uuid.
+constexpr uint32_t kFormatVersion = 2;
 std::string EncodeStoreInfo(const StoreInfo& info);
 Result<StoreInfo> DecodeStoreInfo(std::string_view data);
+// 32 random hex digits: a new store's uuid.
+Result<std::string> NewStoreUuid();
 
 }  // namespace clonefs::store

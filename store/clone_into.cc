@@ -104,8 +104,20 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
   v.parent_id = parent.info.id;
   v.parent_epoch = src.snap ? src.snap->info.epoch : parent.epoch.load();
   v.source_snapshot = src.snap ? src.snap->info.name : "";
+  // Encryption (store_crypto.cc): dest takes the source's data keys, re-wrapped under dest's
+  // own KMS key when it was created encrypted, else under the source's. An encrypted dest
+  // cannot take an unencrypted source's pages (the mount then copies the bytes, encrypting).
+  if (dest->ring != nullptr && parent.ring == nullptr) {
+    return NotEligible(name, "it is encrypted and its source is not");
+  }
+  CLONEFS_ASSIGN_OR_RETURN(
+      InheritedKeys keys,
+      InheritKeyRing(parent, v.id, dest->ring != nullptr ? dest->ring->kek_id() : ""));
+  v.encrypted = keys.encrypted;
+  v.kms_key_id = keys.kms_key_id;
   MetaBatch b;
   b.Put(VolumeDbKey(v.id), EncodeVolume(v));
+  PutKeyRing(v.id, keys, &b);  // replaces dest's own data keys: being empty, it sealed nothing
   uint64_t epochs = 1;
   VolumeInfo moved;
   if (src.snap == nullptr) {
@@ -125,6 +137,7 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
     // Every stripe: GC relocation reads a volume's lineage under the page's stripe lock only.
     StripeGuard all(this, v.id, 0, kStripes);
     dest->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
+    dest->ring = MakeKeyRing(v, std::move(keys));
     dest->info = v;
     dest->epoch = v.epoch;
     dest->generation++;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "crypto/base/fault_env.h"
+#include "store/record.h"
 #include "store/store.h"
 #include "store/test_util.h"
 
@@ -111,7 +112,7 @@ TEST_F(CloneIntoTest, EmptyVolumeBecomesAPointInTimeCloneAndKeepsItsHandles) {
   dst_now.replace(5 * kPage, kPage, Pattern(9, kPage));
   EXPECT_TRUE(Holds("src", src_now));
   EXPECT_TRUE(Holds("dst", dst_now));
-  EXPECT_EQ(Live(), live + 2 * (kPage + 64));
+  EXPECT_EQ(Live(), live + 2 * (kPage + kRecordHeaderSize));
   src.reset();
   dst.reset();
   Reopen();

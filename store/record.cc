@@ -1,24 +1,27 @@
 #include "store/record.h"
 
+#include <cstring>
+
 #include "crypto/checksum.h"
 #include "store/coding.h"
 
 namespace clonefs::store {
 namespace {
 
-// Header bytes [0, 56) and the payload are checksummed; the CRC sits at 56.
-constexpr size_t kCrcOffset = 56;
+// Header bytes [0, 76) and the payload are checksummed; the CRC sits at 76.
+constexpr size_t kNonceOffset = 64;
+constexpr size_t kCrcOffset = 76;
 constexpr uint32_t kMaxPayload = 1u << 20;
+static_assert(kNonceOffset + kRecordNonceSize == kCrcOffset);
+static_assert(kCrcOffset + 4 == kRecordHeaderSize);
 
 uint32_t RecordCrc(const char* header, std::string_view payload) {
   uint32_t crc = crypto::Crc32c(0, header, kCrcOffset);
   return crypto::Crc32c(crc, payload.data(), payload.size());
 }
 
-}  // namespace
-
-void EncodeRecord(const RecordHeader& h, std::string_view payload, std::string* out) {
-  char hdr[kRecordHeaderSize] = {0};
+// Everything but the CRC.
+void WriteHeader(const RecordHeader& h, uint32_t payload_len, char* hdr) {
   PutLE32(hdr + 0, kRecordMagic);
   hdr[4] = static_cast<char>(h.type);
   hdr[5] = static_cast<char>(h.codec);
@@ -28,12 +31,27 @@ void EncodeRecord(const RecordHeader& h, std::string_view payload, std::string* 
   PutLE64(hdr + 16, h.volume_id);
   PutLE64(hdr + 24, h.page_no);
   PutLE64(hdr + 32, h.epoch);
-  PutLE32(hdr + 40, static_cast<uint32_t>(payload.size()));
+  PutLE32(hdr + 40, payload_len);
   PutLE32(hdr + 44, h.plain_len);
   PutLE64(hdr + 48, h.count);
+  PutLE64(hdr + 56, h.dek_id);
+  std::memcpy(hdr + kNonceOffset, h.nonce.data(), kRecordNonceSize);
+}
+
+}  // namespace
+
+void EncodeRecord(const RecordHeader& h, std::string_view payload, std::string* out) {
+  char hdr[kRecordHeaderSize];
+  WriteHeader(h, static_cast<uint32_t>(payload.size()), hdr);
   PutLE32(hdr + kCrcOffset, RecordCrc(hdr, payload));
   out->append(hdr, kRecordHeaderSize);
   out->append(payload.data(), payload.size());
+}
+
+void FinishRecordInPlace(const RecordHeader& h, char* record) {
+  WriteHeader(h, h.payload_len, record);
+  PutLE32(record + kCrcOffset,
+          RecordCrc(record, std::string_view(record + kRecordHeaderSize, h.payload_len)));
 }
 
 Status DecodeRecordHeader(std::string_view data, RecordHeader* h) {
@@ -52,9 +70,12 @@ Status DecodeRecordHeader(std::string_view data, RecordHeader* h) {
   h->payload_len = GetLE32(p + 40);
   h->plain_len = GetLE32(p + 44);
   h->count = GetLE64(p + 48);
+  h->dek_id = GetLE64(p + 56);
+  std::memcpy(h->nonce.data(), p + kNonceOffset, kRecordNonceSize);
   if (h->payload_len > kMaxPayload || h->plain_len > kMaxPayload) {
     return Status::Corruption("bad record length");
   }
+  if (h->cipher > kCipherAes256Gcm) return Status::Corruption("unknown record cipher");
   return Status::OK();
 }
 

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "store/record.h"
 #include "store/store.h"
 #include "store/test_util.h"
 
@@ -71,13 +72,13 @@ TEST_F(SnapshotTest, FourPageCopyOnWrite) {
   Write("source", 1 * kPage, p1);
   EXPECT_EQ(ReadVolume("source", 0, 4 * kPage), pages[0] + p1 + pages[2] + pages[3]);
   EXPECT_EQ(ReadVolume("clone", 0, 4 * kPage), pages[0] + pages[1] + pages[2] + pages[3]);
-  EXPECT_EQ(Live(), before + (kPage + 64));  // one new record: the old page 1 stays for the clone
+  EXPECT_EQ(Live(), before + (kPage + kRecordHeaderSize));  // one new record: the old page 1 stays for the clone
   // A change on the clone: a new page for the clone only.
   std::string p3 = Pattern(303, kPage);
   Write("clone", 3 * kPage, p3);
   EXPECT_EQ(ReadVolume("clone", 0, 4 * kPage), pages[0] + pages[1] + pages[2] + p3);
   EXPECT_EQ(ReadVolume("source", 0, 4 * kPage), pages[0] + p1 + pages[2] + pages[3]);
-  EXPECT_EQ(Live(), before + 2 * (kPage + 64));
+  EXPECT_EQ(Live(), before + 2 * (kPage + kRecordHeaderSize));
   Reopen();
   EXPECT_EQ(ReadVolume("clone", 0, 4 * kPage), pages[0] + pages[1] + pages[2] + p3);
   EXPECT_EQ(ReadVolume("source", 0, 4 * kPage), pages[0] + p1 + pages[2] + pages[3]);
@@ -183,7 +184,7 @@ TEST_F(SnapshotTest, UsageSplitsOwnedSharedAndAttributesDeletedSource) {
   ASSERT_TRUE(store_->CloneVolume("src", "c1").ok());
   ASSERT_TRUE(store_->CloneVolume("src", "c2").ok());
   Write("c1", 0, Pattern(2, 1 << 20));
-  const uint64_t rec = kPage + 64;  // a stored page record
+  const uint64_t rec = kPage + kRecordHeaderSize;  // a stored page record
   auto u = store_->GetVolumeUsage("c1");
   ASSERT_TRUE(u.ok());
   EXPECT_EQ(u->owned_pages, 256u);

@@ -137,6 +137,8 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   s.compression = vol->info.compression;
   s.create_time_us = env()->NowMicros();
   s.tags = tags;
+  s.encrypted = vol->info.encrypted;
+  s.kms_key_id = vol->info.kms_key_id;
   VolumeInfo moved = vol->info;
   moved.epoch = next_epoch_;
   MetaBatch b;
@@ -157,17 +159,30 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   return s;
 }
 
+namespace {
+
+// A snapshot reads with its volume's key ring, so it shows the volume's encryption as it is
+// now (a rekey of the volume re-keys its snapshots). REQUIRES: catalog_mu_.
+SnapshotInfo WithEncryption(const SnapshotState& snap) {
+  SnapshotInfo s = snap.info;
+  s.encrypted = snap.vol->info.encrypted;
+  s.kms_key_id = snap.vol->info.kms_key_id;
+  return s;
+}
+
+}  // namespace
+
 Result<SnapshotInfo> StoreImpl::GetSnapshot(const std::string& name) {
   std::lock_guard<std::mutex> l(catalog_mu_);
   auto it = snapshots_.find(name);
   if (it == snapshots_.end()) return SnapshotNotFound(name);
-  return it->second->info;
+  return WithEncryption(*it->second);
 }
 
 std::vector<SnapshotInfo> StoreImpl::ListSnapshots() {
   std::lock_guard<std::mutex> l(catalog_mu_);
   std::vector<SnapshotInfo> out;
-  for (auto& [name, s] : snapshots_) out.push_back(s->info);
+  for (auto& [name, s] : snapshots_) out.push_back(WithEncryption(*s));
   return out;
 }
 
@@ -201,10 +216,21 @@ Status StoreImpl::DeleteSnapshot(const std::string& name) {
 }
 
 Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenSnapshot(const std::string& name) {
+  std::shared_ptr<SnapshotState> snap;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    auto it = snapshots_.find(name);
+    if (it == snapshots_.end()) return SnapshotNotFound(name);
+    snap = it->second;
+  }
+  Status access = CheckKeyAccess(*snap->vol, "snapshot '" + name + "'");
+  if (!access.ok()) {
+    spdlog::error("open of snapshot {} refused: {}", name, access.message());
+    return access;
+  }
   std::lock_guard<std::mutex> l(catalog_mu_);
-  auto it = snapshots_.find(name);
-  if (it == snapshots_.end()) return SnapshotNotFound(name);
-  return std::shared_ptr<VolumeHandle>(std::make_shared<SnapshotHandle>(this, it->second));
+  if (snap->deleted) return SnapshotNotFound(name);
+  return std::shared_ptr<VolumeHandle>(std::make_shared<SnapshotHandle>(this, snap));
 }
 
 Status StoreImpl::CloneQuotaError(const std::string& source_name) {
@@ -240,20 +266,30 @@ Result<VolumeInfo> StoreImpl::AddClone(const std::shared_ptr<VolumeState>& sourc
   return v;
 }
 
-Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::string& name) {
+Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::string& name,
+                                          const CloneOptions& options) {
   CLONEFS_RETURN_IF_ERROR(ValidateName(name, "volume"));
   CLONEFS_ASSIGN_OR_RETURN(auto src, FindVolume(source));
+  std::string kek;  // empty: the source's key, if it is encrypted
+  if (!options.kms_key.empty()) {
+    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(options.kms_key));
+  }
   std::unique_lock<std::shared_mutex> io(src->io_mu);  // the clone point is one instant
   std::lock_guard<std::mutex> l(catalog_mu_);
   if (src->deleted) {
     return Status::NotFound("volume '" + source + "' does not exist").WithName("VolumeNotFound");
   }
   CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(src, src->epoch, name, ""));
+  // An encrypted source's data keys, re-wrapped for the clone: O(number of data keys).
+  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*src, v.id, kek));
+  v.encrypted = keys.encrypted;
+  v.kms_key_id = keys.kms_key_id;
   // The source moves to a fresh epoch so its later writes stay invisible to the clone.
   VolumeInfo moved = src->info;
   moved.epoch = next_epoch_ + 1;
   MetaBatch b;
   b.Put(VolumeDbKey(v.id), EncodeVolume(v));
+  if (keys.encrypted) PutKeyRing(v.id, keys, &b);
   b.Put(VolumeDbKey(moved.id), EncodeVolume(moved));
   std::string next_id, next_epoch;
   AppendBE64(&next_id, v.id + 1);
@@ -267,6 +303,7 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
   src->epoch = moved.epoch;
   auto state = std::make_shared<VolumeState>(v);
   state->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
+  state->ring = MakeKeyRing(v, std::move(keys));
   volumes_[name] = state;
   by_id_[v.id] = state;
   spdlog::info("volume {} cloned from {} at epoch {}", name, source, v.parent_epoch);
@@ -275,16 +312,25 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
 }
 
 Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot,
-                                              const std::string& name) {
+                                              const std::string& name,
+                                              const CloneOptions& options) {
   CLONEFS_RETURN_IF_ERROR(ValidateName(name, "volume"));
+  std::string kek;  // empty: the snapshot's key, if it is encrypted
+  if (!options.kms_key.empty()) {
+    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(options.kms_key));
+  }
   std::lock_guard<std::mutex> l(catalog_mu_);
   auto it = snapshots_.find(snapshot);
   if (it == snapshots_.end()) return SnapshotNotFound(snapshot);
   const SnapshotInfo& s = it->second->info;
   CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(it->second->vol, s.epoch, name, s.name));
   v.size_bytes = s.size_bytes;
+  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*it->second->vol, v.id, kek));
+  v.encrypted = keys.encrypted;
+  v.kms_key_id = keys.kms_key_id;
   MetaBatch b;
   b.Put(VolumeDbKey(v.id), EncodeVolume(v));
+  if (keys.encrypted) PutKeyRing(v.id, keys, &b);
   std::string next_id, next_epoch;
   AppendBE64(&next_id, v.id + 1);
   AppendBE64(&next_epoch, next_epoch_ + 1);
@@ -295,6 +341,7 @@ Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot,
   next_epoch_ += 1;
   auto state = std::make_shared<VolumeState>(v);
   state->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
+  state->ring = MakeKeyRing(v, std::move(keys));
   volumes_[name] = state;
   by_id_[v.id] = state;
   spdlog::info("volume {} restored from snapshot {}", name, snapshot);

@@ -19,7 +19,13 @@
 #include "crypto/base/env.h"
 #include "crypto/base/result.h"
 
+namespace clonefs::crypto {
+class RootSecret;
+}  // namespace clonefs::crypto
+
 namespace clonefs::store {
+
+class KeyService;
 
 enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
 std::string_view CompressionName(Compression c);
@@ -34,6 +40,18 @@ struct VolumeOptions {
   uint64_t size_bytes = 0;  // must be a positive multiple of 512 (a sector)
   uint32_t page_size = kDefaultPageSize;  // a power of two in [4 KiB, 64 KiB]
   Compression compression = Compression::kNone;
+  // Encryption (docs/ENCRYPTION.md): pages sealed with AES-256-GCM under data keys wrapped by
+  // the KMS key `kms_key` (a key id, ARN, alias/NAME or NAME; empty: the account's default
+  // key). A non-empty kms_key implies encrypted.
+  bool encrypted = false;
+  std::string kms_key = {};
+};
+
+// How a clone or restore is encrypted. An encrypted source's clone is always encrypted: under
+// the source's KMS key, or under `kms_key` when given (the source's data keys are then
+// re-wrapped, no page is rewritten). A clone of an unencrypted source cannot name a key.
+struct CloneOptions {
+  std::string kms_key = {};
 };
 
 // What the catalog knows about one volume. A value type: a copy, not a live view.
@@ -50,6 +68,8 @@ struct VolumeInfo {
   uint64_t parent_epoch = 0;  // for a clone: the parent's epoch it sees
   std::string source_snapshot;  // for a restore: the snapshot's name
   std::string status = "available";  // "deleted": hidden, kept while clones or snapshots need it
+  bool encrypted = false;
+  std::string kms_key_id;  // the KMS key ("key-" + 16 hex) wrapping its data keys, if encrypted
 };
 
 using Tags = std::vector<std::pair<std::string, std::string>>;
@@ -69,6 +89,8 @@ struct SnapshotInfo {
   std::string type = "manual";
   std::string status = "available";
   Tags tags;
+  bool encrypted = false;  // as its volume: a snapshot reads with the volume's key ring
+  std::string kms_key_id;
 };
 
 // Aurora: at most 15 copy-on-write clones per lineage (clones of clones included).
@@ -101,6 +123,7 @@ struct StoreInfo {
   std::string region;
   std::string account_id;  // 12 digits: the store owner's account
   uint32_t format_version = 0;
+  std::string store_uuid;  // 32 hex digits, random at creation; bound into every sealed record
 };
 
 struct StoreOptions {
@@ -113,6 +136,9 @@ struct StoreOptions {
   size_t checkpoint_entries = 1 << 16;
   // Run checkpoints and garbage collection on a background thread.
   bool background_threads = true;
+  // The key store's root secret (key file or passphrase). Null or none: the key store opens
+  // locked, unencrypted volumes work and encrypted ones are refused (KMSKeyNotAccessible).
+  std::shared_ptr<const crypto::RootSecret> root_secret;
 };
 
 // Reads and writes one volume. Obtained from Store::OpenVolume(); thread-safe; follows resizes
@@ -189,10 +215,13 @@ class Store {
   // A read-only handle: writes fail with ReadOnly.
   virtual Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) = 0;
   // A writable copy-on-write clone of `source` as of now; CloneQuotaExceeded past 15 per lineage.
-  virtual Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name) = 0;
+  // Encryption follows `options` (CloneOptions); InvalidParameterCombination for a key named
+  // for an unencrypted source.
+  virtual Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name,
+                                         const CloneOptions& options = {}) = 0;
   // A writable copy-on-write volume whose content is the snapshot's.
-  virtual Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot,
-                                             const std::string& name) = 0;
+  virtual Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,
+                                             const CloneOptions& options = {}) = 0;
   // Makes the existing volume `dest` what CloneVolume(source, ...) would create, in place: a
   // copy-on-write clone of volume `source` as of now (same point-in-time guarantee, same
   // quota: CloneQuotaExceeded past 15 per lineage), with the source's size, page size and
@@ -209,6 +238,12 @@ class Store {
   // The same with a snapshot's content, like RestoreSnapshot.
   virtual Result<CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
                                                       const std::string& dest) = 0;
+
+  // Re-wraps every data key of an encrypted volume under the KMS key `kms_key`: O(number of
+  // data keys), no page is touched. Its snapshots follow it; its clones keep their own keys.
+  virtual Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) = 0;
+  // The store's key store (KMS keys), as the store owner's account. Never null.
+  virtual KeyService& keys() = 0;
 
   // Makes every acknowledged write of every volume durable.
   virtual Status Sync() = 0;

@@ -115,6 +115,10 @@ Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const Volume
   CLONEFS_RETURN_IF_ERROR(ValidateSize(opts.size_bytes));
   CLONEFS_RETURN_IF_ERROR(ValidatePageSize(opts.page_size));
   VolumeInfo v;
+  std::string kek;  // resolved before the catalog lock: a first default key writes the key store
+  if (opts.encrypted || !opts.kms_key.empty()) {
+    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(opts.kms_key));
+  }
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     if (volumes_.count(name)) {
@@ -129,6 +133,8 @@ Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const Volume
     v.create_time_us = env()->NowMicros();
     v.epoch = next_epoch_;
     v.lineage_id = v.id;
+    v.encrypted = !kek.empty();
+    v.kms_key_id = kek;
     MetaBatch b;
     b.Put(VolumeDbKey(v.id), EncodeVolume(v));
     std::string next_id, next_epoch;
@@ -140,11 +146,13 @@ Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const Volume
     next_volume_id_ = v.id + 1;
     next_epoch_ = v.epoch + 1;
     auto state = std::make_shared<VolumeState>(v);
+    state->ring = MakeKeyRing(v, InheritedKeys{v.encrypted, kek, {}});
     volumes_[name] = state;
     by_id_[v.id] = state;
   }
-  spdlog::info("volume {} (id {}) created: {} bytes, page size {}, compression {}", name, v.id,
-               v.size_bytes, v.page_size, CompressionName(v.compression));
+  spdlog::info("volume {} (id {}) created: {} bytes, page size {}, compression {}{}", name, v.id,
+               v.size_bytes, v.page_size, CompressionName(v.compression),
+               v.encrypted ? ", encrypted with KMS key " + kek : "");
   Notify(v, false);
   return v;
 }
@@ -338,6 +346,11 @@ Result<VolumeUsage> StoreImpl::GetVolumeUsage(const std::string& name) {
 
 Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenVolume(const std::string& name) {
   CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
+  Status access = CheckKeyAccess(*vol, "volume '" + name + "'");
+  if (!access.ok()) {
+    spdlog::error("open of volume {} refused: {}", name, access.message());
+    return access;
+  }
   return std::shared_ptr<VolumeHandle>(std::make_shared<VolumeHandleImpl>(this, vol));
 }
 

@@ -5,6 +5,7 @@
 //   volume_io.cc     the data path: page reads, writes, discards
 //   gc.cc            garbage collection: dead segments and compaction
 //   snapshots.cc     snapshots, clones, restores; clone_into.cc: a volume made a clone in place
+//   store_crypto.cc  encrypted volumes: key rings, key access, rekey (volume_crypto.h)
 //
 // Lock order (outer to inner): VolumeState::io_mu -> page stripe locks -> ckpt_mu_ ->
 // PageMap / SegmentLog / MetaDb internals -> misc_mu_. gc_mu_ and checkpoint_mu_ serialize whole
@@ -26,11 +27,13 @@
 #include <algorithm>
 #include <vector>
 
+#include "store/key_service.h"
 #include "store/meta_db.h"
 #include "store/page_map.h"
 #include "store/record.h"
 #include "store/segment_log.h"
 #include "store/store.h"
+#include "store/volume_crypto.h"
 
 namespace clonefs::store {
 
@@ -50,6 +53,9 @@ struct VolumeState {
   // parent_*, page_size, compression and ancestors after creation; it holds io_mu exclusively
   // (no handle I/O in flight), catalog_mu_ and every stripe lock (no GC relocation in flight).
   std::vector<std::pair<uint64_t, uint64_t>> ancestors;
+  // Encrypted volumes only: the data keys that sealed the records it reads. Set when the volume
+  // is created or loaded, or by CloneInto (under the same locks as `ancestors`).
+  std::shared_ptr<VolumeKeyRing> ring;
   std::atomic<uint64_t> size;
   std::atomic<uint64_t> epoch;
   std::atomic<bool> deleted{false};
@@ -102,9 +108,12 @@ class StoreImpl final : public Store {
   std::vector<SnapshotInfo> ListSnapshots() override;
   Status DeleteSnapshot(const std::string& name) override;
   Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) override;
-  Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name) override;
-  Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot,
-                                     const std::string& name) override;
+  Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name,
+                                 const CloneOptions& options) override;
+  Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,
+                                     const CloneOptions& options) override;
+  Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) override;
+  KeyService& keys() override { return *key_service_; }
   Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override;
   Result<CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
                                               const std::string& dest) override;
@@ -189,6 +198,39 @@ class StoreImpl final : public Store {
   void PurgeUnneededLocked(uint64_t volume_id);
   Status LoadSnapshots();
 
+  // --- store_crypto.cc ---
+  // Opens the key store (locked without the root secret) and loads every volume's key ring.
+  Status OpenEncryption();
+  // How a new volume made from `source` (a clone, restore or CloneInto target `target_id`) is
+  // encrypted: under `kms_key` (a usable key id, or empty for the source's key) with every
+  // data key of the source re-wrapped for it. Nothing when the source is not encrypted;
+  // InvalidParameterCombination when it is not but a key is named. Changes nothing: the
+  // caller persists the result with PutKeyRing and installs it with MakeKeyRing.
+  struct InheritedKeys {
+    bool encrypted = false;
+    std::string kms_key_id;
+    std::vector<crypto::WrappedDek> deks;
+  };
+  Result<InheritedKeys> InheritKeyRing(const VolumeState& source, uint64_t target_id,
+                                       const std::string& kms_key);
+  // Adds `keys`' data keys for volume `volume_id` to `batch`, replacing what it held.
+  static void PutKeyRing(uint64_t volume_id, const InheritedKeys& keys, MetaBatch* batch);
+  // The in-memory ring for volume `v` (null when `keys` is not encrypted).
+  std::shared_ptr<VolumeKeyRing> MakeKeyRing(const VolumeInfo& v, InheritedKeys keys);
+  // The key id of KMS key `ref` (empty: the default key) if it may be used now.
+  Result<std::string> UsableKmsKey(const std::string& ref);
+  // OK for an unencrypted volume; for an encrypted one, OK only while its KMS key is usable
+  // (KMSKeyNotAccessible, naming `what` ("volume 'db'") and the key, otherwise). Checked when
+  // a handle is opened.
+  Status CheckKeyAccess(const VolumeState& vol, const std::string& what);
+  // Replay: false (and a Corruption log line) for a record of an encrypted volume that is not
+  // sealed, or a sealed discard whose tag fails; such a record was not written by the store.
+  // Page images are authenticated when read.
+  bool ReplayedRecordAuthentic(const VolumeState& vol, const RecordHeader& h,
+                               std::string_view payload);
+  // Blocks or unblocks every key ring wrapped by `key_id` after its state changed.
+  void OnKeyStateChanged(const std::string& key_id);
+
   // --- gc.cc ---
   // Finds page versions of a lineage that no volume or snapshot can read any more and queues
   // them for removal by the next checkpoint.
@@ -211,6 +253,11 @@ class StoreImpl final : public Store {
   std::unique_ptr<SegmentLog> log_;
   std::unique_ptr<PageMap> map_;
   ChangeListener listener_;
+  // Encryption: the key store (locked without its root secret), what every key ring shares,
+  // and the owner account's view of the keys.
+  std::unique_ptr<crypto::KeyStore> key_store_;
+  EncryptionEnv encryption_;
+  std::unique_ptr<KeyService> key_service_;
 
   std::mutex catalog_mu_;
   std::map<std::string, std::shared_ptr<VolumeState>> volumes_;  // GUARDED_BY(catalog_mu_)

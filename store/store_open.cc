@@ -75,6 +75,7 @@ Status Store::Create(const std::string& dir, const std::string& region, Env* env
   info.region = region;
   info.account_id = RandomAccountId();
   info.format_version = kFormatVersion;
+  CLONEFS_ASSIGN_OR_RETURN(info.store_uuid, NewStoreUuid());
   // FORMAT last: a directory without it is not a store, so a crash here leaves no half store.
   return WriteFileAtomically(env, dir + kFormatFile, EncodeStoreInfo(info));
 }
@@ -102,6 +103,7 @@ Status StoreImpl::OpenAndRecover() {
   CLONEFS_ASSIGN_OR_RETURN(log_, SegmentLog::Open(env(), dir_ + kSegmentDir, log_options));
   CLONEFS_RETURN_IF_ERROR(LoadCatalog());
   CLONEFS_RETURN_IF_ERROR(LoadCheckpoint());
+  CLONEFS_RETURN_IF_ERROR(OpenEncryption());  // store_crypto.cc: key store and key rings
   // Snapshots deleted or clones purged before a restart may have left unreadable versions.
   for (auto& [id, v] : by_id_) {
     if (v->info.parent_id != 0) lineages_to_scan_.insert(v->info.lineage_id);
@@ -109,11 +111,12 @@ Status StoreImpl::OpenAndRecover() {
   for (auto& [name, s] : snapshots_) lineages_to_scan_.insert(s->info.lineage_id);
 
   uint64_t replayed = 0;
-  Status s = log_->Replay(checkpoint_pos_, [&](const RecordHeader& h, std::string_view,
+  Status s = log_->Replay(checkpoint_pos_, [&](const RecordHeader& h, std::string_view payload,
                                                const RecordLocation& loc) {
     next_seq_ = std::max<uint64_t>(next_seq_, h.seq + 1);
     std::shared_ptr<VolumeState> vol = FindVolumeById(h.volume_id);
     if (vol == nullptr) return Status::OK();  // the volume was deleted after this record
+    if (!ReplayedRecordAuthentic(*vol, h, payload)) return Status::OK();  // forged: skipped
     ++replayed;
     return ApplyRecord(*vol, h, loc);
   });
@@ -252,6 +255,7 @@ Status StoreImpl::Checkpoint() {
     // A root volume that is deleted has no clone left in its lineage: drop the whole range.
     if (lineage == volume) batch.DeleteRange(MapDbPrefix(lineage), MapDbPrefix(lineage + 1));
     batch.Delete(VolumeDbKey(id));
+    batch.DeleteRange(KeyRingDbPrefix(id), KeyRingDbPrefix(id + 1));  // its wrapped data keys
   }
   for (auto& [k, v] : invisible) {
     if (deleted.count(k.volume)) continue;  // purged whole, above

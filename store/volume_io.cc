@@ -27,6 +27,18 @@ std::string CompressPage(const char* page, size_t n) {
   return out;
 }
 
+// Appends record `r` to `buf` with its payload sealed under the ring's writer data key.
+Status AppendSealed(VolumeKeyRing& ring, crypto::PageCipher& writer, PendingRecord* r,
+                    std::string* buf) {
+  const std::string_view plain = r->bytes();
+  const size_t at = buf->size();
+  buf->resize(at + kRecordHeaderSize + plain.size() + crypto::kPageSealOverhead);
+  CLONEFS_RETURN_IF_ERROR(
+      ring.Seal(writer, &r->header, plain, buf->data() + at + kRecordHeaderSize));
+  FinishRecordInPlace(r->header, buf->data() + at);
+  return Status::OK();
+}
+
 }  // namespace
 
 size_t StoreImpl::StripeOf(uint64_t volume, uint64_t page) {
@@ -39,14 +51,34 @@ Status StoreImpl::DecodeInto(const VolumeState& vol, uint64_t page, const PageVe
   RecordHeader h;
   std::string_view payload;
   Status s = DecodeRecord(std::string_view(record, version.value.loc.length), &h, &payload);
+  // The record must be the very write the map entry names (seq: not an older or newer write
+  // of the same page), checked before any key is used.
   if (s.ok() && (h.volume_id != version.volume || h.page_no != page || h.epoch != version.epoch ||
-                 h.type == RecordType::kDiscard || h.plain_len != ps)) {
+                 h.seq != version.value.seq || h.type == RecordType::kDiscard ||
+                 h.plain_len != ps)) {
     s = Status::Corruption("record belongs to another page");
+  }
+  thread_local std::string opened;
+  if (s.ok() && vol.ring != nullptr) {
+    // Verified before anything is decoded; a raw page opens straight into the caller's buffer.
+    if (payload.size() < crypto::kPageSealOverhead) {
+      s = Status::Corruption("sealed payload too short");
+    } else if (h.codec == Codec::kRaw && payload.size() == ps + crypto::kPageSealOverhead) {
+      s = vol.ring->Open(h, payload, out);
+      payload = std::string_view(out, ps);
+    } else {
+      opened.resize(payload.size() - crypto::kPageSealOverhead);
+      s = vol.ring->Open(h, payload, opened.data());
+      payload = opened;
+    }
+    if (!s.ok() && !s.IsCorruption()) return s;  // the key is not accessible: not corruption
+  } else if (s.ok() && h.cipher != kCipherNone) {
+    s = Status::Corruption("sealed record in an unencrypted volume");
   }
   if (s.ok() && h.codec == Codec::kRaw) {
     if (payload.size() != ps) {
       s = Status::Corruption("raw page has the wrong length");
-    } else {
+    } else if (payload.data() != out) {
       std::memcpy(out, payload.data(), ps);
     }
   } else if (s.ok()) {
@@ -213,11 +245,20 @@ Status StoreImpl::AppendAndApply(const VolumeState& vol, std::vector<PendingReco
   buf.clear();
   std::vector<uint32_t> offsets;
   offsets.reserve(records->size());
+  VolumeKeyRing* const ring = vol.ring.get();  // encrypted volumes seal every record
+  std::shared_ptr<crypto::PageCipher> writer;
+  if (ring != nullptr) {
+    CLONEFS_ASSIGN_OR_RETURN(writer, ring->Writer());  // once per chunk, not per page
+  }
   for (auto& r : *records) {
     r.header.seq = next_seq_.fetch_add(1);
-    r.header.payload_len = static_cast<uint32_t>(r.bytes().size());
     offsets.push_back(static_cast<uint32_t>(buf.size()));
-    EncodeRecord(r.header, r.bytes(), &buf);
+    if (ring != nullptr) {
+      CLONEFS_RETURN_IF_ERROR(AppendSealed(*ring, *writer, &r, &buf));
+    } else {
+      r.header.payload_len = static_cast<uint32_t>(r.bytes().size());
+      EncodeRecord(r.header, r.bytes(), &buf);
+    }
   }
   std::shared_lock<std::shared_mutex> ckpt(ckpt_mu_);
   CLONEFS_ASSIGN_OR_RETURN(RecordLocation base, log_->Append(buf));

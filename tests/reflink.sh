@@ -2,10 +2,13 @@
 # cp inside the mount. A whole volume copied into an empty one (what `cp` does: coreutils 9
 # creates or truncates DEST, then calls copy_file_range from offset 0 to the end) becomes an
 # O(1) copy-on-write clone: equal bytes, no new segment bytes, as fast for 1 GiB as for 64 MiB,
-# across the kernel's 4 GiB-per-request cap too, from a snapshot too, and durable across
-# kill -9. Afterwards both sides are independent. Everything else still gives the right
-# bytes, copied: a partial range, a destination that is already a clone, and the 16th clone
-# of a lineage, which becomes a full independent copy instead of failing.
+# across the kernel's 4 GiB-per-request cap too, from a snapshot too, for a mostly empty
+# volume too (a fresh ext4 image: the mount reports every volume fully provisioned, so cp does
+# not take it for a sparse file), and durable across kill -9. Afterwards both sides are
+# independent. Everything else still gives the right bytes, copied: a partial range, a
+# destination that is already a clone, the 16th clone of a lineage, which becomes a full
+# independent copy instead of failing, and a sparse volume under -o sparse_blocks (st_blocks
+# from the stored bytes), which cp copies as a sparse file.
 source "$(dirname "$0")/lib.sh"
 t_init "$@"
 
@@ -46,17 +49,40 @@ is_independent() {
     fail "$1 is not its own clone group: $(jctl volume show "$1")"
 }
 
-# wait_not_sparse FILE: cp copies a file that looks sparse (st_blocks below its size) with
-# read and write instead of copy_file_range, and the mount caches st_blocks for a few
-# seconds, so a volume just written can look empty for a moment. Waits until it does not.
-wait_not_sparse() {
-  local deadline=$(($(date +%s) + 20)) blocks size
-  while true; do
-    read -r blocks size < <(stat -c '%b %s' "$1")
-    ((blocks * 512 >= size)) && return 0
-    (($(date +%s) < deadline)) || fail "$1 still shows $blocks blocks for $size bytes"
-    sleep 0.5
-  done
+# shows_full_size FILE: st_blocks cover the whole size, as the mount reports every volume by
+# default. cp (coreutils 9.1) copies a file whose st_blocks fall short of its size as a sparse
+# one, with SEEK_DATA, read and write, and only otherwise with copy_file_range.
+shows_full_size() {
+  local blocks size
+  read -r blocks size < <(stat -c '%b %s' "$1")
+  ((blocks == (size + 511) / 512)) || fail "$1 shows $blocks blocks for $size bytes"
+}
+
+# cp_traced SRC DST CP_ARGS...: cp CP_ARGS volumes/SRC volumes/DST under strace. Fails unless
+# cp copied with copy_file_range and, once both files were open, neither read SRC nor wrote
+# DST itself; and, without --sparse=never, unless cp never probed SRC for holes (SEEK_DATA:
+# it took SRC for a sparse file). With --sparse=never cp 9.1 still probes, but then hands each
+# data extent to copy_file_range. Without strace, runs cp and leaves the checks to the caller.
+cp_traced() {
+  local src=$1 dst=$2 tr="$T/strace.$2" rw
+  shift 2
+  if ! command -v strace >/dev/null; then
+    log "strace not installed: checking the result only"
+    cp "$@" "$V/$src" "$V/$dst" || fail "cp $* $src $dst failed"
+    return 0
+  fi
+  strace -f -e trace=openat,copy_file_range,lseek,read,write -o "$tr" \
+    cp "$@" "$V/$src" "$V/$dst" || fail "cp $* $src $dst under strace failed"
+  if [[ " $* " != *" --sparse=never "* ]] && grep -q 'SEEK_DATA' "$tr"; then
+    fail "cp took $src for a sparse file: $(grep -m 3 lseek "$tr")"
+  fi
+  grep -q 'copy_file_range(' "$tr" || fail "cp did not use copy_file_range: $(tail -n 5 "$tr")"
+  rw="$(awk -F'= ' -v s="volumes/$src\"" -v d="volumes/$dst\"" '
+    /openat\(/ && index($0, s) { src = $NF + 0 }
+    /openat\(/ && index($0, d) { dst = $NF + 0; open = 1; next }
+    open && ($0 ~ "read\\(" src "," || $0 ~ "write\\(" dst ",")' "$tr")"
+  [[ -z "$rw" ]] || fail "cp read or wrote the data itself: $(head -n 3 <<<"$rw")"
+  log "strace of cp${*:+ $*} $src $dst: $(grep copy_file_range "$tr" | head -n 2 | tr '\n' ' ')"
 }
 
 # timed_cp MS_VAR ARGS...: runs cp ARGS and stores its wall time in ms in MS_VAR.
@@ -105,7 +131,6 @@ step "64 MiB written through the mount, then cp --reflink=auto: an O(1) clone"
 head -c $((64 << 20)) /dev/urandom >"$W/a"
 dd if="$W/a" of="$V/A" bs=1M conv=fsync status=none || fail "writing A"
 same "$V/A" "$W/a" "A as written"
-wait_not_sparse "$V/A"
 # Checkpoint (gc does) first, so that the metadata of the 64 MiB just written is not counted
 # as the clone's.
 jctl gc >/dev/null
@@ -148,22 +173,11 @@ grown=$((live2 - live1))
   fail "two 1 MiB writes after the clone grew LiveBytes by $grown bytes"
 
 step "plain cp (coreutils' default) is the same clone; strace shows copy_file_range only"
-wait_not_sparse "$V/A"
-if command -v strace >/dev/null; then
-  strace -f -e trace=openat,copy_file_range,read,write -o "$T/strace.cp" cp "$V/A" "$V/C" ||
-    fail "cp A C under strace failed"
-  grep -q 'copy_file_range(' "$T/strace.cp" || fail "cp did not use copy_file_range: $(tail -n 5 "$T/strace.cp")"
-  # Once both are open, cp must neither read A nor write C itself.
-  rw="$(awk -F'= ' '
-    /openat\(.*volumes\/A"/ { src = $NF + 0 }
-    /openat\(.*volumes\/C"/ { dst = $NF + 0; open = 1; next }
-    open && ($0 ~ "read\\(" src "," || $0 ~ "write\\(" dst ",")' "$T/strace.cp")"
-  [[ -z "$rw" ]] || fail "cp read or wrote the data itself: $(head -n 3 <<<"$rw")"
-  log "strace: $(grep copy_file_range "$T/strace.cp" | head -n 2 | tr '\n' ' ')"
-else
-  log "strace not installed: checking the result only"
-  cp "$V/A" "$V/C" || fail "cp A C failed"
-fi
+# Right after writes, too: st_blocks do not depend on what the volume stores.
+put_bytes "$V/A" $((40 << 20)) "$W/p2"
+put_bytes "$W/a" $((40 << 20)) "$W/p2"
+shows_full_size "$V/A"
+cp_traced A C
 same "$V/C" "$W/a" "C (plain cp of A)"
 is_clone_of C A
 cp "$W/a" "$W/c"
@@ -226,7 +240,6 @@ same "$V/R" "$W/a" "R (cp of snapshot snapA)"
 
 step "1 GiB written: plain cp is still O(1)"
 dd if=/dev/urandom of="$V/G" bs=1M count=1024 conv=fsync status=none || fail "writing G"
-wait_not_sparse "$V/G"
 live_g0="$(store_field LiveBytes)"
 seg_g0="$(store_field SegmentBytes)"
 timed_cp ms_big "$V/G" "$V/G2"
@@ -238,16 +251,53 @@ log "plain cp of 1 GiB written: $ms_big ms; LiveBytes +$((live_g1 - live_g0)), S
 is_clone_of G2 G
 cmp "$V/G" "$V/G2" || fail "G2 differs from G"
 
+step "a mostly empty 1 GiB ext4 image: plain cp --reflink=auto is an O(1) clone too"
+# mkfs.ext4 through a loop device, then 5 MiB of files: a few MiB stored in scattered places,
+# holes everywhere else. Under a du-style st_blocks, cp would take it for a sparse
+# file and copy it with SEEK_DATA, read and write.
+need_loop
+ctl volume create SP --size 1G >/dev/null
+loop_attach LOOP "$V/SP"
+mkfs.ext4 -q -F "$LOOP" || fail "mkfs.ext4 on $LOOP failed"
+mkdir -p "$T/sp"
+mount "$LOOP" "$T/sp" || fail "mounting SP's ext4 failed"
+head -c $((2 << 20)) /dev/urandom >"$T/sp/f1"
+mkdir "$T/sp/d" && head -c $((3 << 20)) /dev/urandom >"$T/sp/d/f2"
+umount "$T/sp" || fail "unmounting SP's ext4 failed"
+loop_detach "$LOOP"
+sp_stored="$(volume_stored_bytes SP)"
+log "SP stores $sp_stored bytes of 1 GiB; stat shows $(stat -c '%b blocks, %s bytes' "$V/SP")"
+((sp_stored >= 4 << 20 && sp_stored < 64 << 20)) || fail "SP stores $sp_stored bytes"
+shows_full_size "$V/SP"
+jctl gc >/dev/null
+live_s0="$(store_field LiveBytes)"
+seg_s0="$(store_field SegmentBytes)"
+du_s0="$(du -sb "$STORE" | cut -f1)"
+t0=$(now_ms)
+cp_traced SP SP2 --reflink=auto
+ms_sp=$(($(now_ms) - t0))
+live_s1="$(store_field LiveBytes)"
+seg_s1="$(store_field SegmentBytes)"
+du_s1="$(du -sb "$STORE" | cut -f1)"
+log "cp --reflink=auto of SP: $ms_sp ms; LiveBytes +$((live_s1 - live_s0)), SegmentBytes +$((seg_s1 - seg_s0)), store directory +$((du_s1 - du_s0)) bytes"
+is_clone_of SP2 SP
+((live_s1 == live_s0)) || fail "the clone of SP changed LiveBytes: $live_s0 -> $live_s1"
+((seg_s1 - seg_s0 < 1 << 20)) || fail "the clone of SP grew the segments by $((seg_s1 - seg_s0)) bytes"
+((du_s1 - du_s0 < 1 << 20)) || fail "the clone of SP grew the store directory by $((du_s1 - du_s0)) bytes"
+((ms_sp < 3000)) || fail "cp of SP as a clone took $ms_sp ms"
+cmp "$V/SP" "$V/SP2" || fail "SP2 differs from SP"
+
 step "6 GiB volume: the kernel splits the copy at 4 GiB; the rest is already in place"
 ctl volume create L --size 6G >/dev/null
 head -c $((32 << 20)) /dev/urandom >"$W/l1"
 head -c $((32 << 20)) /dev/urandom >"$W/l2"
 put_bytes "$V/L" $((1 << 20)) "$W/l1"
 put_bytes "$V/L" $(((5 << 30) + 12345)) "$W/l2"
-# L looks sparse (64 MiB stored of 6 GiB): cp's default would read it all and write only the
-# data; --sparse=never makes it use copy_file_range.
-timed_cp ms_l --sparse=never "$V/L" "$V/L2"
-log "cp --sparse=never of a 6 GiB volume: $ms_l ms"
+# L stores 64 MiB of 6 GiB, yet shows its full size in st_blocks, so plain cp hands it all to
+# copy_file_range.
+shows_full_size "$V/L"
+timed_cp ms_l --reflink=auto "$V/L" "$V/L2"
+log "cp --reflink=auto of a 6 GiB volume storing 64 MiB: $ms_l ms"
 ((ms_l < 3000)) || fail "cp of the 6 GiB volume took $ms_l ms"
 is_clone_of L2 L
 [[ "$(stat -c %s "$V/L2")" == $((6 << 30)) ]] || fail "L2 has the wrong size"
@@ -280,7 +330,6 @@ step "the 16th clone of a lineage: cp makes a full independent copy instead"
 # A's lineage: B, C, D, E (cp) and R (restore). Ten more clones fill the quota of 15.
 for i in $(seq 1 10); do jctl volume clone A "q$i" >/dev/null; done
 live_q="$(store_field LiveBytes)"
-wait_not_sparse "$V/A"
 cp "$V/A" "$V/X" || fail "cp A X (the 16th clone) failed"
 same "$V/X" "$W/a" "X (a byte copy because the quota is full)"
 is_independent X
@@ -301,5 +350,30 @@ same "$V/E" "$W/e" "E after remount"
 same "$V/X" "$W/a" "X after remount"
 same "$V/R" "$S/snapA" "R after remount"
 cmp "$V/G" "$V/G2" || fail "G2 differs from G after remount"
+cmp "$V/SP" "$V/SP2" || fail "SP2 differs from SP after remount"
+unmount_store "$STORE" "$M"
+
+# --- -o sparse_blocks -----------------------------------------------------------------------
+
+step "-o sparse_blocks: st_blocks (du) show what a volume stores; cp still copies it right"
+MOUNT_OPTS=sparse_blocks mount_store "$STORE" "$M"
+read -r sp_blocks sp_size < <(stat -c '%b %s' "$V/SP")
+log "under sparse_blocks SP shows $sp_blocks blocks for $sp_size bytes; du says $(du -h "$V/SP" | cut -f1)"
+((sp_blocks * 512 >= sp_stored && sp_blocks * 512 < sp_stored + (1 << 20))) ||
+  fail "SP shows $sp_blocks blocks, but stores $sp_stored bytes"
+shows_full_size "$S/snapA"  # a snapshot cannot tell what it alone holds: still its full size
+# SP now looks sparse, so cp copies it as a sparse file (SEEK_DATA, read, write, holes): no
+# clone, but the same bytes.
+cp --reflink=auto "$V/SP" "$V/SP3" || fail "cp --reflink=auto SP SP3 failed"
+cmp "$V/SP" "$V/SP3" || fail "SP3 (cp under sparse_blocks) differs from SP"
+if [[ -n "$(vol_field SP3 SourceVolumeIdentifier)" ]]; then
+  log "SP3 became a clone of SP: cp used copy_file_range anyway"
+else
+  log "SP3 is a byte copy of SP: $(volume_stored_bytes SP3) bytes stored"
+fi
+# --sparse=never keeps cp from looking for holes: the clone again.
+cp_traced SP SP4 --reflink=auto --sparse=never
+is_clone_of SP4 SP
+cmp "$V/SP" "$V/SP4" || fail "SP4 differs from SP"
 assert_no_corruption
 unmount_store "$STORE" "$M"

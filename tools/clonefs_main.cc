@@ -30,6 +30,8 @@
 #include "fs/fuse_adapter.h"
 #include "fs/mount_options.h"
 #include "fs/notifying_store.h"
+#include "store/key_service.h"
+#include "store/root_secret.h"
 #include "store/store.h"
 #include "tools/control/server.h"
 
@@ -81,6 +83,13 @@ std::string Absolute(const std::string& path) {
   char buf[PATH_MAX];
   if (realpath(path.c_str(), buf) != nullptr) return buf;
   return path;  // left for the caller's own checks (and error messages) to deal with
+}
+
+std::string AbsoluteUnresolved(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  char buf[PATH_MAX];
+  if (getcwd(buf, sizeof(buf)) == nullptr) return path;
+  return std::string(buf) + "/" + path;
 }
 
 // Checks that need no thread and give the clearest messages; run before forking.
@@ -135,12 +144,22 @@ Status SetupLogging(const fs::MountOptions& o, bool detached) {
 Status Start(const fs::MountOptions& o, Daemon* d) {
   store::StoreOptions so;
   so.cache_bytes = o.cache_bytes;
+  Result<std::shared_ptr<const crypto::RootSecret>> root =
+      store::LoadRootSecret(o.store_dir, o.key_file, o.passphrase_file);
+  if (!root.ok()) return Status::InvalidArgument("root secret: " + root.status().message());
+  so.root_secret = std::move(root).value();
   Result<std::unique_ptr<store::Store>> store = store::Store::Open(o.store_dir, so);
   if (!store.ok()) {
     if (store.status().code() == Status::Code::kBusy) return store.status();
     return Status::IOError("cannot open store " + o.store_dir + ": " + store.status().ToString());
   }
   d->store = std::move(store).value();
+  if (!d->store->keys().lock_reason().ok()) {
+    // Not fatal: unencrypted volumes are served; encrypted ones are refused until restarted
+    // with the right secret.
+    spdlog::warn("daemon: encrypted volumes are unavailable: {}",
+                 d->store->keys().lock_reason().message());
+  }
   d->events = std::make_unique<fs::NotifyingStore>(d->store.get());
 
   const std::string socket = control::ControlSocketPath(o.store_dir);
@@ -266,6 +285,10 @@ int Main(int argc, char** argv) {
   }
   // The daemon leaves the working directory, so relative paths must be resolved now.
   o.store_dir = Absolute(o.store_dir);
+  // Secrets: absolute but not resolved, so that a key file that is a symbolic link is still
+  // refused as one.
+  o.key_file = AbsoluteUnresolved(o.key_file);
+  o.passphrase_file = AbsoluteUnresolved(o.passphrase_file);
   o.mountpoint = Absolute(o.mountpoint);
   if (o.foreground) return RunDaemon(o, nullptr, /*detached=*/false);
 

@@ -16,6 +16,9 @@
 #include <optional>
 #include <vector>
 
+#include "crypto/key_file.h"
+#include "store/key_service.h"
+#include "store/root_secret.h"
 #include "store/store.h"
 #include "tools/control/cli_output.h"
 #include "tools/control/client.h"
@@ -44,6 +47,17 @@ struct CliOptions {
   std::string volume;    // `snapshot create VOLUME`, `snapshot list --volume`
   std::vector<std::string> tags;  // `--tag KEY=VALUE`
   bool full_copy = false;
+  // Encryption and keys.
+  std::string key_file;         // --key-file: the key store's root secret (default STORE.key)
+  std::string passphrase_file;  // --passphrase-file: a passphrase instead of a key file
+  bool encrypted = false;       // `volume create --encrypted`
+  std::string kms_key;          // `--kms-key KEY` of volume create/clone/restore/rekey
+  std::string key;              // `key show KEY`, ...
+  std::string alias;            // `key create --alias`
+  std::string description;      // `key create --description`
+  int days = 30;                // `key schedule-deletion --days`
+  std::string policy;           // `key policy put --policy JSON`
+  std::string policy_file;      // `key policy put --policy-file PATH`
   std::string command;  // "volume.create", "init", ... set by the chosen subcommand
   // Given on the command line (possibly as an empty string)?
   CLI::Option* name_opt = nullptr;       // of `volume usage`
@@ -117,6 +131,16 @@ json NotAStore(const std::string& dir) {
                  dir + " is not a clonefs store (run: clonectl --store " + dir + " init)");
 }
 
+// The key file the store's key store uses: --key-file, else $CLONEFS_KEY_FILE, else STORE.key.
+std::string KeyFilePath(const CliOptions& o) {
+  if (!o.key_file.empty()) return o.key_file;
+  const char* env = std::getenv("CLONEFS_KEY_FILE");
+  if (env != nullptr && *env != '\0') return env;
+  return store::DefaultKeyFilePath(o.store_dir);
+}
+
+// Creates the store, then its root secret (a new key file unless one exists or a passphrase
+// file is given), then opens it once, which creates the key store with that secret.
 json Init(const CliOptions& o) {
   Env* env = Env::Default();
   if (!ValidRegion(o.region)) {
@@ -127,13 +151,39 @@ json Init(const CliOptions& o) {
   if (store::Store::IsStore(env, o.store_dir)) {
     return Failure(errors::kStoreAlreadyExists, o.store_dir + " is already a clonefs store");
   }
+  const std::string key_file = o.passphrase_file.empty() ? KeyFilePath(o) : "";
+  bool key_file_exists = false;
+  if (!key_file.empty()) {
+    // An existing key file is used as it is, after the same checks an open makes.
+    Result<crypto::SecretBytes> existing = crypto::ReadKeyFile(key_file);
+    key_file_exists = existing.ok();
+    if (!existing.ok() && !existing.status().IsNotFound()) {
+      return ErrorResponse(ToApiError(existing.status(), "store", o.store_dir));
+    }
+  }
+  auto root = store::LoadRootSecret(o.store_dir, key_file, o.passphrase_file);
+  if (!root.ok()) return ErrorResponse(ToApiError(root.status(), "store", o.store_dir));
   Status s = store::Store::Create(o.store_dir, o.region, env);
   if (!s.ok()) return ErrorResponse(ToApiError(s, "store", o.store_dir));
+  if (!key_file.empty() && !key_file_exists) {
+    s = crypto::CreateKeyFile(key_file);
+    if (!s.ok()) return ErrorResponse(ToApiError(s, "store", o.store_dir));
+  }
   json result = {{"StoreDirectory", o.store_dir}, {"Region", o.region}};
   store::StoreOptions options;
   options.background_threads = false;
+  options.root_secret = *root;
   auto opened = store::Store::Open(o.store_dir, options);
-  if (opened.ok()) result = StoreInfoToJson((*opened)->info());
+  if (!opened.ok()) return ErrorResponse(ToApiError(opened.status(), "store", o.store_dir));
+  result = StoreInfoToJson((*opened)->info());
+  if (!key_file.empty()) {
+    result["KeyFile"] = key_file;
+    result["KeyFileCreated"] = !key_file_exists;
+  } else {
+    result["RootSecret"] = "passphrase";
+  }
+  const Status& locked = (*opened)->keys().lock_reason();
+  if (!locked.ok()) return ErrorResponse(ToApiError(locked, "store", o.store_dir));
   return OkResponse(std::move(result));
 }
 
@@ -155,6 +205,9 @@ json RunDirect(const CliOptions& o, const json& request) {
   store::StoreOptions options;
   options.background_threads = false;
   options.cache_bytes = 64ull << 20;
+  auto root = store::LoadRootSecret(o.store_dir, KeyFilePath(o), o.passphrase_file);
+  if (!root.ok()) return ErrorResponse(ToApiError(root.status(), "store"));
+  options.root_secret = *root;
   auto opened = store::Store::Open(o.store_dir, options);
   if (!opened.ok()) return ErrorResponse(ToApiError(opened.status(), "store"));
   Dispatcher dispatcher(opened->get());
@@ -214,6 +267,30 @@ json BuildArgs(const CliOptions& o, json* args) {
     (*args)["page_size"] = *page;
   }
   if (c == "volume.create" && !o.compression.empty()) (*args)["compression"] = o.compression;
+  if (c == "volume.create" && o.encrypted) (*args)["encrypted"] = true;
+  if ((c == "volume.create" || c == "volume.clone" || c == "volume.restore" ||
+       c == "volume.rekey") &&
+      !o.kms_key.empty()) {
+    (*args)["kms_key"] = o.kms_key;
+  }
+  if (c == "volume.rekey") (*args)["name"] = o.name;
+  if (c.rfind("key.", 0) == 0 && c != "key.create" && c != "key.list") (*args)["key"] = o.key;
+  if (c == "key.create" && !o.alias.empty()) (*args)["alias"] = o.alias;
+  if (c == "key.create" && !o.description.empty()) (*args)["description"] = o.description;
+  if (c == "key.schedule_deletion") (*args)["days"] = o.days;
+  if (c == "key.policy_put") {
+    std::string policy = o.policy;
+    if (!o.policy_file.empty()) {
+      Result<std::string> text = ReadFileToString(Env::Default(), o.policy_file);
+      if (!text.ok()) return ErrorResponse(ToApiError(text.status(), "key"));
+      policy = *text;
+    }
+    if (policy.empty()) {
+      return Failure(errors::kInvalidParameterValue,
+                     "key policy put needs the policy: --policy JSON or --policy-file PATH");
+    }
+    (*args)["policy"] = policy;
+  }
   if (c == "volume.clone") {
     (*args)["source"] = o.source;
     (*args)["name"] = o.name;
@@ -301,6 +378,58 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
   restore->add_option("NEW_VOLUME", o.name, "The new volume's name")->required();
   restore->add_flag("--full-copy", o.full_copy,
                     "Copy every byte into an independent volume (a new clone lineage)");
+  create->add_flag("--encrypted", o.encrypted,
+                   "Encrypt its pages (AES-256-GCM) under --kms-key or the default key");
+  const std::string kms_help = "KMS key: key id, ARN, alias/NAME or NAME";
+  create->add_option("--kms-key", o.kms_key, kms_help + " (implies --encrypted)")
+      ->type_name("KEY");
+  clone->add_option("--kms-key", o.kms_key,
+                    kms_help + "; default: the source's (an encrypted source only)")
+      ->type_name("KEY");
+  restore->add_option("--kms-key", o.kms_key,
+                      kms_help + "; default: the snapshot's (an encrypted snapshot only)")
+      ->type_name("KEY");
+  CLI::App* rekey = Leaf(volume, "rekey", "Re-wrap an encrypted volume's data keys under a key",
+                         o, "volume.rekey");
+  rekey->add_option("NAME", o.name, "Volume name")->required();
+  rekey->add_option("--kms-key", o.kms_key, kms_help)->required()->type_name("KEY");
+}
+
+void DefineKeyCommands(CLI::App& app, CliOptions& o) {
+  CLI::App* key = app.add_subcommand("key", "Manage the store's KMS keys");
+  key->require_subcommand(1);
+  CLI::App* create = Leaf(key, "create", "Create a KMS key", o, "key.create");
+  create->add_option("--alias", o.alias, "An alias for the key (letters, digits, - and _)")
+      ->type_name("NAME");
+  create->add_option("--description", o.description, "A description")->type_name("TEXT");
+  Leaf(key, "list", "List the KMS keys", o, "key.list");
+  auto with_key = [&](CLI::App* sub) {
+    sub->add_option("KEY", o.key, "Key id, ARN, alias/NAME or NAME")->required();
+    return sub;
+  };
+  with_key(Leaf(key, "show", "Describe a KMS key", o, "key.show"));
+  CLI::App* policy = key->add_subcommand("policy", "Read or replace a key's policy");
+  policy->require_subcommand(1);
+  with_key(Leaf(policy, "get", "Print the key's policy document", o, "key.policy_get"));
+  CLI::App* put = with_key(Leaf(policy, "put", "Replace the key's policy", o, "key.policy_put"));
+  auto* text = put->add_option("--policy", o.policy,
+                               "Policy JSON: {\"accounts\": {\"ACCOUNT\": [\"Decrypt\", ...]}}")
+                   ->type_name("JSON");
+  auto* file = put->add_option("--policy-file", o.policy_file, "Read the policy from a file")
+                   ->type_name("PATH");
+  text->excludes(file);
+  with_key(Leaf(key, "disable", "Disable a key: its volumes stop reading and writing", o,
+                "key.disable"));
+  with_key(Leaf(key, "enable", "Enable a disabled key", o, "key.enable"));
+  with_key(Leaf(key, "schedule-deletion", "Delete the key after a waiting period", o,
+                "key.schedule_deletion"))
+      ->add_option("--days", o.days, "Waiting period, 7 to 30 days")
+      ->check(CLI::Range(7, 30))
+      ->capture_default_str();
+  with_key(Leaf(key, "cancel-deletion", "Cancel a scheduled deletion (the key stays disabled)",
+                o, "key.cancel_deletion"));
+  with_key(Leaf(key, "rotate", "Add a new version of the key for new data keys", o,
+                "key.rotate"));
 }
 
 void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
@@ -335,12 +464,20 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
       ->check(CLI::PositiveNumber)
       ->type_name("SECONDS")
       ->capture_default_str();
+  app.add_option("--key-file", o.key_file,
+                 "Key file of the store's key store ($CLONEFS_KEY_FILE, else STORE.key); "
+                 "unused when a daemon serves the store")
+      ->type_name("PATH");
+  app.add_option("--passphrase-file", o.passphrase_file,
+                 "Unlock the key store with the passphrase in this file instead")
+      ->type_name("PATH");
   Leaf(&app, "init", "Create a new, empty store", o, "init")
       ->add_option("--region", o.region, "Region name, e.g. us-east-1")
       ->type_name("NAME")
       ->capture_default_str();
   DefineVolumeCommands(app, o);
   DefineSnapshotCommands(app, o);
+  DefineKeyCommands(app, o);
   CLI::App* st = app.add_subcommand("store", "Inspect and maintain the store");
   st->require_subcommand(1);
   Leaf(st, "info", "Region, directory, account and format version", o, "store.info");

@@ -41,6 +41,10 @@ void PrintVolume(std::ostream& out, const json& v) {
                    {"Created", Str(v, "VolumeCreateTime")},
                    {"Epoch", Str(v, "Epoch")}};
   if (v.contains("CloneGroupId")) fields.emplace_back("Clone group", Str(v, "CloneGroupId"));
+  if (v.contains("StorageEncrypted")) {
+    fields.emplace_back("Encrypted", v.value("StorageEncrypted", false) ? "yes" : "no");
+  }
+  if (v.contains("KmsKeyId")) fields.emplace_back("KMS key", Str(v, "KmsKeyId"));
   if (v.contains("SourceVolumeIdentifier")) {
     fields.emplace_back("Source volume", Str(v, "SourceVolumeIdentifier"));
   }
@@ -69,7 +73,46 @@ void PrintSnapshot(std::ostream& out, const json& s) {
                     {"Page size", Size(s, "PageSize")},
                     {"Compression", Str(s, "Compression")},
                     {"Created", Str(s, "SnapshotCreateTime")},
+                    {"Encrypted", s.value("StorageEncrypted", false) ? "yes" : "no"},
+                    {"KMS key", s.contains("KmsKeyId") ? Str(s, "KmsKeyId") : "-"},
                     {"Tags", TagsText(s)}});
+}
+
+std::string AliasesText(const json& k) {
+  std::string text;
+  for (const json& a : k.at("Aliases")) {
+    if (!text.empty()) text += ", ";
+    text += a.get<std::string>();
+  }
+  return text.empty() ? "-" : text;
+}
+
+void PrintKey(std::ostream& out, const json& k) {
+  Fields fields = {{"Key", Str(k, "KeyId")},
+                   {"ARN", Str(k, "Arn")},
+                   {"Aliases", AliasesText(k)},
+                   {"State", Str(k, "KeyState")},
+                   {"Manager", Str(k, "KeyManager")},
+                   {"Description", k.at("Description").get<std::string>().empty()
+                                       ? "-"
+                                       : Str(k, "Description")},
+                   {"Created", Str(k, "CreationDate")},
+                   {"Version", Str(k, "PrimaryKeyVersion") + " of " + Str(k, "KeyVersionCount")}};
+  if (k.contains("DeletionDate")) fields.emplace_back("Deletion date", Str(k, "DeletionDate"));
+  PrintFields(out, fields);
+}
+
+void PrintKeyList(std::ostream& out, const json& result) {
+  const json& keys = result.at("Keys");
+  if (keys.empty()) {
+    out << "No keys.\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {{"KEY", "ALIASES", "STATE", "CREATED"}};
+  for (const json& k : keys) {
+    rows.push_back({Str(k, "KeyId"), AliasesText(k), Str(k, "KeyState"), Str(k, "CreationDate")});
+  }
+  PrintTable(out, rows);
 }
 
 void PrintSnapshotList(std::ostream& out, const json& result) {
@@ -94,10 +137,11 @@ void PrintVolumeList(std::ostream& out, const json& result) {
     return;
   }
   std::vector<std::vector<std::string>> rows = {
-      {"NAME", "SIZE", "PAGE", "COMPRESSION", "STATUS", "CREATED"}};
+      {"NAME", "SIZE", "PAGE", "COMPRESSION", "ENCRYPTED", "STATUS", "CREATED"}};
   for (const json& v : volumes) {
     rows.push_back({Str(v, "VolumeIdentifier"), Size(v, "SizeBytes"), Size(v, "PageSize"),
-                    Str(v, "Compression"), Str(v, "Status"), Str(v, "VolumeCreateTime")});
+                    Str(v, "Compression"), v.value("StorageEncrypted", false) ? "yes" : "no",
+                    Str(v, "Status"), Str(v, "VolumeCreateTime")});
   }
   PrintTable(out, rows);
 }
@@ -148,6 +192,12 @@ void PrintInit(std::ostream& out, const json& r) {
   out << "Initialized store " << Str(r, "StoreDirectory") << " (region " << Str(r, "Region");
   if (r.contains("AccountId")) out << ", account " << Str(r, "AccountId");
   out << ").\n";
+  if (r.contains("KeyFile")) {
+    out << (r.value("KeyFileCreated", false) ? "Created key file " : "Using key file ")
+        << Str(r, "KeyFile") << ": keep it safe and apart from the store's backups.\n";
+  } else if (r.contains("RootSecret")) {
+    out << "Its keys are protected by the passphrase.\n";
+  }
 }
 
 }  // namespace
@@ -187,7 +237,7 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
   std::ostringstream out;  // rendered whole, so a surprise midway prints no half table
   try {
     if (command == "volume.create" || command == "volume.show" || command == "volume.resize" ||
-        command == "volume.clone" || command == "volume.restore") {
+        command == "volume.clone" || command == "volume.restore" || command == "volume.rekey") {
       PrintVolume(out, result);
     } else if (command == "volume.delete") {
       out << "Deleted volume '" << Str(result, "VolumeIdentifier") << "'.\n";
@@ -211,6 +261,12 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
       out << "Store synced.\n";
     } else if (command == "init") {
       PrintInit(out, result);
+    } else if (command == "key.list") {
+      PrintKeyList(out, result);
+    } else if (command == "key.policy_get" || command == "key.policy_put") {
+      out << Str(result, "Policy") << '\n';
+    } else if (command.rfind("key.", 0) == 0) {
+      PrintKey(out, result);
     } else {
       out << JsonToString(result, 2) << '\n';
     }

@@ -101,6 +101,7 @@ const std::vector<CommandSpec>& AllCommands() {
     RegisterVolumeCommands(t);
     RegisterStoreCommands(t);
     RegisterSnapshotCommands(t);
+    RegisterKeyCommands(t);
     return t;
   }();
   return table;

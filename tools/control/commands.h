@@ -6,7 +6,8 @@
 // (docs/CLI.md). A request may add "progress": true to be told how a long command (a
 // --full-copy) is getting on; the transport decides how (ProgressHooks). Commands live in a
 // table: each `Register*Commands()` function adds one family (volume_commands.cc,
-// store_commands.cc, snapshot_commands.cc), so new families only add a file and a line.
+// store_commands.cc, snapshot_commands.cc, key_commands.cc), so new families only add a file
+// and a line.
 //
 // Thread-safe: a Dispatcher holds no mutable state and the Store is thread-safe, so many
 // connections may call Handle() at once. Never throws.
@@ -93,6 +94,7 @@ const std::vector<CommandSpec>& AllCommands();
 void RegisterVolumeCommands(std::vector<CommandSpec>& table);
 void RegisterStoreCommands(std::vector<CommandSpec>& table);
 void RegisterSnapshotCommands(std::vector<CommandSpec>& table);
+void RegisterKeyCommands(std::vector<CommandSpec>& table);
 
 class Dispatcher {
  public:

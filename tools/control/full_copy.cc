@@ -47,13 +47,21 @@ Status CopyChunks(store::VolumeHandle& source, store::VolumeHandle& target, uint
 }  // namespace
 
 Result<store::VolumeInfo> FullCopy(store::Store* store, store::VolumeHandle& source,
-                                   const std::string& name, const ProgressFn& progress,
-                                   const CancelledFn& cancelled) {
+                                   const std::string& name, const std::string& kms_key,
+                                   const ProgressFn& progress, const CancelledFn& cancelled) {
   const uint64_t size = source.size();
   store::VolumeOptions options;
   options.size_bytes = size;
   options.page_size = source.info().page_size;
   options.compression = source.info().compression;
+  // As for a copy-on-write clone: encrypted stays encrypted, unencrypted cannot become so.
+  if (!source.info().encrypted && !kms_key.empty()) {
+    return NamedError("InvalidParameterCombination", Status::Code::kInvalidArgument,
+                      "'" + source.info().name +
+                          "' is not encrypted, so a copy of it cannot be encrypted either");
+  }
+  options.encrypted = source.info().encrypted;
+  options.kms_key = kms_key.empty() ? source.info().kms_key_id : kms_key;
   CLONEFS_RETURN_IF_ERROR(store->CreateVolume(name, options).status());
   Status s;
   {

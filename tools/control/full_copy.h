@@ -2,7 +2,8 @@
 //
 // A full copy is a new root volume (its own clone lineage, so it does not count against the
 // source's clone quota) holding the bytes of a source handle. It is created with the source's
-// size, page size and compression, filled in 1 MiB chunks (chunks that are all zeros are
+// size, page size, compression and encryption (an encrypted source's copy is encrypted, under
+// the source's KMS key or the one named; an unencrypted source's copy cannot be), filled in 1 MiB chunks (chunks that are all zeros are
 // skipped, so holes stay holes) and synced. It takes time proportional to the source's size,
 // unlike a copy-on-write clone. Thread-safe (it only uses the thread-safe Store).
 #pragma once
@@ -26,7 +27,7 @@ constexpr std::chrono::milliseconds kProgressInterval(100);
 // failure, or when cancelled (OperationCancelled), the new volume is deleted again before the
 // error is returned, so a failed copy leaves nothing behind.
 Result<store::VolumeInfo> FullCopy(store::Store* store, store::VolumeHandle& source,
-                                   const std::string& name, const ProgressFn& progress,
-                                   const CancelledFn& cancelled);
+                                   const std::string& name, const std::string& kms_key,
+                                   const ProgressFn& progress, const CancelledFn& cancelled);
 
 }  // namespace clonefs::control

@@ -19,6 +19,10 @@ std::string SnapshotArn(const store::StoreInfo& store, const std::string& name) 
   return "arn:clonefs:" + store.region + ":" + store.account_id + ":snapshot:" + name;
 }
 
+std::string KeyArn(const store::StoreInfo& store, const std::string& key_id) {
+  return "arn:clonefs:" + store.region + ":" + store.account_id + ":key:" + key_id;
+}
+
 std::string IsoTime(uint64_t micros) {
   const std::time_t secs = static_cast<std::time_t>(micros / 1000000);
   const unsigned millis = static_cast<unsigned>((micros / 1000) % 1000);
@@ -45,7 +49,9 @@ nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeIn
       {"VolumeCreateTime", IsoTime(volume.create_time_us)},
       {"Epoch", volume.epoch},
       {"CloneGroupId", volume.lineage_id},
+      {"StorageEncrypted", volume.encrypted},
   };
+  if (volume.encrypted) j["KmsKeyId"] = KeyArn(store, volume.kms_key_id);
   if (volume.parent_id != 0 && !source_volume.empty()) j["SourceVolumeIdentifier"] = source_volume;
   if (!volume.source_snapshot.empty()) j["SourceSnapshotIdentifier"] = volume.source_snapshot;
   return j;
@@ -54,7 +60,7 @@ nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeIn
 nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::SnapshotInfo& snapshot) {
   nlohmann::json tags = nlohmann::json::array();
   for (const auto& [key, value] : snapshot.tags) tags.push_back({{"Key", key}, {"Value", value}});
-  return {
+  nlohmann::json j = {
       {"SnapshotIdentifier", snapshot.name},
       {"SnapshotArn", SnapshotArn(store, snapshot.name)},
       {"VolumeIdentifier", snapshot.volume_name},
@@ -65,10 +71,12 @@ nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::Snapsh
       {"SizeBytes", snapshot.size_bytes},
       {"PageSize", snapshot.page_size},
       {"Compression", std::string(store::CompressionName(snapshot.compression))},
-      {"StorageEncrypted", false},
+      {"StorageEncrypted", snapshot.encrypted},
       {"PercentProgress", 100},
       {"TagList", std::move(tags)},
   };
+  if (snapshot.encrypted) j["KmsKeyId"] = KeyArn(store, snapshot.kms_key_id);
+  return j;
 }
 
 nlohmann::json VolumeUsageToJson(const store::VolumeInfo& volume, const store::VolumeUsage& usage) {
@@ -89,6 +97,30 @@ nlohmann::json StoreInfoToJson(const store::StoreInfo& info) {
       {"AccountId", info.account_id},
       {"FormatVersion", info.format_version},
   };
+}
+
+nlohmann::json KeyToJson(const crypto::KeyMetadata& key) {
+  nlohmann::json aliases = nlohmann::json::array();
+  for (const std::string& a : key.aliases) aliases.push_back("alias/" + a);
+  nlohmann::json j = {
+      {"KeyId", key.key_id},
+      {"Arn", key.arn},
+      {"AccountId", key.owner},
+      {"Aliases", std::move(aliases)},
+      {"Description", key.description},
+      {"KeyState", std::string(crypto::KeyStateName(key.state))},
+      {"Enabled", key.state == crypto::KeyState::kEnabled},
+      {"KeyManager", key.is_default ? "AWS" : "CUSTOMER"},
+      {"KeySpec", "SYMMETRIC_DEFAULT"},
+      {"KeyUsage", "ENCRYPT_DECRYPT"},
+      {"CreationDate", IsoTime(key.creation_date_us)},
+      {"PrimaryKeyVersion", key.primary_version},
+      {"KeyVersionCount", key.versions.size()},
+  };
+  if (key.state == crypto::KeyState::kPendingDeletion) {
+    j["DeletionDate"] = IsoTime(key.deletion_date_us);
+  }
+  return j;
 }
 
 nlohmann::json StoreUsageToJson(const store::StoreUsage& usage) {

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "crypto/key_store.h"
 #include "store/store.h"
 
 namespace clonefs::control {
@@ -16,6 +17,9 @@ std::string JsonToString(const nlohmann::json& j, int indent = -1);
 // arn:clonefs:REGION:ACCOUNT:volume:NAME
 std::string VolumeArn(const store::StoreInfo& store, const std::string& name);
 
+// arn:clonefs:REGION:ACCOUNT:key:KEY_ID: the ARN a KMS key of this store's owner has.
+std::string KeyArn(const store::StoreInfo& store, const std::string& key_id);
+
 // Microseconds since the Unix epoch as ISO 8601 UTC with milliseconds: 2024-05-01T12:34:56.789Z
 std::string IsoTime(uint64_t micros);
 
@@ -23,7 +27,8 @@ std::string IsoTime(uint64_t micros);
 std::string SnapshotArn(const store::StoreInfo& store, const std::string& name);
 
 // {"VolumeIdentifier","VolumeArn","VolumeId","Status","SizeBytes","AllocatedStorage",
-//  "PageSize","Compression","VolumeCreateTime","Epoch","CloneGroupId"} and, for a clone or a
+//  "PageSize","Compression","VolumeCreateTime","Epoch","CloneGroupId","StorageEncrypted"},
+// "KmsKeyId" (the key's ARN) when encrypted and, for a clone or a
 // restore, "SourceVolumeIdentifier" (when `source_volume` is not empty: the caller passes the
 // parent's name while the parent still exists) and, for a restore, "SourceSnapshotIdentifier".
 nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume,
@@ -31,7 +36,8 @@ nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeIn
 
 // {"SnapshotIdentifier","SnapshotArn","VolumeIdentifier","SnapshotType","Status",
 //  "SnapshotCreateTime","AllocatedStorage","SizeBytes","PageSize","Compression",
-//  "StorageEncrypted","PercentProgress","TagList":[{"Key","Value"}]}
+//  "StorageEncrypted","PercentProgress","TagList":[{"Key","Value"}]} and "KmsKeyId" when
+//  encrypted
 nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::SnapshotInfo& snapshot);
 
 // {"VolumeIdentifier","LogicalBytes","MappedPages","MappedBytes","StoredBytes"}
@@ -39,6 +45,11 @@ nlohmann::json VolumeUsageToJson(const store::VolumeInfo& volume, const store::V
 
 // {"StoreDirectory","Region","AccountId","FormatVersion"}
 nlohmann::json StoreInfoToJson(const store::StoreInfo& info);
+
+// A KMS key after AWS KMS's KeyMetadata: {"KeyId","Arn","AccountId","Aliases","Description",
+//  "KeyState","Enabled","KeyManager","KeySpec","KeyUsage","CreationDate","PrimaryKeyVersion",
+//  "KeyVersionCount"} and "DeletionDate" while pending deletion. Never key material.
+nlohmann::json KeyToJson(const crypto::KeyMetadata& key);
 
 // {"SegmentCount","SegmentBytes","LiveBytes","GarbageBytes"}
 nlohmann::json StoreUsageToJson(const store::StoreUsage& usage);

@@ -1,4 +1,4 @@
-// volume.* commands: create, list, show, resize, delete, usage, clone, restore.
+// volume.* commands: create, list, show, resize, delete, usage, clone, restore, rekey.
 #include <spdlog/spdlog.h>
 
 #include <bit>
@@ -69,7 +69,16 @@ Result<store::VolumeOptions> CreateOptions(CommandContext& ctx) {
     }
     opts.compression = *c;
   }
+  CLONEFS_ASSIGN_OR_RETURN(opts.encrypted, ctx.args.OptionalBool("encrypted"));
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> kms_key, ctx.args.OptionalString("kms_key"));
+  opts.kms_key = kms_key.value_or("");
   return opts;
+}
+
+// The optional "kms_key" argument of a clone or restore.
+Result<store::CloneOptions> CloneKeyOptions(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> kms_key, ctx.args.OptionalString("kms_key"));
+  return store::CloneOptions{kms_key.value_or("")};
 }
 
 Result<json> Create(CommandContext& ctx) {
@@ -164,9 +173,10 @@ std::string TemporarySnapshotName() {
 Result<json> Clone(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string source, ctx.args.RequiredString("source"));
   CLONEFS_ASSIGN_OR_RETURN(bool full_copy, ctx.args.OptionalBool("full_copy"));
+  CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
   if (!full_copy) {
-    CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CloneVolume(source, name));
+    CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CloneVolume(source, name, keys));
     return VolumeJson(ctx, v);
   }
   const std::string temporary = TemporarySnapshotName();
@@ -174,8 +184,9 @@ Result<json> Clone(CommandContext& ctx) {
   Result<store::VolumeInfo> copied = Status::IOError("not copied");
   {
     Result<std::shared_ptr<store::VolumeHandle>> from = ctx.store->OpenSnapshot(temporary);
-    copied = from.ok() ? FullCopy(ctx.store, **from, name, ctx.progress, ctx.cancelled)
-                       : Result<store::VolumeInfo>(from.status());
+    copied = from.ok()
+                 ? FullCopy(ctx.store, **from, name, keys.kms_key, ctx.progress, ctx.cancelled)
+                 : Result<store::VolumeInfo>(from.status());
   }
   Status dropped = ctx.store->DeleteSnapshot(temporary);
   if (!dropped.ok()) {
@@ -190,15 +201,26 @@ Result<json> Clone(CommandContext& ctx) {
 Result<json> Restore(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string snapshot, ctx.args.RequiredString("snapshot"));
   CLONEFS_ASSIGN_OR_RETURN(bool full_copy, ctx.args.OptionalBool("full_copy"));
+  CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
   if (!full_copy) {
-    CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->RestoreSnapshot(snapshot, name));
+    CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v,
+                             ctx.store->RestoreSnapshot(snapshot, name, keys));
     return VolumeJson(ctx, v);
   }
   CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<store::VolumeHandle> from,
                            ctx.store->OpenSnapshot(snapshot));
-  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v,
-                           FullCopy(ctx.store, *from, name, ctx.progress, ctx.cancelled));
+  CLONEFS_ASSIGN_OR_RETURN(
+      store::VolumeInfo v,
+      FullCopy(ctx.store, *from, name, keys.kms_key, ctx.progress, ctx.cancelled));
+  return VolumeJson(ctx, v);
+}
+
+// Re-wraps an encrypted volume's data keys under another KMS key.
+Result<json> Rekey(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, VolumeName(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(std::string kms_key, ctx.args.RequiredString("kms_key"));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->RekeyVolume(name, kms_key));
   return VolumeJson(ctx, v);
 }
 
@@ -208,7 +230,7 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
   table.push_back({"volume.create",
                    "volume",
                    "Create an empty volume",
-                   {"name", "size", "page_size", "compression"},
+                   {"name", "size", "page_size", "compression", "encrypted", "kms_key"},
                    Create});
   table.push_back({"volume.list", "volume", "List volumes, sorted by name", {}, List});
   table.push_back({"volume.show", "volume", "Describe one volume", {"name"}, Show});
@@ -220,13 +242,18 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
   table.push_back({"volume.clone",
                    "volume",
                    "Clone a volume (copy-on-write, or an independent full copy)",
-                   {"source", "name", "full_copy"},
+                   {"source", "name", "full_copy", "kms_key"},
                    Clone});
   table.push_back({"volume.restore",
                    "volume",
                    "Restore a snapshot into a new volume (copy-on-write, or a full copy)",
-                   {"snapshot", "name", "full_copy"},
+                   {"snapshot", "name", "full_copy", "kms_key"},
                    Restore});
+  table.push_back({"volume.rekey",
+                   "volume",
+                   "Re-wrap an encrypted volume's data keys under another KMS key",
+                   {"name", "kms_key"},
+                   Rekey});
 }
 
 }  // namespace clonefs::control

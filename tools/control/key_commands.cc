@@ -1,0 +1,127 @@
+// key.* commands: the store's KMS keys (docs/ENCRYPTION.md, docs/CLI.md "Keys").
+//
+// They act as the store owner's account through Store::keys(), so in a daemon they run where
+// the key store is unlocked and a disabled key takes effect on the open volumes at once.
+// Answers carry metadata only: no command returns key material.
+#include "store/key_service.h"
+#include "tools/control/commands.h"
+#include "tools/control/json_views.h"
+
+namespace clonefs::control {
+namespace {
+
+using nlohmann::json;
+
+// Reads the "key" argument and makes it the subject of NotFound errors.
+Result<std::string> KeyRef(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string key, ctx.args.RequiredString("key"));
+  ctx.subject = key;
+  return key;
+}
+
+Result<json> Create(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> alias, ctx.args.OptionalString("alias"));
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> description,
+                           ctx.args.OptionalString("description"));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key,
+                           ctx.store->keys().CreateKey(alias.value_or(""),
+                                                       description.value_or("")));
+  return KeyToJson(key);
+}
+
+Result<json> List(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::vector<crypto::KeyMetadata> keys, ctx.store->keys().ListKeys());
+  json out = json::array();
+  for (const crypto::KeyMetadata& k : keys) out.push_back(KeyToJson(k));
+  return json{{"Keys", std::move(out)}};
+}
+
+Result<json> Show(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().DescribeKey(ref));
+  return KeyToJson(key);
+}
+
+// {"KeyId", "Policy"}: the policy document as a string, as AWS KMS GetKeyPolicy answers.
+Result<json> PolicyGet(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().DescribeKey(ref));
+  CLONEFS_ASSIGN_OR_RETURN(std::string policy, ctx.store->keys().GetPolicy(key.key_id));
+  return json{{"KeyId", key.key_id}, {"Policy", policy}};
+}
+
+Result<json> PolicyPut(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(std::string policy, ctx.args.RequiredString("policy"));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().DescribeKey(ref));
+  CLONEFS_RETURN_IF_ERROR(ctx.store->keys().PutPolicy(key.key_id, policy));
+  CLONEFS_ASSIGN_OR_RETURN(std::string stored, ctx.store->keys().GetPolicy(key.key_id));
+  return json{{"KeyId", key.key_id}, {"Policy", stored}};
+}
+
+Result<json> Disable(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().DisableKey(ref));
+  return KeyToJson(key);
+}
+
+Result<json> Enable(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().EnableKey(ref));
+  return KeyToJson(key);
+}
+
+// "days": 7-30, default 30 (AWS KMS's PendingWindowInDays).
+Result<json> ScheduleDeletion(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<uint64_t> days, ctx.args.OptionalUint("days"));
+  const uint64_t d = days.value_or(30);
+  if (d < 7 || d > 30) {
+    return Status::InvalidArgument("argument 'days' must be 7 to 30, not " + std::to_string(d));
+  }
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key,
+                           ctx.store->keys().ScheduleKeyDeletion(ref, static_cast<int>(d)));
+  return KeyToJson(key);
+}
+
+Result<json> CancelDeletion(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().CancelKeyDeletion(ref));
+  return KeyToJson(key);
+}
+
+Result<json> Rotate(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().RotateKey(ref));
+  return KeyToJson(key);
+}
+
+}  // namespace
+
+void RegisterKeyCommands(std::vector<CommandSpec>& table) {
+  table.push_back({"key.create",
+                   "key",
+                   "Create a KMS key (one fresh 256-bit version, Enabled)",
+                   {"alias", "description"},
+                   Create});
+  table.push_back({"key.list", "key", "List the account's KMS keys", {}, List});
+  table.push_back({"key.show", "key", "Describe one KMS key", {"key"}, Show});
+  table.push_back({"key.policy_get", "key", "A key's policy document", {"key"}, PolicyGet});
+  table.push_back(
+      {"key.policy_put", "key", "Replace a key's policy document", {"key", "policy"}, PolicyPut});
+  table.push_back({"key.disable", "key",
+                   "Disable a key: volumes under it refuse to open, open ones fail I/O",
+                   {"key"}, Disable});
+  table.push_back({"key.enable", "key", "Enable a disabled key again", {"key"}, Enable});
+  table.push_back({"key.schedule_deletion", "key",
+                   "Schedule a key's deletion in 7-30 days; it is unusable meanwhile",
+                   {"key", "days"}, ScheduleDeletion});
+  table.push_back({"key.cancel_deletion", "key",
+                   "Cancel a scheduled deletion (the key is then Disabled)", {"key"},
+                   CancelDeletion});
+  table.push_back({"key.rotate", "key",
+                   "Add a new key version for new data keys; old versions still unwrap",
+                   {"key"}, Rotate});
+}
+
+}  // namespace clonefs::control
