@@ -12,4 +12,10 @@ namespace clonefs::crypto {
 uint32_t Crc32c(uint32_t crc, const void* data, size_t n);
 inline uint32_t Crc32c(std::string_view data) { return Crc32c(0, data.data(), data.size()); }
 
+namespace internal {
+// The byte-at-a-time table version, whatever the CPU: the reference the fast path is tested
+// against.
+uint32_t Crc32cPortable(uint32_t crc, const void* data, size_t n);
+}  // namespace internal
+
 }  // namespace clonefs::crypto

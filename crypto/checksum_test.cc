@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
+#include <vector>
 
 namespace clonefs::crypto {
 
@@ -30,6 +32,27 @@ TEST(Crc32c, DetectsSingleBitFlip) {
   uint32_t good = Crc32c(s);
   s[1234] ^= 0x10;
   EXPECT_NE(good, Crc32c(s));
+}
+
+// The fast path cuts buffers into lanes of several sizes: every length and alignment around
+// and across the lane boundaries must give what the byte-at-a-time reference gives.
+TEST(Crc32c, MatchesPortableAtEveryLengthAndAlignment) {
+  std::mt19937_64 rng(42);
+  std::string buf(3 * 17000, '\0');
+  for (char& c : buf) c = static_cast<char>(rng());
+  std::vector<size_t> lengths;
+  for (size_t n = 0; n <= 1200; ++n) lengths.push_back(n);
+  for (size_t n : {4079, 4080, 4081, 4096, 4112, 4176, 8192, 8256, 16384, 16464, 50000}) {
+    lengths.push_back(n);
+  }
+  for (size_t n : lengths) {
+    for (size_t align : {0, 1, 3, 7}) {
+      const uint32_t seed = static_cast<uint32_t>(rng());
+      ASSERT_EQ(Crc32c(seed, buf.data() + align, n),
+                internal::Crc32cPortable(seed, buf.data() + align, n))
+          << "length " << n << " alignment " << align;
+    }
+  }
 }
 
 }  // namespace clonefs::crypto

@@ -2,8 +2,10 @@
 // (Corruption, which the mount reports as EIO) while every other page still reads.
 //
 // Each attack comes in two strengths: the bytes as an attacker first moves them (caught by the
-// header and checksum checks), and the same with the header rewritten to look right and the
-// unkeyed CRC recomputed (caught only by the AES-GCM tag, through the associated data).
+// header checks, or by the tag where the header still matches), and the same with the header
+// rewritten to look right and the unkeyed CRC recomputed (caught only by the AES-GCM tag,
+// through the associated data). Readers leave a sealed record's CRC to replay and GC: the tag
+// is the stronger check of the same bytes.
 #include <set>
 
 #include "store/encryption_test_util.h"
@@ -66,13 +68,13 @@ TEST_F(TamperTest, FlippedPayloadBit) {
     bytes[kRecordHeaderSize + 100] ^= 0x04;
     OverwriteAt(r.path, r.offset, bytes);
   });
-  ExpectOnlyCorrupt({3}, "checksum");
+  ExpectOnlyCorrupt({3}, "tag");
   Tamper([&](std::vector<DiskRecord>& all) {
     DiskRecord r = Newest(all, 3);
     std::string payload(PayloadOf(r));  // still flipped from above
     OverwriteAt(r.path, r.offset, Reencode(r.header, payload));
   });
-  ExpectOnlyCorrupt({3}, "tag");  // the checksum is right now: the tag catches it
+  ExpectOnlyCorrupt({3}, "tag");  // a recomputed checksum does not help: the tag catches it
   // And a flipped bit in the tag itself.
   Tamper([&](std::vector<DiskRecord>& all) {
     DiskRecord r = Newest(all, 5);

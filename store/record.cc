@@ -63,6 +63,8 @@ Status DecodeRecordHeader(std::string_view data, RecordHeader* h) {
   h->type = static_cast<RecordType>(type);
   h->codec = static_cast<Codec>(p[5]);
   h->cipher = static_cast<uint8_t>(p[6]);
+  // No flag is defined yet; the byte is outside both the AEAD's associated data and any use.
+  if (p[7] != 0) return Status::Corruption("unknown record flags");
   h->seq = GetLE64(p + 8);
   h->volume_id = GetLE64(p + 16);
   h->page_no = GetLE64(p + 24);
@@ -79,14 +81,26 @@ Status DecodeRecordHeader(std::string_view data, RecordHeader* h) {
   return Status::OK();
 }
 
-Status DecodeRecord(std::string_view data, RecordHeader* h, std::string_view* payload) {
+namespace {
+Status DecodeChecked(std::string_view data, bool check_sealed, RecordHeader* h,
+                     std::string_view* payload) {
   CLONEFS_RETURN_IF_ERROR(DecodeRecordHeader(data, h));
   if (data.size() != h->record_size()) return Status::Corruption("record length mismatch");
   *payload = data.substr(kRecordHeaderSize);
-  if (GetLE32(data.data() + kCrcOffset) != RecordCrc(data.data(), *payload)) {
+  if ((check_sealed || h->cipher == kCipherNone) &&
+      GetLE32(data.data() + kCrcOffset) != RecordCrc(data.data(), *payload)) {
     return Status::Corruption("record checksum mismatch");
   }
   return Status::OK();
+}
+}  // namespace
+
+Status DecodeRecord(std::string_view data, RecordHeader* h, std::string_view* payload) {
+  return DecodeChecked(data, /*check_sealed=*/true, h, payload);
+}
+
+Status DecodeRecordToOpen(std::string_view data, RecordHeader* h, std::string_view* payload) {
+  return DecodeChecked(data, /*check_sealed=*/false, h, payload);
 }
 
 }  // namespace clonefs::store

@@ -64,6 +64,14 @@ void FinishRecordInPlace(const RecordHeader& h, char* record);
 // Corruption when the magic, length or checksum does not match.
 Status DecodeRecord(std::string_view data, RecordHeader* h, std::string_view* payload);
 
+// As DecodeRecord, but a sealed record's checksum (cipher != kCipherNone) is left unchecked: the
+// caller must open it with its AEAD key before using any of it. The tag authenticates the
+// payload and, through the associated data, every header field a reader relies on, so the CRC
+// would only repeat that check at a cost of a full pass over the page. Records that are not
+// sealed are checked exactly as DecodeRecord does. Replay and GC, which hold no keys, keep
+// using DecodeRecord.
+Status DecodeRecordToOpen(std::string_view data, RecordHeader* h, std::string_view* payload);
+
 // Parses only the header (no checksum check: the payload is not at hand yet). Corruption on a
 // bad magic or impossible lengths.
 Status DecodeRecordHeader(std::string_view data, RecordHeader* h);
