@@ -40,10 +40,14 @@ void WriteHeader(const RecordHeader& h, uint32_t payload_len, char* hdr) {
 
 }  // namespace
 
+void EncodeRecordHeader(const RecordHeader& h, std::string_view payload, char* header) {
+  WriteHeader(h, static_cast<uint32_t>(payload.size()), header);
+  PutLE32(header + kCrcOffset, RecordCrc(header, payload));
+}
+
 void EncodeRecord(const RecordHeader& h, std::string_view payload, std::string* out) {
   char hdr[kRecordHeaderSize];
-  WriteHeader(h, static_cast<uint32_t>(payload.size()), hdr);
-  PutLE32(hdr + kCrcOffset, RecordCrc(hdr, payload));
+  EncodeRecordHeader(h, payload, hdr);
   out->append(hdr, kRecordHeaderSize);
   out->append(payload.data(), payload.size());
 }

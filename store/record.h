@@ -54,6 +54,9 @@ struct RecordHeader {
 // Appends header + payload to `out`, computing the checksum. Sets the stored payload length
 // from payload.size().
 void EncodeRecord(const RecordHeader& h, std::string_view payload, std::string* out);
+// Writes only the kRecordHeaderSize header bytes of that record to `header`, checksum included;
+// the payload is to follow it wherever it already is.
+void EncodeRecordHeader(const RecordHeader& h, std::string_view payload, char* header);
 
 // For a payload written in place (sealed straight into the output buffer): writes the header
 // `h` into the record at `record` (kRecordHeaderSize bytes followed by h.payload_len payload

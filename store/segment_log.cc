@@ -17,7 +17,10 @@ constexpr char kSegmentMagic[8] = {'C', 'F', 'S', 'E', 'G', '0', '0', '1'};
 // Appends are copied into chunks of this size (larger for a larger append), so that the
 // buffer's memory is a few reused allocations and each disk write is a few MiB.
 constexpr size_t kChunkCapacity = 4 << 20;
-constexpr size_t kMaxSpareChunks = 4;
+// A chunk is sealed by every write-out, which starts after about flush_bytes, so chunks are
+// often far from full: the spares cover the pending limit in chunks of a little over
+// flush_bytes, and a few more for appends that arrive while a write-out runs.
+size_t MaxSpareChunks(const SegmentLog::Options& o) { return o.max_pending_bytes / o.flush_bytes + 4; }
 
 std::string EncodeSegmentHeader(uint32_t id) {
   std::string h(kSegmentHeaderSize, '\0');
@@ -86,11 +89,19 @@ Status SegmentLog::StartSegmentLocked(uint32_t id) {
   sizes_[id] = 0;
   active_ = id;
   next_id_ = id + 1;
-  BufferLocked(EncodeSegmentHeader(id));  // written with the first records
+  const std::string header = EncodeSegmentHeader(id);  // written with the first records
+  const std::string_view piece = header;
+  BufferLocked(std::span<const std::string_view>(&piece, 1), header.size());
   return Status::OK();
 }
 
 Result<RecordLocation> SegmentLog::Append(std::string_view records) {
+  return Append(std::span<const std::string_view>(&records, 1));
+}
+
+Result<RecordLocation> SegmentLog::Append(std::span<const std::string_view> pieces) {
+  size_t total = 0;
+  for (std::string_view p : pieces) total += p.size();
   std::unique_lock<std::mutex> l(mu_);
   while (pending_bytes_ >= options_.max_pending_bytes || !write_out_status_.ok()) {
     // Backpressure: the disk is behind, or the last write-out failed (a full disk). Help write,
@@ -101,14 +112,13 @@ Result<RecordLocation> SegmentLog::Append(std::string_view records) {
     l.lock();
     if (!s.ok()) return s;
   }
-  if (active_ == 0 || sizes_[active_] + records.size() > options_.segment_bytes) {
+  if (active_ == 0 || sizes_[active_] + total > options_.segment_bytes) {
     CLONEFS_RETURN_IF_ERROR(StartSegmentLocked(next_id_));
   }
-  CLONEFS_RETURN_IF_ERROR(CheckSpaceLocked(records.size()));
+  CLONEFS_RETURN_IF_ERROR(CheckSpaceLocked(total));
   const uint64_t offset = sizes_[active_];
-  BufferLocked(records);
-  const RecordLocation loc{active_, static_cast<uint32_t>(offset),
-                           static_cast<uint32_t>(records.size())};
+  BufferLocked(pieces, total);
+  const RecordLocation loc{active_, static_cast<uint32_t>(offset), static_cast<uint32_t>(total)};
   const bool flush = pending_bytes_ >= options_.flush_bytes;
   l.unlock();
   if (flush) {
@@ -123,17 +133,17 @@ Result<RecordLocation> SegmentLog::Append(std::string_view records) {
   return loc;
 }
 
-void SegmentLog::BufferLocked(std::string_view bytes) {
+void SegmentLog::BufferLocked(std::span<const std::string_view> pieces, size_t total) {
   const uint64_t end = sizes_[active_];
   Chunk* c = chunks_.empty() ? nullptr : chunks_.back().get();
   if (c == nullptr || c->sealed || c->segment != active_ ||
-      c->data.capacity() - c->len < bytes.size()) {
+      c->data.capacity() - c->len < total) {
     if (c != nullptr && c->segment == active_) c->sealed = true;
     auto fresh = std::make_unique<Chunk>();
     fresh->segment = active_;
     fresh->start = AlignedBuffer::RoundDown(end);
     fresh->len = end - fresh->start;  // the partial block already written (or pending)
-    const size_t need = std::max(kChunkCapacity, fresh->len + bytes.size());
+    const size_t need = std::max(kChunkCapacity, fresh->len + total);
     if (!spare_.empty() && spare_.back().capacity() >= need) {
       fresh->data = std::move(spare_.back());
       spare_.pop_back();
@@ -145,10 +155,12 @@ void SegmentLog::BufferLocked(std::string_view bytes) {
     chunks_.push_back(std::move(fresh));
     c = chunks_.back().get();
   }
-  std::memcpy(c->data.data() + c->len, bytes.data(), bytes.size());
-  c->len += bytes.size();
-  pending_bytes_ += bytes.size();
-  const uint64_t new_end = end + bytes.size();
+  for (std::string_view p : pieces) {
+    std::memcpy(c->data.data() + c->len, p.data(), p.size());
+    c->len += p.size();
+  }
+  pending_bytes_ += total;
+  const uint64_t new_end = end + total;
   sizes_[active_] = new_end;
   // Keep the new last partial block for the chunk after this one.
   const size_t tail_len = new_end % kDirectIoAlignment;
@@ -216,8 +228,15 @@ Status SegmentLog::FlushPendingChunks() {
   return status;
 }
 
+void SegmentLog::ReleaseSpareMemory() {
+  std::vector<AlignedBuffer> spare;
+  std::lock_guard<std::mutex> l(mu_);
+  spare.swap(spare_);  // freed after the lock is released
+}
+
 void SegmentLog::RecycleLocked(AlignedBuffer buf) {
-  if (spare_.size() < kMaxSpareChunks && buf.capacity() == AlignedBuffer::RoundUp(kChunkCapacity)) {
+  if (spare_.size() < MaxSpareChunks(options_) &&
+      buf.capacity() == AlignedBuffer::RoundUp(kChunkCapacity)) {
     spare_.push_back(std::move(buf));
   }
 }

@@ -37,6 +37,7 @@
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,9 @@ class SegmentLog {
   // the others follow contiguously in the same segment. NoSpace/IOError (a full filesystem, or
   // a buffer that cannot be written out) leave the log as if the call had not happened.
   Result<RecordLocation> Append(std::string_view records);
+  // The same for records given in pieces (say, each header next to a payload that lives in the
+  // caller's buffer): the pieces are copied back to back, so nothing has to assemble them first.
+  Result<RecordLocation> Append(std::span<const std::string_view> pieces);
   // Reads the whole record at `loc` into `out`.
   Status Read(const RecordLocation& loc, std::string* out) const;
   // Reads a run of back-to-back records starting at `loc` with total size `length`.
@@ -94,6 +98,9 @@ class SegmentLog {
   Status Flush();
   // Makes every append that returned before this call durable.
   Status Sync();
+  // Frees the write buffer's spare memory, kept while writes stream so that each new chunk is
+  // memory already mapped. The store calls it once appends have paused.
+  void ReleaseSpareMemory();
   // The position just past the last appended record.
   LogPosition Tail() const;
 
@@ -129,8 +136,8 @@ class SegmentLog {
   // The following REQUIRE mu_ held.
   Status StartSegmentLocked(uint32_t id);
   Status CheckSpaceLocked(size_t n);
-  // Copies `bytes` to the end of the active segment's buffer.
-  void BufferLocked(std::string_view bytes);
+  // Copies `pieces` (`total` bytes in all) to the end of the active segment's buffer.
+  void BufferLocked(std::span<const std::string_view> pieces, size_t total);
   // Copies what the buffer holds of [offset, offset + n) of `segment` into `out` (at the
   // matching position) and returns where the buffered part starts (UINT64_MAX: nothing buffered).
   uint64_t CopyBufferedLocked(uint32_t segment, uint64_t offset, size_t n, char* out) const;
@@ -166,7 +173,9 @@ class SegmentLog {
   size_t pending_bytes_ = 0;                   // GUARDED_BY(mu_) sum of chunk lengths
   // The active segment's last partial block [RoundDown(size), size), to start the next chunk.
   AlignedBuffer tail_{kDirectIoAlignment};  // GUARDED_BY(mu_)
-  std::vector<AlignedBuffer> spare_;        // GUARDED_BY(mu_) written chunks' memory, reused
+  // Written chunks' memory, reused: enough for a full buffer, so that a steady stream of
+  // appends never maps (and page-faults in) fresh memory.
+  std::vector<AlignedBuffer> spare_;  // GUARDED_BY(mu_)
   Status write_out_status_;                 // GUARDED_BY(mu_) of the last write-out
   std::mutex flush_mu_;
   // Free space seen at the last statvfs, and bytes appended since: statvfs runs only every few

@@ -294,6 +294,7 @@ void StoreImpl::BackgroundLoop() {
   using namespace std::chrono;
   auto last_checkpoint = steady_clock::now();
   auto last_gc = steady_clock::now();
+  LogPosition last_tail = log_->Tail();
   std::unique_lock<std::mutex> l(bg_mu_);
   while (!stopping_) {
     bg_cv_.wait_for(l, seconds(1));
@@ -303,6 +304,10 @@ void StoreImpl::BackgroundLoop() {
     // Buffered records older than a second go to disk, as the kernel would write back dirty
     // pages; a failure is logged by the log and retried on the next round.
     log_->Flush().IgnoreError();
+    // A second without appends: the write buffer's spare chunks go back to the system.
+    const LogPosition tail = log_->Tail();
+    if (tail == last_tail) log_->ReleaseSpareMemory();
+    last_tail = tail;
     const size_t pending = map_->overlay_size();
     if (pending >= options_.checkpoint_entries ||
         (pending > 0 && now - last_checkpoint > seconds(30))) {

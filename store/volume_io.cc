@@ -242,27 +242,41 @@ Status StoreImpl::WriteChunk(VolumeState& vol, uint64_t offset, std::string_view
 
 Status StoreImpl::AppendAndApply(const VolumeState& vol, std::vector<PendingRecord>* records) {
   if (records->empty()) return Status::OK();
-  thread_local std::string buf;  // reused: a write chunk's records are about 1 MiB
+  // The records go to the log as pieces, copied once, into its buffer: sealed records as one
+  // piece (sealing already wrote them out), plain ones as each header followed by its payload
+  // where it lies (for a raw page, the caller's write buffer).
+  thread_local std::string buf;  // reused: sealed records, or the plain records' headers
+  thread_local std::vector<std::string_view> pieces;
   buf.clear();
+  pieces.clear();
   std::vector<uint32_t> offsets;
   offsets.reserve(records->size());
   VolumeKeyRing* const ring = vol.ring.get();  // encrypted volumes seal every record
-  std::shared_ptr<crypto::PageCipher> writer;
+  uint32_t next_offset = 0;
   if (ring != nullptr) {
-    CLONEFS_ASSIGN_OR_RETURN(writer, ring->Writer());  // once per chunk, not per page
-  }
-  for (auto& r : *records) {
-    r.header.seq = next_seq_.fetch_add(1);
-    offsets.push_back(static_cast<uint32_t>(buf.size()));
-    if (ring != nullptr) {
+    CLONEFS_ASSIGN_OR_RETURN(auto writer, ring->Writer());  // once per chunk, not per page
+    for (auto& r : *records) {
+      r.header.seq = next_seq_.fetch_add(1);
+      offsets.push_back(static_cast<uint32_t>(buf.size()));
       CLONEFS_RETURN_IF_ERROR(AppendSealed(*ring, *writer, &r, &buf));
-    } else {
+    }
+    pieces.push_back(buf);
+  } else {
+    buf.resize(records->size() * kRecordHeaderSize);  // not resized again: views stay valid
+    for (size_t i = 0; i < records->size(); ++i) {
+      PendingRecord& r = (*records)[i];
+      r.header.seq = next_seq_.fetch_add(1);
       r.header.payload_len = static_cast<uint32_t>(r.bytes().size());
-      EncodeRecord(r.header, r.bytes(), &buf);
+      char* header = buf.data() + i * kRecordHeaderSize;
+      EncodeRecordHeader(r.header, r.bytes(), header);
+      offsets.push_back(next_offset);
+      next_offset += static_cast<uint32_t>(r.header.record_size());
+      pieces.emplace_back(header, kRecordHeaderSize);
+      if (!r.bytes().empty()) pieces.push_back(r.bytes());
     }
   }
   std::shared_lock<std::shared_mutex> ckpt(ckpt_mu_);
-  CLONEFS_ASSIGN_OR_RETURN(RecordLocation base, log_->Append(buf));
+  CLONEFS_ASSIGN_OR_RETURN(RecordLocation base, log_->Append(pieces));
   // Page images (the bulk) go into the map in one batch; a chunk names each page at most once,
   // so their order relative to the other records does not matter.
   std::vector<PageMap::Entry> pages;
