@@ -37,8 +37,9 @@ std::string LiveDbKey(uint32_t segment);
 std::string LiveDbPrefix();
 
 // The store's identity, in the FORMAT file (JSON). Version 2: records carry a data-key id and a
-// nonce (80-byte headers) and FORMAT a store uuid.
-constexpr uint32_t kFormatVersion = 2;
+// nonce (80-byte headers) and FORMAT a store uuid. Version 3: checkpointed page-map entries
+// are stored as map blocks of 16 pages.
+constexpr uint32_t kFormatVersion = 3;
 std::string EncodeStoreInfo(const StoreInfo& info);
 Result<StoreInfo> DecodeStoreInfo(std::string_view data);
 // 32 random hex digits: a new store's uuid.

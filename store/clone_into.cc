@@ -88,8 +88,9 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
   for (it->Seek(MapDbPrefix(lineage)); it->Valid(); it->Next()) {
     MapKey k;
     if (!DecodeMapDbKey(it->key(), &k) || k.lineage != lineage) break;
-    if (k.volume == dest->info.id) {
-      return NotEligible(name, "it holds data (page " + std::to_string(k.page) + ")");
+    if (k.volume == dest->info.id) {  // k.page: the first page of the map block
+      return NotEligible(name, "it holds data (pages " + std::to_string(k.page) + "-" +
+                                   std::to_string(k.page + kMapBlockPages - 1) + ")");
     }
   }
   CLONEFS_RETURN_IF_ERROR(it->status());

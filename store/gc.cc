@@ -56,7 +56,7 @@ Status StoreImpl::CollectInvisibleVersions(uint64_t lineage_id) {
   // readers (snapshots, clones) only see what a live volume sees, and that was needed.
   constexpr uint64_t kChunk = 1 << 16;
   uint64_t chunk_end = 0;
-  std::set<std::string> needed;
+  std::set<MapKey, MapKeyLess> needed;
   std::vector<std::pair<MapKey, MapValue>> dead;
   Status inner;
   Status s = map_->ForEachStored(lineage_id, [&](const MapKey& k, const MapValue& v) {
@@ -67,13 +67,13 @@ Status StoreImpl::CollectInvisibleVersions(uint64_t lineage_id) {
       needed.clear();
       for (const ReadView& view : readers) {
         inner = map_->VisitRange(view, lo, chunk_end, [&](uint64_t page, const PageVersion& pv) {
-          needed.insert(MapDbKey(MapKey{lineage_id, page, pv.epoch, pv.volume}));
+          needed.insert(MapKey{lineage_id, page, pv.epoch, pv.volume});
           return Status::OK();
         });
         if (!inner.ok()) return;
       }
     }
-    if (!needed.count(MapDbKey(k))) dead.emplace_back(k, v);
+    if (!needed.count(k)) dead.emplace_back(k, v);
   });
   CLONEFS_RETURN_IF_ERROR(s);
   CLONEFS_RETURN_IF_ERROR(inner);

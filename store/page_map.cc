@@ -1,5 +1,6 @@
 #include "store/page_map.h"
 
+#include <bit>
 #include <mutex>
 
 #include "store/coding.h"
@@ -9,6 +10,67 @@ namespace {
 
 constexpr uint64_t kVisitChunkPages = 1 << 16;
 constexpr size_t kMapValueSize = 21;
+static_assert(kMapBlockPages <= 16, "the present mask is 16 bits");
+
+void EncodeMapValue(const MapValue& v, std::string* out) {
+  char b[kMapValueSize];
+  PutLE64(b, v.seq);
+  PutLE32(b + 8, v.loc.segment);
+  PutLE32(b + 12, v.loc.offset);
+  PutLE32(b + 16, v.loc.length);
+  b[20] = v.tombstone ? 1 : 0;
+  out->append(b, kMapValueSize);
+}
+
+void DecodeMapValue(const char* p, MapValue* v) {
+  v->seq = GetLE64(p);
+  v->loc.segment = GetLE32(p + 8);
+  v->loc.offset = GetLE32(p + 12);
+  v->loc.length = GetLE32(p + 16);
+  v->tombstone = p[20] != 0;
+}
+
+size_t SlotOf(uint64_t page) { return static_cast<size_t>(page % kMapBlockPages); }
+
+bool SameBlock(const MapKey& a, const MapKey& b) {
+  return a.lineage == b.lineage && a.page / kMapBlockPages == b.page / kMapBlockPages &&
+         a.epoch == b.epoch && a.volume == b.volume;
+}
+
+// Finds stored map blocks by key with one iterator. Lookups mostly ascend (a write's pages, a
+// checkpoint's blocks), and then a few Next() calls are much cheaper than a Seek or a Get.
+class StoredBlockCursor {
+ public:
+  explicit StoredBlockCursor(MetaDb* db) : it_(db->NewIterator()) {}
+
+  // The block stored at exactly `key`, if any.
+  Result<std::optional<MapBlock>> Find(const std::string& key) {
+    constexpr int kMaxSteps = 8;
+    int steps = 0;
+    while (positioned_ && key >= last_ && it_->Valid() && it_->key() < key && steps < kMaxSteps) {
+      it_->Next();
+      ++steps;
+    }
+    if (!positioned_ || key < last_ || !it_->Valid() || it_->key() < key) {
+      it_->Seek(key);
+      positioned_ = true;
+    }
+    last_ = key;
+    if (!it_->Valid()) {
+      CLONEFS_RETURN_IF_ERROR(it_->status());
+      return std::optional<MapBlock>();
+    }
+    if (it_->key() != key) return std::optional<MapBlock>();
+    MapBlock b;
+    if (!DecodeMapBlock(it_->value(), &b)) return Status::Corruption("bad page map block");
+    return std::optional(b);
+  }
+
+ private:
+  std::unique_ptr<MetaIterator> it_;
+  bool positioned_ = false;
+  std::string last_;
+};
 
 // Merges the per-page candidates of an older layer into `best` (from newer layers): the largest
 // epoch wins; on a tie the newer layer wins.
@@ -41,7 +103,7 @@ std::string MapDbPrefix(uint64_t lineage) {
 
 std::string MapDbKey(const MapKey& key) {
   std::string k = MapDbPrefix(key.lineage);
-  AppendBE64(&k, key.page);
+  AppendBE64(&k, key.page / kMapBlockPages);
   AppendBE64(&k, ~key.epoch);
   AppendBE64(&k, key.volume);
   return k;
@@ -50,29 +112,49 @@ std::string MapDbKey(const MapKey& key) {
 bool DecodeMapDbKey(std::string_view key, MapKey* k) {
   if (key.size() != 33 || key[0] != 'm') return false;
   k->lineage = GetBE64(key.data() + 1);
-  k->page = GetBE64(key.data() + 9);
+  k->page = GetBE64(key.data() + 9) * kMapBlockPages;
   k->epoch = ~GetBE64(key.data() + 17);
   k->volume = GetBE64(key.data() + 25);
   return true;
 }
 
-std::string EncodeMapValue(const MapValue& v) {
-  std::string s(kMapValueSize, '\0');
-  PutLE64(s.data(), v.seq);
-  PutLE32(s.data() + 8, v.loc.segment);
-  PutLE32(s.data() + 12, v.loc.offset);
-  PutLE32(s.data() + 16, v.loc.length);
-  s[20] = v.tombstone ? 1 : 0;
+void MapBlock::Set(size_t slot, const std::optional<MapValue>& v) {
+  const auto bit = static_cast<uint16_t>(1u << slot);
+  if (v) {
+    present |= bit;
+    slots[slot] = *v;
+  } else {
+    present &= static_cast<uint16_t>(~bit);
+    slots[slot] = MapValue{};
+  }
+}
+
+// The present mask (LE16), then each present slot's value in slot order.
+std::string EncodeMapBlock(const MapBlock& b) {
+  std::string s(2, '\0');
+  s[0] = static_cast<char>(b.present & 0xFF);
+  s[1] = static_cast<char>(b.present >> 8);
+  for (size_t i = 0; i < kMapBlockPages; ++i) {
+    if (b.present >> i & 1) EncodeMapValue(b.slots[i], &s);
+  }
   return s;
 }
 
-bool DecodeMapValue(std::string_view data, MapValue* v) {
-  if (data.size() != kMapValueSize) return false;
-  v->seq = GetLE64(data.data());
-  v->loc.segment = GetLE32(data.data() + 8);
-  v->loc.offset = GetLE32(data.data() + 12);
-  v->loc.length = GetLE32(data.data() + 16);
-  v->tombstone = data[20] != 0;
+bool DecodeMapBlock(std::string_view data, MapBlock* b) {
+  if (data.size() < 2) return false;
+  b->present = static_cast<uint16_t>(static_cast<uint8_t>(data[0]) |
+                                     static_cast<uint8_t>(data[1]) << 8);
+  if (data.size() != 2 + static_cast<size_t>(std::popcount(b->present)) * kMapValueSize) {
+    return false;
+  }
+  const char* p = data.data() + 2;
+  for (size_t i = 0; i < kMapBlockPages; ++i) {
+    b->slots[i] = MapValue{};
+    if (b->present >> i & 1) {
+      DecodeMapValue(p, &b->slots[i]);
+      p += kMapValueSize;
+    }
+  }
   return true;
 }
 
@@ -82,11 +164,15 @@ Result<std::optional<MapValue>> PageMap::GetExact(const MapKey& key) const {
     if (auto it = overlay_.find(key); it != overlay_.end()) return std::optional(it->second);
     if (auto it = frozen_.find(key); it != frozen_.end()) return std::optional(it->second);
   }
+  return GetStored(key);
+}
+
+Result<std::optional<MapValue>> PageMap::GetStored(const MapKey& key) const {
   CLONEFS_ASSIGN_OR_RETURN(auto stored, db_->Get(MapDbKey(key)));
   if (!stored) return std::optional<MapValue>();
-  MapValue v;
-  if (!DecodeMapValue(*stored, &v)) return Status::Corruption("bad page map entry");
-  return std::optional(v);
+  MapBlock b;
+  if (!DecodeMapBlock(*stored, &b)) return Status::Corruption("bad page map block");
+  return b.Get(SlotOf(key.page));
 }
 
 Result<std::optional<MapValue>> PageMap::Put(const MapKey& key, const MapValue& value) {
@@ -103,12 +189,9 @@ Result<std::optional<MapValue>> PageMap::Put(const MapKey& key, const MapValue& 
   }
   // Not in memory: the replaced entry, if any, is the checkpointed one. It cannot change under
   // us: only a checkpoint writes map entries to MetaDb, and it writes the frozen layer, which
-  // did not hold this key (callers keep Freeze() out while they Put).
-  CLONEFS_ASSIGN_OR_RETURN(auto stored, db_->Get(MapDbKey(key)));
-  if (!stored) return std::optional<MapValue>();
-  MapValue v;
-  if (!DecodeMapValue(*stored, &v)) return Status::Corruption("bad page map entry");
-  return std::optional(v);
+  // did not hold this key (callers keep Freeze() out while they Put); a checkpoint that
+  // rewrites the key's block changes only other slots of it.
+  return GetStored(key);
 }
 
 Status PageMap::PutMany(const std::vector<Entry>& entries,
@@ -135,37 +218,22 @@ Status PageMap::PutMany(const std::vector<Entry>& entries,
   constexpr size_t kMaxPointLookups = 4;
   if (stored.size() <= kMaxPointLookups) {
     for (size_t i : stored) {
-      CLONEFS_ASSIGN_OR_RETURN(auto raw, db_->Get(MapDbKey(entries[i].first)));
-      if (!raw) continue;
-      MapValue v;
-      if (!DecodeMapValue(*raw, &v)) return Status::Corruption("bad page map entry");
-      (*replaced)[i] = v;
+      CLONEFS_ASSIGN_OR_RETURN((*replaced)[i], GetStored(entries[i].first));
     }
     return Status::OK();
   }
-  // Keys ascend, so one iterator walks forward through them; a few Next() calls are much
-  // cheaper than a Seek or a Get.
-  constexpr int kMaxSteps = 8;
-  auto it = db_->NewIterator();
-  bool positioned = false;
+  StoredBlockCursor cursor(db_);
+  const MapKey* block_of = nullptr;  // an entry of the block in `block`
+  std::optional<MapBlock> block;
   for (size_t i : stored) {
-    const std::string target = MapDbKey(entries[i].first);
-    int steps = 0;
-    while (positioned && it->Valid() && it->key() < target && steps < kMaxSteps) {
-      it->Next();
-      ++steps;
+    const MapKey& k = entries[i].first;
+    if (block_of == nullptr || !SameBlock(*block_of, k)) {
+      CLONEFS_ASSIGN_OR_RETURN(block, cursor.Find(MapDbKey(k)));
+      block_of = &k;
     }
-    if (!positioned || !it->Valid() || it->key() < target) {
-      it->Seek(target);
-      positioned = true;
-    }
-    if (!it->Valid()) break;  // nothing stored at or after this key: the rest are new too
-    if (it->key() != target) continue;
-    MapValue v;
-    if (!DecodeMapValue(it->value(), &v)) return Status::Corruption("bad page map entry");
-    (*replaced)[i] = v;
+    if (block) (*replaced)[i] = block->Get(SlotOf(k.page));
   }
-  return it->status();
+  return Status::OK();
 }
 
 void PageMap::CollectLayer(const Layer& layer, const ReadView& view, uint64_t first,
@@ -182,17 +250,35 @@ void PageMap::CollectLayer(const Layer& layer, const ReadView& view, uint64_t fi
 
 Status PageMap::CollectStored(const ReadView& view, uint64_t first, uint64_t end,
                               std::vector<std::pair<uint64_t, PageVersion>>* out) const {
+  // A block's versions come newest first; each page takes the first visible one holding it.
+  uint64_t block_start = UINT64_MAX;
+  uint16_t decided = 0;
+  std::array<PageVersion, kMapBlockPages> chosen;
+  auto emit = [&] {
+    for (size_t s = 0; s < kMapBlockPages; ++s) {
+      const uint64_t page = block_start + s;
+      if ((decided >> s & 1) && page >= first && page < end) out->emplace_back(page, chosen[s]);
+    }
+    decided = 0;
+  };
   auto it = db_->NewIterator();
   for (it->Seek(MapDbKey(MapKey{view.lineage, first, UINT64_MAX, 0})); it->Valid(); it->Next()) {
     MapKey k;
     if (!DecodeMapDbKey(it->key(), &k) || k.lineage != view.lineage || k.page >= end) break;
-    if ((!out->empty() && out->back().first == k.page) || !view.Sees(k.volume, k.epoch)) {
-      continue;
+    if (k.page != block_start) {
+      if (block_start != UINT64_MAX) emit();
+      block_start = k.page;
     }
-    MapValue v;
-    if (!DecodeMapValue(it->value(), &v)) return Status::Corruption("bad page map entry");
-    out->emplace_back(k.page, PageVersion{k.epoch, k.volume, v});
+    if (decided == 0xFFFF || !view.Sees(k.volume, k.epoch)) continue;
+    MapBlock b;
+    if (!DecodeMapBlock(it->value(), &b)) return Status::Corruption("bad page map block");
+    const uint16_t fresh = b.present & static_cast<uint16_t>(~decided);
+    for (size_t s = 0; s < kMapBlockPages; ++s) {
+      if (fresh >> s & 1) chosen[s] = PageVersion{k.epoch, k.volume, b.slots[s]};
+    }
+    decided |= fresh;
   }
+  if (block_start != UINT64_MAX) emit();
   return it->status();
 }
 
@@ -234,8 +320,9 @@ void PageMap::ForEachFrozen(const std::function<void(const MapKey&, const MapVal
 }
 
 void PageMap::DropFrozen() {
+  Layer dropped;  // freed after the lock is released: tens of thousands of nodes
   std::unique_lock<std::shared_mutex> l(mu_);
-  frozen_.clear();
+  dropped.swap(frozen_);
 }
 
 void PageMap::Thaw() {
@@ -249,12 +336,50 @@ Status PageMap::ForEachStored(uint64_t lineage,
   auto it = db_->NewIterator();
   for (it->Seek(MapDbPrefix(lineage)); it->Valid(); it->Next()) {
     MapKey k;
-    MapValue v;
+    MapBlock b;
     if (!DecodeMapDbKey(it->key(), &k) || k.lineage != lineage) break;
-    if (!DecodeMapValue(it->value(), &v)) return Status::Corruption("bad page map entry");
-    fn(k, v);
+    if (!DecodeMapBlock(it->value(), &b)) return Status::Corruption("bad page map block");
+    for (size_t s = 0; s < kMapBlockPages; ++s) {
+      if (b.present >> s & 1) fn(MapKey{lineage, k.page + s, k.epoch, k.volume}, b.slots[s]);
+    }
   }
   return it->status();
+}
+
+Status PageMap::StoreChanges(const std::vector<Change>& changes, MetaBatch* batch) const {
+  // Per block (in key order, as the cursor wants): the final state of each slot changed.
+  struct Pending {
+    uint16_t changed = 0;
+    MapBlock result;  // the changed slots' final state
+  };
+  // Keyed by the block's first page: MapKeyLess then orders blocks as their MetaDb keys sort.
+  std::map<MapKey, Pending, MapKeyLess> blocks;
+  for (const auto& [key, value] : changes) {
+    const uint64_t first = key.page - SlotOf(key.page);
+    Pending& p = blocks[MapKey{key.lineage, first, key.epoch, key.volume}];
+    const size_t slot = SlotOf(key.page);
+    p.changed |= static_cast<uint16_t>(1u << slot);
+    p.result.Set(slot, value);
+  }
+  StoredBlockCursor cursor(db_);
+  for (auto& [block_key, p] : blocks) {
+    const std::string key = MapDbKey(block_key);
+    // A block whose every slot is put replaces the stored one whole: no need to read it.
+    std::optional<MapBlock> stored;
+    if (!(p.changed == 0xFFFF && p.result.present == 0xFFFF)) {
+      CLONEFS_ASSIGN_OR_RETURN(stored, cursor.Find(key));
+    }
+    MapBlock merged = stored.value_or(MapBlock{});
+    for (size_t s = 0; s < kMapBlockPages; ++s) {
+      if (p.changed >> s & 1) merged.Set(s, p.result.Get(s));
+    }
+    if (merged.present != 0) {
+      batch->Put(key, EncodeMapBlock(merged));
+    } else if (stored) {
+      batch->Delete(key);
+    }
+  }
+  return Status::OK();
 }
 
 }  // namespace clonefs::store

@@ -231,37 +231,42 @@ Status StoreImpl::Checkpoint() {
   std::set<uint64_t> deleted;
   for (auto& [id, lineage] : deletes) deleted.insert(id);
   std::map<uint32_t, int64_t> dead;
-  std::set<std::string> frozen_keys_of_deleted;
+  std::set<MapKey, MapKeyLess> frozen_keys_of_deleted;
+  std::vector<PageMap::Change> changes;  // to MetaDb's map blocks; nullopt deletes
   MetaBatch batch;
   map_->ForEachFrozen([&](const MapKey& k, const MapValue& v) {
     if (deleted.count(k.volume)) {
       if (!v.tombstone) dead[v.loc.segment] += v.loc.length;
-      frozen_keys_of_deleted.insert(MapDbKey(k));
+      frozen_keys_of_deleted.insert(k);
     } else if (v.tombstone && CanDropTombstone(k)) {
-      batch.Delete(MapDbKey(k));
+      changes.emplace_back(k, std::nullopt);
     } else {
-      batch.Put(MapDbKey(k), EncodeMapValue(v));
+      changes.emplace_back(k, v);
     }
   });
+  std::vector<std::pair<std::string, std::string>> purged_ranges;
   for (auto& [id, lineage] : deletes) {
     const uint64_t volume = id;
     s = map_->ForEachStored(lineage, [&](const MapKey& k, const MapValue& v) {
       if (k.volume != volume) return;
-      const std::string key = MapDbKey(k);
-      if (!v.tombstone && !frozen_keys_of_deleted.count(key)) dead[v.loc.segment] += v.loc.length;
-      if (lineage != volume) batch.Delete(key);
+      if (!v.tombstone && !frozen_keys_of_deleted.count(k)) dead[v.loc.segment] += v.loc.length;
+      if (lineage != volume) changes.emplace_back(k, std::nullopt);
     });
     if (!s.ok()) return fail(s);
     // A root volume that is deleted has no clone left in its lineage: drop the whole range.
-    if (lineage == volume) batch.DeleteRange(MapDbPrefix(lineage), MapDbPrefix(lineage + 1));
+    if (lineage == volume) purged_ranges.emplace_back(MapDbPrefix(lineage), MapDbPrefix(lineage + 1));
     batch.Delete(VolumeDbKey(id));
     batch.DeleteRange(KeyRingDbPrefix(id), KeyRingDbPrefix(id + 1));  // its wrapped data keys
   }
   for (auto& [k, v] : invisible) {
     if (deleted.count(k.volume)) continue;  // purged whole, above
-    batch.Delete(MapDbKey(k));
+    changes.emplace_back(k, std::nullopt);
     if (!v.tombstone) dead[v.loc.segment] += v.loc.length;
   }
+  s = map_->StoreChanges(changes, &batch);
+  if (!s.ok()) return fail(s);
+  // After the block writes, so that nothing of a purged lineage survives them.
+  for (auto& [from, to] : purged_ranges) batch.DeleteRange(from, to);
   for (auto& [seg, bytes] : dead) live[seg] -= bytes;
   for (auto& [seg, bytes] : live) {
     std::string v(8, '\0');
