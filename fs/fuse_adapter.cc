@@ -177,7 +177,10 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(store::Store* store,
 Status FuseServer::Serve() {
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_max_threads(config, impl_->options.max_threads);
-  fuse_loop_cfg_set_idle_threads(config, impl_->options.max_threads / 2);
+  // Idle workers stay: a worker that exits takes its per-thread buffers with it, and under a
+  // bursty load libfuse would otherwise start and stop dozens of workers a second, each
+  // page-faulting its buffers in afresh.
+  fuse_loop_cfg_set_idle_threads(config, impl_->options.max_threads);
   fuse_loop_cfg_set_clone_fd(config, 0);
   int rc = fuse_session_loop_mt(impl_->session, config);
   fuse_loop_cfg_destroy(config);
