@@ -4,11 +4,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
 #include "crypto/checksum.h"
 #include "store/coding.h"
+#include "store/stream_copy.h"
 
 namespace clonefs::store {
 namespace {
@@ -17,10 +19,12 @@ constexpr char kSegmentMagic[8] = {'C', 'F', 'S', 'E', 'G', '0', '0', '1'};
 // Appends are copied into chunks of this size (larger for a larger append), so that the
 // buffer's memory is a few reused allocations and each disk write is a few MiB.
 constexpr size_t kChunkCapacity = 4 << 20;
-// A chunk is sealed by every write-out, which starts after about flush_bytes, so chunks are
-// often far from full: the spares cover the pending limit in chunks of a little over
-// flush_bytes, and a few more for appends that arrive while a write-out runs.
-size_t MaxSpareChunks(const SegmentLog::Options& o) { return o.max_pending_bytes / o.flush_bytes + 4; }
+// Spare chunks kept for reuse: as much memory as the pending limit, which is far more than a
+// steady stream keeps in flight (a write-out starts at every flush_bytes), so streaming never
+// maps fresh memory, while the spares never hold more than the buffer itself may.
+size_t MaxSpareChunks(const SegmentLog::Options& o) {
+  return std::max<size_t>(2, o.max_pending_bytes / kChunkCapacity);
+}
 
 std::string EncodeSegmentHeader(uint32_t id) {
   std::string h(kSegmentHeaderSize, '\0');
@@ -156,9 +160,10 @@ void SegmentLog::BufferLocked(std::span<const std::string_view> pieces, size_t t
     c = chunks_.back().get();
   }
   for (std::string_view p : pieces) {
-    std::memcpy(c->data.data() + c->len, p.data(), p.size());
+    StreamCopy(c->data.data() + c->len, p.data(), p.size());
     c->len += p.size();
   }
+  StreamCopyFence();
   pending_bytes_ += total;
   const uint64_t new_end = end + total;
   sizes_[active_] = new_end;
