@@ -34,6 +34,41 @@ bench_setup() {
   t_init "$BENCH_BUILD/tools/clonefs" "$BENCH_BUILD/tools/clonectl"
 }
 
+# The fio jobs of the throughput benchmarks: sequential 1 MiB blocks at iodepth 8, random 4 KiB
+# blocks at iodepth 32.
+declare -gA FIO_JOB_ARGS=(
+  [seqwrite]="--rw=write --bs=1m --iodepth=8"
+  [seqread]="--rw=read --bs=1m --iodepth=8"
+  [randread]="--rw=randread --bs=4k --iodepth=32"
+  [randwrite]="--rw=randwrite --bs=4k --iodepth=32"
+)
+
+# fio_job JOB FILE SIZE RUNTIME_S JSON: one run of JOB on the first SIZE bytes of FILE (direct
+# I/O, libaio, RUNTIME_S seconds after a 2 s ramp); its JSON report goes to JSON.
+fio_job() {
+  # shellcheck disable=SC2086
+  fio --name="$1" --filename="$2" --direct=1 --ioengine=libaio --size="$3" \
+    --time_based --runtime="$4" --ramp_time=2 --randrepeat=0 --norandommap \
+    ${FIO_JOB_ARGS[$1]} --output-format=json --output="$5" >/dev/null
+}
+
+# fio_result JSON JOB: from fio_job's report, MiB/s for sequential jobs, IOPS for random ones.
+fio_result() {
+  python3 - "$1" "$2" <<'EOF'
+import json, sys
+job = json.load(open(sys.argv[1]))["jobs"][0]
+side = job["write"] if "write" in sys.argv[2] else job["read"]
+print(f"{side['bw'] / 1024:.1f}" if sys.argv[2].startswith("seq") else f"{side['iops']:.0f}")
+EOF
+}
+
+# fio_layout FILE SIZE: writes FILE in full (SIZE bytes, 1 MiB blocks, direct I/O), so that the
+# jobs read or overwrite real data.
+fio_layout() {
+  fio --name=layout --filename="$1" --direct=1 --ioengine=libaio --rw=write --bs=1m \
+    --iodepth=8 --size="$2" --output=/dev/null
+}
+
 # One line describing this machine.
 bench_machine() {
   local cpu fs
@@ -63,10 +98,11 @@ rss_mib() {
   awk '/^VmRSS:/ {r = $2} /^VmHWM:/ {h = $2} END {printf "%.0f %.0f", r / 1024, h / 1024}' "/proc/$1/status"
 }
 
-# bench_publish SECTION FILE: prints FILE and, with --write, puts it into docs/BENCHMARKS.md
-# between the markers of SECTION (replacing an earlier run's figures).
+# bench_publish SECTION FILE [AFTER]: prints FILE and, with --write, puts it into
+# docs/BENCHMARKS.md between the markers of SECTION (replacing an earlier run's figures). A new
+# section goes right after section AFTER when there is one, else at the end.
 bench_publish() {
-  local section=$1 body=$2 doc="$BENCH_ROOT/docs/BENCHMARKS.md"
+  local section=$1 body=$2 after=${3:-} doc="$BENCH_ROOT/docs/BENCHMARKS.md"
   cat "$body"
   ((BENCH_WRITE)) || return 0
   mkdir -p "$(dirname "$doc")"
@@ -89,16 +125,20 @@ was measured. The targets are those of the project: sequential 1 MiB write and r
 the plain file, 4 KiB random read and write (iodepth 32) ≥ 0.5×, pgbench TPS ≥ 0.7×.
 EOF
   fi
-  python3 - "$doc" "$section" "$body" <<'EOF'
+  python3 - "$doc" "$section" "$body" "$after" <<'EOF'
 import sys
 doc, section, body = sys.argv[1], sys.argv[2], open(sys.argv[3]).read().rstrip("\n")
 begin, end = f"<!-- BEGIN {section} -->", f"<!-- END {section} -->"
+after_end = f"<!-- END {sys.argv[4]} -->" if sys.argv[4] else None
 text = open(doc).read()
 block = f"{begin}\n{body}\n{end}"
 if begin in text and end in text:
     head, rest = text.split(begin, 1)
     _, tail = rest.split(end, 1)
     text = head + block + tail
+elif after_end and after_end in text:
+    head, tail = text.split(after_end, 1)
+    text = head + after_end + "\n\n" + block + tail
 else:
     text = text.rstrip("\n") + "\n\n" + block + "\n"
 open(doc, "w").write(text)

@@ -33,33 +33,17 @@ ctl volume create encrypted --size "$SIZE" --encrypted >/dev/null
 [[ "$(ctl --json volume show encrypted | iotool json-get StorageEncrypted)" == True ]] ||
   fail "volume 'encrypted' is not encrypted"
 
-declare -A JOB_ARGS=(
-  [seqwrite]="--rw=write --bs=1m --iodepth=8"
-  [seqread]="--rw=read --bs=1m --iodepth=8"
-  [randread]="--rw=randread --bs=4k --iodepth=32"
-  [randwrite]="--rw=randwrite --bs=4k --iodepth=32"
-)
 JOBS=(seqwrite seqread randread randwrite)
 SIDES=(plain encrypted)
 
 # run_job SIDE JOB REP: one fio run on volume SIDE; its JSON goes to $RES.
 run_job() {
-  # shellcheck disable=SC2086
-  fio --name="$2" --filename="$M/volumes/$1" --direct=1 --ioengine=libaio --size="$SIZE" \
-    --time_based --runtime="$RUNTIME" --ramp_time=2 --randrepeat=0 --norandommap \
-    ${JOB_ARGS[$2]} --output-format=json --output="$RES/$1.$2.$3.json" >/dev/null ||
+  fio_job "$2" "$M/volumes/$1" "$SIZE" "$RUNTIME" "$RES/$1.$2.$3.json" ||
     fail "fio $2 on $1 failed"
 }
 
 # value SIDE JOB REP: MiB/s for sequential jobs, IOPS for random ones.
-value() {
-  python3 - "$RES/$1.$2.$3.json" "$2" <<'EOF'
-import json, sys
-job = json.load(open(sys.argv[1]))["jobs"][0]
-side = job["write"] if "write" in sys.argv[2] else job["read"]
-print(f"{side['bw'] / 1024:.1f}" if sys.argv[2].startswith("seq") else f"{side['iops']:.0f}")
-EOF
-}
+value() { fio_result "$RES/$1.$2.$3.json" "$2"; }
 
 # OpenSSL's single-core AES-256-GCM throughput for BYTES-byte messages, in MB/s (10^6).
 openssl_mbps() {
@@ -69,8 +53,7 @@ openssl_mbps() {
 
 step "laying out both volumes ($SIZE each)"
 for side in "${SIDES[@]}"; do
-  fio --name=layout --filename="$M/volumes/$side" --direct=1 --ioengine=libaio --rw=write \
-    --bs=1m --iodepth=8 --size="$SIZE" --output=/dev/null || fail "layout of $side failed"
+  fio_layout "$M/volumes/$side" "$SIZE" || fail "layout of $side failed"
 done
 
 for rep in $(seq "$REPS"); do

@@ -32,37 +32,19 @@ rss_idle="$(rss_mib "$DAEMON_PID")"
 ctl volume create bench --size "$SIZE" >/dev/null
 truncate -s "$SIZE" "$PLAIN"
 
-declare -A JOB_ARGS=(
-  [seqwrite]="--rw=write --bs=1m --iodepth=8"
-  [seqread]="--rw=read --bs=1m --iodepth=8"
-  [randread]="--rw=randread --bs=4k --iodepth=32"
-  [randwrite]="--rw=randwrite --bs=4k --iodepth=32"
-)
 JOBS=(seqwrite seqread randread randwrite)
 
 # run_job SIDE FILE JOB REP: one fio run; its JSON goes to $RES.
 run_job() {
-  # shellcheck disable=SC2086
-  fio --name="$3" --filename="$2" --direct=1 --ioengine=libaio --size="$SIZE" \
-    --time_based --runtime="$RUNTIME" --ramp_time=2 --randrepeat=0 --norandommap \
-    ${JOB_ARGS[$3]} --output-format=json --output="$RES/$1.$3.$4.json" >/dev/null ||
-    fail "fio $3 on $1 failed"
+  fio_job "$3" "$2" "$SIZE" "$RUNTIME" "$RES/$1.$3.$4.json" || fail "fio $3 on $1 failed"
 }
 
 # value SIDE JOB REP: MiB/s for sequential jobs, IOPS for random ones.
-value() {
-  python3 - "$RES/$1.$2.$3.json" "$2" <<'EOF'
-import json, sys
-job = json.load(open(sys.argv[1]))["jobs"][0]
-side = job["write"] if "write" in sys.argv[2] else job["read"]
-print(f"{side['bw'] / 1024:.1f}" if sys.argv[2].startswith("seq") else f"{side['iops']:.0f}")
-EOF
-}
+value() { fio_result "$RES/$1.$2.$3.json" "$2"; }
 
 step "laying out both files ($SIZE each)"
 for f in "$PLAIN" "$VOL"; do
-  fio --name=layout --filename="$f" --direct=1 --ioengine=libaio --rw=write --bs=1m \
-    --iodepth=8 --size="$SIZE" --output=/dev/null || fail "layout of $f failed"
+  fio_layout "$f" "$SIZE" || fail "layout of $f failed"
 done
 
 for rep in $(seq "$REPS"); do
