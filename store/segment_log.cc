@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 
@@ -65,10 +66,19 @@ Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(Env* env, const std::string
     log->sizes_[id] = size;
     log->next_id_ = std::max(log->next_id_, id + 1);
   }
+  log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
   return log;
 }
 
 SegmentLog::~SegmentLog() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    writer_.join();
+  }
   Status s = Flush();
   if (!s.ok()) spdlog::error("segment log {}: buffered records not written: {}", dir_, s.ToString());
 }
@@ -81,12 +91,10 @@ std::string SegmentLog::SegmentPath(uint32_t id) const {
 
 Status SegmentLog::StartSegmentLocked(uint32_t id) {
   CLONEFS_ASSIGN_OR_RETURN(auto file, env_->OpenDirectFile(SegmentPath(id), /*create=*/true));
-  // The new name must survive a crash before any record in it is acknowledged as durable.
-  Status s = env_->SyncDir(dir_);
-  if (!s.ok()) {
-    env_->DeleteFile(SegmentPath(id)).IgnoreError();  // an empty new file: nothing to keep
-    return s;
-  }
+  // The new name must survive a crash before any record in it is acknowledged as durable:
+  // Sync() syncs the directory first. Not here - appenders wait for this lock, and a directory
+  // sync commits the filesystem's journal. Recovery treats a lost segment as a torn tail.
+  ++segments_created_;
   if (active_ != 0) unsynced_.insert(active_);
   if (!chunks_.empty()) chunks_.back()->sealed = true;  // the old segment's last chunk
   files_[id] = std::shared_ptr<File>(std::move(file));
@@ -125,16 +133,31 @@ Result<RecordLocation> SegmentLog::Append(std::span<const std::string_view> piec
   const RecordLocation loc{active_, static_cast<uint32_t>(offset), static_cast<uint32_t>(total)};
   const bool flush = pending_bytes_ >= options_.flush_bytes;
   l.unlock();
-  if (flush) {
-    // Whoever finds enough pending writes it out; others carry on (group commit). A failure
-    // is not this append's: its records are buffered and readable, and the flush is retried.
-    std::unique_lock<std::mutex> f(flush_mu_, std::try_to_lock);
-    if (f.owns_lock()) {
+  if (flush) work_cv_.notify_one();
+  return loc;
+}
+
+void SegmentLog::WriterLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    work_cv_.wait(l, [&] { return stopping_ || pending_bytes_ >= options_.flush_bytes; });
+    if (stopping_) return;
+    l.unlock();
+    {
+      // A failure is no append's: the records stay buffered and readable, appenders hear of
+      // it (write_out_status_) and help retry, and the next write-out retries it.
+      std::lock_guard<std::mutex> f(flush_mu_);
       Status s = FlushPendingChunks();
-      if (!s.ok()) spdlog::warn("segment log {}: write-out failed, will retry: {}", dir_, s.ToString());
+      if (!s.ok()) {
+        spdlog::warn("segment log {}: write-out failed, will retry: {}", dir_, s.ToString());
+      }
+    }
+    l.lock();
+    if (!write_out_status_.ok()) {
+      // Do not spin on a full disk: wait for the next append, Flush() or a second.
+      work_cv_.wait_for(l, std::chrono::seconds(1), [&] { return stopping_; });
     }
   }
-  return loc;
 }
 
 void SegmentLog::BufferLocked(std::span<const std::string_view> pieces, size_t total) {
@@ -337,10 +360,18 @@ Status SegmentLog::Sync() {
     uint64_t size;  // bytes appended when this sync started: what it covers
   };
   std::vector<Todo> todo;
+  uint64_t created;
   {
     std::lock_guard<std::mutex> l(mu_);
     for (uint32_t id : unsynced_) todo.push_back({id, files_[id], sizes_[id]});
     if (active_ != 0) todo.push_back({active_, files_[active_], sizes_[active_]});
+    created = segments_created_;
+  }
+  if (created != dir_synced_created_.load()) {
+    CLONEFS_RETURN_IF_ERROR(env_->SyncDir(dir_));  // the names of segments created since
+    uint64_t seen = dir_synced_created_.load();
+    while (seen < created && !dir_synced_created_.compare_exchange_weak(seen, created)) {
+    }
   }
   // Written out after the sizes above were taken, so that each size is on disk when its file
   // is synced below; a size taken later could cover records appended after this write-out.

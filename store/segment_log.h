@@ -9,8 +9,10 @@
 // file space, and pushing that through the kernel page cache costs a fresh cache page per 4 KiB
 // (allocation, copy, writeback) - several times the cost of the device write itself. Appends
 // therefore land in an in-memory write buffer (a list of Chunks, see below) and return at once;
-// the buffer goes to disk in large block-aligned writes when `flush_bytes` are pending, every
-// second (the store's background thread), and on Flush()/Sync(). Readers see buffered records
+// the buffer goes to disk in large block-aligned writes by the log's own writer thread once
+// `flush_bytes` are pending (so no appender waits for the disk, and none holds its locks while
+// the device writes), every second (the store's background thread), and on Flush()/Sync().
+// Appenders wait only when `max_pending_bytes` are buffered. Readers see buffered records
 // straight from memory, so an append is visible to every later read as soon as it returns.
 // Records on disk are read through the page cache (a second, buffered handle) wherever the
 // block can never be written again - everything but the active segment's last partial block,
@@ -24,11 +26,13 @@
 // a torn rewrite leaves the old bytes intact). So every segment file's size is a multiple of the
 // block size, and a segment ends with fewer than one block of zeros after its last record.
 //
-// Locks: flush_mu_ (one flusher at a time) -> mu_ (a leaf: no other store lock is taken while
+// Locks: flush_mu_ (one write-out at a time) -> mu_ (a leaf: no other store lock is taken while
 // holding it). No file I/O happens under mu_ except creating a segment and opening its read
 // handle.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -39,6 +43,7 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/base/env.h"
@@ -145,6 +150,8 @@ class SegmentLog {
 
   // Writes out the chunks that were pending when called. REQUIRES: flush_mu_ held, mu_ not.
   Status FlushPendingChunks();
+  // The writer thread: writes the buffer out whenever flush_bytes are pending.
+  void WriterLoop();
   // A buffered handle of `segment` for reads (see readers_). REQUIRES: mu_ held.
   Result<std::shared_ptr<File>> ReaderLocked(uint32_t segment) const;
   // Reads [offset, offset + n) of the file through a block-aligned bounce buffer.
@@ -168,6 +175,9 @@ class SegmentLog {
   std::set<uint32_t> unsynced_;                      // GUARDED_BY(mu_) sealed, not yet synced
   uint32_t active_ = 0;                              // GUARDED_BY(mu_) 0 = none yet
   uint32_t next_id_ = 1;                             // GUARDED_BY(mu_)
+  // Segments created, and how many of those the last directory sync covered.
+  uint64_t segments_created_ = 0;              // GUARDED_BY(mu_)
+  std::atomic<uint64_t> dir_synced_created_{0};
   // The buffer: chunks in log order, the open one last. Chunks leave only once written.
   std::deque<std::unique_ptr<Chunk>> chunks_;  // GUARDED_BY(mu_)
   size_t pending_bytes_ = 0;                   // GUARDED_BY(mu_) sum of chunk lengths
@@ -178,6 +188,9 @@ class SegmentLog {
   std::vector<AlignedBuffer> spare_;  // GUARDED_BY(mu_)
   Status write_out_status_;                 // GUARDED_BY(mu_) of the last write-out
   std::mutex flush_mu_;
+  std::condition_variable work_cv_;  // with mu_: flush_bytes pending, or stopping
+  bool stopping_ = false;            // GUARDED_BY(mu_)
+  std::thread writer_;
   // Free space seen at the last statvfs, and bytes appended since: statvfs runs only every few
   // MiB while space is plentiful, and before every append once it is getting short.
   uint64_t last_free_ = 0;            // GUARDED_BY(mu_)

@@ -97,7 +97,14 @@ Status SegmentLog::Replay(LogPosition from, const RecordVisitor& visit) {
     }
   }
   bool torn = false;
-  for (uint32_t id : ids) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const uint32_t id = ids[i];
+    if (!torn && i > 0 && id != ids[i - 1] + 1) {
+      // A segment whose name did not survive the crash (names are synced only by Sync()):
+      // what came after it was never acknowledged as durable either.
+      spdlog::warn("recovery: segment {} is missing; it ends the log", ids[i - 1] + 1);
+      torn = true;
+    }
     if (torn) {
       spdlog::warn("recovery: deleting segment {} written after a torn record", id);
       CLONEFS_RETURN_IF_ERROR(DeleteSegment(id));

@@ -132,7 +132,11 @@ class StoreImpl final : public Store {
 
   // Writes everything in the page-map overlay to MetaDb and records the log position that
   // recovery starts from. Also carries out pending volume deletions.
-  Status Checkpoint();
+  Status Checkpoint() { return CheckpointIfOver(0); }
+  // Checkpoint() only if the overlay still holds more than `entries` once it is this caller's
+  // turn: writers that queue up behind a running checkpoint then find the overlay small and
+  // do not each run one of their own.
+  Status CheckpointIfOver(size_t entries);
 
  private:
   // --- data path helpers (volume_io.cc) ---
@@ -241,7 +245,8 @@ class StoreImpl final : public Store {
   // --- store_open.cc ---
   Status LoadCatalog();
   Status LoadCheckpoint();
-  void BackgroundLoop();
+  void BackgroundLoop();  // log write-back each second, checkpoints
+  void GcLoop();          // garbage collection once a minute when there is enough garbage
   bool CanDropTombstone(const MapKey& key);
 
   const std::string dir_;
@@ -289,9 +294,11 @@ class StoreImpl final : public Store {
   std::set<uint64_t> lineages_to_scan_;  // GUARDED_BY(misc_mu_) lineages with new garbage
 
   std::mutex bg_mu_;
-  std::condition_variable bg_cv_;
+  std::condition_variable bg_cv_;  // wakes the flush-and-checkpoint thread
+  std::condition_variable gc_cv_;  // wakes the GC thread
   bool stopping_ = false;  // GUARDED_BY(bg_mu_)
   std::thread bg_thread_;
+  std::thread gc_thread_;
 };
 
 // Locks the stripes of pages [first, end) of one volume in index order (no deadlock between

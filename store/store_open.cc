@@ -127,7 +127,10 @@ Status StoreImpl::OpenAndRecover() {
     CLONEFS_RETURN_IF_ERROR(Checkpoint());
   }
   spdlog::info("store {} open: region {}, {} volumes", dir_, info_.region, volumes_.size());
-  if (options_.background_threads) bg_thread_ = std::thread([this] { BackgroundLoop(); });
+  if (options_.background_threads) {
+    bg_thread_ = std::thread([this] { BackgroundLoop(); });
+    gc_thread_ = std::thread([this] { GcLoop(); });
+  }
   return Status::OK();
 }
 
@@ -137,7 +140,9 @@ StoreImpl::~StoreImpl() {
     stopping_ = true;
   }
   bg_cv_.notify_all();
+  gc_cv_.notify_all();
   if (bg_thread_.joinable()) bg_thread_.join();
+  if (gc_thread_.joinable()) gc_thread_.join();
   if (log_ != nullptr && db_ != nullptr) {
     Status s = Checkpoint();
     if (!s.ok()) spdlog::error("store {}: final checkpoint failed: {}", dir_, s.ToString());
@@ -200,8 +205,9 @@ bool StoreImpl::CanDropTombstone(const MapKey& key) {
   return s.ok() && !older;
 }
 
-Status StoreImpl::Checkpoint() {
+Status StoreImpl::CheckpointIfOver(size_t entries) {
   std::lock_guard<std::mutex> run(checkpoint_mu_);
+  if (entries > 0 && map_->overlay_size() <= entries) return Status::OK();
   LogPosition pos;
   uint64_t next_seq;
   std::map<uint32_t, int64_t> live;
@@ -286,10 +292,11 @@ Status StoreImpl::Checkpoint() {
 }
 
 void StoreImpl::MaybeCheckpointInline() {
-  // Backpressure: if the background thread falls far behind, the writer checkpoints itself so
-  // that the overlay (memory) stays bounded.
-  if (map_->overlay_size() > 4 * options_.checkpoint_entries) {
-    Checkpoint().IgnoreError();  // failure is logged; the write itself already succeeded
+  // Backpressure: if the background thread falls far behind, the writer waits for the running
+  // checkpoint or checkpoints itself, so that the overlay (memory) stays bounded.
+  const size_t limit = 4 * options_.checkpoint_entries;
+  if (map_->overlay_size() > limit) {
+    CheckpointIfOver(limit).IgnoreError();  // failure is logged; the write already succeeded
   } else if (map_->overlay_size() > options_.checkpoint_entries) {
     bg_cv_.notify_one();
   }
@@ -298,7 +305,6 @@ void StoreImpl::MaybeCheckpointInline() {
 void StoreImpl::BackgroundLoop() {
   using namespace std::chrono;
   auto last_checkpoint = steady_clock::now();
-  auto last_gc = steady_clock::now();
   LogPosition last_tail = log_->Tail();
   std::unique_lock<std::mutex> l(bg_mu_);
   while (!stopping_) {
@@ -318,13 +324,23 @@ void StoreImpl::BackgroundLoop() {
         (pending > 0 && now - last_checkpoint > seconds(30))) {
       if (Checkpoint().ok()) last_checkpoint = now;
     }
-    if (now - last_gc > seconds(60)) {
-      StoreUsage u = GetUsage();
-      if (u.garbage_bytes > options_.segment_bytes && u.garbage_bytes * 4 > u.segment_bytes) {
-        Status s = CollectGarbage();
-        if (!s.ok()) spdlog::warn("store {}: background GC: {}", dir_, s.ToString());
-      }
-      last_gc = now;
+    l.lock();
+  }
+}
+
+// On its own thread: a GC pass (scans, copies, file deletions) takes seconds, and checkpoints
+// must go on meanwhile, or writers would have to run them.
+void StoreImpl::GcLoop() {
+  using namespace std::chrono;
+  std::unique_lock<std::mutex> l(bg_mu_);
+  while (!stopping_) {
+    gc_cv_.wait_for(l, seconds(60));
+    if (stopping_) break;
+    l.unlock();
+    StoreUsage u = GetUsage();
+    if (u.garbage_bytes > options_.segment_bytes && u.garbage_bytes * 4 > u.segment_bytes) {
+      Status s = CollectGarbage();
+      if (!s.ok()) spdlog::warn("store {}: background GC: {}", dir_, s.ToString());
     }
     l.lock();
   }
