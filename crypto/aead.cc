@@ -1,7 +1,9 @@
 #include "crypto/aead.h"
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -50,6 +52,15 @@ size_t ThreadIndex() {
   static std::atomic<size_t> next{0};
   thread_local const size_t index = next.fetch_add(1, std::memory_order_relaxed);
   return index;
+}
+
+// The tag to check at EVP_DecryptFinal_ex. Set as a parameter directly: EVP_CIPHER_CTX_ctrl
+// translates to the same call through a generic path, once per page.
+bool SetExpectedTag(EVP_CIPHER_CTX* ctx, unsigned char* tag) {
+  const OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_CIPHER_PARAM_AEAD_TAG, tag, kTagSize),
+      OSSL_PARAM_construct_end()};
+  return EVP_CIPHER_CTX_set_params(ctx, params) == 1;
 }
 
 bool InputTooLarge(std::string_view aad, std::string_view data) {
@@ -174,7 +185,7 @@ Status Aes256GcmKey::Open(const Nonce& nonce, std::string_view aad, std::string_
   } else if (!ciphertext.empty() && EVP_DecryptUpdate(ctx, dst, &total, Bytes(ciphertext),
                                                       static_cast<int>(ciphertext.size())) != 1) {
     failure = OpenSslFailure("GCM decrypt");
-  } else if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kTagSize, tag) != 1) {
+  } else if (!SetExpectedTag(ctx, tag)) {
     failure = OpenSslFailure("GCM set tag");
   } else if (EVP_DecryptFinal_ex(ctx, dst + total, &n) != 1) {
     // Final's only failure here is a tag mismatch; drop it from OpenSSL's error queue.

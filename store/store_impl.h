@@ -143,8 +143,9 @@ class StoreImpl final : public Store {
   // Reads whole pages [first, first+count) at `epoch` into `out` (count * page_size bytes).
   Status ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first, uint32_t count,
                    char* out);
+  // `keys`: the data key of the previous record opened by this read (encrypted volumes).
   Status DecodeInto(const VolumeState& vol, uint64_t page, const PageVersion& version,
-                    const char* record, char* out);
+                    const char* record, char* out, VolumeKeyRing::OpenerCache* keys);
   Status WriteChunk(VolumeState& vol, uint64_t offset, std::string_view data);
   Status DiscardPages(VolumeState& vol, uint64_t first, uint64_t end);
   // Appends `records` and applies them to the page map. REQUIRES: the stripe locks of every

@@ -202,13 +202,23 @@ Status VolumeKeyRing::Seal(crypto::PageCipher& writer, RecordHeader* h, std::str
 }
 
 Status VolumeKeyRing::Open(const RecordHeader& h, std::string_view sealed, char* out) {
+  OpenerCache cache;
+  return Open(h, sealed, out, &cache);
+}
+
+Status VolumeKeyRing::Open(const RecordHeader& h, std::string_view sealed, char* out,
+                           OpenerCache* cache) {
   if (h.cipher != kCipherAes256Gcm) {
     return Status::Corruption("record is not sealed, but the volume is encrypted");
   }
   if (sealed.size() < crypto::kPageSealOverhead || sealed.size() != h.payload_len) {
     return Status::Corruption("sealed payload too short");
   }
-  CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<crypto::PageCipher> cipher, Opener(h.dek_id));
+  if (cache->cipher == nullptr || cache->dek_id != h.dek_id) {
+    CLONEFS_ASSIGN_OR_RETURN(cache->cipher, Opener(h.dek_id));
+    cache->dek_id = h.dek_id;
+  }
+  crypto::PageCipher* const cipher = cache->cipher.get();
   const RecordAadBytes aad = RecordAad(env_->store_uuid, h);
   Status s = cipher->Open(ToNonce(h.nonce), std::string_view(aad.data(), aad.size()), sealed, out);
   if (!s.ok()) return Status::Corruption("authentication tag mismatch");

@@ -93,6 +93,14 @@ class VolumeKeyRing {
   // kPageSealOverhead bytes). Corruption for a record that is not sealed, names a DEK the ring
   // does not hold or fails its tag; KMSKeyNotAccessible while the ring is blocked.
   Status Open(const RecordHeader& h, std::string_view sealed, char* out);
+  // The data key last used by Open(), kept by a caller that opens many records in a row (one
+  // read): the next record under the same key skips the ring's lock and lookup. A key that is
+  // disabled meanwhile takes effect at the caller's next read.
+  struct OpenerCache {
+    uint64_t dek_id = 0;
+    std::shared_ptr<crypto::PageCipher> cipher;
+  };
+  Status Open(const RecordHeader& h, std::string_view sealed, char* out, OpenerCache* cache);
 
   // For a clone or restore `target_volume` (a different volume id): every DEK of this ring,
   // unwrapped and wrapped again under KEK `target_kek` with the target's context.

@@ -46,7 +46,7 @@ size_t StoreImpl::StripeOf(uint64_t volume, uint64_t page) {
 }
 
 Status StoreImpl::DecodeInto(const VolumeState& vol, uint64_t page, const PageVersion& version,
-                             const char* record, char* out) {
+                             const char* record, char* out, VolumeKeyRing::OpenerCache* keys) {
   const uint32_t ps = vol.info.page_size;
   RecordHeader h;
   std::string_view payload;
@@ -65,11 +65,11 @@ Status StoreImpl::DecodeInto(const VolumeState& vol, uint64_t page, const PageVe
     if (payload.size() < crypto::kPageSealOverhead) {
       s = Status::Corruption("sealed payload too short");
     } else if (h.codec == Codec::kRaw && payload.size() == ps + crypto::kPageSealOverhead) {
-      s = vol.ring->Open(h, payload, out);
+      s = vol.ring->Open(h, payload, out, keys);
       payload = std::string_view(out, ps);
     } else {
       opened.resize(payload.size() - crypto::kPageSealOverhead);
-      s = vol.ring->Open(h, payload, opened.data());
+      s = vol.ring->Open(h, payload, opened.data(), keys);
       payload = opened;
     }
     if (!s.ok() && !s.IsCorruption()) return s;  // the key is not accessible: not corruption
@@ -107,6 +107,7 @@ Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t fir
                                              return Status::OK();
                                            }));
   thread_local std::string run;
+  VolumeKeyRing::OpenerCache keys;
   for (uint32_t i = 0; i < count;) {
     if (!versions[i]) {
       std::memset(out + static_cast<size_t>(i) * ps, 0, ps);
@@ -132,7 +133,7 @@ Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t fir
     for (uint32_t k = i; k < j; ++k) {
       const size_t rel = versions[k]->value.loc.offset - start.offset;
       CLONEFS_RETURN_IF_ERROR(DecodeInto(vol, first + k, *versions[k], run.data() + rel,
-                                         out + static_cast<size_t>(k) * ps));
+                                         out + static_cast<size_t>(k) * ps, &keys));
     }
     i = j;
   }
