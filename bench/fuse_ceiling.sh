@@ -9,7 +9,8 @@
 # on three files of SIZE bytes, interleaved in every repetition: a plain file beside the store,
 # /null of fuse_null (bench/fuse_null.cc: a FUSE filesystem mounted and tuned like the clonefs
 # daemon that drops writes and reads zeros), and an uncompressed clonefs volume. The plain file
-# and the volume are written in full first. Prints a markdown table of the medians of REPS runs
+# and the volume are written in full first; the seqwrite job also runs on a new file each time
+# (every block newly allocated, like the store's log). Prints a markdown table of the medians of REPS runs
 # and their ratios; --write also puts it into docs/BENCHMARKS.md. --splice mounts fuse_null with
 # libfuse's splice capabilities (fuse_null --splice) instead.
 set -euo pipefail
@@ -36,6 +37,9 @@ PLAIN="$T/plain.img"
 VOL="$M/volumes/bench"
 NULL_FILE="$NM/null"
 RES="$T/results"
+FRESH="$T/fresh.img"
+# Large enough that a run never wraps around to overwrite (3 GB/s for RUNTIME plus the ramp).
+FRESH_SIZE="$((3 * (RUNTIME + 2)))G"
 mkdir -p "$RES" "$NM"
 
 new_store "$T/store"
@@ -76,6 +80,13 @@ for rep in $(seq "$REPS"); do
         fail "fio $job on $side failed"
       log "rep $rep $job $side: $(value "$side" "$job" "$rep") MiB/s"
     done
+    if [[ $job == seqwrite ]]; then
+      # The same writes to a new file: every block newly allocated, as in the store's log.
+      fio_job seqwrite "$FRESH" "$FRESH_SIZE" "$RUNTIME" "$RES/fresh.seqwrite.$rep.json" ||
+        fail "fio seqwrite on a new file failed"
+      rm -f "$FRESH"
+      log "rep $rep seqwrite new file: $(value fresh seqwrite "$rep") MiB/s"
+    fi
   done
 done
 
@@ -104,9 +115,15 @@ out="$T/table.md"
       for rep in $(seq "$REPS"); do vals+=("$(value "$side" "$job" "$rep")"); done
       med[$side]="$(median "${vals[@]}")"
     done
+    [[ $job == seqwrite ]] && med_plain_seqwrite="${med[plain]}"
     echo "| $job 1 MiB, iodepth 8 | ${med[plain]} MiB/s | ${med[fuse_null]} MiB/s | ${med[volume]} MiB/s" \
       "| $(ratio "${med[fuse_null]}" "${med[plain]}") | $(ratio "${med[volume]}" "${med[plain]}")" \
       "| $(ratio "${med[volume]}" "${med[fuse_null]}") |"
   done
+  fresh=()
+  for rep in $(seq "$REPS"); do fresh+=("$(value fresh seqwrite "$rep")"); done
+  fm="$(median "${fresh[@]}")"
+  echo
+  echo "The same seqwrite job on a new file, so that every block is newly allocated as the store's log allocates it (the plain file above is overwritten in place): $fm MiB/s, $(ratio "$fm" "${med_plain_seqwrite}")× the plain file. That is what a log-structured store can write on this filesystem with no work of its own."
 } >"$out"
 bench_publish fuse_ceiling "$out" fio_bench
