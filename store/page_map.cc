@@ -248,7 +248,26 @@ void PageMap::CollectLayer(const Layer& layer, const ReadView& view, uint64_t fi
   }
 }
 
+std::unique_ptr<MetaIterator> PageMap::TakeIterator(uint64_t generation) const {
+  {
+    std::lock_guard<std::mutex> l(pool_mu_);
+    while (!pool_.empty()) {
+      PooledIterator p = std::move(pool_.back());
+      pool_.pop_back();
+      if (p.generation == generation) return std::move(p.it);
+    }
+  }
+  return db_->NewIterator();
+}
+
+void PageMap::ReturnIterator(uint64_t generation, std::unique_ptr<MetaIterator> it) const {
+  constexpr size_t kMaxPooled = 16;  // about one per FUSE worker
+  std::lock_guard<std::mutex> l(pool_mu_);
+  if (pool_.size() < kMaxPooled) pool_.push_back({generation, std::move(it)});
+}
+
 Status PageMap::CollectStored(const ReadView& view, uint64_t first, uint64_t end,
+                              uint64_t generation,
                               std::vector<std::pair<uint64_t, PageVersion>>* out) const {
   // A block's versions come newest first; each page takes the first visible one holding it.
   uint64_t block_start = UINT64_MAX;
@@ -261,7 +280,7 @@ Status PageMap::CollectStored(const ReadView& view, uint64_t first, uint64_t end
     }
     decided = 0;
   };
-  auto it = db_->NewIterator();
+  std::unique_ptr<MetaIterator> it = TakeIterator(generation);
   for (it->Seek(MapDbKey(MapKey{view.lineage, first, UINT64_MAX, 0})); it->Valid(); it->Next()) {
     MapKey k;
     if (!DecodeMapDbKey(it->key(), &k) || k.lineage != view.lineage || k.page >= end) break;
@@ -279,7 +298,9 @@ Status PageMap::CollectStored(const ReadView& view, uint64_t first, uint64_t end
     decided |= fresh;
   }
   if (block_start != UINT64_MAX) emit();
-  return it->status();
+  Status status = it->status();
+  if (status.ok()) ReturnIterator(generation, std::move(it));
+  return status;
 }
 
 Status PageMap::VisitRange(const ReadView& view, uint64_t first, uint64_t end,
@@ -288,16 +309,18 @@ Status PageMap::VisitRange(const ReadView& view, uint64_t first, uint64_t end,
   for (uint64_t lo = first; lo < end; lo = std::min(end, lo + kVisitChunkPages)) {
     const uint64_t hi = std::min(end, lo + kVisitChunkPages);
     best.clear();
+    uint64_t generation;
     {
       // Memory layers before MetaDb: a checkpoint moves entries frozen -> MetaDb, never back.
       std::shared_lock<std::shared_mutex> l(mu_);
       CollectLayer(overlay_, view, lo, hi, &best);
       layer.clear();
       CollectLayer(frozen_, view, lo, hi, &layer);
+      generation = generation_;
     }
     MergeInto(&best, layer);
     layer.clear();
-    CLONEFS_RETURN_IF_ERROR(CollectStored(view, lo, hi, &layer));
+    CLONEFS_RETURN_IF_ERROR(CollectStored(view, lo, hi, generation, &layer));
     MergeInto(&best, layer);
     for (const auto& [page, version] : best) CLONEFS_RETURN_IF_ERROR(fn(page, version));
   }
@@ -320,9 +343,15 @@ void PageMap::ForEachFrozen(const std::function<void(const MapKey&, const MapVal
 }
 
 void PageMap::DropFrozen() {
-  Layer dropped;  // freed after the lock is released: tens of thousands of nodes
-  std::unique_lock<std::shared_mutex> l(mu_);
-  dropped.swap(frozen_);
+  Layer dropped;  // freed after the locks are released: tens of thousands of nodes
+  std::vector<PooledIterator> stale;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    dropped.swap(frozen_);
+    ++generation_;  // the frozen entries are in MetaDb: older iterators do not see them
+  }
+  std::lock_guard<std::mutex> l(pool_mu_);
+  stale.swap(pool_);
 }
 
 void PageMap::Thaw() {

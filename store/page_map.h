@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <shared_mutex>
 #include <vector>
@@ -124,7 +125,9 @@ class PageMap {
   // Visits the frozen layer's entries without locking. REQUIRES: called by the checkpointer,
   // the only thread that changes the frozen layer (so `fn` may call back into the map).
   void ForEachFrozen(const std::function<void(const MapKey&, const MapValue&)>& fn) const;
-  void DropFrozen();  // after the frozen entries are durable in MetaDb
+  // After the frozen entries are durable in MetaDb. Every write of map entries to MetaDb must
+  // be followed by it: it also retires the iterators that readers reuse (TakeIterator).
+  void DropFrozen();
   void Thaw();        // a checkpoint failed: merge the frozen layer back under the overlay
   // Visits the checkpointed (MetaDb) entries of one lineage, page by page.
   Status ForEachStored(uint64_t lineage,
@@ -142,8 +145,16 @@ class PageMap {
   // The version `view` reads per page of [first, end) in one in-memory layer, appended to `out`.
   static void CollectLayer(const Layer& layer, const ReadView& view, uint64_t first,
                            uint64_t end, std::vector<std::pair<uint64_t, PageVersion>>* out);
-  Status CollectStored(const ReadView& view, uint64_t first, uint64_t end,
+  // `generation`: generation_ read together with the memory layers (see below).
+  Status CollectStored(const ReadView& view, uint64_t first, uint64_t end, uint64_t generation,
                        std::vector<std::pair<uint64_t, PageVersion>>* out) const;
+  // MetaDb iterators for CollectStored, reused: creating one costs about as much as the seek
+  // that a small read needs. An iterator sees MetaDb as of its creation, and map entries reach
+  // MetaDb only by a checkpoint, which bumps generation_ when it drops the frozen layer (whose
+  // entries a reader sees in memory until then); so an iterator created at generation g sees
+  // every stored entry a reader that read g needs.
+  std::unique_ptr<MetaIterator> TakeIterator(uint64_t generation) const;
+  void ReturnIterator(uint64_t generation, std::unique_ptr<MetaIterator> it) const;
   // The checkpointed entry at exactly `key`, if any.
   Result<std::optional<MapValue>> GetStored(const MapKey& key) const;
 
@@ -151,6 +162,13 @@ class PageMap {
   mutable std::shared_mutex mu_;
   Layer overlay_;  // GUARDED_BY(mu_)
   Layer frozen_;   // GUARDED_BY(mu_)
+  uint64_t generation_ = 0;  // GUARDED_BY(mu_) checkpoints that reached MetaDb
+  struct PooledIterator {
+    uint64_t generation;
+    std::unique_ptr<MetaIterator> it;
+  };
+  mutable std::mutex pool_mu_;
+  mutable std::vector<PooledIterator> pool_;  // GUARDED_BY(pool_mu_)
 };
 
 }  // namespace clonefs::store

@@ -36,6 +36,7 @@ class PageMapTest : public ::testing::Test {
     MetaBatch batch;
     ASSERT_TRUE(map_->StoreChanges(changes, &batch).ok());
     ASSERT_TRUE(db_->Write(batch, /*sync=*/false).ok());
+    map_->DropFrozen();  // as a checkpoint ends: readers' iterators must see the new blocks
   }
 
   // page -> seq of the version `view` reads, over [first, end).
