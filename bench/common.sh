@@ -93,6 +93,9 @@ median() {
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
 
+# meets A B TARGET: "yes" if A/B >= TARGET, computed from the medians, not the rounded ratio.
+meets() { awk -v a="$1" -v b="$2" -v t="$3" 'BEGIN {print (b > 0 && a / b >= t) ? "yes" : "no"}'; }
+
 # "VmRSS VmHWM" of a process, in MiB.
 rss_mib() {
   awk '/^VmRSS:/ {r = $2} /^VmHWM:/ {h = $2} END {printf "%.0f %.0f", r / 1024, h / 1024}' "/proc/$1/status"

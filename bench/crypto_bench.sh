@@ -94,7 +94,7 @@ out="$T/table.md"
       seq*) unit="MiB/s" desc="$job 1 MiB, iodepth 8" ;;
       *) unit="IOPS" desc="$job 4 KiB, iodepth 32" ;;
     esac
-    met="$(awk -v r="$r" 'BEGIN {print (r + 0 >= 0.7) ? "yes" : "no"}')"
+    met="$(meets "$em" "$pm" 0.7)"
     echo "| $desc | $pm $unit | $em $unit | $r | ≥ 0.7 | $met |"
     # How much of one core AES-GCM alone needs at the encrypted side's rate.
     bytes_per_s="$(awk -v v="$em" -v u="$unit" 'BEGIN {print (u == "IOPS") ? v * 4096 : v * 1048576}')"

@@ -91,7 +91,7 @@ out="$T/table.md"
       seq*) unit="MiB/s" target=0.8 desc="$job 1 MiB, iodepth 8" ;;
       *) unit="IOPS" target=0.5 desc="$job 4 KiB, iodepth 32" ;;
     esac
-    met="$(awk -v r="$r" -v t="$target" 'BEGIN {print (r + 0 >= t) ? "yes" : "no"}')"
+    met="$(meets "$vm" "$pm" "$target")"
     echo "| $desc | $pm $unit | $vm $unit | $r | ≥ $target | $met |"
   done
   echo

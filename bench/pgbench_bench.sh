@@ -91,7 +91,8 @@ out="$T/table.md"
   r="$(ratio "$vm" "$pm")"
   echo "| **median** | **$pm** | **$vm** |"
   echo
-  echo "Volume/plain: **$r** (target ≥ 0.7: $(awk -v r="$r" 'BEGIN {print (r + 0 >= 0.7) ? "met" : "not met"}'))."
+  met="$(meets "$vm" "$pm" 0.7)"
+  echo "Volume/plain: **$r** (target ≥ 0.7: $([[ $met == yes ]] && echo met || echo "not met"))."
 } >"$out"
 
 for data in "${T_PGDATA[@]}"; do
