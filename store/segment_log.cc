@@ -154,7 +154,7 @@ void SegmentLog::WriterLoop() {
     }
     l.lock();
     if (!write_out_status_.ok()) {
-      // Do not spin on a full disk: wait for the next append, Flush() or a second.
+      // Do not spin on a full disk: retry in a second (appenders and Flush() retry sooner).
       work_cv_.wait_for(l, std::chrono::seconds(1), [&] { return stopping_; });
     }
   }
