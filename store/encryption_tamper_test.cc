@@ -8,6 +8,7 @@
 // is the stronger check of the same bytes.
 #include <set>
 
+#include "crypto/checksum.h"
 #include "store/encryption_test_util.h"
 
 namespace clonefs::store::testing {
@@ -83,6 +84,21 @@ TEST_F(TamperTest, FlippedPayloadBit) {
     OverwriteAt(r.path, r.offset, Reencode(r.header, payload));
   });
   ExpectOnlyCorrupt({3, 5}, "tag");
+}
+
+// The flags byte is the one header byte neither the tag's associated data nor the CRC that
+// readers skip for sealed records protects: any set bit is refused, with a recomputed CRC too.
+TEST_F(TamperTest, SetFlagsByte) {
+  Tamper([&](std::vector<DiskRecord>& all) {
+    DiskRecord r = Newest(all, 4);
+    std::string bytes = r.bytes;
+    bytes[7] = 0x01;
+    uint32_t crc = crypto::Crc32c(0, bytes.data(), 76);
+    crc = crypto::Crc32c(crc, bytes.data() + kRecordHeaderSize, bytes.size() - kRecordHeaderSize);
+    for (int i = 0; i < 4; ++i) bytes[76 + i] = static_cast<char>(crc >> (8 * i));
+    OverwriteAt(r.path, r.offset, bytes);
+  });
+  ExpectOnlyCorrupt({4}, "flags");
 }
 
 TEST_F(TamperTest, SwappedRecordsOfTheSameSize) {

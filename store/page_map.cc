@@ -288,7 +288,7 @@ Status PageMap::CollectStored(const ReadView& view, uint64_t first, uint64_t end
       if (block_start != UINT64_MAX) emit();
       block_start = k.page;
     }
-    if (decided == 0xFFFF || !view.Sees(k.volume, k.epoch)) continue;
+    if (decided == kAllSlots || !view.Sees(k.volume, k.epoch)) continue;
     MapBlock b;
     if (!DecodeMapBlock(it->value(), &b)) return Status::Corruption("bad page map block");
     const uint16_t fresh = b.present & static_cast<uint16_t>(~decided);
@@ -395,7 +395,7 @@ Status PageMap::StoreChanges(const std::vector<Change>& changes, MetaBatch* batc
     const std::string key = MapDbKey(block_key);
     // A block whose every slot is put replaces the stored one whole: no need to read it.
     std::optional<MapBlock> stored;
-    if (!(p.changed == 0xFFFF && p.result.present == 0xFFFF)) {
+    if (!(p.changed == kAllSlots && p.result.present == kAllSlots)) {
       CLONEFS_ASSIGN_OR_RETURN(stored, cursor.Find(key));
     }
     MapBlock merged = stored.value_or(MapBlock{});

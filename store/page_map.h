@@ -76,6 +76,7 @@ struct MapKeyLess {
 // write of 1 MiB then costs 16 metadata entries instead of 256, in the checkpoint and in every
 // lookup of what a write replaces; a reader still sees per-page versions.
 constexpr uint64_t kMapBlockPages = 16;
+constexpr uint16_t kAllSlots = (1u << kMapBlockPages) - 1;  // a present mask with every page
 
 // One stored map block: slot s holds the entry of page (first page of the block) + s.
 struct MapBlock {

@@ -361,17 +361,18 @@ Status SegmentLog::Sync() {
   };
   std::vector<Todo> todo;
   uint64_t created;
+  bool new_names;
   {
     std::lock_guard<std::mutex> l(mu_);
     for (uint32_t id : unsynced_) todo.push_back({id, files_[id], sizes_[id]});
     if (active_ != 0) todo.push_back({active_, files_[active_], sizes_[active_]});
     created = segments_created_;
+    new_names = created != dir_synced_created_;
   }
-  if (created != dir_synced_created_.load()) {
+  if (new_names) {
     CLONEFS_RETURN_IF_ERROR(env_->SyncDir(dir_));  // the names of segments created since
-    uint64_t seen = dir_synced_created_.load();
-    while (seen < created && !dir_synced_created_.compare_exchange_weak(seen, created)) {
-    }
+    std::lock_guard<std::mutex> l(mu_);
+    dir_synced_created_ = std::max(dir_synced_created_, created);  // syncs may finish out of order
   }
   // Written out after the sizes above were taken, so that each size is on disk when its file
   // is synced below; a size taken later could cover records appended after this write-out.

@@ -31,7 +31,6 @@
 // handle.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -175,9 +174,9 @@ class SegmentLog {
   std::set<uint32_t> unsynced_;                      // GUARDED_BY(mu_) sealed, not yet synced
   uint32_t active_ = 0;                              // GUARDED_BY(mu_) 0 = none yet
   uint32_t next_id_ = 1;                             // GUARDED_BY(mu_)
-  // Segments created, and how many of those the last directory sync covered.
-  uint64_t segments_created_ = 0;              // GUARDED_BY(mu_)
-  std::atomic<uint64_t> dir_synced_created_{0};
+  // Segments created, and how many of those the directory syncs so far covered.
+  uint64_t segments_created_ = 0;    // GUARDED_BY(mu_)
+  uint64_t dir_synced_created_ = 0;  // GUARDED_BY(mu_)
   // The buffer: chunks in log order, the open one last. Chunks leave only once written.
   std::deque<std::unique_ptr<Chunk>> chunks_;  // GUARDED_BY(mu_)
   size_t pending_bytes_ = 0;                   // GUARDED_BY(mu_) sum of chunk lengths

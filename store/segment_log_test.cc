@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "store/test_util.h"
 
@@ -122,6 +124,28 @@ TEST(SegmentLog, UnsyncedAppendsAreLostOnlyAsASuffix) {
                            }));
   ASSERT_EQ(seqs.size(), 50u);
   for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], i * 10);
+}
+
+// Once flush_bytes are pending the buffer goes to disk (the log's writer thread) with no
+// Flush() or Sync() from anyone.
+TEST(SegmentLog, WriterThreadWritesPendingRecordsOut) {
+  TempDir tmp;
+  const std::string dir = tmp.path() + "/seg";
+  const SegmentLog::Options o = SmallOptions();
+  auto log = SegmentLog::Open(Env::Default(), dir, o);
+  ASSERT_TRUE(log.ok());
+  ASSERT_TRUE((*log)->Append(Records(1, 20, 4096)).ok());  // above flush_bytes, one segment
+  ASSERT_GT(20u * 4096, o.flush_bytes);
+  auto file = Env::Default()->OpenFile(dir + "/0000000001.seg", /*create=*/false);
+  ASSERT_TRUE(file.ok());
+  uint64_t size = 0;
+  for (int i = 0; i < 500 && size < 20u * 4096; ++i) {
+    auto s = (*file)->Size();
+    ASSERT_TRUE(s.ok());
+    size = *s;
+    if (size < 20u * 4096) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(size, 20u * 4096) << "nothing wrote the pending records out within 5 s";
 }
 
 // Segment names are synced only by Sync(), so a crash can lose a segment created since the
