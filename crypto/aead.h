@@ -19,7 +19,7 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 #include "crypto/secret.h"
 
 namespace clonefs::crypto {

@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 #include "crypto/secret.h"
 
 namespace clonefs::crypto {

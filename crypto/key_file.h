@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <string>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 #include "crypto/secret.h"
 
 namespace clonefs::crypto {

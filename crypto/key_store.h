@@ -55,8 +55,8 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/base/env.h"
-#include "crypto/base/result.h"
+#include "base/env.h"
+#include "base/result.h"
 #include "crypto/dek.h"
 #include "crypto/kdf.h"
 #include "crypto/secret.h"

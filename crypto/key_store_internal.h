@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "crypto/aead.h"
-#include "crypto/base/env.h"
+#include "base/env.h"
 #include "crypto/kdf.h"
 #include "crypto/key_store.h"
 #include "crypto/secret.h"

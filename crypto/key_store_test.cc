@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "crypto/base/fault_env.h"
+#include "base/fault_env.h"
 #include "crypto/key_file.h"
 #include "crypto/test_util.h"
 

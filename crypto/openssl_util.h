@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "crypto/base/status.h"
+#include "base/status.h"
 
 namespace clonefs::crypto::internal {
 

@@ -32,7 +32,7 @@
 #include <string_view>
 
 #include "crypto/aead.h"
-#include "crypto/base/result.h"
+#include "base/result.h"
 #include "crypto/secret.h"
 
 namespace clonefs::crypto {

@@ -18,7 +18,7 @@
 #include <iosfwd>
 #include <string_view>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 
 namespace clonefs::crypto {
 

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/base/env.h"
-#include "crypto/base/status.h"
+#include "base/env.h"
+#include "base/status.h"
 #include "crypto/hex.h"
 #include "crypto/secret.h"
 

@@ -3,7 +3,7 @@
 // Pure function; thread-safe.
 #pragma once
 
-#include "crypto/base/status.h"
+#include "base/status.h"
 
 namespace clonefs::fs {
 

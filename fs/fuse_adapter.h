@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 #include "store/store.h"
 
 namespace clonefs::fs {

@@ -18,7 +18,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 
 namespace clonefs::fs {
 

@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/base/env.h"
-#include "crypto/base/result.h"
+#include "base/env.h"
+#include "base/result.h"
 
 namespace clonefs::crypto {
 class RootSecret;

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "crypto/base/status.h"
+#include "base/status.h"
 
 #define ASSERT_OK(expr)                                        \
   do {                                                         \

@@ -30,8 +30,8 @@
 #include "fs/fuse_adapter.h"
 #include "fs/mount_options.h"
 #include "fs/notifying_store.h"
-#include "store/key_service.h"
-#include "store/root_secret.h"
+#include "store/keys/key_service.h"
+#include "store/keys/root_secret.h"
 #include "store/store.h"
 #include "tools/control/server.h"
 

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/base/result.h"
-#include "crypto/base/status.h"
+#include "base/result.h"
+#include "base/status.h"
 
 namespace clonefs {
 

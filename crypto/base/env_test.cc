@@ -1,4 +1,4 @@
-#include "crypto/base/env.h"
+#include "base/env.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "crypto/base/fault_env.h"
+#include "base/fault_env.h"
 
 namespace clonefs {
 namespace {

@@ -1,4 +1,4 @@
-#include "crypto/base/fault_env.h"
+#include "base/fault_env.h"
 
 namespace clonefs {
 

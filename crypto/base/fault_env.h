@@ -10,7 +10,7 @@
 #include <map>
 #include <mutex>
 
-#include "crypto/base/env.h"
+#include "base/env.h"
 
 namespace clonefs {
 

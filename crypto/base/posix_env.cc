@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "crypto/base/env.h"
+#include "base/env.h"
 
 namespace clonefs {
 namespace {

@@ -5,7 +5,7 @@
 #include <optional>
 #include <utility>
 
-#include "crypto/base/status.h"
+#include "base/status.h"
 
 namespace clonefs {
 

@@ -1,4 +1,4 @@
-#include "crypto/base/status.h"
+#include "base/status.h"
 
 #include <cerrno>
 #include <cstring>

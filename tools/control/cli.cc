@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "crypto/key_file.h"
-#include "store/key_service.h"
-#include "store/root_secret.h"
+#include "store/keys/key_service.h"
+#include "store/keys/root_secret.h"
 #include "store/store.h"
 #include "tools/control/cli_output.h"
 #include "tools/control/client.h"

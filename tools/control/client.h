@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 #include "tools/control/socket_io.h"
 
 namespace clonefs::control {

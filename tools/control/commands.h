@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 #include "store/store.h"
 #include "tools/control/errors.h"
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/base/status.h"
+#include "base/status.h"
 
 namespace clonefs::control {
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 #include "store/store.h"
 #include "tools/control/commands.h"
 

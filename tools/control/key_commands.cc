@@ -3,7 +3,7 @@
 // They act as the store owner's account through Store::keys(), so in a daemon they run where
 // the key store is unlocked and a disabled key takes effect on the open volumes at once.
 // Answers carry metadata only: no command returns key material.
-#include "store/key_service.h"
+#include "store/keys/key_service.h"
 #include "tools/control/commands.h"
 #include "tools/control/json_views.h"
 

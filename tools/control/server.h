@@ -23,7 +23,7 @@
 #include <string>
 #include <thread>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 #include "store/store.h"
 #include "tools/control/commands.h"
 

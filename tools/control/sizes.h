@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/base/result.h"
+#include "base/result.h"
 
 namespace clonefs::control {
 

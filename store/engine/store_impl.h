@@ -1,0 +1,328 @@
+// StoreImpl: the Store of store.h, assembled from SegmentLog (records), PageMap (versioned
+// map) and MetaDb (catalog and checkpoints). Split over several .cc files by concern:
+//   store_open.cc    create, open, recovery, checkpoints, background work
+//   store_catalog.cc volume create / resize / delete / usage
+//   volume_io.cc     the data path: page reads, writes, discards
+//   gc.cc            garbage collection: dead segments and compaction
+//   snapshots.cc     snapshots, clones, restores; clone_into.cc: a volume made a clone in place
+//   store_crypto.cc  encrypted volumes: key rings, key access, rekey (volume_crypto.h)
+//
+// Lock order (outer to inner): VolumeState::io_mu -> page stripe locks -> ckpt_mu_ ->
+// PageMap / SegmentLog / MetaDb internals -> misc_mu_. gc_mu_ and checkpoint_mu_ serialize whole
+// passes and are taken before anything else. segments_mu_ (shared by readers, exclusive while
+// a segment file is deleted) is taken inside the stripe locks and never across a checkpoint.
+// catalog_mu_ is taken inside io_mu; only CloneInto takes stripe locks inside it (nothing that
+// holds a stripe lock waits for catalog_mu_). Two io_mu are held together only by CloneInto,
+// lower volume id first.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+#include <thread>
+#include <algorithm>
+#include <vector>
+
+#include "store/keys/key_service.h"
+#include "store/meta/meta_db.h"
+#include "store/map/page_map.h"
+#include "store/log/record.h"
+#include "store/log/segment_log.h"
+#include "store/store.h"
+#include "store/keys/volume_key_ring.h"
+
+namespace clonefs::store {
+
+// One volume's live state. Shared by the catalog and every open handle.
+struct VolumeState {
+  explicit VolumeState(VolumeInfo i)
+      : info(std::move(i)), size(info.size_bytes), epoch(info.epoch) {}
+  // What a read of this volume at `at_epoch` sees: itself up to that epoch, then its ancestors.
+  ReadView View(uint64_t at_epoch) const {
+    ReadView v{info.lineage_id, {{info.id, at_epoch}}};
+    v.chain.insert(v.chain.end(), ancestors.begin(), ancestors.end());
+    return v;
+  }
+  VolumeInfo info;  // GUARDED_BY(StoreImpl::catalog_mu_) for the mutable fields
+  // (volume, epoch) of the parent, grandparent, ...: fixed when the volume is created, or when
+  // CloneInto makes an empty root volume a clone. That is the one change to lineage_id,
+  // parent_*, page_size, compression and ancestors after creation; it holds io_mu exclusively
+  // (no handle I/O in flight), catalog_mu_ and every stripe lock (no GC relocation in flight).
+  std::vector<std::pair<uint64_t, uint64_t>> ancestors;
+  // Encrypted volumes only: the data keys that sealed the records it reads. Set when the volume
+  // is created or loaded, or by CloneInto (under the same locks as `ancestors`).
+  std::shared_ptr<VolumeKeyRing> ring;
+  std::atomic<uint64_t> size;
+  std::atomic<uint64_t> epoch;
+  std::atomic<bool> deleted{false};
+  std::atomic<int> open_handles{0};
+  // VolumeHandle::generation(): bumped before every write, discard, resize or growth starts.
+  std::atomic<uint64_t> generation{0};
+  // Reads, writes and discards through a handle hold it shared; resize, growth, delete, the
+  // epoch switch of a snapshot or clone, and CloneInto hold it exclusively.
+  std::shared_mutex io_mu;
+};
+
+struct SnapshotState {
+  SnapshotState(SnapshotInfo i, std::shared_ptr<VolumeState> v)
+      : info(std::move(i)), vol(std::move(v)) {}
+  const SnapshotInfo info;
+  const std::shared_ptr<VolumeState> vol;  // the source volume (maybe hidden by now)
+  std::atomic<bool> deleted{false};
+  std::atomic<int> open_handles{0};
+};
+
+// A record waiting to be appended: its header (seq assigned) and payload. The payload is
+// either owned (`payload`) or, to save a copy of a page image that is already in the caller's
+// buffer, borrowed (`borrowed`, used when set).
+struct PendingRecord {
+  RecordHeader header;
+  std::string payload;
+  std::string_view borrowed;
+  std::string_view bytes() const { return borrowed.data() != nullptr ? borrowed : payload; }
+};
+
+class StoreImpl final : public Store {
+ public:
+  StoreImpl(std::string dir, StoreOptions options) : dir_(std::move(dir)), options_(options) {}
+  ~StoreImpl() override;
+
+  Status OpenAndRecover();
+
+  const StoreInfo& info() const override { return info_; }
+  Result<VolumeInfo> CreateVolume(const std::string& name, const VolumeOptions& opts) override;
+  Result<VolumeInfo> GetVolume(const std::string& name) override;
+  Result<VolumeInfo> GetVolumeById(uint64_t id) override;
+  std::vector<VolumeInfo> ListVolumes() override;
+  Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size) override;
+  Status DeleteVolume(const std::string& name) override;
+  Result<VolumeUsage> GetVolumeUsage(const std::string& name) override;
+  Result<std::shared_ptr<VolumeHandle>> OpenVolume(const std::string& name) override;
+  Result<SnapshotInfo> CreateSnapshot(const std::string& volume, const std::string& name,
+                                      const Tags& tags) override;
+  Result<SnapshotInfo> GetSnapshot(const std::string& name) override;
+  std::vector<SnapshotInfo> ListSnapshots() override;
+  Status DeleteSnapshot(const std::string& name) override;
+  Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) override;
+  Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name,
+                                 const CloneOptions& options) override;
+  Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,
+                                     const CloneOptions& options) override;
+  Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) override;
+  KeyService& keys() override { return *key_service_; }
+  Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override;
+  Result<CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
+                                              const std::string& dest) override;
+  Status Sync() override;
+  Status GrowVolume(VolumeState& vol, uint64_t new_size);
+  StoreUsage GetUsage() override;
+  Status CollectGarbage() override;
+  void SetChangeListener(ChangeListener listener) override { listener_ = std::move(listener); }
+
+  // Data path, used by VolumeHandleImpl. Offsets and lengths are in bytes and already checked
+  // against the volume size.
+  // Reads `vol` as of `epoch` (its current epoch, or a snapshot's).
+  Status ReadBytes(const VolumeState& vol, uint64_t epoch, uint64_t offset, size_t n, char* buf);
+  Status WriteBytes(VolumeState& vol, uint64_t offset, std::string_view data);
+  Status DiscardBytes(VolumeState& vol, uint64_t offset, uint64_t length);
+
+  // Writes everything in the page-map overlay to MetaDb and records the log position that
+  // recovery starts from. Also carries out pending volume deletions.
+  Status Checkpoint() { return CheckpointIfOver(0); }
+  // Checkpoint() only if the overlay still holds more than `entries` once it is this caller's
+  // turn: writers that queue up behind a running checkpoint then find the overlay small and
+  // do not each run one of their own.
+  Status CheckpointIfOver(size_t entries);
+
+ private:
+  // --- data path helpers (volume_io.cc) ---
+  // Reads whole pages [first, first+count) at `epoch` into `out` (count * page_size bytes).
+  Status ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first, uint32_t count,
+                   char* out);
+  // `keys`: the data key of the previous record opened by this read (encrypted volumes).
+  Status DecodeInto(const VolumeState& vol, uint64_t page, const PageVersion& version,
+                    const char* record, char* out, VolumeKeyRing::OpenerCache* keys);
+  Status WriteChunk(VolumeState& vol, uint64_t offset, std::string_view data);
+  Status DiscardPages(VolumeState& vol, uint64_t first, uint64_t end);
+  // Appends `records` and applies them to the page map. REQUIRES: the stripe locks of every
+  // page they name are held.
+  Status AppendAndApply(const VolumeState& vol, std::vector<PendingRecord>* records);
+  // Applies one logged record of `vol` to the page map and the live-byte table (also used by
+  // replay).
+  Status ApplyRecord(const VolumeState& vol, const RecordHeader& h, const RecordLocation& loc);
+  std::shared_ptr<VolumeState> FindVolumeById(uint64_t id);
+  void AccountLive(const RecordLocation& added, const std::optional<MapValue>& replaced);
+  void AccountLiveLocked(const RecordLocation& added,
+                         const std::optional<MapValue>& replaced);  // REQUIRES: misc_mu_
+  void MaybeCheckpointInline();
+
+  // Stripe locks serialize writers of one page (read-modify-write, GC relocation).
+  class StripeGuard;
+  static constexpr size_t kStripes = 4096;
+  static size_t StripeOf(uint64_t volume, uint64_t page);
+
+  // --- catalog helpers (store_catalog.cc) ---
+  Result<std::shared_ptr<VolumeState>> FindVolume(const std::string& name);
+  Status PersistVolume(const VolumeInfo& info);
+  void Notify(const VolumeInfo& v, bool deleted);
+
+  // --- snapshots.cc ---
+  // Registers a new clone volume of `source_vol` seeing it at `parent_epoch`.
+  // REQUIRES: the caller holds what keeps parent_epoch stable (the source's io_mu, or nothing
+  // for a snapshot, which never changes).
+  Result<VolumeInfo> AddClone(const std::shared_ptr<VolumeState>& source_vol,
+                              uint64_t parent_epoch, const std::string& name,
+                              const std::string& source_snapshot);
+  std::vector<std::pair<uint64_t, uint64_t>> AncestorsOf(uint64_t parent_id,
+                                                         uint64_t parent_epoch);  // REQUIRES: catalog_mu_
+  bool HasDependentsLocked(uint64_t volume_id);  // REQUIRES: catalog_mu_
+  int ClonesInLineageLocked(uint64_t lineage_id);  // REQUIRES: catalog_mu_
+  // CloneQuotaExceeded for a new clone of `source_name`'s lineage.
+  static Status CloneQuotaError(const std::string& source_name);
+
+  // --- clone_into.cc ---
+  // Where a CloneInto takes its content from: a volume as of now (its io_mu held exclusively
+  // by the caller) or a snapshot.
+  struct CloneSource {
+    std::shared_ptr<VolumeState> vol;
+    std::shared_ptr<SnapshotState> snap;  // null for a volume
+  };
+  // CloneInto / RestoreSnapshotInto once the locks are held. REQUIRES: dest->io_mu (and a
+  // volume source's io_mu) held exclusively, catalog_mu_ held.
+  Result<CloneIntoResult> CloneIntoLocked(const CloneSource& src,
+                                          const std::shared_ptr<VolumeState>& dest,
+                                          uint64_t generation_seen);
+  // The refusals that need no look at the page map. REQUIRES: catalog_mu_, dest->io_mu.
+  Status CheckCloneIntoTarget(const CloneSource& src, const VolumeState& dest);
+  // Purges hidden volumes that nothing depends on any more, walking up from `volume_id`.
+  // REQUIRES: catalog_mu_
+  void PurgeUnneededLocked(uint64_t volume_id);
+  Status LoadSnapshots();
+
+  // --- store_crypto.cc ---
+  // Opens the key store (locked without the root secret) and loads every volume's key ring.
+  Status OpenEncryption();
+  // How a new volume made from `source` (a clone, restore or CloneInto target `target_id`) is
+  // encrypted: under `kms_key` (a usable key id, or empty for the source's key) with every
+  // data key of the source re-wrapped for it. Nothing when the source is not encrypted;
+  // InvalidParameterCombination when it is not but a key is named. Changes nothing: the
+  // caller persists the result with PutKeyRing and installs it with MakeKeyRing.
+  struct InheritedKeys {
+    bool encrypted = false;
+    std::string kms_key_id;
+    std::vector<crypto::WrappedDek> deks;
+  };
+  Result<InheritedKeys> InheritKeyRing(const VolumeState& source, uint64_t target_id,
+                                       const std::string& kms_key);
+  // Adds `keys`' data keys for volume `volume_id` to `batch`, replacing what it held.
+  static void PutKeyRing(uint64_t volume_id, const InheritedKeys& keys, MetaBatch* batch);
+  // The in-memory ring for volume `v` (null when `keys` is not encrypted).
+  std::shared_ptr<VolumeKeyRing> MakeKeyRing(const VolumeInfo& v, InheritedKeys keys);
+  // The key id of KMS key `ref` (empty: the default key) if it may be used now.
+  Result<std::string> UsableKmsKey(const std::string& ref);
+  // OK for an unencrypted volume; for an encrypted one, OK only while its KMS key is usable
+  // (KMSKeyNotAccessible, naming `what` ("volume 'db'") and the key, otherwise). Checked when
+  // a handle is opened.
+  Status CheckKeyAccess(const VolumeState& vol, const std::string& what);
+  // Replay: false (and a Corruption log line) for a record of an encrypted volume that is not
+  // sealed, or a sealed discard whose tag fails; such a record was not written by the store.
+  // Page images are authenticated when read.
+  bool ReplayedRecordAuthentic(const VolumeState& vol, const RecordHeader& h,
+                               std::string_view payload);
+  // Blocks or unblocks every key ring wrapped by `key_id` after its state changed.
+  void OnKeyStateChanged(const std::string& key_id);
+
+  // --- gc.cc ---
+  // Finds page versions of a lineage that no volume or snapshot can read any more and queues
+  // them for removal by the next checkpoint.
+  Status CollectInvisibleVersions(uint64_t lineage_id);
+  Status RelocateLiveRecords(uint32_t segment);
+  Status DeleteDeadSegment(uint32_t segment);
+
+  // --- store_open.cc ---
+  Status LoadCatalog();
+  Status LoadCheckpoint();
+  void BackgroundLoop();  // log write-back each second, checkpoints
+  void GcLoop();          // garbage collection once a minute when there is enough garbage
+  bool CanDropTombstone(const MapKey& key);
+
+  const std::string dir_;
+  const StoreOptions options_;
+  Env* env() const { return options_.env; }
+  StoreInfo info_;
+  std::unique_ptr<FileLock> lock_;
+  std::unique_ptr<MetaDb> db_;
+  std::unique_ptr<SegmentLog> log_;
+  std::unique_ptr<PageMap> map_;
+  ChangeListener listener_;
+  // Encryption: the key store (locked without its root secret), what every key ring shares,
+  // and the owner account's view of the keys.
+  std::unique_ptr<crypto::KeyStore> key_store_;
+  EncryptionEnv encryption_;
+  std::unique_ptr<KeyService> key_service_;
+
+  std::mutex catalog_mu_;
+  std::map<std::string, std::shared_ptr<VolumeState>> volumes_;  // GUARDED_BY(catalog_mu_)
+  std::map<uint64_t, std::shared_ptr<VolumeState>> by_id_;      // GUARDED_BY(catalog_mu_)
+  uint64_t next_volume_id_ = 1;                                 // GUARDED_BY(catalog_mu_)
+  uint64_t next_epoch_ = 1;                                     // GUARDED_BY(catalog_mu_)
+  std::map<std::string, std::shared_ptr<SnapshotState>> snapshots_;  // GUARDED_BY(catalog_mu_)
+  uint64_t next_snapshot_id_ = 1;                                    // GUARDED_BY(catalog_mu_)
+
+  std::array<std::mutex, kStripes> stripes_;
+  std::atomic<uint64_t> next_seq_{1};
+  // Appenders hold it shared from append to map update; a checkpoint's freeze holds it
+  // exclusively, so that every record before the checkpoint position is in the frozen layer.
+  std::shared_mutex ckpt_mu_;
+  std::mutex checkpoint_mu_;  // one checkpoint at a time
+  std::mutex gc_mu_;          // one GC pass at a time
+  std::shared_mutex segments_mu_;
+  LogPosition checkpoint_pos_;  // GUARDED_BY(checkpoint_mu_)
+
+  // Set when a catalog change was written without a WAL sync (growth by writes); Sync() then
+  // syncs the metadata WAL too.
+  std::atomic<bool> catalog_unsynced_{false};
+  std::mutex misc_mu_;
+  std::map<uint32_t, int64_t> live_;       // GUARDED_BY(misc_mu_) live record bytes per segment
+  // Volumes to purge at the next checkpoint: (volume id, lineage id).
+  std::vector<std::pair<uint64_t, uint64_t>> pending_deletes_;  // GUARDED_BY(misc_mu_)
+  // Checkpointed map entries no reader can see any more, to delete at the next checkpoint.
+  std::vector<std::pair<MapKey, MapValue>> pending_dead_;  // GUARDED_BY(misc_mu_)
+  std::set<uint64_t> lineages_to_scan_;  // GUARDED_BY(misc_mu_) lineages with new garbage
+
+  std::mutex bg_mu_;
+  std::condition_variable bg_cv_;  // wakes the flush-and-checkpoint thread
+  std::condition_variable gc_cv_;  // wakes the GC thread
+  bool stopping_ = false;  // GUARDED_BY(bg_mu_)
+  std::thread bg_thread_;
+  std::thread gc_thread_;
+};
+
+// Locks the stripes of pages [first, end) of one volume in index order (no deadlock between
+// two guards); a range wider than the stripe table locks every stripe.
+class StoreImpl::StripeGuard {
+ public:
+  StripeGuard(StoreImpl* store, uint64_t volume, uint64_t first, uint64_t end) : store_(store) {
+    if (end - first >= kStripes) {
+      for (size_t i = 0; i < kStripes; ++i) held_.push_back(i);
+    } else {
+      for (uint64_t p = first; p < end; ++p) held_.push_back(StripeOf(volume, p));
+      std::sort(held_.begin(), held_.end());
+      held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
+    }
+    for (size_t i : held_) store_->stripes_[i].lock();
+  }
+  ~StripeGuard() {
+    for (auto it = held_.rbegin(); it != held_.rend(); ++it) store_->stripes_[*it].unlock();
+  }
+
+ private:
+  StoreImpl* const store_;
+  std::vector<size_t> held_;
+};
+
+}  // namespace clonefs::store

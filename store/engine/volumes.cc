@@ -1,0 +1,369 @@
+// Volume catalog operations and volume handles.
+#include <spdlog/spdlog.h>
+#include <set>
+
+#include "store/meta/catalog_codec.h"
+#include "base/coding.h"
+#include "store/engine/store_impl.h"
+
+namespace clonefs::store {
+namespace {
+
+Status VolumeNotFound(const std::string& name) {
+  return Status::NotFound("volume '" + name + "' does not exist").WithName("VolumeNotFound");
+}
+
+Status ValidateSize(uint64_t size) {
+  if (size % 512 != 0) {
+    return Status::InvalidArgument("volume size " + std::to_string(size) +
+                                   " is not a multiple of 512 bytes");
+  }
+  if (size > kMaxVolumeBytes) {
+    return Status::InvalidArgument("volume size " + std::to_string(size) +
+                                   " exceeds the maximum of 1 PiB");
+  }
+  return Status::OK();
+}
+
+Status ValidatePageSize(uint32_t ps) {
+  if (ps < kMinPageSize || ps > kMaxPageSize || (ps & (ps - 1)) != 0) {
+    return Status::InvalidArgument("page size " + std::to_string(ps) +
+                                   " must be a power of two from 4096 to 65536 bytes");
+  }
+  return Status::OK();
+}
+
+class VolumeHandleImpl final : public VolumeHandle {
+ public:
+  VolumeHandleImpl(StoreImpl* store, std::shared_ptr<VolumeState> vol)
+      : store_(store), vol_(std::move(vol)) {
+    vol_->open_handles++;
+  }
+  ~VolumeHandleImpl() override { vol_->open_handles--; }
+
+  Status Read(uint64_t offset, size_t n, char* buf) override {
+    // Shared, so that CloneInto (exclusive) never changes the volume's read view mid-read.
+    std::shared_lock<std::shared_mutex> l(vol_->io_mu);
+    if (vol_->deleted) return VolumeNotFound(vol_->info.name);
+    CLONEFS_RETURN_IF_ERROR(CheckRange(offset, n, "read"));
+    return store_->ReadBytes(*vol_, vol_->epoch, offset, n, buf);
+  }
+  Status Write(uint64_t offset, std::string_view data) override {
+    std::shared_lock<std::shared_mutex> l(vol_->io_mu);
+    if (vol_->deleted) return VolumeNotFound(vol_->info.name);
+    CLONEFS_RETURN_IF_ERROR(CheckRange(offset, data.size(), "write"));
+    vol_->generation++;  // before the first byte changes: see VolumeHandle::generation()
+    return store_->WriteBytes(*vol_, offset, data);
+  }
+  Status Discard(uint64_t offset, uint64_t length) override {
+    std::shared_lock<std::shared_mutex> l(vol_->io_mu);
+    if (vol_->deleted) return VolumeNotFound(vol_->info.name);
+    uint64_t size = vol_->size;
+    if (offset >= size) return Status::OK();
+    vol_->generation++;
+    return store_->DiscardBytes(*vol_, offset, std::min(length, size - offset));
+  }
+  Status Sync() override { return store_->Sync(); }
+  Status Grow(uint64_t new_size) override { return store_->GrowVolume(*vol_, new_size); }
+  uint64_t size() const override { return vol_->size; }
+  bool read_only() const override { return false; }
+  const VolumeInfo& info() const override { return vol_->info; }
+  uint64_t generation() const override { return vol_->generation; }
+
+ private:
+  Status CheckRange(uint64_t offset, uint64_t n, const char* what) const {
+    uint64_t size = vol_->size;
+    if (offset > size || n > size - offset) {
+      return Status::InvalidArgument(std::string(what) + " of " + std::to_string(n) +
+                                     " bytes at " + std::to_string(offset) +
+                                     " goes past the end of volume '" + vol_->info.name + "'");
+    }
+    return Status::OK();
+  }
+
+  StoreImpl* const store_;
+  const std::shared_ptr<VolumeState> vol_;
+};
+
+}  // namespace
+
+Result<std::shared_ptr<VolumeState>> StoreImpl::FindVolume(const std::string& name) {
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  auto it = volumes_.find(name);
+  if (it == volumes_.end()) return VolumeNotFound(name);
+  return it->second;
+}
+
+std::shared_ptr<VolumeState> StoreImpl::FindVolumeById(uint64_t id) {
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
+}
+
+Status StoreImpl::PersistVolume(const VolumeInfo& info) {
+  MetaBatch b;
+  b.Put(VolumeDbKey(info.id), EncodeVolume(info));
+  return db_->Write(b, /*sync=*/true);
+}
+
+void StoreImpl::Notify(const VolumeInfo& v, bool deleted) {
+  if (listener_) listener_(v, deleted);
+}
+
+Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const VolumeOptions& opts) {
+  CLONEFS_RETURN_IF_ERROR(ValidateName(name, "volume"));
+  CLONEFS_RETURN_IF_ERROR(ValidateSize(opts.size_bytes));
+  CLONEFS_RETURN_IF_ERROR(ValidatePageSize(opts.page_size));
+  VolumeInfo v;
+  std::string kek;  // resolved before the catalog lock: a first default key writes the key store
+  if (opts.encrypted || !opts.kms_key.empty()) {
+    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(opts.kms_key));
+  }
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    if (volumes_.count(name)) {
+      return Status::AlreadyExists("volume '" + name + "' already exists")
+          .WithName("VolumeAlreadyExists");
+    }
+    v.id = next_volume_id_;
+    v.name = name;
+    v.size_bytes = opts.size_bytes;
+    v.page_size = opts.page_size;
+    v.compression = opts.compression;
+    v.create_time_us = env()->NowMicros();
+    v.epoch = next_epoch_;
+    v.lineage_id = v.id;
+    v.encrypted = !kek.empty();
+    v.kms_key_id = kek;
+    MetaBatch b;
+    b.Put(VolumeDbKey(v.id), EncodeVolume(v));
+    std::string next_id, next_epoch;
+    AppendBE64(&next_id, v.id + 1);
+    AppendBE64(&next_epoch, v.epoch + 1);
+    b.Put(kNextVolumeIdKey, next_id);
+    b.Put(kNextEpochKey, next_epoch);
+    CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
+    next_volume_id_ = v.id + 1;
+    next_epoch_ = v.epoch + 1;
+    auto state = std::make_shared<VolumeState>(v);
+    state->ring = MakeKeyRing(v, InheritedKeys{v.encrypted, kek, {}});
+    volumes_[name] = state;
+    by_id_[v.id] = state;
+  }
+  spdlog::info("volume {} (id {}) created: {} bytes, page size {}, compression {}{}", name, v.id,
+               v.size_bytes, v.page_size, CompressionName(v.compression),
+               v.encrypted ? ", encrypted with KMS key " + kek : "");
+  Notify(v, false);
+  return v;
+}
+
+Result<VolumeInfo> StoreImpl::GetVolume(const std::string& name) {
+  CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  return vol->info;
+}
+
+Result<VolumeInfo> StoreImpl::GetVolumeById(uint64_t id) {
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end() || it->second->deleted) {
+    return Status::NotFound("volume id " + std::to_string(id) + " does not exist")
+        .WithName("VolumeNotFound");
+  }
+  return it->second->info;
+}
+
+std::vector<VolumeInfo> StoreImpl::ListVolumes() {
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  std::vector<VolumeInfo> out;
+  for (auto& [name, vol] : volumes_) out.push_back(vol->info);
+  return out;
+}
+
+Result<VolumeInfo> StoreImpl::ResizeVolume(const std::string& name, uint64_t new_size) {
+  CLONEFS_RETURN_IF_ERROR(ValidateSize(new_size));
+  CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
+  VolumeInfo updated;
+  {
+    std::unique_lock<std::shared_mutex> io(vol->io_mu);
+    if (vol->deleted) return VolumeNotFound(name);
+    vol->generation++;
+    const uint64_t old_size = vol->size;
+    if (new_size < old_size) {
+      // Zero the cut-off bytes first, so that growing again later shows zeros, not old data.
+      const uint64_t ps = vol->info.page_size;
+      const uint64_t first_whole = (new_size + ps - 1) / ps;
+      const uint64_t tail = std::min(old_size, first_whole * ps) - new_size;
+      if (tail > 0) CLONEFS_RETURN_IF_ERROR(WriteBytes(*vol, new_size, std::string(tail, '\0')));
+      CLONEFS_RETURN_IF_ERROR(DiscardPages(*vol, first_whole, (old_size + ps - 1) / ps));
+    }
+    {
+      std::lock_guard<std::mutex> l(catalog_mu_);
+      updated = vol->info;
+      updated.size_bytes = new_size;
+    }
+    CLONEFS_RETURN_IF_ERROR(PersistVolume(updated));
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    vol->info.size_bytes = new_size;
+    vol->size = new_size;
+  }
+  spdlog::info("volume {} resized to {} bytes", name, new_size);
+  Notify(updated, false);
+  return updated;
+}
+
+Status StoreImpl::GrowVolume(VolumeState& vol, uint64_t new_size) {
+  new_size = (new_size + 511) / 512 * 512;
+  CLONEFS_RETURN_IF_ERROR(ValidateSize(new_size));
+  std::unique_lock<std::shared_mutex> io(vol.io_mu);
+  if (vol.deleted) return VolumeNotFound(vol.info.name);
+  if (new_size <= vol.size) return Status::OK();
+  vol.generation++;
+  VolumeInfo updated;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    updated = vol.info;
+  }
+  updated.size_bytes = new_size;
+  MetaBatch b;
+  b.Put(VolumeDbKey(updated.id), EncodeVolume(updated));
+  CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/false));
+  catalog_unsynced_ = true;
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  vol.info.size_bytes = new_size;
+  vol.size = new_size;
+  return Status::OK();
+}
+
+Status StoreImpl::Sync() {
+  CLONEFS_RETURN_IF_ERROR(log_->Sync());
+  if (catalog_unsynced_.exchange(false)) {
+    Status s = db_->SyncWal();
+    if (!s.ok()) catalog_unsynced_ = true;
+    return s;
+  }
+  return Status::OK();
+}
+
+Status StoreImpl::DeleteVolume(const std::string& name) {
+  CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
+  VolumeInfo info;
+  bool hidden = false;
+  {
+    std::unique_lock<std::shared_mutex> io(vol->io_mu);
+    if (vol->deleted) return VolumeNotFound(name);
+    if (int n = vol->open_handles.load(); n > 0) {
+      return Status::InvalidState("volume '" + name + "' is in use (" + std::to_string(n) +
+                                  " open handle" + (n > 1 ? "s" : "") +
+                                  "); detach it (losetup -d, umount) first")
+          .WithName("InvalidVolumeState");
+    }
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    info = vol->info;
+    if (HasDependentsLocked(info.id)) {
+      // Clones or snapshots still read its pages: hide it, keep its data (Aurora keeps a
+      // deleted source's storage while clones use it).
+      VolumeInfo hide = info;
+      hide.status = "deleted";
+      CLONEFS_RETURN_IF_ERROR(PersistVolume(hide));
+      vol->info.status = "deleted";
+      hidden = true;
+    }
+    vol->deleted = true;
+    volumes_.erase(name);
+    if (!hidden) PurgeUnneededLocked(info.id);
+  }
+  // The checkpoint removes the catalog entry and the page map and frees the pages, atomically.
+  Status s = hidden ? Status::OK() : Checkpoint();
+  spdlog::info("volume {} (id {}) deleted{}", name, info.id,
+               hidden ? "; kept hidden while clones or snapshots use it"
+               : s.ok() ? "" : "; its space is freed at the next checkpoint");
+  Notify(info, true);
+  return s;
+}
+
+Result<VolumeUsage> StoreImpl::GetVolumeUsage(const std::string& name) {
+  CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
+  // The other live volumes of the lineage, to split the pages of deleted writers among them.
+  std::vector<ReadView> others;
+  std::set<uint64_t> hidden;
+  ReadView self;
+  uint64_t ps = 0;
+  {
+    // The view and page size are copied under the lock: CloneInto may change them.
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    self = vol->View(vol->epoch);
+    ps = vol->info.page_size;
+    for (auto& [id, v] : by_id_) {
+      if (v->info.lineage_id != vol->info.lineage_id) continue;
+      if (v->deleted) {
+        hidden.insert(id);
+      } else if (id != vol->info.id) {
+        others.push_back(v->View(v->epoch));
+      }
+    }
+  }
+  VolumeUsage u;
+  u.logical_bytes = vol->size;
+  const uint64_t pages = (vol->size + ps - 1) / ps;
+  constexpr uint64_t kChunk = 1 << 16;
+  for (uint64_t lo = 0; lo < pages; lo += kChunk) {
+    const uint64_t hi = std::min(pages, lo + kChunk);
+    std::map<uint64_t, PageVersion> mine;
+    CLONEFS_RETURN_IF_ERROR(map_->VisitRange(self, lo, hi,
+                                             [&](uint64_t page, const PageVersion& v) {
+                                               if (!v.value.tombstone) mine[page] = v;
+                                               return Status::OK();
+                                             }));
+    std::map<uint64_t, int> readers;  // page -> other live volumes reading the same version
+    for (const ReadView& view : others) {
+      CLONEFS_RETURN_IF_ERROR(map_->VisitRange(view, lo, hi, [&](uint64_t page,
+                                                                 const PageVersion& v) {
+        auto it = mine.find(page);
+        if (it != mine.end() && it->second.volume == v.volume && it->second.epoch == v.epoch) {
+          readers[page]++;
+        }
+        return Status::OK();
+      }));
+    }
+    for (const auto& [page, v] : mine) {
+      const uint64_t bytes = v.value.loc.length;
+      ++u.mapped_pages;
+      u.stored_bytes += bytes;
+      if (v.volume == vol->info.id) {
+        ++u.owned_pages;
+        u.owned_bytes += bytes;
+        u.attributed_bytes += bytes;
+      } else {
+        ++u.shared_pages;
+        u.shared_bytes += bytes;
+        if (hidden.count(v.volume)) u.attributed_bytes += bytes / (1 + readers[page]);
+      }
+    }
+  }
+  return u;
+}
+
+Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenVolume(const std::string& name) {
+  CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
+  Status access = CheckKeyAccess(*vol, "volume '" + name + "'");
+  if (!access.ok()) {
+    spdlog::error("open of volume {} refused: {}", name, access.message());
+    return access;
+  }
+  return std::shared_ptr<VolumeHandle>(std::make_shared<VolumeHandleImpl>(this, vol));
+}
+
+StoreUsage StoreImpl::GetUsage() {
+  StoreUsage u;
+  for (auto& [id, size] : log_->Segments()) {
+    ++u.segment_count;
+    u.segment_bytes += size;
+  }
+  std::lock_guard<std::mutex> l(misc_mu_);
+  for (auto& [seg, bytes] : live_) u.live_bytes += static_cast<uint64_t>(std::max<int64_t>(0, bytes));
+  u.garbage_bytes = u.segment_bytes > u.live_bytes ? u.segment_bytes - u.live_bytes : 0;
+  return u;
+}
+
+}  // namespace clonefs::store

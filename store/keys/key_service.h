@@ -1,0 +1,74 @@
+// KeyService: the store's key store (crypto/key_store.h) as one account sees it, plus what the
+// store must do when a key changes state.
+//
+// Every call acts as the store owner's account (the only account until accounts exist). Key
+// material never leaves it: everything returned is metadata (ids, aliases, states, policies).
+// Disabling a key or scheduling its deletion blocks, at once, every volume whose data keys it
+// wraps: their unwrapped data keys are dropped and open handles fail reads and writes with
+// KMSKeyNotAccessible (EIO) until the key is enabled again, which loses nothing.
+//
+// Thread-safe (the key store serialises its calls; the listener runs on the caller's thread).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "crypto/key_store.h"
+
+namespace clonefs::store {
+
+class KeyService {
+ public:
+  // Called after a key's state changed (disabled, enabled, deletion scheduled or cancelled).
+  using StateListener = std::function<void(const std::string& key_id)>;
+
+  // REQUIRES: `keys` outlives this object.
+  KeyService(crypto::KeyStore* keys, std::string account, StateListener on_state_change)
+      : keys_(keys), account_(std::move(account)), on_state_change_(std::move(on_state_change)) {}
+
+  const std::string& account() const { return account_; }
+  // OK when the root secret unlocked the key store; else the KMSKeyNotAccessible status every
+  // key operation fails with (its message says what to fix).
+  const Status& lock_reason() const { return keys_->lock_reason(); }
+  crypto::KeyStore* key_store() { return keys_; }
+
+  Result<crypto::KeyMetadata> CreateKey(std::string_view alias, std::string_view description) {
+    return keys_->CreateKey(account_, alias, description);
+  }
+  // The account's default key (alias "default"), created on first use.
+  Result<crypto::KeyMetadata> DefaultKey() { return keys_->DefaultKey(account_); }
+  Result<std::vector<crypto::KeyMetadata>> ListKeys() { return keys_->ListKeys(account_); }
+  Result<crypto::KeyMetadata> DescribeKey(std::string_view ref) {
+    return keys_->DescribeKey(account_, ref);
+  }
+  Result<std::string> GetPolicy(std::string_view ref) { return keys_->GetPolicy(account_, ref); }
+  Status PutPolicy(std::string_view ref, std::string_view policy) {
+    return keys_->PutPolicy(account_, ref, policy);
+  }
+  Result<crypto::KeyMetadata> RotateKey(std::string_view ref) {
+    return keys_->RotateKey(account_, ref);
+  }
+
+  // State changes; each answers with the key as it is afterwards.
+  Result<crypto::KeyMetadata> DisableKey(std::string_view ref);
+  Result<crypto::KeyMetadata> EnableKey(std::string_view ref);
+  Result<crypto::KeyMetadata> ScheduleKeyDeletion(std::string_view ref, int days);
+  Result<crypto::KeyMetadata> CancelKeyDeletion(std::string_view ref);
+
+  // The key id of the key `ref` names (empty, "default" or "alias/default": the default key,
+  // created if need be), if it may wrap data keys now. DisabledException /
+  // KMSInvalidStateException otherwise.
+  Result<std::string> UsableKeyId(std::string_view ref);
+
+ private:
+  Result<crypto::KeyMetadata> Changed(std::string_view ref);
+
+  crypto::KeyStore* const keys_;
+  const std::string account_;
+  const StateListener on_state_change_;
+};
+
+}  // namespace clonefs::store

@@ -1,0 +1,423 @@
+// SegmentLog: opening, appending through the write buffer, flushing, syncing and reading.
+// Scanning (recovery, GC) is in segment_scan.cc.
+#include "store/log/segment_log.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "crypto/checksum.h"
+#include "base/coding.h"
+#include "store/log/stream_copy.h"
+
+namespace clonefs::store {
+namespace {
+
+constexpr char kSegmentMagic[8] = {'C', 'F', 'S', 'E', 'G', '0', '0', '1'};
+// Appends are copied into chunks of this size (larger for a larger append), so that the
+// buffer's memory is a few reused allocations and each disk write is a few MiB.
+constexpr size_t kChunkCapacity = 4 << 20;
+// Spare chunks kept for reuse: as much memory as the pending limit, which is far more than a
+// steady stream keeps in flight (a write-out starts at every flush_bytes), so streaming never
+// maps fresh memory, while the spares never hold more than the buffer itself may.
+size_t MaxSpareChunks(const SegmentLog::Options& o) {
+  return std::max<size_t>(2, o.max_pending_bytes / kChunkCapacity);
+}
+
+std::string EncodeSegmentHeader(uint32_t id) {
+  std::string h(kSegmentHeaderSize, '\0');
+  std::memcpy(h.data(), kSegmentMagic, 8);
+  PutLE32(h.data() + 8, id);
+  PutLE32(h.data() + 12, crypto::Crc32c(0, h.data(), 12));
+  return h;
+}
+
+bool ParseSegmentName(const std::string& name, uint32_t* id) {
+  unsigned v = 0;
+  char tail[8] = {0};
+  if (name.size() != 14 || std::sscanf(name.c_str(), "%10u.%3s", &v, tail) != 2) return false;
+  if (std::string(tail) != "seg") return false;
+  *id = v;
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(Env* env, const std::string& dir,
+                                                     const Options& options) {
+  CLONEFS_RETURN_IF_ERROR(env->CreateDir(dir));
+  std::unique_ptr<SegmentLog> log(new SegmentLog(env, dir, options));
+  CLONEFS_ASSIGN_OR_RETURN(auto names, env->ListDir(dir));
+  for (const auto& name : names) {
+    uint32_t id;
+    if (!ParseSegmentName(name, &id)) continue;
+    CLONEFS_ASSIGN_OR_RETURN(auto file, env->OpenDirectFile(log->SegmentPath(id), false));
+    CLONEFS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+    if (size % kDirectIoAlignment != 0) {
+      // Only a crash in the middle of a write (or a cut torn tail) leaves a partial block; zeros
+      // after it read as the end of the segment, and direct reads may then cover whole blocks.
+      size = AlignedBuffer::RoundUp(size);
+      CLONEFS_RETURN_IF_ERROR(file->Truncate(size));
+    }
+    log->files_[id] = std::shared_ptr<File>(std::move(file));
+    log->sizes_[id] = size;
+    log->next_id_ = std::max(log->next_id_, id + 1);
+  }
+  log->writer_ = std::thread([l = log.get()] { l->WriterLoop(); });
+  return log;
+}
+
+SegmentLog::~SegmentLog() {
+  if (writer_.joinable()) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stopping_ = true;
+    }
+    work_cv_.notify_all();
+    writer_.join();
+  }
+  Status s = Flush();
+  if (!s.ok()) spdlog::error("segment log {}: buffered records not written: {}", dir_, s.ToString());
+}
+
+std::string SegmentLog::SegmentPath(uint32_t id) const {
+  char name[32];
+  std::snprintf(name, sizeof(name), "%010u.seg", id);
+  return dir_ + "/" + name;
+}
+
+Status SegmentLog::StartSegmentLocked(uint32_t id) {
+  CLONEFS_ASSIGN_OR_RETURN(auto file, env_->OpenDirectFile(SegmentPath(id), /*create=*/true));
+  // The new name must survive a crash before any record in it is acknowledged as durable:
+  // Sync() syncs the directory first. Not here - appenders wait for this lock, and a directory
+  // sync commits the filesystem's journal. Recovery treats a lost segment as a torn tail.
+  ++segments_created_;
+  if (active_ != 0) unsynced_.insert(active_);
+  if (!chunks_.empty()) chunks_.back()->sealed = true;  // the old segment's last chunk
+  files_[id] = std::shared_ptr<File>(std::move(file));
+  sizes_[id] = 0;
+  active_ = id;
+  next_id_ = id + 1;
+  const std::string header = EncodeSegmentHeader(id);  // written with the first records
+  const std::string_view piece = header;
+  BufferLocked(std::span<const std::string_view>(&piece, 1), header.size());
+  return Status::OK();
+}
+
+Result<RecordLocation> SegmentLog::Append(std::string_view records) {
+  return Append(std::span<const std::string_view>(&records, 1));
+}
+
+Result<RecordLocation> SegmentLog::Append(std::span<const std::string_view> pieces) {
+  size_t total = 0;
+  for (std::string_view p : pieces) total += p.size();
+  std::unique_lock<std::mutex> l(mu_);
+  while (pending_bytes_ >= options_.max_pending_bytes || !write_out_status_.ok()) {
+    // Backpressure: the disk is behind, or the last write-out failed (a full disk). Help write,
+    // and refuse the append while that fails, so the writer hears of it before the buffer
+    // holds much that cannot reach the disk.
+    l.unlock();
+    Status s = Flush();
+    l.lock();
+    if (!s.ok()) return s;
+  }
+  if (active_ == 0 || sizes_[active_] + total > options_.segment_bytes) {
+    CLONEFS_RETURN_IF_ERROR(StartSegmentLocked(next_id_));
+  }
+  CLONEFS_RETURN_IF_ERROR(CheckSpaceLocked(total));
+  const uint64_t offset = sizes_[active_];
+  BufferLocked(pieces, total);
+  const RecordLocation loc{active_, static_cast<uint32_t>(offset), static_cast<uint32_t>(total)};
+  const bool flush = pending_bytes_ >= options_.flush_bytes;
+  l.unlock();
+  if (flush) work_cv_.notify_one();
+  return loc;
+}
+
+void SegmentLog::WriterLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    work_cv_.wait(l, [&] { return stopping_ || pending_bytes_ >= options_.flush_bytes; });
+    if (stopping_) return;
+    l.unlock();
+    {
+      // A failure is no append's: the records stay buffered and readable, appenders hear of
+      // it (write_out_status_) and help retry, and the next write-out retries it.
+      std::lock_guard<std::mutex> f(flush_mu_);
+      Status s = FlushPendingChunks();
+      if (!s.ok()) {
+        spdlog::warn("segment log {}: write-out failed, will retry: {}", dir_, s.ToString());
+      }
+    }
+    l.lock();
+    if (!write_out_status_.ok()) {
+      // Do not spin on a full disk: retry in a second (appenders and Flush() retry sooner).
+      work_cv_.wait_for(l, std::chrono::seconds(1), [&] { return stopping_; });
+    }
+  }
+}
+
+void SegmentLog::BufferLocked(std::span<const std::string_view> pieces, size_t total) {
+  const uint64_t end = sizes_[active_];
+  Chunk* c = chunks_.empty() ? nullptr : chunks_.back().get();
+  if (c == nullptr || c->sealed || c->segment != active_ ||
+      c->data.capacity() - c->len < total) {
+    if (c != nullptr && c->segment == active_) c->sealed = true;
+    auto fresh = std::make_unique<Chunk>();
+    fresh->segment = active_;
+    fresh->start = AlignedBuffer::RoundDown(end);
+    fresh->len = end - fresh->start;  // the partial block already written (or pending)
+    const size_t need = std::max(kChunkCapacity, fresh->len + total);
+    if (!spare_.empty() && spare_.back().capacity() >= need) {
+      fresh->data = std::move(spare_.back());
+      spare_.pop_back();
+    } else {
+      fresh->data.Reserve(need);
+    }
+    std::memcpy(fresh->data.data(), tail_.data(), fresh->len);
+    pending_bytes_ += fresh->len;
+    chunks_.push_back(std::move(fresh));
+    c = chunks_.back().get();
+  }
+  for (std::string_view p : pieces) {
+    StreamCopy(c->data.data() + c->len, p.data(), p.size());
+    c->len += p.size();
+  }
+  StreamCopyFence();
+  pending_bytes_ += total;
+  const uint64_t new_end = end + total;
+  sizes_[active_] = new_end;
+  // Keep the new last partial block for the chunk after this one.
+  const size_t tail_len = new_end % kDirectIoAlignment;
+  std::memcpy(tail_.data(), c->data.data() + (new_end - tail_len - c->start), tail_len);
+}
+
+Status SegmentLog::CheckSpaceLocked(size_t n) {
+  constexpr uint64_t kCheckEvery = 4ull << 20;
+  appended_since_check_ += n;
+  // Buffered bytes do not show in statvfs yet; count them as spent.
+  const uint64_t spent = pending_bytes_ + n;
+  const uint64_t need = options_.reserve_bytes + kCheckEvery + spent;
+  if (appended_since_check_ < kCheckEvery && last_free_ > need + appended_since_check_) {
+    return Status::OK();
+  }
+  auto free = env_->FreeSpace(dir_);
+  if (!free.ok()) return Status::OK();  // cannot tell: let the write itself report ENOSPC
+  last_free_ = *free;
+  appended_since_check_ = 0;
+  if (*free < options_.reserve_bytes + spent) {
+    return Status::NoSpace("store filesystem is full (" + std::to_string(*free) +
+                           " bytes free, " + std::to_string(options_.reserve_bytes) +
+                           " kept for metadata)");
+  }
+  return Status::OK();
+}
+
+Status SegmentLog::Flush() {
+  std::lock_guard<std::mutex> f(flush_mu_);
+  return FlushPendingChunks();
+}
+
+Status SegmentLog::FlushPendingChunks() {
+  struct Write {
+    Chunk* chunk;
+    std::shared_ptr<File> file;
+  };
+  std::vector<Write> writes;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (auto& c : chunks_) {
+      c->sealed = true;  // appends after this point start a new chunk
+      writes.push_back({c.get(), files_[c->segment]});
+    }
+  }
+  // Sealed chunks are immutable and stay in chunks_ until removed below (only here, under
+  // flush_mu_), so they can be read without mu_.
+  size_t written = 0;
+  Status status;
+  for (const Write& w : writes) {
+    Chunk& c = *w.chunk;
+    const size_t padded = AlignedBuffer::RoundUp(c.len);
+    std::memset(c.data.data() + c.len, 0, padded - c.len);
+    status = w.file->WriteAt(c.start, std::string_view(c.data.data(), padded));
+    if (!status.ok()) break;
+    ++written;
+  }
+  std::lock_guard<std::mutex> l(mu_);
+  write_out_status_ = status;
+  for (size_t i = 0; i < written; ++i) {
+    pending_bytes_ -= chunks_.front()->len;
+    RecycleLocked(std::move(chunks_.front()->data));
+    chunks_.pop_front();
+  }
+  return status;
+}
+
+void SegmentLog::ReleaseSpareMemory() {
+  std::vector<AlignedBuffer> spare;
+  std::lock_guard<std::mutex> l(mu_);
+  spare.swap(spare_);  // freed after the lock is released
+}
+
+void SegmentLog::RecycleLocked(AlignedBuffer buf) {
+  if (spare_.size() < MaxSpareChunks(options_) &&
+      buf.capacity() == AlignedBuffer::RoundUp(kChunkCapacity)) {
+    spare_.push_back(std::move(buf));
+  }
+}
+
+std::shared_ptr<File> SegmentLog::FileFor(uint32_t segment) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = files_.find(segment);
+  return it == files_.end() ? nullptr : it->second;
+}
+
+uint64_t SegmentLog::CopyBufferedLocked(uint32_t segment, uint64_t offset, size_t n,
+                                        char* out) const {
+  uint64_t first = UINT64_MAX;
+  for (const auto& c : chunks_) {
+    if (c->segment != segment) continue;
+    first = std::min(first, c->start);
+    const uint64_t from = std::max(offset, c->start);
+    const uint64_t to = std::min(offset + n, c->start + c->len);
+    if (from < to) std::memcpy(out + (from - offset), c->data.data() + (from - c->start), to - from);
+  }
+  return first;
+}
+
+Result<std::shared_ptr<File>> SegmentLog::ReaderLocked(uint32_t segment) const {
+  auto it = readers_.find(segment);
+  if (it != readers_.end()) return it->second;
+  CLONEFS_ASSIGN_OR_RETURN(auto file, env_->OpenFile(SegmentPath(segment), /*create=*/false));
+  std::shared_ptr<File> reader(std::move(file));
+  readers_[segment] = reader;
+  return reader;
+}
+
+Status SegmentLog::ReadRun(uint32_t segment, uint64_t offset, size_t length, char* out) const {
+  std::shared_ptr<File> file;
+  std::shared_ptr<File> reader;
+  uint64_t buffered_from;
+  uint64_t stable_end;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = files_.find(segment);
+    if (it == files_.end()) {
+      return Status::Corruption("page map points at missing segment " + std::to_string(segment));
+    }
+    file = it->second;
+    buffered_from = CopyBufferedLocked(segment, offset, length, out);
+    // Everything before the first buffered chunk is on disk and never rewritten (chunks start
+    // on a block boundary, and only the block a chunk starts in is ever written twice). With
+    // nothing buffered, the active segment's last partial block is still to be rewritten.
+    stable_end = buffered_from;
+    if (segment == active_ && buffered_from == UINT64_MAX) {
+      stable_end = AlignedBuffer::RoundDown(sizes_.at(segment));
+    }
+    if (offset < stable_end) {
+      CLONEFS_ASSIGN_OR_RETURN(reader, ReaderLocked(segment));
+    }
+  }
+  if (offset >= buffered_from) return Status::OK();
+  const uint64_t on_disk_end = std::min<uint64_t>(offset + length, buffered_from);
+  const uint64_t cached_end = std::min(on_disk_end, stable_end);
+  if (offset < cached_end) {
+    CLONEFS_RETURN_IF_ERROR(reader->ReadAt(offset, cached_end - offset, out));
+  }
+  const uint64_t direct_from = std::max(offset, cached_end);
+  if (direct_from < on_disk_end) {
+    CLONEFS_RETURN_IF_ERROR(
+        ReadDirect(*file, direct_from, on_disk_end - direct_from, out + (direct_from - offset)));
+  }
+  return Status::OK();
+}
+
+Status SegmentLog::ReadDirect(const File& file, uint64_t offset, size_t n, char* out) {
+  const uint64_t start = AlignedBuffer::RoundDown(offset);
+  const size_t span = AlignedBuffer::RoundUp(offset + n - start);
+  if (start == offset && span == n && reinterpret_cast<uintptr_t>(out) % kDirectIoAlignment == 0) {
+    return file.ReadAt(offset, n, out);
+  }
+  thread_local AlignedBuffer bounce;
+  bounce.Reserve(span);
+  CLONEFS_RETURN_IF_ERROR(file.ReadAt(start, span, bounce.data()));
+  std::memcpy(out, bounce.data() + (offset - start), n);
+  return Status::OK();
+}
+
+Status SegmentLog::Read(const RecordLocation& loc, std::string* out) const {
+  out->resize(loc.length);
+  return ReadRun(loc.segment, loc.offset, loc.length, out->data());
+}
+
+Status SegmentLog::Sync() {
+  struct Todo {
+    uint32_t id;
+    std::shared_ptr<File> file;
+    uint64_t size;  // bytes appended when this sync started: what it covers
+  };
+  std::vector<Todo> todo;
+  uint64_t created;
+  bool new_names;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    for (uint32_t id : unsynced_) todo.push_back({id, files_[id], sizes_[id]});
+    if (active_ != 0) todo.push_back({active_, files_[active_], sizes_[active_]});
+    created = segments_created_;
+    new_names = created != dir_synced_created_;
+  }
+  if (new_names) {
+    CLONEFS_RETURN_IF_ERROR(env_->SyncDir(dir_));  // the names of segments created since
+    std::lock_guard<std::mutex> l(mu_);
+    dir_synced_created_ = std::max(dir_synced_created_, created);  // syncs may finish out of order
+  }
+  // Written out after the sizes above were taken, so that each size is on disk when its file
+  // is synced below; a size taken later could cover records appended after this write-out.
+  CLONEFS_RETURN_IF_ERROR(Flush());
+  for (auto& t : todo) CLONEFS_RETURN_IF_ERROR(t.file->Sync());
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto& t : todo) {
+    // Done with a segment only if it is sealed and nothing was appended after we looked: a
+    // segment that was active when we started may have grown before it was sealed.
+    auto it = sizes_.find(t.id);
+    if (t.id != active_ && it != sizes_.end() && it->second == t.size) unsynced_.erase(t.id);
+  }
+  return Status::OK();
+}
+
+LogPosition SegmentLog::Tail() const {
+  std::lock_guard<std::mutex> l(mu_);
+  if (active_ == 0) return LogPosition{next_id_, kSegmentHeaderSize};
+  return LogPosition{active_, sizes_.at(active_)};
+}
+
+uint32_t SegmentLog::active_segment() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return active_;
+}
+
+std::vector<std::pair<uint32_t, uint64_t>> SegmentLog::Segments() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return {sizes_.begin(), sizes_.end()};
+}
+
+Status SegmentLog::DeleteSegment(uint32_t segment) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (segment == active_) return Status::InvalidState("cannot delete the active segment");
+    for (const auto& c : chunks_) {
+      if (c->segment == segment) return Status::InvalidState("segment is not written out yet");
+    }
+    files_.erase(segment);
+    readers_.erase(segment);
+    sizes_.erase(segment);
+    unsynced_.erase(segment);
+  }
+  CLONEFS_RETURN_IF_ERROR(env_->DeleteFile(SegmentPath(segment)));
+  return env_->SyncDir(dir_);
+}
+
+}  // namespace clonefs::store

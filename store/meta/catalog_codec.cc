@@ -1,0 +1,184 @@
+#include "store/meta/catalog_codec.h"
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/aead.h"
+#include "crypto/hex.h"
+#include "base/coding.h"
+
+namespace clonefs::store {
+
+using json = nlohmann::json;
+
+std::string VolumeDbPrefix() { return "v"; }
+
+std::string VolumeDbKey(uint64_t id) {
+  std::string k = VolumeDbPrefix();
+  AppendBE64(&k, id);
+  return k;
+}
+
+std::string EncodeVolume(const VolumeInfo& v) {
+  json j = {{"id", v.id},
+            {"name", v.name},
+            {"size", v.size_bytes},
+            {"page_size", v.page_size},
+            {"compression", std::string(CompressionName(v.compression))},
+            {"create_time_us", v.create_time_us},
+            {"epoch", v.epoch},
+            {"lineage", v.lineage_id},
+            {"parent_id", v.parent_id},
+            {"parent_epoch", v.parent_epoch},
+            {"source_snapshot", v.source_snapshot},
+            {"status", v.status},
+            {"encrypted", v.encrypted}};
+  if (v.encrypted) j["kms_key_id"] = v.kms_key_id;
+  return j.dump();
+}
+
+Result<VolumeInfo> DecodeVolume(std::string_view data) {
+  json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("bad volume record");
+  try {
+    VolumeInfo v;
+    v.id = j.at("id").get<uint64_t>();
+    v.name = j.at("name").get<std::string>();
+    v.size_bytes = j.at("size").get<uint64_t>();
+    v.page_size = j.at("page_size").get<uint32_t>();
+    CLONEFS_ASSIGN_OR_RETURN(v.compression,
+                             ParseCompression(j.at("compression").get<std::string>()));
+    v.create_time_us = j.at("create_time_us").get<uint64_t>();
+    v.epoch = j.at("epoch").get<uint64_t>();
+    v.lineage_id = j.at("lineage").get<uint64_t>();
+    v.parent_id = j.value("parent_id", uint64_t{0});
+    v.parent_epoch = j.value("parent_epoch", uint64_t{0});
+    v.source_snapshot = j.value("source_snapshot", "");
+    v.status = j.value("status", "available");
+    v.encrypted = j.value("encrypted", false);
+    v.kms_key_id = j.value("kms_key_id", "");
+    if (v.encrypted && v.kms_key_id.empty()) {
+      return Status::Corruption("bad volume record: encrypted without a KMS key");
+    }
+    return v;
+  } catch (const json::exception& e) {
+    return Status::Corruption(std::string("bad volume record: ") + e.what());
+  }
+}
+
+std::string SnapshotDbPrefix() { return "n"; }
+
+std::string SnapshotDbKey(uint64_t id) {
+  std::string k = SnapshotDbPrefix();
+  AppendBE64(&k, id);
+  return k;
+}
+
+std::string EncodeSnapshot(const SnapshotInfo& s) {
+  json tags = json::array();
+  for (const auto& [k, v] : s.tags) tags.push_back({{"Key", k}, {"Value", v}});
+  json j = {{"id", s.id},
+            {"name", s.name},
+            {"volume_id", s.volume_id},
+            {"volume_name", s.volume_name},
+            {"lineage", s.lineage_id},
+            {"epoch", s.epoch},
+            {"size", s.size_bytes},
+            {"page_size", s.page_size},
+            {"compression", std::string(CompressionName(s.compression))},
+            {"create_time_us", s.create_time_us},
+            {"type", s.type},
+            {"status", s.status},
+            {"tags", tags}};
+  return j.dump();
+}
+
+Result<SnapshotInfo> DecodeSnapshot(std::string_view data) {
+  json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return Status::Corruption("bad snapshot record");
+  try {
+    SnapshotInfo s;
+    s.id = j.at("id").get<uint64_t>();
+    s.name = j.at("name").get<std::string>();
+    s.volume_id = j.at("volume_id").get<uint64_t>();
+    s.volume_name = j.at("volume_name").get<std::string>();
+    s.lineage_id = j.at("lineage").get<uint64_t>();
+    s.epoch = j.at("epoch").get<uint64_t>();
+    s.size_bytes = j.at("size").get<uint64_t>();
+    s.page_size = j.at("page_size").get<uint32_t>();
+    CLONEFS_ASSIGN_OR_RETURN(s.compression,
+                             ParseCompression(j.at("compression").get<std::string>()));
+    s.create_time_us = j.at("create_time_us").get<uint64_t>();
+    s.type = j.value("type", "manual");
+    s.status = j.value("status", "available");
+    for (const auto& t : j.value("tags", json::array())) {
+      s.tags.emplace_back(t.at("Key").get<std::string>(), t.at("Value").get<std::string>());
+    }
+    return s;
+  } catch (const json::exception& e) {
+    return Status::Corruption(std::string("bad snapshot record: ") + e.what());
+  }
+}
+
+std::string EncodeCheckpoint(const CheckpointState& c) {
+  std::string s;
+  AppendBE32(&s, c.position.segment);
+  AppendBE64(&s, c.position.offset);
+  AppendBE64(&s, c.next_seq);
+  return s;
+}
+
+Result<CheckpointState> DecodeCheckpoint(std::string_view data) {
+  if (data.size() != 20) return Status::Corruption("bad checkpoint record");
+  CheckpointState c;
+  c.position.segment = GetBE32(data.data());
+  c.position.offset = GetBE64(data.data() + 4);
+  c.next_seq = GetBE64(data.data() + 12);
+  return c;
+}
+
+std::string LiveDbPrefix() { return "l"; }
+
+std::string LiveDbKey(uint32_t segment) {
+  std::string k = LiveDbPrefix();
+  AppendBE32(&k, segment);
+  return k;
+}
+
+std::string EncodeStoreInfo(const StoreInfo& info) {
+  json j = {{"format", "clonefs-store"},
+            {"format_version", info.format_version},
+            {"region", info.region},
+            {"account_id", info.account_id},
+            {"store_uuid", info.store_uuid}};
+  return j.dump(2) + "\n";
+}
+
+Result<StoreInfo> DecodeStoreInfo(std::string_view data) {
+  json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || j.value("format", "") != "clonefs-store") {
+    return Status::Corruption("FORMAT file is not a clonefs store description");
+  }
+  StoreInfo info;
+  info.format_version = j.value("format_version", 0u);
+  info.region = j.value("region", "");
+  info.account_id = j.value("account_id", "");
+  info.store_uuid = j.value("store_uuid", "");
+  if (info.format_version != kFormatVersion) {
+    return Status::NotSupported("store format version " + std::to_string(info.format_version) +
+                                " is not supported (this build reads version " +
+                                std::to_string(kFormatVersion) + ")");
+  }
+  auto uuid = crypto::HexDecode(info.store_uuid);
+  if (info.store_uuid.size() != 32 || !uuid) {
+    return Status::Corruption("FORMAT file has no valid store_uuid");
+  }
+  return info;
+}
+
+Result<std::string> NewStoreUuid() {
+  std::string bytes(16, '\0');
+  CLONEFS_RETURN_IF_ERROR(crypto::RandomBytes(bytes.data(), bytes.size()));
+  return crypto::HexEncode(bytes);
+}
+
+}  // namespace clonefs::store

@@ -1,0 +1,68 @@
+// MetaDb: the embedded, crash-safe ordered key-value store behind the catalog and page map.
+//
+// A thin wrapper so that RocksDB appears in exactly one .cc file. Keys are byte strings ordered
+// bytewise. Write() applies a batch atomically; with `sync` it is durable when it returns.
+// Thread-safe.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+
+namespace clonefs::store {
+
+class MetaBatch {
+ public:
+  void Put(std::string key, std::string value) {
+    ops_.push_back({Op::kPut, std::move(key), std::move(value)});
+  }
+  void Delete(std::string key) { ops_.push_back({Op::kDelete, std::move(key), {}}); }
+  // Deletes every key in [begin, end).
+  void DeleteRange(std::string begin, std::string end) {
+    ops_.push_back({Op::kDeleteRange, std::move(begin), std::move(end)});
+  }
+  size_t size() const { return ops_.size(); }
+
+  enum class Op { kPut, kDelete, kDeleteRange };
+  struct Entry {
+    Op op;
+    std::string key;
+    std::string value;  // the end key for kDeleteRange
+  };
+  const std::vector<Entry>& ops() const { return ops_; }
+
+ private:
+  std::vector<Entry> ops_;
+};
+
+// Forward iteration over a consistent view of the database.
+class MetaIterator {
+ public:
+  virtual ~MetaIterator() = default;
+  virtual void Seek(std::string_view key) = 0;  // first key >= `key`
+  virtual bool Valid() const = 0;
+  virtual void Next() = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  virtual Status status() const = 0;
+};
+
+class MetaDb {
+ public:
+  virtual ~MetaDb() = default;
+  // Opens (or creates) the database in `dir`. `cache_bytes` bounds its block cache and
+  // memtables together.
+  static Result<std::unique_ptr<MetaDb>> Open(const std::string& dir, uint64_t cache_bytes);
+
+  virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
+  virtual Status Write(const MetaBatch& batch, bool sync) = 0;
+  virtual std::unique_ptr<MetaIterator> NewIterator() = 0;
+  // Makes every earlier Write() durable.
+  virtual Status SyncWal() = 0;
+};
+
+}  // namespace clonefs::store
