@@ -1,6 +1,7 @@
 // Uses POSIX calls directly rather than Env: creating a key needs O_EXCL and an explicit mode,
 // and reading one needs fstat's mode bits on the very descriptor that is read (no race between
 // the check and the read). Env offers neither, and key files are never written by the store.
+#include "base/error_names.h"
 #include "crypto/key_file.h"
 
 #include <fcntl.h>
@@ -89,7 +90,7 @@ Result<SecretBytes> ReadKeyFile(const std::string& path) {
                                    "; it must not be accessible to group or others "
                                    "(chmod 600 " +
                                    path + ")")
-        .WithName("KeyFilePermissionsTooOpen");
+        .WithName(errors::kKeyFilePermissionsTooOpen);
   }
   if (st.st_size != static_cast<off_t>(kKeyFileSize)) {
     return Status::InvalidArgument("key file " + path + " must hold exactly 32 bytes");

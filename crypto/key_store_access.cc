@@ -2,6 +2,7 @@
 #include <cerrno>
 #include <optional>
 
+#include "base/error_names.h"
 #include "crypto/dek.h"
 #include "crypto/hex.h"
 #include "crypto/key_store_internal.h"
@@ -40,7 +41,7 @@ std::string RandomHexId(std::string_view prefix) {
 Status MalformedPolicy(const std::string& why) {
   return Status::InvalidArgument("malformed key policy: " + why +
                                  R"( (expected {"accounts": {"ACCOUNT": ["Decrypt", ...]}}))")
-      .WithName("MalformedPolicyDocumentException");
+      .WithName(errors::kMalformedPolicyDocument);
 }
 
 }  // namespace
@@ -71,7 +72,7 @@ Status ValidateAlias(std::string_view alias, bool allow_default) {
     return Status::OK();
   }
   return Status::InvalidArgument("alias '" + std::string(alias) + "' " + why)
-      .WithName("InvalidAliasNameException");
+      .WithName(errors::kInvalidAliasName);
 }
 
 bool IsKeyId(std::string_view s) {
@@ -167,7 +168,7 @@ Status CheckUsable(const KeyRecord& key) {
       return Status::OK();
     case KeyState::kDisabled:
       return Status::InvalidState("key " + key.key_id + " is disabled")
-          .WithName("DisabledException");
+          .WithName(errors::kKeyDisabled);
     case KeyState::kPendingDeletion:
       return InvalidKeyState("key " + key.key_id + " is pending deletion");
   }
@@ -253,24 +254,24 @@ KeyMetadata MakeMetadata(const KeyRecord& key, std::string_view region, std::str
 
 Status KeyNotFound(std::string_view ref) {
   return Status::NotFound("key '" + std::string(ref) + "' does not exist")
-      .WithName("NotFoundException");
+      .WithName(errors::kKeyNotFound);
 }
 
 // Both access errors carry EACCES so that a filesystem caller reports "permission denied".
 Status AccessDenied(std::string message) {
-  return Status::IOError(std::move(message), EACCES).WithName("AccessDeniedException");
+  return Status::IOError(std::move(message), EACCES).WithName(errors::kKeyAccessDenied);
 }
 
 Status Locked(std::string message) {
-  return Status::IOError(std::move(message), EACCES).WithName("KMSKeyNotAccessible");
+  return Status::IOError(std::move(message), EACCES).WithName(errors::kKmsKeyNotAccessible);
 }
 
 Status Unsupported(std::string message) {
-  return Status::NotSupported(std::move(message)).WithName("UnsupportedOperationException");
+  return Status::NotSupported(std::move(message)).WithName(errors::kUnsupportedOperation);
 }
 
 Status InvalidKeyState(std::string message) {
-  return Status::InvalidState(std::move(message)).WithName("KMSInvalidStateException");
+  return Status::InvalidState(std::move(message)).WithName(errors::kKmsInvalidState);
 }
 
 }  // namespace clonefs::crypto::internal

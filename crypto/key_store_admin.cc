@@ -1,6 +1,7 @@
 // KeyStore: key administration (create, alias, policy, grants, state changes, rotation).
 #include <algorithm>
 
+#include "base/error_names.h"
 #include "crypto/key_store.h"
 #include "crypto/key_store_internal.h"
 
@@ -45,7 +46,7 @@ bool AliasTaken(const std::vector<KeyRecord>& records, std::string_view account,
 
 Status AliasExists(std::string_view alias) {
   return Status::AlreadyExists("alias '" + std::string(alias) + "' is already in use")
-      .WithName("AlreadyExistsException");
+      .WithName(errors::kKeyAlreadyExists);
 }
 
 // Fresh key material for version `version` of `key`, sealed under the store's seal key. The
@@ -253,7 +254,7 @@ Status KeyStore::RevokeGrant(const std::string& account, std::string_view ref,
     // A grantee may give up its own grant; only the owner may revoke anyone else's.
     if (it == key.grants.end() || (key.owner != account && it->grantee != account)) {
       return Status::NotFound("grant '" + std::string(grant_id) + "' does not exist")
-          .WithName("NotFoundException");
+          .WithName(errors::kKeyNotFound);
     }
     key.grants.erase(it);
     return Status::OK();

@@ -1,3 +1,4 @@
+#include "base/error_names.h"
 #include "crypto/page_cipher.h"
 
 #include <algorithm>
@@ -28,7 +29,7 @@ Status PageCipher::TakeSeal() {
   std::snprintf(msg, sizeof(msg), "DEK %016llx has used its %llu seals; seal with a new DEK",
                 static_cast<unsigned long long>(dek_id_),
                 static_cast<unsigned long long>(max_seals_));
-  return Status::InvalidState(msg).WithName("DekExhausted");
+  return Status::InvalidState(msg).WithName(errors::kDekExhausted);
 }
 
 Status PageCipher::Seal(std::string_view aad, std::string_view plaintext, Nonce* nonce, char* out) {

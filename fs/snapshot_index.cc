@@ -1,3 +1,4 @@
+#include "base/error_names.h"
 #include "fs/snapshot_index.h"
 
 #include <algorithm>
@@ -8,8 +9,8 @@ namespace clonefs::fs {
 namespace {
 
 Status NoSnapshot(uint64_t id) {
-  return Status::NotFound("snapshot id " + std::to_string(id) + " does not exist")
-      .WithName("SnapshotNotFound");
+  return errors::Named(errors::kSnapshotNotFound,
+                       Status::NotFound("snapshot id " + std::to_string(id) + " does not exist"));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 
 #include "base/env.h"
 #include "base/result.h"
+#include "store/types.h"
 
 namespace clonefs::crypto {
 class RootSecret;
@@ -26,15 +27,8 @@ class RootSecret;
 namespace clonefs::store {
 
 class KeyService;
-
-enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
-std::string_view CompressionName(Compression c);
-Result<Compression> ParseCompression(std::string_view name);  // "none" | "zstd"
-
-constexpr uint32_t kDefaultPageSize = 4096;
-constexpr uint32_t kMinPageSize = 4096;
-constexpr uint32_t kMaxPageSize = 65536;
-constexpr uint64_t kMaxVolumeBytes = 1ull << 50;  // 1 PiB: far beyond any test, well inside u64
+class MetaDb;
+class SegmentStore;
 
 struct VolumeOptions {
   uint64_t size_bytes = 0;  // must be a positive multiple of 512 (a sector)
@@ -55,47 +49,6 @@ struct CloneOptions {
 };
 
 // What the catalog knows about one volume. A value type: a copy, not a live view.
-struct VolumeInfo {
-  uint64_t id = 0;  // never reused within a store; stable inode material for fs/
-  std::string name;
-  uint64_t size_bytes = 0;
-  uint32_t page_size = kDefaultPageSize;
-  Compression compression = Compression::kNone;
-  uint64_t create_time_us = 0;
-  uint64_t epoch = 1;  // the epoch new writes go to; from a store-wide counter
-  uint64_t lineage_id = 0;  // the root volume of its clone lineage (its own id for a root)
-  uint64_t parent_id = 0;     // for a clone: the volume it was cloned from (0 for a root)
-  uint64_t parent_epoch = 0;  // for a clone: the parent's epoch it sees
-  std::string source_snapshot;  // for a restore: the snapshot's name
-  std::string status = "available";  // "deleted": hidden, kept while clones or snapshots need it
-  bool encrypted = false;
-  std::string kms_key_id;  // the KMS key ("key-" + 16 hex) wrapping its data keys, if encrypted
-};
-
-using Tags = std::vector<std::pair<std::string, std::string>>;
-
-// A read-only, point-in-time image of a volume.
-struct SnapshotInfo {
-  uint64_t id = 0;
-  std::string name;
-  uint64_t volume_id = 0;
-  std::string volume_name;  // the source volume's name when the snapshot was taken
-  uint64_t lineage_id = 0;
-  uint64_t epoch = 0;  // the volume's epoch it shows
-  uint64_t size_bytes = 0;
-  uint32_t page_size = kDefaultPageSize;
-  Compression compression = Compression::kNone;
-  uint64_t create_time_us = 0;
-  std::string type = "manual";
-  std::string status = "available";
-  Tags tags;
-  bool encrypted = false;  // as its volume: a snapshot reads with the volume's key ring
-  std::string kms_key_id;
-};
-
-// Aurora: at most 15 copy-on-write clones per lineage (clones of clones included).
-constexpr int kMaxClonesPerLineage = 15;
-
 // Space a volume uses. Pages it reads are either its own (written by it) or shared (inherited
 // from the volume or snapshot it was cloned from).
 struct VolumeUsage {
@@ -118,14 +71,6 @@ struct StoreUsage {
   uint64_t garbage_bytes = 0;  // segment_bytes - live_bytes, reclaimed by GC
 };
 
-struct StoreInfo {
-  std::string dir;
-  std::string region;
-  std::string account_id;  // 12 digits: the store owner's account
-  uint32_t format_version = 0;
-  std::string store_uuid;  // 32 hex digits, random at creation; bound into every sealed record
-};
-
 struct StoreOptions {
   Env* env = Env::Default();
   // Memory budget for metadata caches (RocksDB block cache and memtables) and write buffers.
@@ -139,6 +84,12 @@ struct StoreOptions {
   // The key store's root secret (key file or passphrase). Null or none: the key store opens
   // locked, unencrypted volumes work and encrypted ones are refused (KMSKeyNotAccessible).
   std::shared_ptr<const crypto::RootSecret> root_secret;
+  // Where page records and metadata live. Null: in the store directory, segment files in
+  // segments/ (through `env`) and RocksDB in meta/. Tests pass memory ones
+  // (store/log/memory_segment_store.h, store/meta/memory_meta_db.h); other backends plug in
+  // here. The same ones must be passed to Create() and every Open() of the store.
+  std::shared_ptr<SegmentStore> segment_store;
+  std::shared_ptr<MetaDb> meta_db;
 };
 
 // Reads and writes one volume. Obtained from Store::OpenVolume(); thread-safe; follows resizes
@@ -181,7 +132,11 @@ class Store {
  public:
   virtual ~Store() = default;  // checkpoints and releases the lock
 
-  // Creates an empty store in `dir` (created if missing; must be empty if it exists).
+  // Creates an empty store in `dir` (created if missing; must be empty if it exists), with
+  // the backends of `options` (env, segment_store, meta_db; the rest is unused).
+  static Status Create(const std::string& dir, const std::string& region,
+                       const StoreOptions& options);
+  // The same in the default backends, through `env`.
   static Status Create(const std::string& dir, const std::string& region, Env* env);
   // Opens an existing store, recovering from the segment log after a crash.
   static Result<std::unique_ptr<Store>> Open(const std::string& dir, const StoreOptions& options);
@@ -256,9 +211,5 @@ class Store {
   using ChangeListener = std::function<void(const VolumeInfo& volume, bool deleted)>;
   virtual void SetChangeListener(ChangeListener listener) = 0;
 };
-
-// Aurora identifier rules: 1-63 letters, digits and hyphens; first a letter; no trailing
-// hyphen; no two consecutive hyphens. `kind` ("volume", "snapshot") goes into the message.
-Status ValidateName(std::string_view name, std::string_view kind);
 
 }  // namespace clonefs::store

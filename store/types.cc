@@ -1,7 +1,7 @@
 // Identifier and option validation shared by every entry point (CLI, socket, FUSE create).
 #include <cctype>
 
-#include "store/store.h"
+#include "store/types.h"
 
 namespace clonefs::store {
 

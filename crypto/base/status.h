@@ -49,9 +49,9 @@ class [[nodiscard]] Status {
   static Status InvalidState(std::string msg) { return {Code::kInvalidState, std::move(msg)}; }
 
   // A status with a stable API error name (e.g. "VolumeNotFound") overriding the default one.
-  Status WithName(std::string name) const {
+  Status WithName(std::string_view name) const {
     Status s = *this;
-    s.name_ = std::move(name);
+    s.name_ = std::string(name);
     return s;
   }
 

@@ -25,6 +25,7 @@
 // refused and the mount copies bytes instead.
 #include <spdlog/spdlog.h>
 
+#include "base/error_names.h"
 #include "store/meta/catalog_codec.h"
 #include "base/coding.h"
 #include "store/engine/store_impl.h"
@@ -33,26 +34,21 @@ namespace clonefs::store {
 namespace {
 
 Status NotEligible(const std::string& dest, const std::string& why) {
-  return Status::InvalidState("volume '" + dest + "' cannot become a copy-on-write clone: " + why)
-      .WithName("InvalidVolumeState");
-}
-
-Status VolumeGone(const std::string& name) {
-  return Status::NotFound("volume '" + name + "' does not exist").WithName("VolumeNotFound");
+  return errors::InvalidVolumeState("volume '" + dest +
+                                    "' cannot become a copy-on-write clone: " + why);
 }
 
 }  // namespace
 
 Status StoreImpl::CheckCloneIntoTarget(const CloneSource& src, const VolumeState& dest) {
   const VolumeState& parent = *src.vol;
-  if (dest.deleted) return VolumeGone(dest.info.name);
+  if (dest.deleted) return errors::VolumeNotFound(dest.info.name);
   if (src.snap != nullptr) {
     if (src.snap->deleted) {
-      return Status::NotFound("snapshot '" + src.snap->info.name + "' does not exist")
-          .WithName("SnapshotNotFound");
+      return errors::SnapshotNotFound(src.snap->info.name);
     }
   } else if (parent.deleted) {
-    return VolumeGone(parent.info.name);
+    return errors::VolumeNotFound(parent.info.name);
   }
   if (&parent == &dest) {
     // Only reachable through a snapshot of dest, which the dependents check refuses anyway.
@@ -85,7 +81,7 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
   // nothing but leftovers of purged clones, so the first entry of dest ends the scan.
   auto it = db_->NewIterator();
   const uint64_t lineage = dest->info.lineage_id;
-  for (it->Seek(MapDbPrefix(lineage)); it->Valid(); it->Next()) {
+  for (it->Seek(keys::MapPrefix(lineage)); it->Valid(); it->Next()) {
     MapKey k;
     if (!DecodeMapDbKey(it->key(), &k) || k.lineage != lineage) break;
     if (k.volume == dest->info.id) {  // k.page: the first page of the map block
@@ -117,7 +113,7 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
   v.encrypted = keys.encrypted;
   v.kms_key_id = keys.kms_key_id;
   MetaBatch b;
-  b.Put(VolumeDbKey(v.id), EncodeVolume(v));
+  b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   PutKeyRing(v.id, keys, &b);  // replaces dest's own data keys: being empty, it sealed nothing
   uint64_t epochs = 1;
   VolumeInfo moved;
@@ -126,12 +122,12 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
     // invisible to the clone.
     moved = parent.info;
     moved.epoch = next_epoch_ + 1;
-    b.Put(VolumeDbKey(moved.id), EncodeVolume(moved));
+    b.Put(keys::VolumeKey(moved.id), EncodeVolume(moved));
     epochs = 2;
   }
   std::string next_epoch;
   AppendBE64(&next_epoch, next_epoch_ + epochs);
-  b.Put(kNextEpochKey, next_epoch);
+  b.Put(keys::kNextEpoch, next_epoch);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
   next_epoch_ += epochs;
   {
@@ -175,8 +171,7 @@ class ExclusiveIo {
 
 Result<CloneIntoResult> StoreImpl::CloneInto(const std::string& source, const std::string& dest) {
   if (source == dest) {
-    return Status::InvalidArgument("a volume cannot be cloned into itself")
-        .WithName("InvalidParameterValue");
+    return errors::InvalidParameterValue("a volume cannot be cloned into itself");
   }
   CLONEFS_ASSIGN_OR_RETURN(auto dst, FindVolume(dest));
   CLONEFS_ASSIGN_OR_RETURN(auto src_vol, FindVolume(source));
@@ -211,8 +206,7 @@ Result<CloneIntoResult> StoreImpl::RestoreSnapshotInto(const std::string& snapsh
     std::lock_guard<std::mutex> l(catalog_mu_);
     auto it = snapshots_.find(snapshot);
     if (it == snapshots_.end()) {
-      return Status::NotFound("snapshot '" + snapshot + "' does not exist")
-          .WithName("SnapshotNotFound");
+      return errors::SnapshotNotFound(snapshot);
     }
     src = CloneSource{it->second->vol, it->second};
   }

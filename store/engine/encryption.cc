@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 
+#include "base/error_names.h"
 #include "crypto/hex.h"
 #include "store/meta/catalog_codec.h"
 #include "base/coding.h"
@@ -17,20 +18,17 @@ namespace {
 constexpr char kKeyStoreDir[] = "/keys";
 
 Status NotEncrypted(const std::string& volume) {
-  return Status::InvalidArgument(
-             "volume '" + volume +
-             "' is not encrypted, so a clone or restore of it cannot be encrypted either; to "
-             "encrypt its data, create an encrypted volume and copy the data into it")
-      .WithName("InvalidParameterCombination");
+  return errors::InvalidParameterCombination(
+      "volume '" + volume +
+      "' is not encrypted, so a clone or restore of it cannot be encrypted either; to "
+      "encrypt its data, create an encrypted volume and copy the data into it");
 }
 
 // Why a volume or snapshot (`what`: "volume 'db'") cannot be opened: an IOError with EACCES
 // (what open(2) then reports), named KMSKeyNotAccessible.
 Status OpenRefused(const std::string& what, const std::string& key_id, const std::string& why) {
-  return Status::IOError(what + " is encrypted with KMS key " + key_id +
-                             ", which is not accessible: " + why,
-                         EACCES)
-      .WithName("KMSKeyNotAccessible");
+  return errors::KmsKeyNotAccessible(what + " is encrypted with KMS key " + key_id +
+                                     ", which is not accessible: " + why);
 }
 
 }  // namespace
@@ -63,16 +61,16 @@ Status StoreImpl::OpenEncryption() {
   }
 
   std::map<uint64_t, std::vector<crypto::WrappedDek>> rings;
-  auto it = db_->NewIterator();
-  for (it->Seek("k"); it->Valid() && it->key()[0] == 'k'; it->Next()) {
-    if (it->key().size() != 17) return Status::Corruption("bad key ring entry");
-    CLONEFS_ASSIGN_OR_RETURN(crypto::WrappedDek w, crypto::WrappedDek::Parse(it->value()));
-    if (w.dek_id != GetBE64(it->key().data() + 9)) {
+  CLONEFS_RETURN_IF_ERROR(keys::ScanPrefix(*db_, keys::KeyRingPrefix(), [&](std::string_view key,
+                                                                           std::string_view value) {
+    if (key.size() != 17) return Status::Corruption("bad key ring entry");
+    CLONEFS_ASSIGN_OR_RETURN(crypto::WrappedDek w, crypto::WrappedDek::Parse(value));
+    if (w.dek_id != GetBE64(key.data() + 9)) {
       return Status::Corruption("key ring entry under the wrong data key id");
     }
-    rings[GetBE64(it->key().data() + 1)].push_back(std::move(w));
-  }
-  CLONEFS_RETURN_IF_ERROR(it->status());
+    rings[GetBE64(key.data() + 1)].push_back(std::move(w));
+    return Status::OK();
+  }));
   for (auto& [id, vol] : by_id_) {
     if (!vol->info.encrypted) continue;
     vol->ring = std::make_shared<VolumeKeyRing>(&encryption_, id, vol->info.name,
@@ -121,9 +119,9 @@ Result<StoreImpl::InheritedKeys> StoreImpl::InheritKeyRing(const VolumeState& so
 }
 
 void StoreImpl::PutKeyRing(uint64_t volume_id, const InheritedKeys& keys, MetaBatch* batch) {
-  batch->DeleteRange(KeyRingDbPrefix(volume_id), KeyRingDbPrefix(volume_id + 1));
+  batch->DeleteRange(keys::KeyRingPrefix(volume_id), keys::KeyRingPrefix(volume_id + 1));
   for (const crypto::WrappedDek& w : keys.deks) {
-    batch->Put(KeyRingDbKey(volume_id, w.dek_id), w.Serialize());
+    batch->Put(keys::KeyRingKey(volume_id, w.dek_id), w.Serialize());
   }
 }
 
@@ -139,12 +137,12 @@ Result<VolumeInfo> StoreImpl::RekeyVolume(const std::string& name, const std::st
   // Exclusive: no write in flight can add a data key to the ring while it is re-wrapped.
   std::unique_lock<std::shared_mutex> io(vol->io_mu);
   if (vol->deleted) {
-    return Status::NotFound("volume '" + name + "' does not exist").WithName("VolumeNotFound");
+    return errors::VolumeNotFound(name);
   }
   if (vol->ring == nullptr) {
-    return Status::InvalidState("volume '" + name +
-                                "' is not encrypted; only an encrypted volume can be re-keyed")
-        .WithName("InvalidVolumeState");
+    return errors::InvalidVolumeState("volume '" + name +
+                                      "' is not encrypted; only an encrypted volume can be "
+                                      "re-keyed");
   }
   const std::string old_kek = vol->ring->kek_id();
   InheritedKeys keys;
@@ -159,7 +157,7 @@ Result<VolumeInfo> StoreImpl::RekeyVolume(const std::string& name, const std::st
   updated.kms_key_id = kek;
   MetaBatch b;
   PutKeyRing(updated.id, keys, &b);
-  b.Put(VolumeDbKey(updated.id), EncodeVolume(updated));
+  b.Put(keys::VolumeKey(updated.id), EncodeVolume(updated));
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
   const size_t count = keys.deks.size();
   vol->ring->Replace(kek, std::move(keys.deks));

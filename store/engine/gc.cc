@@ -95,7 +95,7 @@ Status StoreImpl::DeleteDeadSegment(uint32_t segment) {
     live_.erase(segment);
   }
   MetaBatch b;
-  b.Delete(LiveDbKey(segment));
+  b.Delete(keys::LiveKey(segment));
   return db_->Write(b, /*sync=*/false);
 }
 

@@ -11,9 +11,12 @@
 
 #include <random>
 
-#include "store/meta/catalog_codec.h"
+#include "base/error_names.h"
 #include "base/coding.h"
 #include "store/engine/store_impl.h"
+#include "store/log/posix_segment_store.h"
+#include "store/meta/catalog_codec.h"
+#include "store/meta/rocks_meta_db.h"
 
 namespace clonefs::store {
 namespace {
@@ -34,6 +37,20 @@ Status ValidateRegion(const std::string& region) {
   return Status::OK();
 }
 
+// The backends `options` names, or the default ones in `dir`.
+Result<std::shared_ptr<MetaDb>> MetaDbFor(const std::string& dir, const StoreOptions& options,
+                                          uint64_t cache_bytes) {
+  if (options.meta_db != nullptr) return options.meta_db;
+  CLONEFS_ASSIGN_OR_RETURN(auto db, OpenRocksMetaDb(dir + kMetaDir, cache_bytes));
+  return std::shared_ptr<MetaDb>(std::move(db));
+}
+Result<std::shared_ptr<SegmentStore>> SegmentStoreFor(const std::string& dir,
+                                                      const StoreOptions& options) {
+  if (options.segment_store != nullptr) return options.segment_store;
+  CLONEFS_ASSIGN_OR_RETURN(auto files, PosixSegmentStore::Open(options.env, dir + kSegmentDir));
+  return std::shared_ptr<SegmentStore>(std::move(files));
+}
+
 std::string RandomAccountId() {
   std::random_device rd;
   std::string id;
@@ -47,9 +64,18 @@ std::string RandomAccountId() {
 bool Store::IsStore(Env* env, const std::string& dir) { return env->FileExists(dir + kFormatFile); }
 
 Status Store::Create(const std::string& dir, const std::string& region, Env* env) {
+  StoreOptions options;
+  options.env = env;
+  return Create(dir, region, options);
+}
+
+Status Store::Create(const std::string& dir, const std::string& region,
+                     const StoreOptions& options) {
+  Env* const env = options.env;
   CLONEFS_RETURN_IF_ERROR(ValidateRegion(region));
   if (IsStore(env, dir)) {
-    return Status::AlreadyExists(dir + " is already a clonefs store").WithName("StoreAlreadyExists");
+    return errors::Named(errors::kStoreAlreadyExists,
+                         Status::AlreadyExists(dir + " is already a clonefs store"));
   }
   CLONEFS_RETURN_IF_ERROR(env->CreateDir(dir));
   CLONEFS_ASSIGN_OR_RETURN(auto entries, env->ListDir(dir));
@@ -61,16 +87,16 @@ Status Store::Create(const std::string& dir, const std::string& region, Env* env
   }
   CLONEFS_ASSIGN_OR_RETURN(auto lock, env->LockFile(dir + kLockFile));
   {
-    CLONEFS_ASSIGN_OR_RETURN(auto db, MetaDb::Open(dir + kMetaDir, 8ull << 20));
+    CLONEFS_ASSIGN_OR_RETURN(auto db, MetaDbFor(dir, options, 8ull << 20));
     MetaBatch b;
     std::string one;
     AppendBE64(&one, 1);
-    b.Put(kNextVolumeIdKey, one);
-    b.Put(kNextEpochKey, one);
-    b.Put(kCheckpointKey, EncodeCheckpoint(CheckpointState{{1, kSegmentHeaderSize}, 1}));
+    b.Put(keys::kNextVolumeId, one);
+    b.Put(keys::kNextEpoch, one);
+    b.Put(keys::kCheckpoint, EncodeCheckpoint(CheckpointState{{1, kSegmentHeaderSize}, 1}));
     CLONEFS_RETURN_IF_ERROR(db->Write(b, /*sync=*/true));
   }
-  CLONEFS_RETURN_IF_ERROR(env->CreateDir(dir + kSegmentDir));
+  CLONEFS_RETURN_IF_ERROR(SegmentStoreFor(dir, options).status());
   StoreInfo info;
   info.region = region;
   info.account_id = RandomAccountId();
@@ -82,9 +108,9 @@ Status Store::Create(const std::string& dir, const std::string& region, Env* env
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
   if (!IsStore(options.env, dir)) {
-    return Status::NotFound(dir + " is not a clonefs store (run: clonectl --store " + dir +
-                            " init)")
-        .WithName("StoreNotFound");
+    return errors::Named(errors::kStoreNotFound,
+                         Status::NotFound(dir + " is not a clonefs store (run: clonectl --store " +
+                                          dir + " init)"));
   }
   auto store = std::make_unique<StoreImpl>(dir, options);
   CLONEFS_RETURN_IF_ERROR(store->OpenAndRecover());
@@ -96,11 +122,12 @@ Status StoreImpl::OpenAndRecover() {
   CLONEFS_ASSIGN_OR_RETURN(std::string format, ReadFileToString(env(), dir_ + kFormatFile));
   CLONEFS_ASSIGN_OR_RETURN(info_, DecodeStoreInfo(format));
   info_.dir = dir_;
-  CLONEFS_ASSIGN_OR_RETURN(db_, MetaDb::Open(dir_ + kMetaDir, options_.cache_bytes));
+  CLONEFS_ASSIGN_OR_RETURN(db_, MetaDbFor(dir_, options_, options_.cache_bytes));
   map_ = std::make_unique<PageMap>(db_.get());
   SegmentLog::Options log_options;
   log_options.segment_bytes = options_.segment_bytes;
-  CLONEFS_ASSIGN_OR_RETURN(log_, SegmentLog::Open(env(), dir_ + kSegmentDir, log_options));
+  CLONEFS_ASSIGN_OR_RETURN(auto segments, SegmentStoreFor(dir_, options_));
+  CLONEFS_ASSIGN_OR_RETURN(log_, SegmentLog::Open(std::move(segments), log_options));
   CLONEFS_RETURN_IF_ERROR(LoadCatalog());
   CLONEFS_RETURN_IF_ERROR(LoadCheckpoint());
   CLONEFS_RETURN_IF_ERROR(OpenEncryption());  // store_crypto.cc: key store and key rings
@@ -150,10 +177,10 @@ StoreImpl::~StoreImpl() {
 }
 
 Status StoreImpl::LoadCatalog() {
-  auto it = db_->NewIterator();
   // Ids grow, so a parent is always loaded before its clones and their ancestors resolve.
-  for (it->Seek(VolumeDbPrefix()); it->Valid() && it->key()[0] == 'v'; it->Next()) {
-    CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, DecodeVolume(it->value()));
+  CLONEFS_RETURN_IF_ERROR(keys::ScanPrefix(*db_, keys::VolumePrefix(), [&](std::string_view,
+                                                                          std::string_view value) {
+    CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, DecodeVolume(value));
     auto state = std::make_shared<VolumeState>(v);
     if (v.parent_id != 0) state->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
     if (v.status == "deleted") {
@@ -162,34 +189,34 @@ Status StoreImpl::LoadCatalog() {
       volumes_[v.name] = state;
     }
     by_id_[v.id] = state;
-  }
-  CLONEFS_RETURN_IF_ERROR(it->status());
+    return Status::OK();
+  }));
   CLONEFS_RETURN_IF_ERROR(LoadSnapshots());
-  CLONEFS_ASSIGN_OR_RETURN(auto next, db_->Get(kNextVolumeIdKey));
+  CLONEFS_ASSIGN_OR_RETURN(auto next, db_->Get(keys::kNextVolumeId));
   if (!next || next->size() != 8) return Status::Corruption("missing next volume id");
   next_volume_id_ = GetBE64(next->data());
-  CLONEFS_ASSIGN_OR_RETURN(auto epoch, db_->Get(kNextEpochKey));
+  CLONEFS_ASSIGN_OR_RETURN(auto epoch, db_->Get(keys::kNextEpoch));
   if (!epoch || epoch->size() != 8) return Status::Corruption("missing epoch counter");
   next_epoch_ = GetBE64(epoch->data());
   return Status::OK();
 }
 
 Status StoreImpl::LoadCheckpoint() {
-  CLONEFS_ASSIGN_OR_RETURN(auto raw, db_->Get(kCheckpointKey));
+  CLONEFS_ASSIGN_OR_RETURN(auto raw, db_->Get(keys::kCheckpoint));
   if (!raw) return Status::Corruption("missing checkpoint record");
   CLONEFS_ASSIGN_OR_RETURN(CheckpointState c, DecodeCheckpoint(*raw));
   checkpoint_pos_ = c.position;
   next_seq_ = c.next_seq;
   std::set<uint32_t> present;
   for (auto& [id, size] : log_->Segments()) present.insert(id);
-  auto it = db_->NewIterator();
-  for (it->Seek(LiveDbPrefix()); it->Valid() && it->key()[0] == 'l'; it->Next()) {
-    if (it->key().size() != 5 || it->value().size() != 8) return Status::Corruption("bad live");
-    uint32_t seg = GetBE32(it->key().data() + 1);
+  return keys::ScanPrefix(*db_, keys::LivePrefix(), [&](std::string_view key,
+                                                       std::string_view value) {
+    if (key.size() != 5 || value.size() != 8) return Status::Corruption("bad live");
+    uint32_t seg = GetBE32(key.data() + 1);
     // A segment deleted just before a crash may still have its entry: it holds nothing.
-    if (present.count(seg)) live_[seg] = static_cast<int64_t>(GetLE64(it->value().data()));
-  }
-  return it->status();
+    if (present.count(seg)) live_[seg] = static_cast<int64_t>(GetLE64(value.data()));
+    return Status::OK();
+  });
 }
 
 bool StoreImpl::CanDropTombstone(const MapKey& key) {
@@ -260,9 +287,9 @@ Status StoreImpl::CheckpointIfOver(size_t entries) {
     });
     if (!s.ok()) return fail(s);
     // A root volume that is deleted has no clone left in its lineage: drop the whole range.
-    if (lineage == volume) purged_ranges.emplace_back(MapDbPrefix(lineage), MapDbPrefix(lineage + 1));
-    batch.Delete(VolumeDbKey(id));
-    batch.DeleteRange(KeyRingDbPrefix(id), KeyRingDbPrefix(id + 1));  // its wrapped data keys
+    if (lineage == volume) purged_ranges.emplace_back(keys::MapPrefix(lineage), keys::MapPrefix(lineage + 1));
+    batch.Delete(keys::VolumeKey(id));
+    batch.DeleteRange(keys::KeyRingPrefix(id), keys::KeyRingPrefix(id + 1));  // its wrapped data keys
   }
   for (auto& [k, v] : invisible) {
     if (deleted.count(k.volume)) continue;  // purged whole, above
@@ -277,9 +304,9 @@ Status StoreImpl::CheckpointIfOver(size_t entries) {
   for (auto& [seg, bytes] : live) {
     std::string v(8, '\0');
     PutLE64(v.data(), static_cast<uint64_t>(std::max<int64_t>(0, bytes)));
-    batch.Put(LiveDbKey(seg), v);
+    batch.Put(keys::LiveKey(seg), v);
   }
-  batch.Put(kCheckpointKey, EncodeCheckpoint(CheckpointState{pos, next_seq}));
+  batch.Put(keys::kCheckpoint, EncodeCheckpoint(CheckpointState{pos, next_seq}));
   s = db_->Write(batch, /*sync=*/true);
   if (!s.ok()) return fail(s);
   map_->DropFrozen();

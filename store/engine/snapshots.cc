@@ -8,16 +8,13 @@
 // write acknowledged before the call and none that starts after it returns.
 #include <spdlog/spdlog.h>
 
+#include "base/error_names.h"
 #include "store/meta/catalog_codec.h"
 #include "base/coding.h"
 #include "store/engine/store_impl.h"
 
 namespace clonefs::store {
 namespace {
-
-Status SnapshotNotFound(const std::string& name) {
-  return Status::NotFound("snapshot '" + name + "' does not exist").WithName("SnapshotNotFound");
-}
 
 class SnapshotHandle final : public VolumeHandle {
  public:
@@ -30,7 +27,7 @@ class SnapshotHandle final : public VolumeHandle {
     info_.size_bytes = snap_->info.size_bytes;
   }
   Status Read(uint64_t offset, size_t n, char* buf) override {
-    if (snap_->deleted) return SnapshotNotFound(snap_->info.name);
+    if (snap_->deleted) return errors::SnapshotNotFound(snap_->info.name);
     if (offset > snap_->info.size_bytes || n > snap_->info.size_bytes - offset) {
       return Status::InvalidArgument("read goes past the end of snapshot '" + snap_->info.name +
                                      "'");
@@ -58,17 +55,17 @@ class SnapshotHandle final : public VolumeHandle {
 }  // namespace
 
 Status StoreImpl::LoadSnapshots() {
-  CLONEFS_ASSIGN_OR_RETURN(auto next, db_->Get(kNextSnapshotIdKey));
+  CLONEFS_ASSIGN_OR_RETURN(auto next, db_->Get(keys::kNextSnapshotId));
   if (next && next->size() == 8) next_snapshot_id_ = GetBE64(next->data());
-  auto it = db_->NewIterator();
-  for (it->Seek(SnapshotDbPrefix()); it->Valid() && it->key()[0] == 'n'; it->Next()) {
-    CLONEFS_ASSIGN_OR_RETURN(SnapshotInfo s, DecodeSnapshot(it->value()));
+  return keys::ScanPrefix(*db_, keys::SnapshotPrefix(), [&](std::string_view,
+                                                           std::string_view value) {
+    CLONEFS_ASSIGN_OR_RETURN(SnapshotInfo s, DecodeSnapshot(value));
     auto vol = by_id_.find(s.volume_id);
     if (vol == by_id_.end()) return Status::Corruption("snapshot " + s.name + " lost its volume");
     snapshots_[s.name] = std::make_shared<SnapshotState>(s, vol->second);
     next_snapshot_id_ = std::max(next_snapshot_id_, s.id + 1);
-  }
-  return it->status();
+    return Status::OK();
+  });
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> StoreImpl::AncestorsOf(uint64_t parent_id,
@@ -119,11 +116,9 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(volume));
   std::unique_lock<std::shared_mutex> io(vol->io_mu);  // no write in flight across the switch
   std::lock_guard<std::mutex> l(catalog_mu_);
-  if (vol->deleted) return Status::NotFound("volume '" + volume + "' does not exist")
-                        .WithName("VolumeNotFound");
+  if (vol->deleted) return errors::VolumeNotFound(volume);
   if (snapshots_.count(name)) {
-    return Status::AlreadyExists("snapshot '" + name + "' already exists")
-        .WithName("SnapshotAlreadyExists");
+    return errors::SnapshotAlreadyExists(name);
   }
   SnapshotInfo s;
   s.id = next_snapshot_id_;
@@ -142,13 +137,13 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   VolumeInfo moved = vol->info;
   moved.epoch = next_epoch_;
   MetaBatch b;
-  b.Put(SnapshotDbKey(s.id), EncodeSnapshot(s));
-  b.Put(VolumeDbKey(moved.id), EncodeVolume(moved));
+  b.Put(keys::SnapshotKey(s.id), EncodeSnapshot(s));
+  b.Put(keys::VolumeKey(moved.id), EncodeVolume(moved));
   std::string next_epoch, next_id;
   AppendBE64(&next_epoch, next_epoch_ + 1);
   AppendBE64(&next_id, s.id + 1);  // ids (and so inode numbers) are never reused
-  b.Put(kNextEpochKey, next_epoch);
-  b.Put(kNextSnapshotIdKey, next_id);
+  b.Put(keys::kNextEpoch, next_epoch);
+  b.Put(keys::kNextSnapshotId, next_id);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
   next_epoch_ += 1;
   next_snapshot_id_ += 1;
@@ -175,7 +170,7 @@ SnapshotInfo WithEncryption(const SnapshotState& snap) {
 Result<SnapshotInfo> StoreImpl::GetSnapshot(const std::string& name) {
   std::lock_guard<std::mutex> l(catalog_mu_);
   auto it = snapshots_.find(name);
-  if (it == snapshots_.end()) return SnapshotNotFound(name);
+  if (it == snapshots_.end()) return errors::SnapshotNotFound(name);
   return WithEncryption(*it->second);
 }
 
@@ -191,15 +186,15 @@ Status StoreImpl::DeleteSnapshot(const std::string& name) {
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     auto it = snapshots_.find(name);
-    if (it == snapshots_.end()) return SnapshotNotFound(name);
+    if (it == snapshots_.end()) return errors::SnapshotNotFound(name);
     std::shared_ptr<SnapshotState> snap = it->second;
     if (int n = snap->open_handles.load(); n > 0) {
-      return Status::InvalidState("snapshot '" + name + "' is in use (" + std::to_string(n) +
-                                  " open handle" + (n > 1 ? "s" : "") + ")")
-          .WithName("InvalidSnapshotState");
+      return errors::InvalidSnapshotState("snapshot '" + name + "' is in use (" +
+                                          std::to_string(n) + " open handle" +
+                                          (n > 1 ? "s" : "") + ")");
     }
     MetaBatch b;
-    b.Delete(SnapshotDbKey(snap->info.id));
+    b.Delete(keys::SnapshotKey(snap->info.id));
     CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
     snap->deleted = true;
     snapshots_.erase(it);
@@ -220,7 +215,7 @@ Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenSnapshot(const std::string&
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     auto it = snapshots_.find(name);
-    if (it == snapshots_.end()) return SnapshotNotFound(name);
+    if (it == snapshots_.end()) return errors::SnapshotNotFound(name);
     snap = it->second;
   }
   Status access = CheckKeyAccess(*snap->vol, "snapshot '" + name + "'");
@@ -229,24 +224,23 @@ Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenSnapshot(const std::string&
     return access;
   }
   std::lock_guard<std::mutex> l(catalog_mu_);
-  if (snap->deleted) return SnapshotNotFound(name);
+  if (snap->deleted) return errors::SnapshotNotFound(name);
   return std::shared_ptr<VolumeHandle>(std::make_shared<SnapshotHandle>(this, snap));
 }
 
 Status StoreImpl::CloneQuotaError(const std::string& source_name) {
-  return Status::QuotaExceeded("the lineage of '" + source_name + "' already has " +
-                               std::to_string(kMaxClonesPerLineage) +
-                               " copy-on-write clones; make an independent full copy instead "
-                               "(clonectl volume clone --full-copy)")
-      .WithName("CloneQuotaExceeded");
+  return errors::Named(errors::kCloneQuotaExceeded,
+                       Status::QuotaExceeded("the lineage of '" + source_name + "' already has " +
+                                             std::to_string(kMaxClonesPerLineage) +
+                                             " copy-on-write clones; make an independent full "
+                                             "copy instead (clonectl volume clone --full-copy)"));
 }
 
 Result<VolumeInfo> StoreImpl::AddClone(const std::shared_ptr<VolumeState>& source,
                                        uint64_t parent_epoch, const std::string& name,
                                        const std::string& source_snapshot) {
   if (volumes_.count(name)) {
-    return Status::AlreadyExists("volume '" + name + "' already exists")
-        .WithName("VolumeAlreadyExists");
+    return errors::VolumeAlreadyExists(name);
   }
   if (ClonesInLineageLocked(source->info.lineage_id) >= kMaxClonesPerLineage) {
     return CloneQuotaError(source->info.name);
@@ -277,7 +271,7 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
   std::unique_lock<std::shared_mutex> io(src->io_mu);  // the clone point is one instant
   std::lock_guard<std::mutex> l(catalog_mu_);
   if (src->deleted) {
-    return Status::NotFound("volume '" + source + "' does not exist").WithName("VolumeNotFound");
+    return errors::VolumeNotFound(source);
   }
   CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(src, src->epoch, name, ""));
   // An encrypted source's data keys, re-wrapped for the clone: O(number of data keys).
@@ -288,14 +282,14 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
   VolumeInfo moved = src->info;
   moved.epoch = next_epoch_ + 1;
   MetaBatch b;
-  b.Put(VolumeDbKey(v.id), EncodeVolume(v));
+  b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   if (keys.encrypted) PutKeyRing(v.id, keys, &b);
-  b.Put(VolumeDbKey(moved.id), EncodeVolume(moved));
+  b.Put(keys::VolumeKey(moved.id), EncodeVolume(moved));
   std::string next_id, next_epoch;
   AppendBE64(&next_id, v.id + 1);
   AppendBE64(&next_epoch, next_epoch_ + 2);
-  b.Put(kNextVolumeIdKey, next_id);
-  b.Put(kNextEpochKey, next_epoch);
+  b.Put(keys::kNextVolumeId, next_id);
+  b.Put(keys::kNextEpoch, next_epoch);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
   next_volume_id_ = v.id + 1;
   next_epoch_ += 2;
@@ -321,7 +315,7 @@ Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot,
   }
   std::lock_guard<std::mutex> l(catalog_mu_);
   auto it = snapshots_.find(snapshot);
-  if (it == snapshots_.end()) return SnapshotNotFound(snapshot);
+  if (it == snapshots_.end()) return errors::SnapshotNotFound(snapshot);
   const SnapshotInfo& s = it->second->info;
   CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(it->second->vol, s.epoch, name, s.name));
   v.size_bytes = s.size_bytes;
@@ -329,13 +323,13 @@ Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot,
   v.encrypted = keys.encrypted;
   v.kms_key_id = keys.kms_key_id;
   MetaBatch b;
-  b.Put(VolumeDbKey(v.id), EncodeVolume(v));
+  b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   if (keys.encrypted) PutKeyRing(v.id, keys, &b);
   std::string next_id, next_epoch;
   AppendBE64(&next_id, v.id + 1);
   AppendBE64(&next_epoch, next_epoch_ + 1);
-  b.Put(kNextVolumeIdKey, next_id);
-  b.Put(kNextEpochKey, next_epoch);
+  b.Put(keys::kNextVolumeId, next_id);
+  b.Put(keys::kNextEpoch, next_epoch);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
   next_volume_id_ = v.id + 1;
   next_epoch_ += 1;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "store/keys/key_service.h"
+#include "store/meta/keys.h"
 #include "store/meta/meta_db.h"
 #include "store/map/page_map.h"
 #include "store/log/record.h"
@@ -255,7 +256,7 @@ class StoreImpl final : public Store {
   Env* env() const { return options_.env; }
   StoreInfo info_;
   std::unique_ptr<FileLock> lock_;
-  std::unique_ptr<MetaDb> db_;
+  std::shared_ptr<MetaDb> db_;
   std::unique_ptr<SegmentLog> log_;
   std::unique_ptr<PageMap> map_;
   ChangeListener listener_;

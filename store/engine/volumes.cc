@@ -2,16 +2,13 @@
 #include <spdlog/spdlog.h>
 #include <set>
 
+#include "base/error_names.h"
 #include "store/meta/catalog_codec.h"
 #include "base/coding.h"
 #include "store/engine/store_impl.h"
 
 namespace clonefs::store {
 namespace {
-
-Status VolumeNotFound(const std::string& name) {
-  return Status::NotFound("volume '" + name + "' does not exist").WithName("VolumeNotFound");
-}
 
 Status ValidateSize(uint64_t size) {
   if (size % 512 != 0) {
@@ -44,20 +41,20 @@ class VolumeHandleImpl final : public VolumeHandle {
   Status Read(uint64_t offset, size_t n, char* buf) override {
     // Shared, so that CloneInto (exclusive) never changes the volume's read view mid-read.
     std::shared_lock<std::shared_mutex> l(vol_->io_mu);
-    if (vol_->deleted) return VolumeNotFound(vol_->info.name);
+    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
     CLONEFS_RETURN_IF_ERROR(CheckRange(offset, n, "read"));
     return store_->ReadBytes(*vol_, vol_->epoch, offset, n, buf);
   }
   Status Write(uint64_t offset, std::string_view data) override {
     std::shared_lock<std::shared_mutex> l(vol_->io_mu);
-    if (vol_->deleted) return VolumeNotFound(vol_->info.name);
+    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
     CLONEFS_RETURN_IF_ERROR(CheckRange(offset, data.size(), "write"));
     vol_->generation++;  // before the first byte changes: see VolumeHandle::generation()
     return store_->WriteBytes(*vol_, offset, data);
   }
   Status Discard(uint64_t offset, uint64_t length) override {
     std::shared_lock<std::shared_mutex> l(vol_->io_mu);
-    if (vol_->deleted) return VolumeNotFound(vol_->info.name);
+    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
     uint64_t size = vol_->size;
     if (offset >= size) return Status::OK();
     vol_->generation++;
@@ -90,7 +87,7 @@ class VolumeHandleImpl final : public VolumeHandle {
 Result<std::shared_ptr<VolumeState>> StoreImpl::FindVolume(const std::string& name) {
   std::lock_guard<std::mutex> l(catalog_mu_);
   auto it = volumes_.find(name);
-  if (it == volumes_.end()) return VolumeNotFound(name);
+  if (it == volumes_.end()) return errors::VolumeNotFound(name);
   return it->second;
 }
 
@@ -102,7 +99,7 @@ std::shared_ptr<VolumeState> StoreImpl::FindVolumeById(uint64_t id) {
 
 Status StoreImpl::PersistVolume(const VolumeInfo& info) {
   MetaBatch b;
-  b.Put(VolumeDbKey(info.id), EncodeVolume(info));
+  b.Put(keys::VolumeKey(info.id), EncodeVolume(info));
   return db_->Write(b, /*sync=*/true);
 }
 
@@ -122,8 +119,7 @@ Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const Volume
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     if (volumes_.count(name)) {
-      return Status::AlreadyExists("volume '" + name + "' already exists")
-          .WithName("VolumeAlreadyExists");
+      return errors::VolumeAlreadyExists(name);
     }
     v.id = next_volume_id_;
     v.name = name;
@@ -136,12 +132,12 @@ Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const Volume
     v.encrypted = !kek.empty();
     v.kms_key_id = kek;
     MetaBatch b;
-    b.Put(VolumeDbKey(v.id), EncodeVolume(v));
+    b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
     std::string next_id, next_epoch;
     AppendBE64(&next_id, v.id + 1);
     AppendBE64(&next_epoch, v.epoch + 1);
-    b.Put(kNextVolumeIdKey, next_id);
-    b.Put(kNextEpochKey, next_epoch);
+    b.Put(keys::kNextVolumeId, next_id);
+    b.Put(keys::kNextEpoch, next_epoch);
     CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
     next_volume_id_ = v.id + 1;
     next_epoch_ = v.epoch + 1;
@@ -167,8 +163,8 @@ Result<VolumeInfo> StoreImpl::GetVolumeById(uint64_t id) {
   std::lock_guard<std::mutex> l(catalog_mu_);
   auto it = by_id_.find(id);
   if (it == by_id_.end() || it->second->deleted) {
-    return Status::NotFound("volume id " + std::to_string(id) + " does not exist")
-        .WithName("VolumeNotFound");
+    return errors::Named(errors::kVolumeNotFound,
+                         Status::NotFound("volume id " + std::to_string(id) + " does not exist"));
   }
   return it->second->info;
 }
@@ -186,7 +182,7 @@ Result<VolumeInfo> StoreImpl::ResizeVolume(const std::string& name, uint64_t new
   VolumeInfo updated;
   {
     std::unique_lock<std::shared_mutex> io(vol->io_mu);
-    if (vol->deleted) return VolumeNotFound(name);
+    if (vol->deleted) return errors::VolumeNotFound(name);
     vol->generation++;
     const uint64_t old_size = vol->size;
     if (new_size < old_size) {
@@ -216,7 +212,7 @@ Status StoreImpl::GrowVolume(VolumeState& vol, uint64_t new_size) {
   new_size = (new_size + 511) / 512 * 512;
   CLONEFS_RETURN_IF_ERROR(ValidateSize(new_size));
   std::unique_lock<std::shared_mutex> io(vol.io_mu);
-  if (vol.deleted) return VolumeNotFound(vol.info.name);
+  if (vol.deleted) return errors::VolumeNotFound(vol.info.name);
   if (new_size <= vol.size) return Status::OK();
   vol.generation++;
   VolumeInfo updated;
@@ -226,7 +222,7 @@ Status StoreImpl::GrowVolume(VolumeState& vol, uint64_t new_size) {
   }
   updated.size_bytes = new_size;
   MetaBatch b;
-  b.Put(VolumeDbKey(updated.id), EncodeVolume(updated));
+  b.Put(keys::VolumeKey(updated.id), EncodeVolume(updated));
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/false));
   catalog_unsynced_ = true;
   std::lock_guard<std::mutex> l(catalog_mu_);
@@ -251,12 +247,12 @@ Status StoreImpl::DeleteVolume(const std::string& name) {
   bool hidden = false;
   {
     std::unique_lock<std::shared_mutex> io(vol->io_mu);
-    if (vol->deleted) return VolumeNotFound(name);
+    if (vol->deleted) return errors::VolumeNotFound(name);
     if (int n = vol->open_handles.load(); n > 0) {
-      return Status::InvalidState("volume '" + name + "' is in use (" + std::to_string(n) +
-                                  " open handle" + (n > 1 ? "s" : "") +
-                                  "); detach it (losetup -d, umount) first")
-          .WithName("InvalidVolumeState");
+      return errors::InvalidVolumeState("volume '" + name + "' is in use (" +
+                                        std::to_string(n) + " open handle" +
+                                        (n > 1 ? "s" : "") +
+                                        "); detach it (losetup -d, umount) first");
     }
     std::lock_guard<std::mutex> l(catalog_mu_);
     info = vol->info;

@@ -1,3 +1,4 @@
+#include "base/error_names.h"
 #include "store/keys/key_service.h"
 
 #include <spdlog/spdlog.h>
@@ -43,11 +44,11 @@ Result<std::string> KeyService::UsableKeyId(std::string_view ref) {
     case crypto::KeyState::kEnabled:
       return key.key_id;
     case crypto::KeyState::kDisabled:
-      return Status::InvalidState("KMS key " + key.key_id + " is disabled")
-          .WithName("DisabledException");
+      return errors::Named(errors::kKeyDisabled,
+                           Status::InvalidState("KMS key " + key.key_id + " is disabled"));
     case crypto::KeyState::kPendingDeletion:
-      return Status::InvalidState("KMS key " + key.key_id + " is pending deletion")
-          .WithName("KMSInvalidStateException");
+      return errors::Named(errors::kKmsInvalidState,
+                           Status::InvalidState("KMS key " + key.key_id + " is pending deletion"));
   }
   return Status::InvalidState("KMS key " + key.key_id + " is in an unknown state");
 }

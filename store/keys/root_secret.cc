@@ -1,3 +1,4 @@
+#include "base/error_names.h"
 #include "store/keys/root_secret.h"
 
 #include <fcntl.h>
@@ -25,9 +26,9 @@ Result<crypto::SecretBytes> ReadPassphraseFile(const std::string& path) {
   }
   if ((st.st_mode & 077) != 0) {
     ::close(fd);
-    return Status::InvalidArgument("passphrase file " + path +
-                                   " may be read by others: run chmod 600 " + path)
-        .WithName("KeyFilePermissionsTooOpen");
+    return errors::Named(errors::kKeyFilePermissionsTooOpen,
+                         Status::InvalidArgument("passphrase file " + path +
+                                                 " may be read by others: run chmod 600 " + path));
   }
   crypto::SecretBytes buf(kMaxPassphrase, crypto::SecretBytes::Memory::kLocked);
   size_t n = 0;

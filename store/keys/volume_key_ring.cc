@@ -1,3 +1,4 @@
+#include "base/error_names.h"
 #include "store/keys/volume_key_ring.h"
 
 #include <spdlog/spdlog.h>
@@ -7,6 +8,7 @@
 #include <mutex>
 
 #include "base/coding.h"
+#include "store/meta/keys.h"
 
 namespace clonefs::store {
 namespace {
@@ -70,23 +72,11 @@ std::string DekWrapContext(const StoreUuid& store_uuid, const std::string& accou
   return ctx;
 }
 
-std::string KeyRingDbPrefix(uint64_t volume_id) {
-  std::string k = "k";
-  AppendBE64(&k, volume_id);
-  return k;
-}
-
-std::string KeyRingDbKey(uint64_t volume_id, uint64_t dek_id) {
-  std::string k = KeyRingDbPrefix(volume_id);
-  AppendBE64(&k, dek_id);
-  return k;
-}
-
 Status KeyNotAccessible(const std::string& volume, const std::string& key_id, const Status& why) {
-  return Status::IOError(
-             "volume '" + volume + "': KMS key " + key_id + " is not accessible: " + why.message(),
-             EIO)
-      .WithName("KMSKeyNotAccessible");
+  return errors::Named(errors::kKmsKeyNotAccessible,
+                       Status::IOError("volume '" + volume + "': KMS key " + key_id +
+                                           " is not accessible: " + why.message(),
+                                       EIO));
 }
 
 VolumeKeyRing::VolumeKeyRing(const EncryptionEnv* env, uint64_t volume_id, std::string volume_name,
@@ -132,7 +122,7 @@ Result<std::shared_ptr<crypto::PageCipher>> VolumeKeyRing::NewWriterLocked() {
                            crypto::PageCipher::Create(dek.id, dek.key));
   // Durable before the first record names it: a record must never outlive its DEK's wrapping.
   MetaBatch b;
-  b.Put(KeyRingDbKey(volume_id_, dek.id), wrapped->Serialize());
+  b.Put(keys::KeyRingKey(volume_id_, dek.id), wrapped->Serialize());
   CLONEFS_RETURN_IF_ERROR(env_->db->Write(b, /*sync=*/true));
   deks_.push_back(*wrapped);
   std::shared_ptr<crypto::PageCipher> shared(std::move(cipher));

@@ -2,8 +2,8 @@
 //
 // Every encrypted volume has a VolumeKeyRing: the KMS key (KEK) that wraps its data keys and
 // the list of its data keys (DEKs), each stored only wrapped, in the catalog under
-// 'k' + BE64(volume) + BE64(dek id). A ring holds a wrapped copy of every DEK that sealed a
-// record the volume can read: its own and, for a clone or restore, every DEK of its source at
+// keys::KeyRingKey(volume, dek id) (store/meta/keys.h). A ring holds a wrapped copy of every
+// DEK that sealed a record the volume can read: its own and, for a clone or restore, every DEK of its source at
 // the time it was made (re-wrapped for the clone, since the wrap context names the volume).
 //
 // Unwrapped DEKs live only in memory, in PageCipher objects cached by the ring; Block() drops
@@ -64,10 +64,6 @@ RecordAadBytes RecordAad(const StoreUuid& store_uuid, const RecordHeader& h);
 // unwrap there.
 std::string DekWrapContext(const StoreUuid& store_uuid, const std::string& account,
                            uint64_t volume_id);
-
-// Catalog keys of a ring: 'k' + BE64(volume) [+ BE64(dek id)].
-std::string KeyRingDbPrefix(uint64_t volume_id);
-std::string KeyRingDbKey(uint64_t volume_id, uint64_t dek_id);
 
 // IOError (EIO, so that a reader sees EIO) named KMSKeyNotAccessible, naming the volume, the
 // key and why.

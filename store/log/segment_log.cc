@@ -1,4 +1,4 @@
-// SegmentLog: opening, appending through the write buffer, flushing, syncing and reading.
+// SegmentLog: opening, appending through the write buffer, writing out, syncing and reading.
 // Scanning (recovery, GC) is in segment_scan.cc.
 #include "store/log/segment_log.h"
 
@@ -35,34 +35,16 @@ std::string EncodeSegmentHeader(uint32_t id) {
   return h;
 }
 
-bool ParseSegmentName(const std::string& name, uint32_t* id) {
-  unsigned v = 0;
-  char tail[8] = {0};
-  if (name.size() != 14 || std::sscanf(name.c_str(), "%10u.%3s", &v, tail) != 2) return false;
-  if (std::string(tail) != "seg") return false;
-  *id = v;
-  return true;
-}
-
 }  // namespace
 
-Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(Env* env, const std::string& dir,
+Result<std::unique_ptr<SegmentLog>> SegmentLog::Open(std::shared_ptr<SegmentStore> store,
                                                      const Options& options) {
-  CLONEFS_RETURN_IF_ERROR(env->CreateDir(dir));
-  std::unique_ptr<SegmentLog> log(new SegmentLog(env, dir, options));
-  CLONEFS_ASSIGN_OR_RETURN(auto names, env->ListDir(dir));
-  for (const auto& name : names) {
-    uint32_t id;
-    if (!ParseSegmentName(name, &id)) continue;
-    CLONEFS_ASSIGN_OR_RETURN(auto file, env->OpenDirectFile(log->SegmentPath(id), false));
-    CLONEFS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
-    if (size % kDirectIoAlignment != 0) {
-      // Only a crash in the middle of a write (or a cut torn tail) leaves a partial block; zeros
-      // after it read as the end of the segment, and direct reads may then cover whole blocks.
-      size = AlignedBuffer::RoundUp(size);
-      CLONEFS_RETURN_IF_ERROR(file->Truncate(size));
-    }
-    log->files_[id] = std::shared_ptr<File>(std::move(file));
+  std::unique_ptr<SegmentLog> log(new SegmentLog(std::move(store), options));
+  CLONEFS_ASSIGN_OR_RETURN(std::vector<uint32_t> ids, log->store_->List());
+  for (uint32_t id : ids) {
+    CLONEFS_ASSIGN_OR_RETURN(auto segment, log->store_->Open(id));
+    CLONEFS_ASSIGN_OR_RETURN(uint64_t size, segment->Size());
+    log->segments_[id] = std::move(segment);
     log->sizes_[id] = size;
     log->next_id_ = std::max(log->next_id_, id + 1);
   }
@@ -80,24 +62,20 @@ SegmentLog::~SegmentLog() {
     writer_.join();
   }
   Status s = Flush();
-  if (!s.ok()) spdlog::error("segment log {}: buffered records not written: {}", dir_, s.ToString());
-}
-
-std::string SegmentLog::SegmentPath(uint32_t id) const {
-  char name[32];
-  std::snprintf(name, sizeof(name), "%010u.seg", id);
-  return dir_ + "/" + name;
+  if (!s.ok()) spdlog::error("segment log {}: buffered records not written: {}", store_->description(),
+                  s.ToString());
 }
 
 Status SegmentLog::StartSegmentLocked(uint32_t id) {
-  CLONEFS_ASSIGN_OR_RETURN(auto file, env_->OpenDirectFile(SegmentPath(id), /*create=*/true));
-  // The new name must survive a crash before any record in it is acknowledged as durable:
-  // Sync() syncs the directory first. Not here - appenders wait for this lock, and a directory
-  // sync commits the filesystem's journal. Recovery treats a lost segment as a torn tail.
+  CLONEFS_ASSIGN_OR_RETURN(auto segment, store_->Create(id));
+  // The new segment must survive a crash before any record in it is acknowledged as durable:
+  // Sync() syncs the store's names first. Not here - appenders wait for this lock, and a
+  // directory sync commits the filesystem's journal. Recovery treats a lost segment as a torn
+  // tail.
   ++segments_created_;
   if (active_ != 0) unsynced_.insert(active_);
   if (!chunks_.empty()) chunks_.back()->sealed = true;  // the old segment's last chunk
-  files_[id] = std::shared_ptr<File>(std::move(file));
+  segments_[id] = std::move(segment);
   sizes_[id] = 0;
   active_ = id;
   next_id_ = id + 1;
@@ -149,7 +127,8 @@ void SegmentLog::WriterLoop() {
       std::lock_guard<std::mutex> f(flush_mu_);
       Status s = FlushPendingChunks();
       if (!s.ok()) {
-        spdlog::warn("segment log {}: write-out failed, will retry: {}", dir_, s.ToString());
+        spdlog::warn("segment log {}: write-out failed, will retry: {}", store_->description(),
+                     s.ToString());
       }
     }
     l.lock();
@@ -168,7 +147,7 @@ void SegmentLog::BufferLocked(std::span<const std::string_view> pieces, size_t t
     if (c != nullptr && c->segment == active_) c->sealed = true;
     auto fresh = std::make_unique<Chunk>();
     fresh->segment = active_;
-    fresh->start = AlignedBuffer::RoundDown(end);
+    fresh->start = BlockDown(end);
     fresh->len = end - fresh->start;  // the partial block already written (or pending)
     const size_t need = std::max(kChunkCapacity, fresh->len + total);
     if (!spare_.empty() && spare_.back().capacity() >= need) {
@@ -191,7 +170,7 @@ void SegmentLog::BufferLocked(std::span<const std::string_view> pieces, size_t t
   const uint64_t new_end = end + total;
   sizes_[active_] = new_end;
   // Keep the new last partial block for the chunk after this one.
-  const size_t tail_len = new_end % kDirectIoAlignment;
+  const size_t tail_len = new_end % block_;
   std::memcpy(tail_.data(), c->data.data() + (new_end - tail_len - c->start), tail_len);
 }
 
@@ -204,12 +183,12 @@ Status SegmentLog::CheckSpaceLocked(size_t n) {
   if (appended_since_check_ < kCheckEvery && last_free_ > need + appended_since_check_) {
     return Status::OK();
   }
-  auto free = env_->FreeSpace(dir_);
+  auto free = store_->FreeSpace();
   if (!free.ok()) return Status::OK();  // cannot tell: let the write itself report ENOSPC
   last_free_ = *free;
   appended_since_check_ = 0;
   if (*free < options_.reserve_bytes + spent) {
-    return Status::NoSpace("store filesystem is full (" + std::to_string(*free) +
+    return Status::NoSpace("store is full (" + std::to_string(*free) +
                            " bytes free, " + std::to_string(options_.reserve_bytes) +
                            " kept for metadata)");
   }
@@ -224,14 +203,14 @@ Status SegmentLog::Flush() {
 Status SegmentLog::FlushPendingChunks() {
   struct Write {
     Chunk* chunk;
-    std::shared_ptr<File> file;
+    std::shared_ptr<Segment> segment;
   };
   std::vector<Write> writes;
   {
     std::lock_guard<std::mutex> l(mu_);
     for (auto& c : chunks_) {
       c->sealed = true;  // appends after this point start a new chunk
-      writes.push_back({c.get(), files_[c->segment]});
+      writes.push_back({c.get(), segments_[c->segment]});
     }
   }
   // Sealed chunks are immutable and stay in chunks_ until removed below (only here, under
@@ -240,9 +219,9 @@ Status SegmentLog::FlushPendingChunks() {
   Status status;
   for (const Write& w : writes) {
     Chunk& c = *w.chunk;
-    const size_t padded = AlignedBuffer::RoundUp(c.len);
+    const size_t padded = BlockUp(c.len);
     std::memset(c.data.data() + c.len, 0, padded - c.len);
-    status = w.file->WriteAt(c.start, std::string_view(c.data.data(), padded));
+    status = w.segment->WriteAt(c.start, std::string_view(c.data.data(), padded));
     if (!status.ok()) break;
     ++written;
   }
@@ -269,10 +248,10 @@ void SegmentLog::RecycleLocked(AlignedBuffer buf) {
   }
 }
 
-std::shared_ptr<File> SegmentLog::FileFor(uint32_t segment) const {
+std::shared_ptr<Segment> SegmentLog::SegmentFor(uint32_t segment) const {
   std::lock_guard<std::mutex> l(mu_);
-  auto it = files_.find(segment);
-  return it == files_.end() ? nullptr : it->second;
+  auto it = segments_.find(segment);
+  return it == segments_.end() ? nullptr : it->second;
 }
 
 uint64_t SegmentLog::CopyBufferedLocked(uint32_t segment, uint64_t offset, size_t n,
@@ -288,63 +267,37 @@ uint64_t SegmentLog::CopyBufferedLocked(uint32_t segment, uint64_t offset, size_
   return first;
 }
 
-Result<std::shared_ptr<File>> SegmentLog::ReaderLocked(uint32_t segment) const {
-  auto it = readers_.find(segment);
-  if (it != readers_.end()) return it->second;
-  CLONEFS_ASSIGN_OR_RETURN(auto file, env_->OpenFile(SegmentPath(segment), /*create=*/false));
-  std::shared_ptr<File> reader(std::move(file));
-  readers_[segment] = reader;
-  return reader;
-}
-
 Status SegmentLog::ReadRun(uint32_t segment, uint64_t offset, size_t length, char* out) const {
-  std::shared_ptr<File> file;
-  std::shared_ptr<File> reader;
+  std::shared_ptr<Segment> seg;
   uint64_t buffered_from;
   uint64_t stable_end;
   {
     std::lock_guard<std::mutex> l(mu_);
-    auto it = files_.find(segment);
-    if (it == files_.end()) {
+    auto it = segments_.find(segment);
+    if (it == segments_.end()) {
       return Status::Corruption("page map points at missing segment " + std::to_string(segment));
     }
-    file = it->second;
+    seg = it->second;
     buffered_from = CopyBufferedLocked(segment, offset, length, out);
-    // Everything before the first buffered chunk is on disk and never rewritten (chunks start
-    // on a block boundary, and only the block a chunk starts in is ever written twice). With
-    // nothing buffered, the active segment's last partial block is still to be rewritten.
+    // Everything before the first buffered chunk is in the store and never rewritten (chunks
+    // start on a block boundary, and only the block a chunk starts in is ever written twice).
+    // With nothing buffered, the active segment's last partial block is still to be rewritten.
     stable_end = buffered_from;
     if (segment == active_ && buffered_from == UINT64_MAX) {
-      stable_end = AlignedBuffer::RoundDown(sizes_.at(segment));
-    }
-    if (offset < stable_end) {
-      CLONEFS_ASSIGN_OR_RETURN(reader, ReaderLocked(segment));
+      stable_end = BlockDown(sizes_.at(segment));
     }
   }
   if (offset >= buffered_from) return Status::OK();
-  const uint64_t on_disk_end = std::min<uint64_t>(offset + length, buffered_from);
-  const uint64_t cached_end = std::min(on_disk_end, stable_end);
-  if (offset < cached_end) {
-    CLONEFS_RETURN_IF_ERROR(reader->ReadAt(offset, cached_end - offset, out));
+  const uint64_t written_end = std::min<uint64_t>(offset + length, buffered_from);
+  const uint64_t stable_to = std::min(written_end, stable_end);
+  if (offset < stable_to) {
+    CLONEFS_RETURN_IF_ERROR(seg->ReadAt(offset, stable_to - offset, out, /*stable=*/true));
   }
-  const uint64_t direct_from = std::max(offset, cached_end);
-  if (direct_from < on_disk_end) {
-    CLONEFS_RETURN_IF_ERROR(
-        ReadDirect(*file, direct_from, on_disk_end - direct_from, out + (direct_from - offset)));
+  const uint64_t unstable_from = std::max(offset, stable_to);
+  if (unstable_from < written_end) {
+    CLONEFS_RETURN_IF_ERROR(seg->ReadAt(unstable_from, written_end - unstable_from,
+                                        out + (unstable_from - offset), /*stable=*/false));
   }
-  return Status::OK();
-}
-
-Status SegmentLog::ReadDirect(const File& file, uint64_t offset, size_t n, char* out) {
-  const uint64_t start = AlignedBuffer::RoundDown(offset);
-  const size_t span = AlignedBuffer::RoundUp(offset + n - start);
-  if (start == offset && span == n && reinterpret_cast<uintptr_t>(out) % kDirectIoAlignment == 0) {
-    return file.ReadAt(offset, n, out);
-  }
-  thread_local AlignedBuffer bounce;
-  bounce.Reserve(span);
-  CLONEFS_RETURN_IF_ERROR(file.ReadAt(start, span, bounce.data()));
-  std::memcpy(out, bounce.data() + (offset - start), n);
   return Status::OK();
 }
 
@@ -356,7 +309,7 @@ Status SegmentLog::Read(const RecordLocation& loc, std::string* out) const {
 Status SegmentLog::Sync() {
   struct Todo {
     uint32_t id;
-    std::shared_ptr<File> file;
+    std::shared_ptr<Segment> segment;
     uint64_t size;  // bytes appended when this sync started: what it covers
   };
   std::vector<Todo> todo;
@@ -364,20 +317,20 @@ Status SegmentLog::Sync() {
   bool new_names;
   {
     std::lock_guard<std::mutex> l(mu_);
-    for (uint32_t id : unsynced_) todo.push_back({id, files_[id], sizes_[id]});
-    if (active_ != 0) todo.push_back({active_, files_[active_], sizes_[active_]});
+    for (uint32_t id : unsynced_) todo.push_back({id, segments_[id], sizes_[id]});
+    if (active_ != 0) todo.push_back({active_, segments_[active_], sizes_[active_]});
     created = segments_created_;
-    new_names = created != dir_synced_created_;
+    new_names = created != names_synced_created_;
   }
   if (new_names) {
-    CLONEFS_RETURN_IF_ERROR(env_->SyncDir(dir_));  // the names of segments created since
+    CLONEFS_RETURN_IF_ERROR(store_->SyncNames());  // the segments created since
     std::lock_guard<std::mutex> l(mu_);
-    dir_synced_created_ = std::max(dir_synced_created_, created);  // syncs may finish out of order
+    names_synced_created_ = std::max(names_synced_created_, created);  // syncs may finish out of order
   }
   // Written out after the sizes above were taken, so that each size is on disk when its file
   // is synced below; a size taken later could cover records appended after this write-out.
   CLONEFS_RETURN_IF_ERROR(Flush());
-  for (auto& t : todo) CLONEFS_RETURN_IF_ERROR(t.file->Sync());
+  for (auto& t : todo) CLONEFS_RETURN_IF_ERROR(t.segment->Sync());
   std::lock_guard<std::mutex> l(mu_);
   for (auto& t : todo) {
     // Done with a segment only if it is sealed and nothing was appended after we looked: a
@@ -411,13 +364,11 @@ Status SegmentLog::DeleteSegment(uint32_t segment) {
     for (const auto& c : chunks_) {
       if (c->segment == segment) return Status::InvalidState("segment is not written out yet");
     }
-    files_.erase(segment);
-    readers_.erase(segment);
+    segments_.erase(segment);
     sizes_.erase(segment);
     unsynced_.erase(segment);
   }
-  CLONEFS_RETURN_IF_ERROR(env_->DeleteFile(SegmentPath(segment)));
-  return env_->SyncDir(dir_);
+  return store_->Delete(segment);
 }
 
 }  // namespace clonefs::store

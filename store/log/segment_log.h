@@ -5,30 +5,30 @@
 // RecordLocation, and recovery replays every record after the last checkpoint position.
 // Garbage collection deletes whole segments. Thread-safe.
 //
-// Write path. Segment files are written with direct I/O: a log only ever writes new
-// file space, and pushing that through the kernel page cache costs a fresh cache page per 4 KiB
-// (allocation, copy, writeback) - several times the cost of the device write itself. Appends
-// therefore land in an in-memory write buffer (a list of Chunks, see below) and return at once;
+// The bytes live in a SegmentStore (segment_store.h): files in a directory, or memory in tests.
+//
+// Write path. Appends land in an in-memory write buffer (a list of Chunks, see below) and return at once;
 // the buffer goes to disk in large block-aligned writes by the log's own writer thread once
 // `flush_bytes` are pending (so no appender waits for the disk, and none holds its locks while
 // the device writes), every second (the store's background thread), and on Flush()/Sync().
 // Appenders wait only when `max_pending_bytes` are buffered. Readers see buffered records
 // straight from memory, so an append is visible to every later read as soon as it returns.
-// Records on disk are read through the page cache (a second, buffered handle) wherever the
-// block can never be written again - everything but the active segment's last partial block,
-// which is read with direct I/O - so repeated reads stay cheap and nothing stale is cached.
+// Records already written are read from the store, marked stable wherever the block can never
+// be written again (everything but the active segment's last partial block), so that a store
+// may cache them.
 // Durability is unchanged: only Sync() promises anything, exactly as with the page cache; a
 // crash loses an unsynced suffix of the log, never a record in the middle.
 //
-// Block alignment. Every disk write covers whole kDirectIoAlignment blocks. The partial block at
-// the end of the written log is zero-padded on disk, and the next write rewrites that block with
-// the same leading bytes plus the new records (writes are serialized, so they land in order and
-// a torn rewrite leaves the old bytes intact). So every segment file's size is a multiple of the
-// block size, and a segment ends with fewer than one block of zeros after its last record.
+// Block alignment. Every write covers whole blocks of the store's write_alignment() (4 KiB for
+// files written with direct I/O). The partial block at the end of the written log is
+// zero-padded in the store, and the next write rewrites that block with the same leading bytes
+// plus the new records (writes are serialized, so they land in order and a torn rewrite leaves
+// the old bytes intact). So every segment's size is a multiple of the block size, and a segment
+// ends with fewer than one block of zeros after its last record.
 //
 // Locks: flush_mu_ (one write-out at a time) -> mu_ (a leaf: no other store lock is taken while
 // holding it). No file I/O happens under mu_ except creating a segment and opening its read
-// handle.
+// segment.
 #pragma once
 
 #include <condition_variable>
@@ -45,24 +45,12 @@
 #include <thread>
 #include <vector>
 
-#include "base/env.h"
 #include "store/log/aligned_buffer.h"
+#include "store/log/location.h"
 #include "store/log/record.h"
+#include "store/log/segment_store.h"
 
 namespace clonefs::store {
-
-struct RecordLocation {
-  uint32_t segment = 0;
-  uint32_t offset = 0;  // of the record header within the segment
-  uint32_t length = 0;  // header + payload
-  bool operator==(const RecordLocation&) const = default;
-};
-
-struct LogPosition {
-  uint32_t segment = 0;
-  uint64_t offset = 0;
-  auto operator<=>(const LogPosition&) const = default;
-};
 
 constexpr size_t kSegmentHeaderSize = 64;
 
@@ -79,9 +67,9 @@ class SegmentLog {
     size_t max_pending_bytes = 32 << 20;
   };
 
-  // Opens the log in `dir` (created if missing). Appends go to a new segment after the highest
-  // existing one, so that nothing is ever appended behind a torn tail.
-  static Result<std::unique_ptr<SegmentLog>> Open(Env* env, const std::string& dir,
+  // Opens the log kept in `store`. Appends go to a new segment after the highest existing one,
+  // so that nothing is ever appended behind a torn tail.
+  static Result<std::unique_ptr<SegmentLog>> Open(std::shared_ptr<SegmentStore> store,
                                                   const Options& options);
 
   ~SegmentLog();  // writes out what is buffered (best effort; Sync() first to know it worked)
@@ -133,10 +121,11 @@ class SegmentLog {
     AlignedBuffer data;
   };
 
-  SegmentLog(Env* env, std::string dir, Options options)
-      : env_(env), dir_(std::move(dir)), options_(options) {}
-  std::string SegmentPath(uint32_t id) const;
-  std::shared_ptr<File> FileFor(uint32_t segment) const;
+  SegmentLog(std::shared_ptr<SegmentStore> store, Options options)
+      : store_(std::move(store)), options_(options), block_(store_->write_alignment()) {}
+  std::shared_ptr<Segment> SegmentFor(uint32_t segment) const;
+  uint64_t BlockDown(uint64_t n) const { return n / block_ * block_; }
+  uint64_t BlockUp(uint64_t n) const { return (n + block_ - 1) / block_ * block_; }
   // The following REQUIRE mu_ held.
   Status StartSegmentLocked(uint32_t id);
   Status CheckSpaceLocked(size_t n);
@@ -151,37 +140,30 @@ class SegmentLog {
   Status FlushPendingChunks();
   // The writer thread: writes the buffer out whenever flush_bytes are pending.
   void WriterLoop();
-  // A buffered handle of `segment` for reads (see readers_). REQUIRES: mu_ held.
-  Result<std::shared_ptr<File>> ReaderLocked(uint32_t segment) const;
-  // Reads [offset, offset + n) of the file through a block-aligned bounce buffer.
-  static Status ReadDirect(const File& file, uint64_t offset, size_t n, char* out);
-  // Visits valid records of `file` in [from, size) and returns where it stopped.
-  static Result<uint64_t> ScanRecords(uint32_t segment, const File& file, uint64_t from,
+  // Visits valid records of `segment` in [from, size) and returns where it stopped.
+  static Result<uint64_t> ScanRecords(uint32_t id, const Segment& segment, uint64_t from,
                                       uint64_t size, const RecordVisitor& visit);
   // True when [from, size) is the zero padding after a segment's last record.
-  static Result<bool> IsPadding(const File& file, uint64_t from, uint64_t size);
+  Result<bool> IsPadding(const Segment& segment, uint64_t from, uint64_t size) const;
 
-  Env* const env_;
-  const std::string dir_;
+  const std::shared_ptr<SegmentStore> store_;
   const Options options_;
+  const size_t block_;  // store_->write_alignment()
 
   mutable std::mutex mu_;
-  std::map<uint32_t, std::shared_ptr<File>> files_;  // GUARDED_BY(mu_) direct I/O
-  // Buffered (page-cached) handles for reads, opened on first use. Used only for blocks that
-  // are never written again, so the page cache can never hold a stale copy of them.
-  mutable std::map<uint32_t, std::shared_ptr<File>> readers_;  // GUARDED_BY(mu_)
+  std::map<uint32_t, std::shared_ptr<Segment>> segments_;  // GUARDED_BY(mu_)
   std::map<uint32_t, uint64_t> sizes_;               // GUARDED_BY(mu_)
   std::set<uint32_t> unsynced_;                      // GUARDED_BY(mu_) sealed, not yet synced
   uint32_t active_ = 0;                              // GUARDED_BY(mu_) 0 = none yet
   uint32_t next_id_ = 1;                             // GUARDED_BY(mu_)
-  // Segments created, and how many of those the directory syncs so far covered.
+  // Segments created, and how many of those the name syncs so far covered.
   uint64_t segments_created_ = 0;    // GUARDED_BY(mu_)
-  uint64_t dir_synced_created_ = 0;  // GUARDED_BY(mu_)
+  uint64_t names_synced_created_ = 0;  // GUARDED_BY(mu_)
   // The buffer: chunks in log order, the open one last. Chunks leave only once written.
   std::deque<std::unique_ptr<Chunk>> chunks_;  // GUARDED_BY(mu_)
   size_t pending_bytes_ = 0;                   // GUARDED_BY(mu_) sum of chunk lengths
   // The active segment's last partial block [RoundDown(size), size), to start the next chunk.
-  AlignedBuffer tail_{kDirectIoAlignment};  // GUARDED_BY(mu_)
+  AlignedBuffer tail_{block_};  // GUARDED_BY(mu_)
   // Written chunks' memory, reused: enough for a full buffer, so that a steady stream of
   // appends never maps (and page-faults in) fresh memory.
   std::vector<AlignedBuffer> spare_;  // GUARDED_BY(mu_)
@@ -190,8 +172,8 @@ class SegmentLog {
   std::condition_variable work_cv_;  // with mu_: flush_bytes pending, or stopping
   bool stopping_ = false;            // GUARDED_BY(mu_)
   std::thread writer_;
-  // Free space seen at the last statvfs, and bytes appended since: statvfs runs only every few
-  // MiB while space is plentiful, and before every append once it is getting short.
+  // Free space seen at the last look, and bytes appended since: the store is asked only every
+  // few MiB while space is plentiful, and before every append once it is getting short.
   uint64_t last_free_ = 0;            // GUARDED_BY(mu_)
   uint64_t appended_since_check_ = 0;  // GUARDED_BY(mu_)
 };

@@ -14,8 +14,8 @@ constexpr size_t kWindowBytes = 1 << 20;
 
 class WindowReader {
  public:
-  // REQUIRES: `size` (the file's size) is a multiple of kDirectIoAlignment.
-  WindowReader(const File& file, uint64_t size) : file_(file), size_(size) {}
+  // REQUIRES: `size` (the segment's size) is a multiple of the store's write alignment.
+  WindowReader(const Segment& segment, uint64_t size) : segment_(segment), size_(size) {}
 
   // Bytes [offset, offset + n), or nullptr when they run past the end of the file.
   Result<const char*> Get(uint64_t offset, size_t n) {
@@ -26,13 +26,14 @@ class WindowReader {
           std::max(kWindowBytes, AlignedBuffer::RoundUp(offset + n - window_start_)),
           size_ - window_start_);
       buf_.Reserve(window_len_);
-      CLONEFS_RETURN_IF_ERROR(file_.ReadAt(window_start_, window_len_, buf_.data()));
+      CLONEFS_RETURN_IF_ERROR(
+          segment_.ReadAt(window_start_, window_len_, buf_.data(), /*stable=*/false));
     }
     return static_cast<const char*>(buf_.data() + (offset - window_start_));
   }
 
  private:
-  const File& file_;
+  const Segment& segment_;
   const uint64_t size_;
   AlignedBuffer buf_;
   uint64_t window_start_ = 0;
@@ -41,9 +42,9 @@ class WindowReader {
 
 }  // namespace
 
-Result<uint64_t> SegmentLog::ScanRecords(uint32_t segment, const File& file, uint64_t from,
+Result<uint64_t> SegmentLog::ScanRecords(uint32_t id, const Segment& segment, uint64_t from,
                                          uint64_t size, const RecordVisitor& visit) {
-  WindowReader reader(file, size);
+  WindowReader reader(segment, size);
   uint64_t off = from;
   for (;;) {
     CLONEFS_ASSIGN_OR_RETURN(const char* head, reader.Get(off, kRecordHeaderSize));
@@ -58,7 +59,7 @@ Result<uint64_t> SegmentLog::ScanRecords(uint32_t segment, const File& file, uin
         !DecodeRecord(std::string_view(record, h.record_size()), &h, &payload).ok()) {
       break;
     }
-    RecordLocation loc{segment, static_cast<uint32_t>(off),
+    RecordLocation loc{id, static_cast<uint32_t>(off),
                        static_cast<uint32_t>(h.record_size())};
     CLONEFS_RETURN_IF_ERROR(visit(h, payload, loc));
     off += h.record_size();
@@ -66,21 +67,21 @@ Result<uint64_t> SegmentLog::ScanRecords(uint32_t segment, const File& file, uin
   return off;
 }
 
-Result<bool> SegmentLog::IsPadding(const File& file, uint64_t from, uint64_t size) {
+Result<bool> SegmentLog::IsPadding(const Segment& segment, uint64_t from, uint64_t size) const {
   if (from >= size) return true;
-  if (size - from >= kDirectIoAlignment) return false;
-  char block[kDirectIoAlignment];
-  CLONEFS_RETURN_IF_ERROR(ReadDirect(file, from, size - from, block));
-  return std::all_of(block, block + (size - from), [](char c) { return c == 0; });
+  if (size - from >= block_) return false;
+  std::string rest(size - from, '\0');
+  CLONEFS_RETURN_IF_ERROR(segment.ReadAt(from, rest.size(), rest.data(), /*stable=*/false));
+  return std::all_of(rest.begin(), rest.end(), [](char c) { return c == 0; });
 }
 
 Status SegmentLog::ScanSegment(uint32_t segment, const RecordVisitor& visit) const {
-  std::shared_ptr<File> file = FileFor(segment);
-  if (file == nullptr) return Status::NotFound("segment " + std::to_string(segment));
-  CLONEFS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+  std::shared_ptr<Segment> seg = SegmentFor(segment);
+  if (seg == nullptr) return Status::NotFound("segment " + std::to_string(segment));
+  CLONEFS_ASSIGN_OR_RETURN(uint64_t size, seg->Size());
   CLONEFS_ASSIGN_OR_RETURN(uint64_t end,
-                           ScanRecords(segment, *file, kSegmentHeaderSize, size, visit));
-  CLONEFS_ASSIGN_OR_RETURN(bool clean, IsPadding(*file, end, size));
+                           ScanRecords(segment, *seg, kSegmentHeaderSize, size, visit));
+  CLONEFS_ASSIGN_OR_RETURN(bool clean, IsPadding(*seg, end, size));
   if (!clean) {
     return Status::Corruption("segment " + std::to_string(segment) + " has a bad record at " +
                               std::to_string(end));
@@ -110,8 +111,8 @@ Status SegmentLog::Replay(LogPosition from, const RecordVisitor& visit) {
       CLONEFS_RETURN_IF_ERROR(DeleteSegment(id));
       continue;
     }
-    std::shared_ptr<File> file = FileFor(id);
-    CLONEFS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
+    std::shared_ptr<Segment> seg = SegmentFor(id);
+    CLONEFS_ASSIGN_OR_RETURN(uint64_t size, seg->Size());
     if (size < kSegmentHeaderSize) {
       // Created just before a crash: its header never reached the disk, so neither did records.
       spdlog::warn("recovery: deleting segment {} with an incomplete header", id);
@@ -121,15 +122,15 @@ Status SegmentLog::Replay(LogPosition from, const RecordVisitor& visit) {
     }
     const uint64_t start = id == from.segment ? std::max<uint64_t>(from.offset, kSegmentHeaderSize)
                                               : kSegmentHeaderSize;
-    CLONEFS_ASSIGN_OR_RETURN(uint64_t end, ScanRecords(id, *file, start, size, visit));
-    CLONEFS_ASSIGN_OR_RETURN(bool clean, IsPadding(*file, end, size));
+    CLONEFS_ASSIGN_OR_RETURN(uint64_t end, ScanRecords(id, *seg, start, size, visit));
+    CLONEFS_ASSIGN_OR_RETURN(bool clean, IsPadding(*seg, end, size));
     if (!clean) {
       spdlog::warn("recovery: segment {} ends in a torn record at offset {}; cutting {} bytes", id,
                    end, size - end);
       // Zeros after the cut, up to a whole block, read as the clean end of the segment.
-      CLONEFS_RETURN_IF_ERROR(file->Truncate(end));
-      CLONEFS_RETURN_IF_ERROR(file->Truncate(AlignedBuffer::RoundUp(end)));
-      CLONEFS_RETURN_IF_ERROR(file->Sync());
+      CLONEFS_RETURN_IF_ERROR(seg->Truncate(end));
+      CLONEFS_RETURN_IF_ERROR(seg->Truncate(BlockUp(end)));
+      CLONEFS_RETURN_IF_ERROR(seg->Sync());
       torn = true;
     }
     std::lock_guard<std::mutex> l(mu_);

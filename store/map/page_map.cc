@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "base/coding.h"
+#include "store/meta/keys.h"
 
 namespace clonefs::store {
 namespace {
@@ -95,14 +96,8 @@ void MergeInto(std::vector<std::pair<uint64_t, PageVersion>>* best,
 
 }  // namespace
 
-std::string MapDbPrefix(uint64_t lineage) {
-  std::string k(1, 'm');
-  AppendBE64(&k, lineage);
-  return k;
-}
-
 std::string MapDbKey(const MapKey& key) {
-  std::string k = MapDbPrefix(key.lineage);
+  std::string k = keys::MapPrefix(key.lineage);
   AppendBE64(&k, key.page / kMapBlockPages);
   AppendBE64(&k, ~key.epoch);
   AppendBE64(&k, key.volume);
@@ -110,7 +105,7 @@ std::string MapDbKey(const MapKey& key) {
 }
 
 bool DecodeMapDbKey(std::string_view key, MapKey* k) {
-  if (key.size() != 33 || key[0] != 'm') return false;
+  if (key.size() != 33 || key[0] != keys::kMap) return false;
   k->lineage = GetBE64(key.data() + 1);
   k->page = GetBE64(key.data() + 9) * kMapBlockPages;
   k->epoch = ~GetBE64(key.data() + 17);
@@ -363,7 +358,7 @@ void PageMap::Thaw() {
 Status PageMap::ForEachStored(uint64_t lineage,
                               const std::function<void(const MapKey&, const MapValue&)>& fn) const {
   auto it = db_->NewIterator();
-  for (it->Seek(MapDbPrefix(lineage)); it->Valid(); it->Next()) {
+  for (it->Seek(keys::MapPrefix(lineage)); it->Valid(); it->Next()) {
     MapKey k;
     MapBlock b;
     if (!DecodeMapDbKey(it->key(), &k) || k.lineage != lineage) break;

@@ -25,8 +25,8 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "store/log/location.h"
 #include "store/meta/meta_db.h"
-#include "store/log/segment_log.h"
 
 namespace clonefs::store {
 
@@ -93,7 +93,6 @@ struct MapBlock {
 // MetaDb key of the map block holding `k`'s page: 'm' lineage block ~epoch volume, big-endian,
 // so that one block's versions across a lineage sort newest first.
 std::string MapDbKey(const MapKey& k);
-std::string MapDbPrefix(uint64_t lineage);  // all keys of one lineage start with this
 // Decodes a map block key; k->page is the block's first page.
 bool DecodeMapDbKey(std::string_view key, MapKey* k);
 std::string EncodeMapBlock(const MapBlock& b);

@@ -7,6 +7,9 @@
 
 #include <filesystem>
 
+#include "store/meta/memory_meta_db.h"
+#include "store/meta/rocks_meta_db.h"
+
 namespace clonefs::store {
 namespace {
 
@@ -14,15 +17,20 @@ MapValue Val(uint64_t seq, bool tombstone = false) {
   return MapValue{seq, RecordLocation{1, static_cast<uint32_t>(seq * 100), 4176}, tombstone};
 }
 
-class PageMapTest : public ::testing::Test {
+// Every test runs over both MetaDbs: RocksDB, and the in-memory one that tests use.
+class PageMapTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     char tmpl[] = "/tmp/clonefs-pagemap-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    auto db = MetaDb::Open(dir_, 64 << 20);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
+    if (GetParam() == "memory") {
+      db_ = std::make_unique<MemoryMetaDb>();
+    } else {
+      auto db = OpenRocksMetaDb(dir_, 64 << 20);
+      ASSERT_TRUE(db.ok()) << db.status().ToString();
+      db_ = std::move(db).value();
+    }
     map_ = std::make_unique<PageMap>(db_.get());
   }
   void TearDown() override {
@@ -80,7 +88,7 @@ TEST(MapBlock, EncodesOnlyPresentSlotsAndRejectsBadLengths) {
   EXPECT_FALSE(DecodeMapBlock("", &d));
 }
 
-TEST_F(PageMapTest, CheckpointsMergeIntoStoredBlocks) {
+TEST_P(PageMapTest, CheckpointsMergeIntoStoredBlocks) {
   const uint64_t lineage = 1, vol = 1, epoch = 3;
   Store({{MapKey{lineage, 1, epoch, vol}, Val(1)}, {MapKey{lineage, 3, epoch, vol}, Val(2)}});
   // A later checkpoint: page 3 deleted, 5 added, 1 untouched; the last change of 5 wins.
@@ -98,7 +106,7 @@ TEST_F(PageMapTest, CheckpointsMergeIntoStoredBlocks) {
   EXPECT_TRUE(Visible(view, 0, 16).empty());
 }
 
-TEST_F(PageMapTest, EachPageReadsTheNewestVersionItsViewSeesAcrossBlocks) {
+TEST_P(PageMapTest, EachPageReadsTheNewestVersionItsViewSeesAcrossBlocks) {
   const uint64_t lineage = 1, parent = 1, clone = 2;
   std::vector<PageMap::Change> parent_pages;
   for (uint64_t p = 10; p < 40; ++p) parent_pages.push_back({MapKey{lineage, p, 5, parent}, Val(p)});
@@ -127,7 +135,7 @@ TEST_F(PageMapTest, EachPageReadsTheNewestVersionItsViewSeesAcrossBlocks) {
   EXPECT_EQ(n, 30u + 4u);
 }
 
-TEST_F(PageMapTest, PutManyReportsWhatStoredBlocksHeld) {
+TEST_P(PageMapTest, PutManyReportsWhatStoredBlocksHeld) {
   const uint64_t lineage = 4, vol = 4, epoch = 2;
   std::vector<PageMap::Change> stored;
   for (uint64_t p = 0; p < 64; p += 3) stored.push_back({MapKey{lineage, p, epoch, vol}, Val(p + 1)});
@@ -144,6 +152,9 @@ TEST_F(PageMapTest, PutManyReportsWhatStoredBlocksHeld) {
     }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(MetaDbs, PageMapTest, ::testing::Values("rocksdb", "memory"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace clonefs::store

@@ -10,14 +10,6 @@ namespace clonefs::store {
 
 using json = nlohmann::json;
 
-std::string VolumeDbPrefix() { return "v"; }
-
-std::string VolumeDbKey(uint64_t id) {
-  std::string k = VolumeDbPrefix();
-  AppendBE64(&k, id);
-  return k;
-}
-
 std::string EncodeVolume(const VolumeInfo& v) {
   json j = {{"id", v.id},
             {"name", v.name},
@@ -63,14 +55,6 @@ Result<VolumeInfo> DecodeVolume(std::string_view data) {
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("bad volume record: ") + e.what());
   }
-}
-
-std::string SnapshotDbPrefix() { return "n"; }
-
-std::string SnapshotDbKey(uint64_t id) {
-  std::string k = SnapshotDbPrefix();
-  AppendBE64(&k, id);
-  return k;
 }
 
 std::string EncodeSnapshot(const SnapshotInfo& s) {
@@ -134,14 +118,6 @@ Result<CheckpointState> DecodeCheckpoint(std::string_view data) {
   c.position.offset = GetBE64(data.data() + 4);
   c.next_seq = GetBE64(data.data() + 12);
   return c;
-}
-
-std::string LiveDbPrefix() { return "l"; }
-
-std::string LiveDbKey(uint32_t segment) {
-  std::string k = LiveDbPrefix();
-  AppendBE32(&k, segment);
-  return k;
 }
 
 std::string EncodeStoreInfo(const StoreInfo& info) {

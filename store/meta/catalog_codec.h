@@ -3,38 +3,28 @@
 
 #include <string>
 
-#include "store/log/segment_log.h"
-#include "store/store.h"
+#include "store/log/location.h"
+#include "store/meta/keys.h"
+#include "store/types.h"
 
 namespace clonefs::store {
 
-// 'v' + BE64(id) -> JSON volume record.
-std::string VolumeDbKey(uint64_t id);
-std::string VolumeDbPrefix();
+// Volume records (keys::VolumeKey).
 std::string EncodeVolume(const VolumeInfo& v);
 Result<VolumeInfo> DecodeVolume(std::string_view data);
 
-// 'n' + BE64(id) -> JSON snapshot record.
-std::string SnapshotDbKey(uint64_t id);
-std::string SnapshotDbPrefix();
+// Snapshot records (keys::SnapshotKey).
 std::string EncodeSnapshot(const SnapshotInfo& s);
 Result<SnapshotInfo> DecodeSnapshot(std::string_view data);
-constexpr char kNextSnapshotIdKey[] = "s/next_snapshot_id";
 
-// Where recovery starts and what it resumes from: written by every checkpoint.
+// Where recovery starts and what it resumes from: written by every checkpoint
+// (keys::kCheckpoint).
 struct CheckpointState {
   LogPosition position;  // replay starts here
   uint64_t next_seq = 1;
 };
-constexpr char kCheckpointKey[] = "s/checkpoint";
-constexpr char kNextVolumeIdKey[] = "s/next_volume_id";
-constexpr char kNextEpochKey[] = "s/next_epoch";  // BE64: the store-wide epoch counter
 std::string EncodeCheckpoint(const CheckpointState& c);
 Result<CheckpointState> DecodeCheckpoint(std::string_view data);
-
-// 'l' + BE32(segment) -> LE64 live bytes of that segment as of the checkpoint.
-std::string LiveDbKey(uint32_t segment);
-std::string LiveDbPrefix();
 
 // The store's identity, in the FORMAT file (JSON). Version 2: records carry a data-key id and a
 // nonce (80-byte headers) and FORMAT a store uuid. Version 3: checkpointed page-map entries

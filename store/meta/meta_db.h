@@ -1,8 +1,10 @@
-// MetaDb: the embedded, crash-safe ordered key-value store behind the catalog and page map.
+// MetaDb: the crash-safe ordered key-value store behind the catalog and page map.
 //
-// A thin wrapper so that RocksDB appears in exactly one .cc file. Keys are byte strings ordered
-// bytewise. Write() applies a batch atomically; with `sync` it is durable when it returns.
-// Thread-safe.
+// An interface, so that RocksDB appears in exactly one .cc file (rocks_meta_db.h) and a test or
+// a second backend can bring its own (memory_meta_db.h). Keys are byte strings ordered
+// bytewise; the key space is in keys.h. Write() applies a batch atomically; with `sync` it is
+// durable when it returns, and so is every earlier Write(). An iterator sees the database as of
+// its creation. Thread-safe.
 #pragma once
 
 #include <memory>
@@ -54,9 +56,6 @@ class MetaIterator {
 class MetaDb {
  public:
   virtual ~MetaDb() = default;
-  // Opens (or creates) the database in `dir`. `cache_bytes` bounds its block cache and
-  // memtables together.
-  static Result<std::unique_ptr<MetaDb>> Open(const std::string& dir, uint64_t cache_bytes);
 
   virtual Result<std::optional<std::string>> Get(std::string_view key) = 0;
   virtual Status Write(const MetaBatch& batch, bool sync) = 0;

@@ -1,5 +1,5 @@
 // The RocksDB implementation of MetaDb: the only file that includes RocksDB headers.
-#include "store/meta/meta_db.h"
+#include "store/meta/rocks_meta_db.h"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -82,7 +82,7 @@ class RocksMetaDb final : public MetaDb {
 
 }  // namespace
 
-Result<std::unique_ptr<MetaDb>> MetaDb::Open(const std::string& dir, uint64_t cache_bytes) {
+Result<std::unique_ptr<MetaDb>> OpenRocksMetaDb(const std::string& dir, uint64_t cache_bytes) {
   rocksdb::Options options;
   options.create_if_missing = true;
   options.max_open_files = 256;

@@ -1,40 +1,21 @@
-// Stable API error names for the control plane, and the one function that turns a Status into
-// one of them. Pure functions; thread-safe.
+// The control plane's API errors and the one function that turns a Status into one of them.
+// Pure functions; thread-safe.
 //
-// Every failure a client sees is an ApiError: a stable machine-readable `code` (the names below,
-// documented in docs/CLI.md) and a human-readable `message`. Scripts match on the code only.
+// Every failure a client sees is an ApiError: a stable machine-readable `code` (the names of
+// base/error_names.h, documented in docs/CLI.md) and a human-readable `message`. Scripts match on the code only.
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
+#include "base/error_names.h"
 #include "base/status.h"
 
 namespace clonefs::control {
 
-namespace errors {
-inline constexpr std::string_view kVolumeNotFound = "VolumeNotFound";
-inline constexpr std::string_view kVolumeAlreadyExists = "VolumeAlreadyExists";
-inline constexpr std::string_view kInvalidVolumeState = "InvalidVolumeState";
-inline constexpr std::string_view kSnapshotNotFound = "SnapshotNotFound";
-inline constexpr std::string_view kSnapshotAlreadyExists = "SnapshotAlreadyExists";
-inline constexpr std::string_view kInvalidSnapshotState = "InvalidSnapshotState";
-inline constexpr std::string_view kCloneQuotaExceeded = "CloneQuotaExceeded";
-inline constexpr std::string_view kInvalidParameterValue = "InvalidParameterValue";
-inline constexpr std::string_view kStoreNotFound = "StoreNotFound";
-inline constexpr std::string_view kStoreAlreadyExists = "StoreAlreadyExists";
-inline constexpr std::string_view kStoreBusy = "StoreBusy";
-inline constexpr std::string_view kInsufficientStorage = "InsufficientStorage";
-inline constexpr std::string_view kAccessDenied = "AccessDenied";
-inline constexpr std::string_view kDaemonUnavailable = "DaemonUnavailable";
-inline constexpr std::string_view kInternalError = "InternalError";
-// A long command (a --full-copy) was stopped before it finished; it left nothing behind.
-inline constexpr std::string_view kOperationCancelled = "OperationCancelled";
-// Protocol-level failures: the request itself could not be understood.
-inline constexpr std::string_view kMalformedRequest = "MalformedRequest";
-inline constexpr std::string_view kInvalidAction = "InvalidAction";
-}  // namespace errors
+// The stable names (errors::k*) are those of base/error_names.h.
+namespace errors = clonefs::errors;
 
 struct ApiError {
   std::string code;

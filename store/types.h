@@ -1,0 +1,77 @@
+// The value types every room of the store speaks: what the catalog records about volumes,
+// snapshots and the store itself. Plain values: copies, not live views.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "base/result.h"
+
+namespace clonefs::store {
+
+enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
+std::string_view CompressionName(Compression c);
+Result<Compression> ParseCompression(std::string_view name);  // "none" | "zstd"
+
+constexpr uint32_t kDefaultPageSize = 4096;
+constexpr uint32_t kMinPageSize = 4096;
+constexpr uint32_t kMaxPageSize = 65536;
+constexpr uint64_t kMaxVolumeBytes = 1ull << 50;  // 1 PiB: far beyond any test, well inside u64
+
+struct VolumeInfo {
+  uint64_t id = 0;  // never reused within a store; stable inode material for fs/
+  std::string name;
+  uint64_t size_bytes = 0;
+  uint32_t page_size = kDefaultPageSize;
+  Compression compression = Compression::kNone;
+  uint64_t create_time_us = 0;
+  uint64_t epoch = 1;  // the epoch new writes go to; from a store-wide counter
+  uint64_t lineage_id = 0;  // the root volume of its clone lineage (its own id for a root)
+  uint64_t parent_id = 0;     // for a clone: the volume it was cloned from (0 for a root)
+  uint64_t parent_epoch = 0;  // for a clone: the parent's epoch it sees
+  std::string source_snapshot;  // for a restore: the snapshot's name
+  std::string status = "available";  // "deleted": hidden, kept while clones or snapshots need it
+  bool encrypted = false;
+  std::string kms_key_id;  // the KMS key ("key-" + 16 hex) wrapping its data keys, if encrypted
+};
+
+using Tags = std::vector<std::pair<std::string, std::string>>;
+
+// A read-only, point-in-time image of a volume.
+struct SnapshotInfo {
+  uint64_t id = 0;
+  std::string name;
+  uint64_t volume_id = 0;
+  std::string volume_name;  // the source volume's name when the snapshot was taken
+  uint64_t lineage_id = 0;
+  uint64_t epoch = 0;  // the volume's epoch it shows
+  uint64_t size_bytes = 0;
+  uint32_t page_size = kDefaultPageSize;
+  Compression compression = Compression::kNone;
+  uint64_t create_time_us = 0;
+  std::string type = "manual";
+  std::string status = "available";
+  Tags tags;
+  bool encrypted = false;  // as its volume: a snapshot reads with the volume's key ring
+  std::string kms_key_id;
+};
+
+// Aurora: at most 15 copy-on-write clones per lineage (clones of clones included).
+constexpr int kMaxClonesPerLineage = 15;
+
+struct StoreInfo {
+  std::string dir;
+  std::string region;
+  std::string account_id;  // 12 digits: the store owner's account
+  uint32_t format_version = 0;
+  std::string store_uuid;  // 32 hex digits, random at creation; bound into every sealed record
+};
+
+// Aurora identifier rules: 1-63 letters, digits and hyphens; first a letter; no trailing
+// hyphen; no two consecutive hyphens. `kind` ("volume", "snapshot") goes into the message.
+Status ValidateName(std::string_view name, std::string_view kind);
+
+}  // namespace clonefs::store
