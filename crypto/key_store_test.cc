@@ -7,14 +7,14 @@
 #include <thread>
 #include <vector>
 
-#include "base/fault_env.h"
+#include "tests/testing/fault_env.h"
 #include "crypto/key_file.h"
 #include "crypto/test_util.h"
 
 namespace clonefs::crypto {
 namespace {
 
-using testing::ManualClockEnv;
+using testing::FakeClockEnv;
 using testing::TempDir;
 
 constexpr char kRegion[] = "us-east-1";
@@ -69,7 +69,7 @@ class KeyStoreTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  ManualClockEnv env_{uint64_t{1700000000} * 1000 * 1000};
+  FakeClockEnv env_{uint64_t{1700000000} * 1000 * 1000};
   std::string key_file_;
   std::string store_dir_;
   std::unique_ptr<KeyStore> store_;

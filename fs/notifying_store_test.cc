@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "store/test_util.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::fs {
 namespace {

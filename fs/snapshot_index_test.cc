@@ -4,7 +4,7 @@
 
 #include <memory>
 
-#include "store/test_util.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::fs {
 namespace {

@@ -1,4 +1,5 @@
-// Identifier and option validation shared by every entry point (CLI, socket, FUSE create).
+// Identifier and option validation shared by every entry point (CLI, socket, FUSE create), and
+// the names of the catalog's enums (as stored in catalog records and shown in JSON).
 #include <cctype>
 
 #include "store/types.h"
@@ -35,6 +36,44 @@ Result<Compression> ParseCompression(std::string_view name) {
   if (name == "zstd") return Compression::kZstd;
   return Status::InvalidArgument("compression must be 'none' or 'zstd', not '" +
                                  std::string(name) + "'");
+}
+
+namespace {
+
+// The name of enum value `v` in `names` (indexed by value), and back.
+template <typename E, size_t N>
+std::string_view NameOf(E v, const std::string_view (&names)[N]) {
+  const size_t i = static_cast<size_t>(v);
+  return i < N ? names[i] : "unknown";
+}
+template <typename E, size_t N>
+Result<E> Parse(std::string_view name, const std::string_view (&names)[N], const char* what) {
+  std::string allowed;
+  for (size_t i = 0; i < N; ++i) {
+    if (names[i] == name) return static_cast<E>(i);
+    allowed += (i == 0 ? "'" : i + 1 == N ? " or '" : ", '") + std::string(names[i]) + "'";
+  }
+  return Status::InvalidArgument(std::string(what) + " must be " + allowed + ", not '" +
+                                 std::string(name) + "'");
+}
+
+constexpr std::string_view kVolumeStatusNames[] = {"available", "deleted"};
+constexpr std::string_view kSnapshotTypeNames[] = {"manual", "automated"};
+constexpr std::string_view kSnapshotStatusNames[] = {"available", "creating", "deleted"};
+
+}  // namespace
+
+std::string_view VolumeStatusName(VolumeStatus s) { return NameOf(s, kVolumeStatusNames); }
+Result<VolumeStatus> ParseVolumeStatus(std::string_view name) {
+  return Parse<VolumeStatus>(name, kVolumeStatusNames, "volume status");
+}
+std::string_view SnapshotTypeName(SnapshotType t) { return NameOf(t, kSnapshotTypeNames); }
+Result<SnapshotType> ParseSnapshotType(std::string_view name) {
+  return Parse<SnapshotType>(name, kSnapshotTypeNames, "snapshot type");
+}
+std::string_view SnapshotStatusName(SnapshotStatus s) { return NameOf(s, kSnapshotStatusNames); }
+Result<SnapshotStatus> ParseSnapshotStatus(std::string_view name) {
+  return Parse<SnapshotStatus>(name, kSnapshotStatusNames, "snapshot status");
 }
 
 }  // namespace clonefs::store

@@ -16,6 +16,22 @@ enum class Compression : uint8_t { kNone = 0, kZstd = 1 };
 std::string_view CompressionName(Compression c);
 Result<Compression> ParseCompression(std::string_view name);  // "none" | "zstd"
 
+// A volume's state. kDeleted: hidden from every name lookup, kept while clones or snapshots
+// still read its pages.
+enum class VolumeStatus : uint8_t { kAvailable, kDeleted };
+std::string_view VolumeStatusName(VolumeStatus s);  // "available" | "deleted"
+Result<VolumeStatus> ParseVolumeStatus(std::string_view name);
+
+// How a snapshot came to be (Aurora's SnapshotType): taken by a user, or by the backup schedule.
+enum class SnapshotType : uint8_t { kManual, kAutomated };
+std::string_view SnapshotTypeName(SnapshotType t);  // "manual" | "automated"
+Result<SnapshotType> ParseSnapshotType(std::string_view name);
+
+// A snapshot's state. kCreating: a copy still being filled; kDeleted: only in a delete's answer.
+enum class SnapshotStatus : uint8_t { kAvailable, kCreating, kDeleted };
+std::string_view SnapshotStatusName(SnapshotStatus s);  // "available" | "creating" | "deleted"
+Result<SnapshotStatus> ParseSnapshotStatus(std::string_view name);
+
 constexpr uint32_t kDefaultPageSize = 4096;
 constexpr uint32_t kMinPageSize = 4096;
 constexpr uint32_t kMaxPageSize = 65536;
@@ -33,7 +49,7 @@ struct VolumeInfo {
   uint64_t parent_id = 0;     // for a clone: the volume it was cloned from (0 for a root)
   uint64_t parent_epoch = 0;  // for a clone: the parent's epoch it sees
   std::string source_snapshot;  // for a restore: the snapshot's name
-  std::string status = "available";  // "deleted": hidden, kept while clones or snapshots need it
+  VolumeStatus status = VolumeStatus::kAvailable;
   bool encrypted = false;
   std::string kms_key_id;  // the KMS key ("key-" + 16 hex) wrapping its data keys, if encrypted
 };
@@ -52,8 +68,8 @@ struct SnapshotInfo {
   uint32_t page_size = kDefaultPageSize;
   Compression compression = Compression::kNone;
   uint64_t create_time_us = 0;
-  std::string type = "manual";
-  std::string status = "available";
+  SnapshotType type = SnapshotType::kManual;
+  SnapshotStatus status = SnapshotStatus::kAvailable;
   Tags tags;
   bool encrypted = false;  // as its volume: a snapshot reads with the volume's key ring
   std::string kms_key_id;

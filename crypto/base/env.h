@@ -1,12 +1,14 @@
 // Env: every file, directory, lock and clock operation the store performs goes through here,
-// so that tests can substitute a fault-injecting implementation (fault_env.h).
+// so that tests can substitute a fault-injecting implementation (tests/testing/fault_env.h).
 //
 // errno becomes Status in exactly one place: the POSIX implementation. All methods are
 // thread-safe; a File may be read and written from many threads at once (pread/pwrite).
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +73,54 @@ class Env {
   virtual Result<uint64_t> FreeSpace(const std::string& path) = 0;
   // Wall-clock time in microseconds since the Unix epoch.
   virtual uint64_t NowMicros() = 0;
+  // Time for timers, in microseconds from an arbitrary start: never goes back, never jumps
+  // when the wall clock is set.
+  virtual uint64_t MonotonicMicros() = 0;
+  // Waits on `cv` (with `lock` held, as std::condition_variable::wait_for does) until it is
+  // notified or `micros` of MonotonicMicros() time have passed. May return early, like any
+  // condition variable wait: callers re-check their condition and the time.
+  virtual void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+                       uint64_t micros) = 0;
+};
+
+// An Env that hands every call to another one; a subclass overrides only what it changes
+// (fault injection, a test clock).
+class EnvWrapper : public Env {
+ public:
+  explicit EnvWrapper(Env* target) : target_(target) {}
+  Env* target() const { return target_; }
+
+  Result<std::unique_ptr<File>> OpenFile(const std::string& path, bool create) override {
+    return target_->OpenFile(path, create);
+  }
+  Result<std::unique_ptr<File>> OpenDirectFile(const std::string& path, bool create) override {
+    return target_->OpenDirectFile(path, create);
+  }
+  Status DeleteFile(const std::string& path) override { return target_->DeleteFile(path); }
+  Status RenameFile(const std::string& from, const std::string& to) override {
+    return target_->RenameFile(from, to);
+  }
+  bool FileExists(const std::string& path) override { return target_->FileExists(path); }
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    return target_->ListDir(dir);
+  }
+  Status CreateDir(const std::string& dir) override { return target_->CreateDir(dir); }
+  Status SyncDir(const std::string& dir) override { return target_->SyncDir(dir); }
+  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
+    return target_->LockFile(path);
+  }
+  Result<uint64_t> FreeSpace(const std::string& path) override {
+    return target_->FreeSpace(path);
+  }
+  uint64_t NowMicros() override { return target_->NowMicros(); }
+  uint64_t MonotonicMicros() override { return target_->MonotonicMicros(); }
+  void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
+               uint64_t micros) override {
+    target_->WaitFor(cv, lock, micros);
+  }
+
+ private:
+  Env* const target_;
 };
 
 // Reads a whole small file.

@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "base/fault_env.h"
+#include "tests/testing/fault_env.h"
 
 namespace clonefs {
 namespace {

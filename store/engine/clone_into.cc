@@ -57,13 +57,13 @@ Status StoreImpl::CheckCloneIntoTarget(const CloneSource& src, const VolumeState
   if (dest.info.parent_id != 0) {
     return NotEligible(dest.info.name, "it is already a clone or restore");
   }
-  if (HasDependentsLocked(dest.info.id)) {
+  if (catalog_.HasDependents(dest.info.id)) {
     return NotEligible(dest.info.name, "snapshots or clones of it exist");
   }
   if (parent.info.parent_id != 0 && dest.info.id < parent.info.id) {
     return NotEligible(dest.info.name, "it is older than its source '" + parent.info.name + "'");
   }
-  if (ClonesInLineageLocked(parent.info.lineage_id) >= kMaxClonesPerLineage) {
+  if (catalog_.ClonesInLineage(parent.info.lineage_id) >= kMaxClonesPerLineage) {
     return CloneQuotaError(parent.info.name);
   }
   return Status::OK();
@@ -96,12 +96,13 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
   v.size_bytes = src.snap ? src.snap->info.size_bytes : parent.size.load();
   v.page_size = parent.info.page_size;
   v.compression = parent.info.compression;
-  v.epoch = next_epoch_;
+  Catalog::Reservation ids = catalog_.Reserve();
+  v.epoch = ids.NewEpoch();
   v.lineage_id = parent.info.lineage_id;
   v.parent_id = parent.info.id;
   v.parent_epoch = src.snap ? src.snap->info.epoch : parent.epoch.load();
   v.source_snapshot = src.snap ? src.snap->info.name : "";
-  // Encryption (store_crypto.cc): dest takes the source's data keys, re-wrapped under dest's
+  // Encryption (encryption.cc): dest takes the source's data keys, re-wrapped under dest's
   // own KMS key when it was created encrypted, else under the source's. An encrypted dest
   // cannot take an unencrypted source's pages (the mount then copies the bytes, encrypting).
   if (dest->ring != nullptr && parent.ring == nullptr) {
@@ -115,25 +116,21 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
   MetaBatch b;
   b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   PutKeyRing(v.id, keys, &b);  // replaces dest's own data keys: being empty, it sealed nothing
-  uint64_t epochs = 1;
   VolumeInfo moved;
   if (src.snap == nullptr) {
     // As in CloneVolume: the source moves to a fresh epoch so that its later writes stay
     // invisible to the clone.
     moved = parent.info;
-    moved.epoch = next_epoch_ + 1;
+    moved.epoch = ids.NewEpoch();
     b.Put(keys::VolumeKey(moved.id), EncodeVolume(moved));
-    epochs = 2;
   }
-  std::string next_epoch;
-  AppendBE64(&next_epoch, next_epoch_ + epochs);
-  b.Put(keys::kNextEpoch, next_epoch);
+  ids.PutCounters(&b);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
-  next_epoch_ += epochs;
+  catalog_.Commit(ids);
   {
     // Every stripe: GC relocation reads a volume's lineage under the page's stripe lock only.
     StripeGuard all(this, v.id, 0, kStripes);
-    dest->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
+    dest->ancestors = catalog_.AncestorsOf(v.parent_id, v.parent_epoch);
     dest->ring = MakeKeyRing(v, std::move(keys));
     dest->info = v;
     dest->epoch = v.epoch;
@@ -204,11 +201,9 @@ Result<CloneIntoResult> StoreImpl::RestoreSnapshotInto(const std::string& snapsh
   CloneSource src;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
-    auto it = snapshots_.find(snapshot);
-    if (it == snapshots_.end()) {
-      return errors::SnapshotNotFound(snapshot);
-    }
-    src = CloneSource{it->second->vol, it->second};
+    std::shared_ptr<SnapshotState> snap = catalog_.Snapshot(snapshot);
+    if (snap == nullptr) return errors::SnapshotNotFound(snapshot);
+    src = CloneSource{snap->vol, snap};
   }
   uint64_t seen = 0;
   {

@@ -7,10 +7,10 @@
 #include <atomic>
 #include <thread>
 
-#include "base/fault_env.h"
+#include "tests/testing/fault_env.h"
 #include "store/log/record.h"
 #include "store/store.h"
-#include "store/test_util.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::store {
 namespace {

@@ -9,9 +9,9 @@
 #include <random>
 #include <set>
 
-#include "base/fault_env.h"
+#include "tests/testing/fault_env.h"
 #include "store/store.h"
-#include "store/test_util.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::store {
 namespace {

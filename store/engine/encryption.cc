@@ -53,7 +53,7 @@ Status StoreImpl::OpenEncryption() {
       [this](const std::string& key_id) { OnKeyStateChanged(key_id); });
   if (key_store_->locked()) {
     bool any_encrypted = false;
-    for (auto& [id, vol] : by_id_) any_encrypted = any_encrypted || vol->info.encrypted;
+    for (const auto& [id, vol] : catalog_.all_volumes()) any_encrypted = any_encrypted || vol->info.encrypted;
     // Only worth a warning where there is something it keeps from being read.
     spdlog::log(any_encrypted ? spdlog::level::warn : spdlog::level::info,
                 "store {}: key store locked ({}); encrypted volumes cannot be opened", dir_,
@@ -71,7 +71,7 @@ Status StoreImpl::OpenEncryption() {
     rings[GetBE64(key.data() + 1)].push_back(std::move(w));
     return Status::OK();
   }));
-  for (auto& [id, vol] : by_id_) {
+  for (const auto& [id, vol] : catalog_.all_volumes()) {
     if (!vol->info.encrypted) continue;
     vol->ring = std::make_shared<VolumeKeyRing>(&encryption_, id, vol->info.name,
                                                 vol->info.kms_key_id, std::move(rings[id]));
@@ -204,7 +204,7 @@ void StoreImpl::OnKeyStateChanged(const std::string& key_id) {
   std::vector<std::shared_ptr<VolumeKeyRing>> rings;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
-    for (auto& [id, vol] : by_id_) {
+    for (const auto& [id, vol] : catalog_.all_volumes()) {
       if (vol->ring != nullptr && vol->ring->kek_id() == key_id) rings.push_back(vol->ring);
     }
   }

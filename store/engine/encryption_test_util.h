@@ -18,7 +18,7 @@
 #include "store/keys/key_service.h"
 #include "store/log/record.h"
 #include "store/store.h"
-#include "store/test_util.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::store::testing {
 

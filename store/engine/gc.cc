@@ -45,10 +45,10 @@ Status StoreImpl::CollectInvisibleVersions(uint64_t lineage_id) {
   std::vector<ReadView> readers;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
-    for (auto& [id, v] : by_id_) {
+    for (const auto& [id, v] : catalog_.all_volumes()) {
       if (v->info.lineage_id == lineage_id && !v->deleted) readers.push_back(v->View(v->epoch));
     }
-    for (auto& [name, s] : snapshots_) {
+    for (const auto& [name, s] : catalog_.snapshots()) {
       if (s->info.lineage_id == lineage_id) readers.push_back(s->vol->View(s->info.epoch));
     }
   }

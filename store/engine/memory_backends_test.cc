@@ -6,7 +6,7 @@
 #include "store/log/memory_segment_store.h"
 #include "store/meta/memory_meta_db.h"
 #include "store/store.h"
-#include "store/test_util.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::store {
 namespace {

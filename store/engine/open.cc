@@ -1,12 +1,4 @@
-// Store creation, opening and recovery, checkpoints and the background thread.
-//
-// Checkpoints. The segment log is the write-ahead log of the page map: a write appends records
-// and then puts map entries into the in-memory overlay; nothing else is written. A checkpoint
-// (1) freezes the overlay and notes the log tail P, with appenders held off so that every
-// record before P is in the frozen layer; (2) syncs the log, so that no map entry can reach
-// MetaDb before the bytes it points at are durable; (3) writes the frozen entries, pending
-// volume deletions, the live-byte table and P in one synced MetaDb batch. Recovery replays the
-// log from the last P; replay is deterministic, so the rebuilt overlay equals the lost one.
+// Store creation, opening and recovery (replay of the log from the last checkpoint).
 #include <spdlog/spdlog.h>
 
 #include <random>
@@ -89,10 +81,7 @@ Status Store::Create(const std::string& dir, const std::string& region,
   {
     CLONEFS_ASSIGN_OR_RETURN(auto db, MetaDbFor(dir, options, 8ull << 20));
     MetaBatch b;
-    std::string one;
-    AppendBE64(&one, 1);
-    b.Put(keys::kNextVolumeId, one);
-    b.Put(keys::kNextEpoch, one);
+    Catalog().Reserve().PutCounters(&b);  // the first volume, epoch and snapshot ids: 1
     b.Put(keys::kCheckpoint, EncodeCheckpoint(CheckpointState{{1, kSegmentHeaderSize}, 1}));
     CLONEFS_RETURN_IF_ERROR(db->Write(b, /*sync=*/true));
   }
@@ -128,14 +117,14 @@ Status StoreImpl::OpenAndRecover() {
   log_options.segment_bytes = options_.segment_bytes;
   CLONEFS_ASSIGN_OR_RETURN(auto segments, SegmentStoreFor(dir_, options_));
   CLONEFS_ASSIGN_OR_RETURN(log_, SegmentLog::Open(std::move(segments), log_options));
-  CLONEFS_RETURN_IF_ERROR(LoadCatalog());
+  CLONEFS_RETURN_IF_ERROR(catalog_.Load(*db_));
   CLONEFS_RETURN_IF_ERROR(LoadCheckpoint());
-  CLONEFS_RETURN_IF_ERROR(OpenEncryption());  // store_crypto.cc: key store and key rings
+  CLONEFS_RETURN_IF_ERROR(OpenEncryption());  // encryption.cc: key store and key rings
   // Snapshots deleted or clones purged before a restart may have left unreadable versions.
-  for (auto& [id, v] : by_id_) {
+  for (const auto& [id, v] : catalog_.all_volumes()) {
     if (v->info.parent_id != 0) lineages_to_scan_.insert(v->info.lineage_id);
   }
-  for (auto& [name, s] : snapshots_) lineages_to_scan_.insert(s->info.lineage_id);
+  for (const auto& [name, s] : catalog_.snapshots()) lineages_to_scan_.insert(s->info.lineage_id);
 
   uint64_t replayed = 0;
   Status s = log_->Replay(checkpoint_pos_, [&](const RecordHeader& h, std::string_view payload,
@@ -153,7 +142,8 @@ Status StoreImpl::OpenAndRecover() {
                  replayed);
     CLONEFS_RETURN_IF_ERROR(Checkpoint());
   }
-  spdlog::info("store {} open: region {}, {} volumes", dir_, info_.region, volumes_.size());
+  spdlog::info("store {} open: region {}, {} volumes", dir_, info_.region,
+               catalog_.volumes().size());
   if (options_.background_threads) {
     bg_thread_ = std::thread([this] { BackgroundLoop(); });
     gc_thread_ = std::thread([this] { GcLoop(); });
@@ -173,203 +163,6 @@ StoreImpl::~StoreImpl() {
   if (log_ != nullptr && db_ != nullptr) {
     Status s = Checkpoint();
     if (!s.ok()) spdlog::error("store {}: final checkpoint failed: {}", dir_, s.ToString());
-  }
-}
-
-Status StoreImpl::LoadCatalog() {
-  // Ids grow, so a parent is always loaded before its clones and their ancestors resolve.
-  CLONEFS_RETURN_IF_ERROR(keys::ScanPrefix(*db_, keys::VolumePrefix(), [&](std::string_view,
-                                                                          std::string_view value) {
-    CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, DecodeVolume(value));
-    auto state = std::make_shared<VolumeState>(v);
-    if (v.parent_id != 0) state->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
-    if (v.status == "deleted") {
-      state->deleted = true;
-    } else {
-      volumes_[v.name] = state;
-    }
-    by_id_[v.id] = state;
-    return Status::OK();
-  }));
-  CLONEFS_RETURN_IF_ERROR(LoadSnapshots());
-  CLONEFS_ASSIGN_OR_RETURN(auto next, db_->Get(keys::kNextVolumeId));
-  if (!next || next->size() != 8) return Status::Corruption("missing next volume id");
-  next_volume_id_ = GetBE64(next->data());
-  CLONEFS_ASSIGN_OR_RETURN(auto epoch, db_->Get(keys::kNextEpoch));
-  if (!epoch || epoch->size() != 8) return Status::Corruption("missing epoch counter");
-  next_epoch_ = GetBE64(epoch->data());
-  return Status::OK();
-}
-
-Status StoreImpl::LoadCheckpoint() {
-  CLONEFS_ASSIGN_OR_RETURN(auto raw, db_->Get(keys::kCheckpoint));
-  if (!raw) return Status::Corruption("missing checkpoint record");
-  CLONEFS_ASSIGN_OR_RETURN(CheckpointState c, DecodeCheckpoint(*raw));
-  checkpoint_pos_ = c.position;
-  next_seq_ = c.next_seq;
-  std::set<uint32_t> present;
-  for (auto& [id, size] : log_->Segments()) present.insert(id);
-  return keys::ScanPrefix(*db_, keys::LivePrefix(), [&](std::string_view key,
-                                                       std::string_view value) {
-    if (key.size() != 5 || value.size() != 8) return Status::Corruption("bad live");
-    uint32_t seg = GetBE32(key.data() + 1);
-    // A segment deleted just before a crash may still have its entry: it holds nothing.
-    if (present.count(seg)) live_[seg] = static_cast<int64_t>(GetLE64(value.data()));
-    return Status::OK();
-  });
-}
-
-bool StoreImpl::CanDropTombstone(const MapKey& key) {
-  // A tombstone is needed only while an older version of the page could show through it.
-  std::shared_ptr<VolumeState> vol = FindVolumeById(key.volume);
-  if (vol == nullptr) return false;  // being deleted: the purge removes it
-  bool older = false;
-  Status s = map_->VisitRange(vol->View(key.epoch - 1), key.page, key.page + 1,
-                              [&](uint64_t, const PageVersion& v) {
-                                older = older || !v.value.tombstone;
-                                return Status::OK();
-                              });
-  return s.ok() && !older;
-}
-
-Status StoreImpl::CheckpointIfOver(size_t entries) {
-  std::lock_guard<std::mutex> run(checkpoint_mu_);
-  if (entries > 0 && map_->overlay_size() <= entries) return Status::OK();
-  LogPosition pos;
-  uint64_t next_seq;
-  std::map<uint32_t, int64_t> live;
-  std::vector<std::pair<uint64_t, uint64_t>> deletes;  // (volume, lineage)
-  std::vector<std::pair<MapKey, MapValue>> invisible;
-  {
-    std::unique_lock<std::shared_mutex> freeze(ckpt_mu_);
-    map_->Freeze();
-    pos = log_->Tail();
-    next_seq = next_seq_.load();
-    std::lock_guard<std::mutex> l(misc_mu_);
-    live = live_;
-    deletes.swap(pending_deletes_);
-    invisible.swap(pending_dead_);
-  }
-  auto fail = [&](Status s) {
-    map_->Thaw();
-    std::lock_guard<std::mutex> l(misc_mu_);
-    pending_deletes_.insert(pending_deletes_.end(), deletes.begin(), deletes.end());
-    pending_dead_.insert(pending_dead_.end(), invisible.begin(), invisible.end());
-    spdlog::warn("store {}: checkpoint failed, will retry: {}", dir_, s.ToString());
-    return s;
-  };
-  Status s = log_->Sync();
-  if (!s.ok()) return fail(s);
-
-  std::set<uint64_t> deleted;
-  for (auto& [id, lineage] : deletes) deleted.insert(id);
-  std::map<uint32_t, int64_t> dead;
-  std::set<MapKey, MapKeyLess> frozen_keys_of_deleted;
-  std::vector<PageMap::Change> changes;  // to MetaDb's map blocks; nullopt deletes
-  MetaBatch batch;
-  map_->ForEachFrozen([&](const MapKey& k, const MapValue& v) {
-    if (deleted.count(k.volume)) {
-      if (!v.tombstone) dead[v.loc.segment] += v.loc.length;
-      frozen_keys_of_deleted.insert(k);
-    } else if (v.tombstone && CanDropTombstone(k)) {
-      changes.emplace_back(k, std::nullopt);
-    } else {
-      changes.emplace_back(k, v);
-    }
-  });
-  std::vector<std::pair<std::string, std::string>> purged_ranges;
-  for (auto& [id, lineage] : deletes) {
-    const uint64_t volume = id;
-    s = map_->ForEachStored(lineage, [&](const MapKey& k, const MapValue& v) {
-      if (k.volume != volume) return;
-      if (!v.tombstone && !frozen_keys_of_deleted.count(k)) dead[v.loc.segment] += v.loc.length;
-      if (lineage != volume) changes.emplace_back(k, std::nullopt);
-    });
-    if (!s.ok()) return fail(s);
-    // A root volume that is deleted has no clone left in its lineage: drop the whole range.
-    if (lineage == volume) purged_ranges.emplace_back(keys::MapPrefix(lineage), keys::MapPrefix(lineage + 1));
-    batch.Delete(keys::VolumeKey(id));
-    batch.DeleteRange(keys::KeyRingPrefix(id), keys::KeyRingPrefix(id + 1));  // its wrapped data keys
-  }
-  for (auto& [k, v] : invisible) {
-    if (deleted.count(k.volume)) continue;  // purged whole, above
-    changes.emplace_back(k, std::nullopt);
-    if (!v.tombstone) dead[v.loc.segment] += v.loc.length;
-  }
-  s = map_->StoreChanges(changes, &batch);
-  if (!s.ok()) return fail(s);
-  // After the block writes, so that nothing of a purged lineage survives them.
-  for (auto& [from, to] : purged_ranges) batch.DeleteRange(from, to);
-  for (auto& [seg, bytes] : dead) live[seg] -= bytes;
-  for (auto& [seg, bytes] : live) {
-    std::string v(8, '\0');
-    PutLE64(v.data(), static_cast<uint64_t>(std::max<int64_t>(0, bytes)));
-    batch.Put(keys::LiveKey(seg), v);
-  }
-  batch.Put(keys::kCheckpoint, EncodeCheckpoint(CheckpointState{pos, next_seq}));
-  s = db_->Write(batch, /*sync=*/true);
-  if (!s.ok()) return fail(s);
-  map_->DropFrozen();
-  checkpoint_pos_ = pos;
-  if (!dead.empty()) {
-    std::lock_guard<std::mutex> l(misc_mu_);
-    for (auto& [seg, bytes] : dead) live_[seg] -= bytes;
-  }
-  return Status::OK();
-}
-
-void StoreImpl::MaybeCheckpointInline() {
-  // Backpressure: if the background thread falls far behind, the writer waits for the running
-  // checkpoint or checkpoints itself, so that the overlay (memory) stays bounded.
-  const size_t limit = 4 * options_.checkpoint_entries;
-  if (map_->overlay_size() > limit) {
-    CheckpointIfOver(limit).IgnoreError();  // failure is logged; the write already succeeded
-  } else if (map_->overlay_size() > options_.checkpoint_entries) {
-    bg_cv_.notify_one();
-  }
-}
-
-void StoreImpl::BackgroundLoop() {
-  using namespace std::chrono;
-  auto last_checkpoint = steady_clock::now();
-  LogPosition last_tail = log_->Tail();
-  std::unique_lock<std::mutex> l(bg_mu_);
-  while (!stopping_) {
-    bg_cv_.wait_for(l, seconds(1));
-    if (stopping_) break;
-    l.unlock();
-    const auto now = steady_clock::now();
-    // Buffered records older than a second go to disk, as the kernel would write back dirty
-    // pages; a failure is logged by the log and retried on the next round.
-    log_->Flush().IgnoreError();
-    // A second without appends: the write buffer's spare chunks go back to the system.
-    const LogPosition tail = log_->Tail();
-    if (tail == last_tail) log_->ReleaseSpareMemory();
-    last_tail = tail;
-    const size_t pending = map_->overlay_size();
-    if (pending >= options_.checkpoint_entries ||
-        (pending > 0 && now - last_checkpoint > seconds(30))) {
-      if (Checkpoint().ok()) last_checkpoint = now;
-    }
-    l.lock();
-  }
-}
-
-// On its own thread: a GC pass (scans, copies, file deletions) takes seconds, and checkpoints
-// must go on meanwhile, or writers would have to run them.
-void StoreImpl::GcLoop() {
-  using namespace std::chrono;
-  std::unique_lock<std::mutex> l(bg_mu_);
-  while (!stopping_) {
-    gc_cv_.wait_for(l, seconds(60));
-    if (stopping_) break;
-    l.unlock();
-    StoreUsage u = GetUsage();
-    if (u.garbage_bytes > options_.segment_bytes && u.garbage_bytes * 4 > u.segment_bytes) {
-      Status s = CollectGarbage();
-      if (!s.ok()) spdlog::warn("store {}: background GC: {}", dir_, s.ToString());
-    }
-    l.lock();
   }
 }
 

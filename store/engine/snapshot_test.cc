@@ -2,7 +2,7 @@
 
 #include "store/log/record.h"
 #include "store/store.h"
-#include "store/test_util.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::store {
 namespace {

@@ -11,102 +11,18 @@
 #include "base/error_names.h"
 #include "store/meta/catalog_codec.h"
 #include "base/coding.h"
+#include "store/engine/handles.h"
 #include "store/engine/store_impl.h"
 
 namespace clonefs::store {
-namespace {
-
-class SnapshotHandle final : public VolumeHandle {
- public:
-  ~SnapshotHandle() override { snap_->open_handles--; }
-  SnapshotHandle(StoreImpl* store, std::shared_ptr<SnapshotState> snap)
-      : store_(store), snap_(std::move(snap)) {
-    snap_->open_handles++;
-    info_ = snap_->vol->info;
-    info_.name = snap_->info.name;
-    info_.size_bytes = snap_->info.size_bytes;
-  }
-  Status Read(uint64_t offset, size_t n, char* buf) override {
-    if (snap_->deleted) return errors::SnapshotNotFound(snap_->info.name);
-    if (offset > snap_->info.size_bytes || n > snap_->info.size_bytes - offset) {
-      return Status::InvalidArgument("read goes past the end of snapshot '" + snap_->info.name +
-                                     "'");
-    }
-    return store_->ReadBytes(*snap_->vol, snap_->info.epoch, offset, n, buf);
-  }
-  Status Write(uint64_t, std::string_view) override { return ReadOnly(); }
-  Status Discard(uint64_t, uint64_t) override { return ReadOnly(); }
-  Status Sync() override { return Status::OK(); }
-  Status Grow(uint64_t) override { return ReadOnly(); }
-  uint64_t size() const override { return snap_->info.size_bytes; }
-  bool read_only() const override { return true; }
-  const VolumeInfo& info() const override { return info_; }
-  uint64_t generation() const override { return 0; }  // a snapshot never changes
-
- private:
-  Status ReadOnly() const {
-    return Status::ReadOnly("snapshot '" + snap_->info.name + "' is read-only");
-  }
-  StoreImpl* const store_;
-  const std::shared_ptr<SnapshotState> snap_;
-  VolumeInfo info_;
-};
-
-}  // namespace
-
-Status StoreImpl::LoadSnapshots() {
-  CLONEFS_ASSIGN_OR_RETURN(auto next, db_->Get(keys::kNextSnapshotId));
-  if (next && next->size() == 8) next_snapshot_id_ = GetBE64(next->data());
-  return keys::ScanPrefix(*db_, keys::SnapshotPrefix(), [&](std::string_view,
-                                                           std::string_view value) {
-    CLONEFS_ASSIGN_OR_RETURN(SnapshotInfo s, DecodeSnapshot(value));
-    auto vol = by_id_.find(s.volume_id);
-    if (vol == by_id_.end()) return Status::Corruption("snapshot " + s.name + " lost its volume");
-    snapshots_[s.name] = std::make_shared<SnapshotState>(s, vol->second);
-    next_snapshot_id_ = std::max(next_snapshot_id_, s.id + 1);
-    return Status::OK();
-  });
-}
-
-std::vector<std::pair<uint64_t, uint64_t>> StoreImpl::AncestorsOf(uint64_t parent_id,
-                                                                  uint64_t parent_epoch) {
-  std::vector<std::pair<uint64_t, uint64_t>> chain = {{parent_id, parent_epoch}};
-  auto it = by_id_.find(parent_id);
-  if (it != by_id_.end()) {
-    chain.insert(chain.end(), it->second->ancestors.begin(), it->second->ancestors.end());
-  }
-  return chain;
-}
-
-bool StoreImpl::HasDependentsLocked(uint64_t volume_id) {
-  for (auto& [id, v] : by_id_) {
-    if (v->info.parent_id == volume_id) return true;
-  }
-  for (auto& [name, s] : snapshots_) {
-    if (s->info.volume_id == volume_id) return true;
-  }
-  return false;
-}
-
-int StoreImpl::ClonesInLineageLocked(uint64_t lineage_id) {
-  int n = 0;
-  for (auto& [id, v] : by_id_) n += v->info.lineage_id == lineage_id && v->info.parent_id != 0;
-  return n;
-}
 
 void StoreImpl::PurgeUnneededLocked(uint64_t volume_id) {
-  while (volume_id != 0) {
-    auto it = by_id_.find(volume_id);
-    if (it == by_id_.end() || !it->second->deleted || HasDependentsLocked(volume_id)) return;
-    const VolumeInfo& info = it->second->info;
-    {
-      std::lock_guard<std::mutex> l(misc_mu_);
-      pending_deletes_.emplace_back(info.id, info.lineage_id);
-      if (info.parent_id != 0) lineages_to_scan_.insert(info.lineage_id);
-    }
-    const uint64_t parent = info.parent_id;
-    by_id_.erase(it);
-    volume_id = parent;  // its parent may have been waiting only for this clone
+  std::vector<VolumeInfo> purged = catalog_.ForgetUnneeded(volume_id);
+  if (purged.empty()) return;
+  std::lock_guard<std::mutex> l(misc_mu_);
+  for (const VolumeInfo& info : purged) {
+    pending_deletes_.emplace_back(info.id, info.lineage_id);
+    if (info.parent_id != 0) lineages_to_scan_.insert(info.lineage_id);
   }
 }
 
@@ -117,11 +33,10 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   std::unique_lock<std::shared_mutex> io(vol->io_mu);  // no write in flight across the switch
   std::lock_guard<std::mutex> l(catalog_mu_);
   if (vol->deleted) return errors::VolumeNotFound(volume);
-  if (snapshots_.count(name)) {
-    return errors::SnapshotAlreadyExists(name);
-  }
+  if (catalog_.Snapshot(name) != nullptr) return errors::SnapshotAlreadyExists(name);
+  Catalog::Reservation ids = catalog_.Reserve();
   SnapshotInfo s;
-  s.id = next_snapshot_id_;
+  s.id = ids.NewSnapshotId();  // ids (and so inode numbers) are never reused
   s.name = name;
   s.volume_id = vol->info.id;
   s.volume_name = vol->info.name;
@@ -135,21 +50,16 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   s.encrypted = vol->info.encrypted;
   s.kms_key_id = vol->info.kms_key_id;
   VolumeInfo moved = vol->info;
-  moved.epoch = next_epoch_;
+  moved.epoch = ids.NewEpoch();
   MetaBatch b;
   b.Put(keys::SnapshotKey(s.id), EncodeSnapshot(s));
   b.Put(keys::VolumeKey(moved.id), EncodeVolume(moved));
-  std::string next_epoch, next_id;
-  AppendBE64(&next_epoch, next_epoch_ + 1);
-  AppendBE64(&next_id, s.id + 1);  // ids (and so inode numbers) are never reused
-  b.Put(keys::kNextEpoch, next_epoch);
-  b.Put(keys::kNextSnapshotId, next_id);
+  ids.PutCounters(&b);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
-  next_epoch_ += 1;
-  next_snapshot_id_ += 1;
+  catalog_.Commit(ids);
   vol->info.epoch = moved.epoch;
   vol->epoch = moved.epoch;
-  snapshots_[name] = std::make_shared<SnapshotState>(s, vol);
+  catalog_.AddSnapshot(std::make_shared<SnapshotState>(s, vol));
   spdlog::info("snapshot {} of volume {} created at epoch {}", name, volume, s.epoch);
   return s;
 }
@@ -169,15 +79,15 @@ SnapshotInfo WithEncryption(const SnapshotState& snap) {
 
 Result<SnapshotInfo> StoreImpl::GetSnapshot(const std::string& name) {
   std::lock_guard<std::mutex> l(catalog_mu_);
-  auto it = snapshots_.find(name);
-  if (it == snapshots_.end()) return errors::SnapshotNotFound(name);
-  return WithEncryption(*it->second);
+  std::shared_ptr<SnapshotState> snap = catalog_.Snapshot(name);
+  if (snap == nullptr) return errors::SnapshotNotFound(name);
+  return WithEncryption(*snap);
 }
 
 std::vector<SnapshotInfo> StoreImpl::ListSnapshots() {
   std::lock_guard<std::mutex> l(catalog_mu_);
   std::vector<SnapshotInfo> out;
-  for (auto& [name, s] : snapshots_) out.push_back(WithEncryption(*s));
+  for (const auto& [name, s] : catalog_.snapshots()) out.push_back(WithEncryption(*s));
   return out;
 }
 
@@ -185,9 +95,8 @@ Status StoreImpl::DeleteSnapshot(const std::string& name) {
   bool purged = false;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
-    auto it = snapshots_.find(name);
-    if (it == snapshots_.end()) return errors::SnapshotNotFound(name);
-    std::shared_ptr<SnapshotState> snap = it->second;
+    std::shared_ptr<SnapshotState> snap = catalog_.Snapshot(name);
+    if (snap == nullptr) return errors::SnapshotNotFound(name);
     if (int n = snap->open_handles.load(); n > 0) {
       return errors::InvalidSnapshotState("snapshot '" + name + "' is in use (" +
                                           std::to_string(n) + " open handle" +
@@ -197,14 +106,14 @@ Status StoreImpl::DeleteSnapshot(const std::string& name) {
     b.Delete(keys::SnapshotKey(snap->info.id));
     CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
     snap->deleted = true;
-    snapshots_.erase(it);
+    catalog_.RemoveSnapshot(name);
     {
       std::lock_guard<std::mutex> m(misc_mu_);
       lineages_to_scan_.insert(snap->info.lineage_id);
     }
-    size_t before = by_id_.size();
+    const size_t before = catalog_.all_volumes().size();
     PurgeUnneededLocked(snap->info.volume_id);
-    purged = by_id_.size() != before;
+    purged = catalog_.all_volumes().size() != before;
   }
   spdlog::info("snapshot {} deleted", name);
   return purged ? Checkpoint() : Status::OK();
@@ -214,9 +123,8 @@ Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenSnapshot(const std::string&
   std::shared_ptr<SnapshotState> snap;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
-    auto it = snapshots_.find(name);
-    if (it == snapshots_.end()) return errors::SnapshotNotFound(name);
-    snap = it->second;
+    snap = catalog_.Snapshot(name);
+    if (snap == nullptr) return errors::SnapshotNotFound(name);
   }
   Status access = CheckKeyAccess(*snap->vol, "snapshot '" + name + "'");
   if (!access.ok()) {
@@ -225,7 +133,7 @@ Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenSnapshot(const std::string&
   }
   std::lock_guard<std::mutex> l(catalog_mu_);
   if (snap->deleted) return errors::SnapshotNotFound(name);
-  return std::shared_ptr<VolumeHandle>(std::make_shared<SnapshotHandle>(this, snap));
+  return NewSnapshotHandle(this, snap);
 }
 
 Status StoreImpl::CloneQuotaError(const std::string& source_name) {
@@ -238,21 +146,20 @@ Status StoreImpl::CloneQuotaError(const std::string& source_name) {
 
 Result<VolumeInfo> StoreImpl::AddClone(const std::shared_ptr<VolumeState>& source,
                                        uint64_t parent_epoch, const std::string& name,
-                                       const std::string& source_snapshot) {
-  if (volumes_.count(name)) {
-    return errors::VolumeAlreadyExists(name);
-  }
-  if (ClonesInLineageLocked(source->info.lineage_id) >= kMaxClonesPerLineage) {
+                                       const std::string& source_snapshot,
+                                       Catalog::Reservation* ids) {
+  if (catalog_.Volume(name) != nullptr) return errors::VolumeAlreadyExists(name);
+  if (catalog_.ClonesInLineage(source->info.lineage_id) >= kMaxClonesPerLineage) {
     return CloneQuotaError(source->info.name);
   }
   VolumeInfo v;
-  v.id = next_volume_id_;
+  v.id = ids->NewVolumeId();
   v.name = name;
   v.size_bytes = source_snapshot.empty() ? source->size.load() : 0;
   v.page_size = source->info.page_size;
   v.compression = source->info.compression;
   v.create_time_us = env()->NowMicros();
-  v.epoch = next_epoch_;
+  v.epoch = ids->NewEpoch();
   v.lineage_id = source->info.lineage_id;
   v.parent_id = source->info.id;
   v.parent_epoch = parent_epoch;
@@ -273,33 +180,28 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
   if (src->deleted) {
     return errors::VolumeNotFound(source);
   }
-  CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(src, src->epoch, name, ""));
+  Catalog::Reservation ids = catalog_.Reserve();
+  CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(src, src->epoch, name, "", &ids));
   // An encrypted source's data keys, re-wrapped for the clone: O(number of data keys).
   CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*src, v.id, kek));
   v.encrypted = keys.encrypted;
   v.kms_key_id = keys.kms_key_id;
   // The source moves to a fresh epoch so its later writes stay invisible to the clone.
   VolumeInfo moved = src->info;
-  moved.epoch = next_epoch_ + 1;
+  moved.epoch = ids.NewEpoch();
   MetaBatch b;
   b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   if (keys.encrypted) PutKeyRing(v.id, keys, &b);
   b.Put(keys::VolumeKey(moved.id), EncodeVolume(moved));
-  std::string next_id, next_epoch;
-  AppendBE64(&next_id, v.id + 1);
-  AppendBE64(&next_epoch, next_epoch_ + 2);
-  b.Put(keys::kNextVolumeId, next_id);
-  b.Put(keys::kNextEpoch, next_epoch);
+  ids.PutCounters(&b);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
-  next_volume_id_ = v.id + 1;
-  next_epoch_ += 2;
+  catalog_.Commit(ids);
   src->info.epoch = moved.epoch;
   src->epoch = moved.epoch;
   auto state = std::make_shared<VolumeState>(v);
-  state->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
+  state->ancestors = catalog_.AncestorsOf(v.parent_id, v.parent_epoch);
   state->ring = MakeKeyRing(v, std::move(keys));
-  volumes_[name] = state;
-  by_id_[v.id] = state;
+  catalog_.AddVolume(state);
   spdlog::info("volume {} cloned from {} at epoch {}", name, source, v.parent_epoch);
   Notify(v, false);
   return v;
@@ -314,30 +216,25 @@ Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot,
     CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(options.kms_key));
   }
   std::lock_guard<std::mutex> l(catalog_mu_);
-  auto it = snapshots_.find(snapshot);
-  if (it == snapshots_.end()) return errors::SnapshotNotFound(snapshot);
-  const SnapshotInfo& s = it->second->info;
-  CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(it->second->vol, s.epoch, name, s.name));
+  std::shared_ptr<SnapshotState> snap = catalog_.Snapshot(snapshot);
+  if (snap == nullptr) return errors::SnapshotNotFound(snapshot);
+  const SnapshotInfo& s = snap->info;
+  Catalog::Reservation ids = catalog_.Reserve();
+  CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(snap->vol, s.epoch, name, s.name, &ids));
   v.size_bytes = s.size_bytes;
-  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*it->second->vol, v.id, kek));
+  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*snap->vol, v.id, kek));
   v.encrypted = keys.encrypted;
   v.kms_key_id = keys.kms_key_id;
   MetaBatch b;
   b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   if (keys.encrypted) PutKeyRing(v.id, keys, &b);
-  std::string next_id, next_epoch;
-  AppendBE64(&next_id, v.id + 1);
-  AppendBE64(&next_epoch, next_epoch_ + 1);
-  b.Put(keys::kNextVolumeId, next_id);
-  b.Put(keys::kNextEpoch, next_epoch);
+  ids.PutCounters(&b);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
-  next_volume_id_ = v.id + 1;
-  next_epoch_ += 1;
+  catalog_.Commit(ids);
   auto state = std::make_shared<VolumeState>(v);
-  state->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
+  state->ancestors = catalog_.AncestorsOf(v.parent_id, v.parent_epoch);
   state->ring = MakeKeyRing(v, std::move(keys));
-  volumes_[name] = state;
-  by_id_[v.id] = state;
+  catalog_.AddVolume(state);
   spdlog::info("volume {} restored from snapshot {}", name, snapshot);
   Notify(v, false);
   return v;

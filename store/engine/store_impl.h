@@ -1,11 +1,15 @@
 // StoreImpl: the Store of store.h, assembled from SegmentLog (records), PageMap (versioned
-// map) and MetaDb (catalog and checkpoints). Split over several .cc files by concern:
-//   store_open.cc    create, open, recovery, checkpoints, background work
-//   store_catalog.cc volume create / resize / delete / usage
+// map), MetaDb (catalog and checkpoints) and the Catalog (catalog.h, what is in memory). Split
+// over several .cc files by concern:
+//   open.cc          create, open, recovery
+//   checkpoint.cc    checkpoints: the page-map overlay and pending deletions into MetaDb
+//   background.cc    the write-back / checkpoint thread and the GC thread
+//   volumes.cc       volume create / resize / delete / usage
+//   handles.cc       VolumeHandle for volumes and snapshots (handles.h)
 //   volume_io.cc     the data path: page reads, writes, discards
 //   gc.cc            garbage collection: dead segments and compaction
 //   snapshots.cc     snapshots, clones, restores; clone_into.cc: a volume made a clone in place
-//   store_crypto.cc  encrypted volumes: key rings, key access, rekey (volume_crypto.h)
+//   encryption.cc    encrypted volumes: key rings, key access, rekey (keys/volume_key_ring.h)
 //
 // Lock order (outer to inner): VolumeState::io_mu -> page stripe locks -> ckpt_mu_ ->
 // PageMap / SegmentLog / MetaDb internals -> misc_mu_. gc_mu_ and checkpoint_mu_ serialize whole
@@ -27,65 +31,18 @@
 #include <algorithm>
 #include <vector>
 
+#include "store/engine/catalog.h"
+#include "store/engine/state.h"
 #include "store/keys/key_service.h"
-#include "store/meta/keys.h"
-#include "store/meta/meta_db.h"
-#include "store/map/page_map.h"
+#include "store/keys/volume_key_ring.h"
 #include "store/log/record.h"
 #include "store/log/segment_log.h"
+#include "store/map/page_map.h"
+#include "store/meta/keys.h"
+#include "store/meta/meta_db.h"
 #include "store/store.h"
-#include "store/keys/volume_key_ring.h"
 
 namespace clonefs::store {
-
-// One volume's live state. Shared by the catalog and every open handle.
-struct VolumeState {
-  explicit VolumeState(VolumeInfo i)
-      : info(std::move(i)), size(info.size_bytes), epoch(info.epoch) {}
-  // What a read of this volume at `at_epoch` sees: itself up to that epoch, then its ancestors.
-  ReadView View(uint64_t at_epoch) const {
-    ReadView v{info.lineage_id, {{info.id, at_epoch}}};
-    v.chain.insert(v.chain.end(), ancestors.begin(), ancestors.end());
-    return v;
-  }
-  VolumeInfo info;  // GUARDED_BY(StoreImpl::catalog_mu_) for the mutable fields
-  // (volume, epoch) of the parent, grandparent, ...: fixed when the volume is created, or when
-  // CloneInto makes an empty root volume a clone. That is the one change to lineage_id,
-  // parent_*, page_size, compression and ancestors after creation; it holds io_mu exclusively
-  // (no handle I/O in flight), catalog_mu_ and every stripe lock (no GC relocation in flight).
-  std::vector<std::pair<uint64_t, uint64_t>> ancestors;
-  // Encrypted volumes only: the data keys that sealed the records it reads. Set when the volume
-  // is created or loaded, or by CloneInto (under the same locks as `ancestors`).
-  std::shared_ptr<VolumeKeyRing> ring;
-  std::atomic<uint64_t> size;
-  std::atomic<uint64_t> epoch;
-  std::atomic<bool> deleted{false};
-  std::atomic<int> open_handles{0};
-  // VolumeHandle::generation(): bumped before every write, discard, resize or growth starts.
-  std::atomic<uint64_t> generation{0};
-  // Reads, writes and discards through a handle hold it shared; resize, growth, delete, the
-  // epoch switch of a snapshot or clone, and CloneInto hold it exclusively.
-  std::shared_mutex io_mu;
-};
-
-struct SnapshotState {
-  SnapshotState(SnapshotInfo i, std::shared_ptr<VolumeState> v)
-      : info(std::move(i)), vol(std::move(v)) {}
-  const SnapshotInfo info;
-  const std::shared_ptr<VolumeState> vol;  // the source volume (maybe hidden by now)
-  std::atomic<bool> deleted{false};
-  std::atomic<int> open_handles{0};
-};
-
-// A record waiting to be appended: its header (seq assigned) and payload. The payload is
-// either owned (`payload`) or, to save a copy of a page image that is already in the caller's
-// buffer, borrowed (`borrowed`, used when set).
-struct PendingRecord {
-  RecordHeader header;
-  std::string payload;
-  std::string_view borrowed;
-  std::string_view bytes() const { return borrowed.data() != nullptr ? borrowed : payload; }
-};
 
 class StoreImpl final : public Store {
  public:
@@ -166,22 +123,20 @@ class StoreImpl final : public Store {
   static constexpr size_t kStripes = 4096;
   static size_t StripeOf(uint64_t volume, uint64_t page);
 
-  // --- catalog helpers (store_catalog.cc) ---
+  // --- catalog helpers (volumes.cc) ---
   Result<std::shared_ptr<VolumeState>> FindVolume(const std::string& name);
   Status PersistVolume(const VolumeInfo& info);
   void Notify(const VolumeInfo& v, bool deleted);
 
   // --- snapshots.cc ---
-  // Registers a new clone volume of `source_vol` seeing it at `parent_epoch`.
+  // The VolumeInfo of a new clone of `source_vol` seeing it at `parent_epoch`, its id and epoch
+  // taken from `ids`; nothing is registered yet.
   // REQUIRES: the caller holds what keeps parent_epoch stable (the source's io_mu, or nothing
   // for a snapshot, which never changes).
   Result<VolumeInfo> AddClone(const std::shared_ptr<VolumeState>& source_vol,
                               uint64_t parent_epoch, const std::string& name,
-                              const std::string& source_snapshot);
-  std::vector<std::pair<uint64_t, uint64_t>> AncestorsOf(uint64_t parent_id,
-                                                         uint64_t parent_epoch);  // REQUIRES: catalog_mu_
-  bool HasDependentsLocked(uint64_t volume_id);  // REQUIRES: catalog_mu_
-  int ClonesInLineageLocked(uint64_t lineage_id);  // REQUIRES: catalog_mu_
+                              const std::string& source_snapshot,
+                              Catalog::Reservation* ids);
   // CloneQuotaExceeded for a new clone of `source_name`'s lineage.
   static Status CloneQuotaError(const std::string& source_name);
 
@@ -202,9 +157,8 @@ class StoreImpl final : public Store {
   // Purges hidden volumes that nothing depends on any more, walking up from `volume_id`.
   // REQUIRES: catalog_mu_
   void PurgeUnneededLocked(uint64_t volume_id);
-  Status LoadSnapshots();
 
-  // --- store_crypto.cc ---
+  // --- encryption.cc ---
   // Opens the key store (locked without the root secret) and loads every volume's key ring.
   Status OpenEncryption();
   // How a new volume made from `source` (a clone, restore or CloneInto target `target_id`) is
@@ -244,12 +198,24 @@ class StoreImpl final : public Store {
   Status RelocateLiveRecords(uint32_t segment);
   Status DeleteDeadSegment(uint32_t segment);
 
-  // --- store_open.cc ---
-  Status LoadCatalog();
+  // --- checkpoint.cc --- the steps of CheckpointIfOver, in order
+  struct CheckpointWork;
   Status LoadCheckpoint();
+  // Freezes the overlay and takes the pending deletions and dead versions, appenders held off.
+  void FreezeForCheckpoint(CheckpointWork* w);
+  // The frozen entries to store, and what entries of deleted volumes free.
+  void CollectFrozenChanges(CheckpointWork* w);
+  // The map entries, catalog records and key rings of purged volumes; invisible versions.
+  Status CollectPurges(CheckpointWork* w);
+  // Map blocks, live-byte table and the new checkpoint position in one synced batch.
+  Status WriteCheckpointBatch(CheckpointWork* w);
+  // After a failed step: thaws the overlay and gives the pending work back for the next try.
+  Status AbandonCheckpoint(CheckpointWork* w, Status why);
+  bool CanDropTombstone(const MapKey& key);
+
+  // --- background.cc ---
   void BackgroundLoop();  // log write-back each second, checkpoints
   void GcLoop();          // garbage collection once a minute when there is enough garbage
-  bool CanDropTombstone(const MapKey& key);
 
   const std::string dir_;
   const StoreOptions options_;
@@ -267,12 +233,7 @@ class StoreImpl final : public Store {
   std::unique_ptr<KeyService> key_service_;
 
   std::mutex catalog_mu_;
-  std::map<std::string, std::shared_ptr<VolumeState>> volumes_;  // GUARDED_BY(catalog_mu_)
-  std::map<uint64_t, std::shared_ptr<VolumeState>> by_id_;      // GUARDED_BY(catalog_mu_)
-  uint64_t next_volume_id_ = 1;                                 // GUARDED_BY(catalog_mu_)
-  uint64_t next_epoch_ = 1;                                     // GUARDED_BY(catalog_mu_)
-  std::map<std::string, std::shared_ptr<SnapshotState>> snapshots_;  // GUARDED_BY(catalog_mu_)
-  uint64_t next_snapshot_id_ = 1;                                    // GUARDED_BY(catalog_mu_)
+  Catalog catalog_;  // GUARDED_BY(catalog_mu_)
 
   std::array<std::mutex, kStripes> stripes_;
   std::atomic<uint64_t> next_seq_{1};

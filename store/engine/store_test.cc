@@ -4,7 +4,7 @@
 
 #include <thread>
 
-#include "store/test_util.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::store {
 namespace {

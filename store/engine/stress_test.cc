@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "store/store.h"
-#include "store/test_util.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::store {
 namespace {

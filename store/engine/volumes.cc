@@ -1,10 +1,11 @@
-// Volume catalog operations and volume handles.
+// Volume catalog operations: create, find, list, resize, delete, usage.
 #include <spdlog/spdlog.h>
 #include <set>
 
 #include "base/error_names.h"
 #include "store/meta/catalog_codec.h"
 #include "base/coding.h"
+#include "store/engine/handles.h"
 #include "store/engine/store_impl.h"
 
 namespace clonefs::store {
@@ -30,71 +31,18 @@ Status ValidatePageSize(uint32_t ps) {
   return Status::OK();
 }
 
-class VolumeHandleImpl final : public VolumeHandle {
- public:
-  VolumeHandleImpl(StoreImpl* store, std::shared_ptr<VolumeState> vol)
-      : store_(store), vol_(std::move(vol)) {
-    vol_->open_handles++;
-  }
-  ~VolumeHandleImpl() override { vol_->open_handles--; }
-
-  Status Read(uint64_t offset, size_t n, char* buf) override {
-    // Shared, so that CloneInto (exclusive) never changes the volume's read view mid-read.
-    std::shared_lock<std::shared_mutex> l(vol_->io_mu);
-    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
-    CLONEFS_RETURN_IF_ERROR(CheckRange(offset, n, "read"));
-    return store_->ReadBytes(*vol_, vol_->epoch, offset, n, buf);
-  }
-  Status Write(uint64_t offset, std::string_view data) override {
-    std::shared_lock<std::shared_mutex> l(vol_->io_mu);
-    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
-    CLONEFS_RETURN_IF_ERROR(CheckRange(offset, data.size(), "write"));
-    vol_->generation++;  // before the first byte changes: see VolumeHandle::generation()
-    return store_->WriteBytes(*vol_, offset, data);
-  }
-  Status Discard(uint64_t offset, uint64_t length) override {
-    std::shared_lock<std::shared_mutex> l(vol_->io_mu);
-    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
-    uint64_t size = vol_->size;
-    if (offset >= size) return Status::OK();
-    vol_->generation++;
-    return store_->DiscardBytes(*vol_, offset, std::min(length, size - offset));
-  }
-  Status Sync() override { return store_->Sync(); }
-  Status Grow(uint64_t new_size) override { return store_->GrowVolume(*vol_, new_size); }
-  uint64_t size() const override { return vol_->size; }
-  bool read_only() const override { return false; }
-  const VolumeInfo& info() const override { return vol_->info; }
-  uint64_t generation() const override { return vol_->generation; }
-
- private:
-  Status CheckRange(uint64_t offset, uint64_t n, const char* what) const {
-    uint64_t size = vol_->size;
-    if (offset > size || n > size - offset) {
-      return Status::InvalidArgument(std::string(what) + " of " + std::to_string(n) +
-                                     " bytes at " + std::to_string(offset) +
-                                     " goes past the end of volume '" + vol_->info.name + "'");
-    }
-    return Status::OK();
-  }
-
-  StoreImpl* const store_;
-  const std::shared_ptr<VolumeState> vol_;
-};
-
 }  // namespace
 
 Result<std::shared_ptr<VolumeState>> StoreImpl::FindVolume(const std::string& name) {
   std::lock_guard<std::mutex> l(catalog_mu_);
-  auto it = volumes_.find(name);
-  if (it == volumes_.end()) return errors::VolumeNotFound(name);
-  return it->second;
+  std::shared_ptr<VolumeState> vol = catalog_.Volume(name);
+  if (vol == nullptr) return errors::VolumeNotFound(name);
+  return vol;
 }
 
 std::shared_ptr<VolumeState> StoreImpl::FindVolumeById(uint64_t id) {
   std::lock_guard<std::mutex> l(catalog_mu_);
-  auto it = by_id_.find(id);
-  return it == by_id_.end() ? nullptr : it->second;
+  return catalog_.VolumeById(id);
 }
 
 Status StoreImpl::PersistVolume(const VolumeInfo& info) {
@@ -118,33 +66,26 @@ Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const Volume
   }
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
-    if (volumes_.count(name)) {
-      return errors::VolumeAlreadyExists(name);
-    }
-    v.id = next_volume_id_;
+    if (catalog_.Volume(name) != nullptr) return errors::VolumeAlreadyExists(name);
+    Catalog::Reservation ids = catalog_.Reserve();
+    v.id = ids.NewVolumeId();
     v.name = name;
     v.size_bytes = opts.size_bytes;
     v.page_size = opts.page_size;
     v.compression = opts.compression;
     v.create_time_us = env()->NowMicros();
-    v.epoch = next_epoch_;
+    v.epoch = ids.NewEpoch();
     v.lineage_id = v.id;
     v.encrypted = !kek.empty();
     v.kms_key_id = kek;
     MetaBatch b;
     b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
-    std::string next_id, next_epoch;
-    AppendBE64(&next_id, v.id + 1);
-    AppendBE64(&next_epoch, v.epoch + 1);
-    b.Put(keys::kNextVolumeId, next_id);
-    b.Put(keys::kNextEpoch, next_epoch);
+    ids.PutCounters(&b);
     CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
-    next_volume_id_ = v.id + 1;
-    next_epoch_ = v.epoch + 1;
+    catalog_.Commit(ids);
     auto state = std::make_shared<VolumeState>(v);
     state->ring = MakeKeyRing(v, InheritedKeys{v.encrypted, kek, {}});
-    volumes_[name] = state;
-    by_id_[v.id] = state;
+    catalog_.AddVolume(state);
   }
   spdlog::info("volume {} (id {}) created: {} bytes, page size {}, compression {}{}", name, v.id,
                v.size_bytes, v.page_size, CompressionName(v.compression),
@@ -161,18 +102,18 @@ Result<VolumeInfo> StoreImpl::GetVolume(const std::string& name) {
 
 Result<VolumeInfo> StoreImpl::GetVolumeById(uint64_t id) {
   std::lock_guard<std::mutex> l(catalog_mu_);
-  auto it = by_id_.find(id);
-  if (it == by_id_.end() || it->second->deleted) {
+  std::shared_ptr<VolumeState> vol = catalog_.VolumeById(id);
+  if (vol == nullptr || vol->deleted) {
     return errors::Named(errors::kVolumeNotFound,
                          Status::NotFound("volume id " + std::to_string(id) + " does not exist"));
   }
-  return it->second->info;
+  return vol->info;
 }
 
 std::vector<VolumeInfo> StoreImpl::ListVolumes() {
   std::lock_guard<std::mutex> l(catalog_mu_);
   std::vector<VolumeInfo> out;
-  for (auto& [name, vol] : volumes_) out.push_back(vol->info);
+  for (const auto& [name, vol] : catalog_.volumes()) out.push_back(vol->info);
   return out;
 }
 
@@ -256,17 +197,17 @@ Status StoreImpl::DeleteVolume(const std::string& name) {
     }
     std::lock_guard<std::mutex> l(catalog_mu_);
     info = vol->info;
-    if (HasDependentsLocked(info.id)) {
+    if (catalog_.HasDependents(info.id)) {
       // Clones or snapshots still read its pages: hide it, keep its data (Aurora keeps a
       // deleted source's storage while clones use it).
       VolumeInfo hide = info;
-      hide.status = "deleted";
+      hide.status = VolumeStatus::kDeleted;
       CLONEFS_RETURN_IF_ERROR(PersistVolume(hide));
-      vol->info.status = "deleted";
+      vol->info.status = VolumeStatus::kDeleted;
       hidden = true;
     }
     vol->deleted = true;
-    volumes_.erase(name);
+    catalog_.HideVolume(name);
     if (!hidden) PurgeUnneededLocked(info.id);
   }
   // The checkpoint removes the catalog entry and the page map and frees the pages, atomically.
@@ -290,7 +231,7 @@ Result<VolumeUsage> StoreImpl::GetVolumeUsage(const std::string& name) {
     std::lock_guard<std::mutex> l(catalog_mu_);
     self = vol->View(vol->epoch);
     ps = vol->info.page_size;
-    for (auto& [id, v] : by_id_) {
+    for (const auto& [id, v] : catalog_.all_volumes()) {
       if (v->info.lineage_id != vol->info.lineage_id) continue;
       if (v->deleted) {
         hidden.insert(id);
@@ -347,7 +288,7 @@ Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenVolume(const std::string& n
     spdlog::error("open of volume {} refused: {}", name, access.message());
     return access;
   }
-  return std::shared_ptr<VolumeHandle>(std::make_shared<VolumeHandleImpl>(this, vol));
+  return NewVolumeHandle(this, vol);
 }
 
 StoreUsage StoreImpl::GetUsage() {

@@ -10,7 +10,7 @@
 
 #include "store/log/memory_segment_store.h"
 #include "store/log/posix_segment_store.h"
-#include "store/test_util.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::store {
 namespace {

@@ -22,7 +22,7 @@ std::string EncodeVolume(const VolumeInfo& v) {
             {"parent_id", v.parent_id},
             {"parent_epoch", v.parent_epoch},
             {"source_snapshot", v.source_snapshot},
-            {"status", v.status},
+            {"status", std::string(VolumeStatusName(v.status))},
             {"encrypted", v.encrypted}};
   if (v.encrypted) j["kms_key_id"] = v.kms_key_id;
   return j.dump();
@@ -45,7 +45,7 @@ Result<VolumeInfo> DecodeVolume(std::string_view data) {
     v.parent_id = j.value("parent_id", uint64_t{0});
     v.parent_epoch = j.value("parent_epoch", uint64_t{0});
     v.source_snapshot = j.value("source_snapshot", "");
-    v.status = j.value("status", "available");
+    CLONEFS_ASSIGN_OR_RETURN(v.status, ParseVolumeStatus(j.value("status", "available")));
     v.encrypted = j.value("encrypted", false);
     v.kms_key_id = j.value("kms_key_id", "");
     if (v.encrypted && v.kms_key_id.empty()) {
@@ -70,8 +70,8 @@ std::string EncodeSnapshot(const SnapshotInfo& s) {
             {"page_size", s.page_size},
             {"compression", std::string(CompressionName(s.compression))},
             {"create_time_us", s.create_time_us},
-            {"type", s.type},
-            {"status", s.status},
+            {"type", std::string(SnapshotTypeName(s.type))},
+            {"status", std::string(SnapshotStatusName(s.status))},
             {"tags", tags}};
   return j.dump();
 }
@@ -92,8 +92,8 @@ Result<SnapshotInfo> DecodeSnapshot(std::string_view data) {
     CLONEFS_ASSIGN_OR_RETURN(s.compression,
                              ParseCompression(j.at("compression").get<std::string>()));
     s.create_time_us = j.at("create_time_us").get<uint64_t>();
-    s.type = j.value("type", "manual");
-    s.status = j.value("status", "available");
+    CLONEFS_ASSIGN_OR_RETURN(s.type, ParseSnapshotType(j.value("type", "manual")));
+    CLONEFS_ASSIGN_OR_RETURN(s.status, ParseSnapshotStatus(j.value("status", "available")));
     for (const auto& t : j.value("tags", json::array())) {
       s.tags.emplace_back(t.at("Key").get<std::string>(), t.at("Value").get<std::string>());
     }

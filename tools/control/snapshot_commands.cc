@@ -84,7 +84,7 @@ Result<json> Delete(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ctx.store->GetSnapshot(name));
   CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteSnapshot(name));
-  s.status = "deleted";
+  s.status = store::SnapshotStatus::kDeleted;
   return SnapshotToJson(ctx.store->info(), s);
 }
 

@@ -122,7 +122,7 @@ Result<json> Delete(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->GetVolume(name));
   CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteVolume(name));
   std::string source = SourceVolumeName(ctx, v);
-  v.status = "deleted";
+  v.status = store::VolumeStatus::kDeleted;
   return VolumeToJson(ctx.store->info(), v, source);
 }
 

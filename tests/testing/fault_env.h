@@ -1,6 +1,6 @@
 // FaultInjectionEnv: an Env wrapper for crash and disk-full tests.
 //
-// It forwards to a base Env and remembers, for every file it opened, how many bytes had been
+// It forwards to a base Env (EnvWrapper) and remembers, for every file it opened, how many bytes had been
 // synced. `DropUnsyncedData()` models a machine crash for append-only files: every file is cut
 // back to its last synced length. A write budget models a full disk: once the budget of bytes is
 // spent, writes fail with NoSpace until more budget is granted. Thread-safe.
@@ -14,9 +14,9 @@
 
 namespace clonefs {
 
-class FaultInjectionEnv final : public Env {
+class FaultInjectionEnv final : public EnvWrapper {
  public:
-  explicit FaultInjectionEnv(Env* base) : base_(base) {}
+  explicit FaultInjectionEnv(Env* base) : EnvWrapper(base), base_(base) {}
 
   // Models a machine crash: cuts every tracked file back to the length it had at its last
   // successful Sync(). Atomic with respect to Sync(); afterwards the "machine is down" and every
@@ -30,20 +30,6 @@ class FaultInjectionEnv final : public Env {
   Result<std::unique_ptr<File>> OpenFile(const std::string& path, bool create) override;
   Result<std::unique_ptr<File>> OpenDirectFile(const std::string& path, bool create) override;
   Status DeleteFile(const std::string& path) override;
-  Status RenameFile(const std::string& from, const std::string& to) override {
-    return base_->RenameFile(from, to);
-  }
-  bool FileExists(const std::string& path) override { return base_->FileExists(path); }
-  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
-    return base_->ListDir(dir);
-  }
-  Status CreateDir(const std::string& dir) override { return base_->CreateDir(dir); }
-  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
-  Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
-    return base_->LockFile(path);
-  }
-  Result<uint64_t> FreeSpace(const std::string& path) override { return base_->FreeSpace(path); }
-  uint64_t NowMicros() override { return base_->NowMicros(); }
 
  private:
   friend class FaultFile;

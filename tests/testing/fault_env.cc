@@ -1,4 +1,4 @@
-#include "base/fault_env.h"
+#include "tests/testing/fault_env.h"
 
 namespace clonefs {
 

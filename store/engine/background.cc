@@ -1,0 +1,64 @@
+// The store's two background threads. Their timers run on the Env's monotonic clock, so tests
+// drive them with a fake clock (tests/testing/fake_clock_env.h).
+#include <spdlog/spdlog.h>
+
+#include "store/engine/store_impl.h"
+
+namespace clonefs::store {
+namespace {
+
+constexpr uint64_t kSecond = 1000000;                  // in Env microseconds
+constexpr uint64_t kWriteBackInterval = 1 * kSecond;   // buffered records go to disk
+constexpr uint64_t kCheckpointInterval = 30 * kSecond;  // a small overlay is checkpointed
+constexpr uint64_t kGcInterval = 60 * kSecond;         // garbage is looked at
+
+}  // namespace
+
+void StoreImpl::BackgroundLoop() {
+  uint64_t last_checkpoint = env()->MonotonicMicros();
+  LogPosition last_tail = log_->Tail();
+  std::unique_lock<std::mutex> l(bg_mu_);
+  while (!stopping_) {
+    env()->WaitFor(bg_cv_, l, kWriteBackInterval);
+    if (stopping_) break;
+    l.unlock();
+    const uint64_t now = env()->MonotonicMicros();
+    // Buffered records older than a second go to disk, as the kernel would write back dirty
+    // pages; a failure is logged by the log and retried on the next round.
+    log_->Flush().IgnoreError();
+    // A second without appends: the write buffer's spare chunks go back to the system.
+    const LogPosition tail = log_->Tail();
+    if (tail == last_tail) log_->ReleaseSpareMemory();
+    last_tail = tail;
+    const size_t pending = map_->overlay_size();
+    if (pending >= options_.checkpoint_entries ||
+        (pending > 0 && now - last_checkpoint > kCheckpointInterval)) {
+      if (Checkpoint().ok()) last_checkpoint = now;
+    }
+    l.lock();
+  }
+}
+
+// On its own thread: a GC pass (scans, copies, file deletions) takes seconds, and checkpoints
+// must go on meanwhile, or writers would have to run them.
+void StoreImpl::GcLoop() {
+  std::unique_lock<std::mutex> l(bg_mu_);
+  uint64_t last_pass = env()->MonotonicMicros();
+  while (!stopping_) {
+    env()->WaitFor(gc_cv_, l, kGcInterval);
+    if (stopping_) break;
+    // A wait may end early (a fake clock, a spurious wake-up): a pass only once a minute.
+    const uint64_t now = env()->MonotonicMicros();
+    if (now - last_pass < kGcInterval) continue;
+    last_pass = now;
+    l.unlock();
+    StoreUsage u = GetUsage();
+    if (u.garbage_bytes > options_.segment_bytes && u.garbage_bytes * 4 > u.segment_bytes) {
+      Status s = CollectGarbage();
+      if (!s.ok()) spdlog::warn("store {}: background GC: {}", dir_, s.ToString());
+    }
+    l.lock();
+  }
+}
+
+}  // namespace clonefs::store

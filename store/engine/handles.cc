@@ -1,0 +1,110 @@
+// The two kinds of VolumeHandle: a volume's (read-write, checked against its size and state on
+// every call) and a snapshot's (read-only, at the snapshot's epoch).
+#include "store/engine/handles.h"
+
+#include "base/error_names.h"
+#include "store/engine/store_impl.h"
+
+namespace clonefs::store {
+namespace {
+
+class VolumeHandleImpl final : public VolumeHandle {
+ public:
+  VolumeHandleImpl(StoreImpl* store, std::shared_ptr<VolumeState> vol)
+      : store_(store), vol_(std::move(vol)) {
+    vol_->open_handles++;
+  }
+  ~VolumeHandleImpl() override { vol_->open_handles--; }
+
+  Status Read(uint64_t offset, size_t n, char* buf) override {
+    // Shared, so that CloneInto (exclusive) never changes the volume's read view mid-read.
+    std::shared_lock<std::shared_mutex> l(vol_->io_mu);
+    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
+    CLONEFS_RETURN_IF_ERROR(CheckRange(offset, n, "read"));
+    return store_->ReadBytes(*vol_, vol_->epoch, offset, n, buf);
+  }
+  Status Write(uint64_t offset, std::string_view data) override {
+    std::shared_lock<std::shared_mutex> l(vol_->io_mu);
+    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
+    CLONEFS_RETURN_IF_ERROR(CheckRange(offset, data.size(), "write"));
+    vol_->generation++;  // before the first byte changes: see VolumeHandle::generation()
+    return store_->WriteBytes(*vol_, offset, data);
+  }
+  Status Discard(uint64_t offset, uint64_t length) override {
+    std::shared_lock<std::shared_mutex> l(vol_->io_mu);
+    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
+    uint64_t size = vol_->size;
+    if (offset >= size) return Status::OK();
+    vol_->generation++;
+    return store_->DiscardBytes(*vol_, offset, std::min(length, size - offset));
+  }
+  Status Sync() override { return store_->Sync(); }
+  Status Grow(uint64_t new_size) override { return store_->GrowVolume(*vol_, new_size); }
+  uint64_t size() const override { return vol_->size; }
+  bool read_only() const override { return false; }
+  const VolumeInfo& info() const override { return vol_->info; }
+  uint64_t generation() const override { return vol_->generation; }
+
+ private:
+  Status CheckRange(uint64_t offset, uint64_t n, const char* what) const {
+    uint64_t size = vol_->size;
+    if (offset > size || n > size - offset) {
+      return Status::InvalidArgument(std::string(what) + " of " + std::to_string(n) +
+                                     " bytes at " + std::to_string(offset) +
+                                     " goes past the end of volume '" + vol_->info.name + "'");
+    }
+    return Status::OK();
+  }
+
+  StoreImpl* const store_;
+  const std::shared_ptr<VolumeState> vol_;
+};
+
+class SnapshotHandle final : public VolumeHandle {
+ public:
+  ~SnapshotHandle() override { snap_->open_handles--; }
+  SnapshotHandle(StoreImpl* store, std::shared_ptr<SnapshotState> snap)
+      : store_(store), snap_(std::move(snap)) {
+    snap_->open_handles++;
+    info_ = snap_->vol->info;
+    info_.name = snap_->info.name;
+    info_.size_bytes = snap_->info.size_bytes;
+  }
+  Status Read(uint64_t offset, size_t n, char* buf) override {
+    if (snap_->deleted) return errors::SnapshotNotFound(snap_->info.name);
+    if (offset > snap_->info.size_bytes || n > snap_->info.size_bytes - offset) {
+      return Status::InvalidArgument("read goes past the end of snapshot '" + snap_->info.name +
+                                     "'");
+    }
+    return store_->ReadBytes(*snap_->vol, snap_->info.epoch, offset, n, buf);
+  }
+  Status Write(uint64_t, std::string_view) override { return ReadOnly(); }
+  Status Discard(uint64_t, uint64_t) override { return ReadOnly(); }
+  Status Sync() override { return Status::OK(); }
+  Status Grow(uint64_t) override { return ReadOnly(); }
+  uint64_t size() const override { return snap_->info.size_bytes; }
+  bool read_only() const override { return true; }
+  const VolumeInfo& info() const override { return info_; }
+  uint64_t generation() const override { return 0; }  // a snapshot never changes
+
+ private:
+  Status ReadOnly() const {
+    return Status::ReadOnly("snapshot '" + snap_->info.name + "' is read-only");
+  }
+  StoreImpl* const store_;
+  const std::shared_ptr<SnapshotState> snap_;
+  VolumeInfo info_;
+};
+
+}  // namespace
+
+std::shared_ptr<VolumeHandle> NewVolumeHandle(StoreImpl* store, std::shared_ptr<VolumeState> vol) {
+  return std::make_shared<VolumeHandleImpl>(store, std::move(vol));
+}
+
+std::shared_ptr<VolumeHandle> NewSnapshotHandle(StoreImpl* store,
+                                                std::shared_ptr<SnapshotState> snap) {
+  return std::make_shared<SnapshotHandle>(store, std::move(snap));
+}
+
+}  // namespace clonefs::store

@@ -1,0 +1,39 @@
+// StoreTest: a test with a new store (region us-east-1) open in `store_`, with no background
+// threads, so that nothing runs between the test's own steps. Header-only: tests that use it
+// link clonefs_store themselves.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "store/store.h"
+#include "tests/testing/testing.h"
+
+namespace clonefs::testing {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = tmp_.path() + "/store";
+    ASSERT_OK(store::Store::Create(dir_, "us-east-1", Env::Default()));
+    Reopen();
+  }
+  // Closes the store (a clean shutdown, final checkpoint) and opens it again.
+  void Reopen() {
+    store_.reset();
+    store::StoreOptions options;
+    options.background_threads = false;
+    options.cache_bytes = 32ull << 20;
+    auto opened = store::Store::Open(dir_, options);
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    store_ = std::move(opened).value();
+  }
+
+  TempDir tmp_;
+  std::string dir_;
+  std::unique_ptr<store::Store> store_;
+};
+
+}  // namespace clonefs::testing
