@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -76,11 +77,10 @@ class Env {
   // Time for timers, in microseconds from an arbitrary start: never goes back, never jumps
   // when the wall clock is set.
   virtual uint64_t MonotonicMicros() = 0;
-  // Waits on `cv` (with `lock` held, as std::condition_variable::wait_for does) until it is
-  // notified or `micros` of MonotonicMicros() time have passed. May return early, like any
-  // condition variable wait: callers re-check their condition and the time.
+  // Waits on `cv` (with `lock` held, as std::condition_variable::wait_for does) until `wake()`
+  // (called with `lock` held) is true or `micros` of MonotonicMicros() time have passed.
   virtual void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-                       uint64_t micros) = 0;
+                       uint64_t micros, const std::function<bool()>& wake) = 0;
 };
 
 // An Env that hands every call to another one; a subclass overrides only what it changes
@@ -114,9 +114,9 @@ class EnvWrapper : public Env {
   }
   uint64_t NowMicros() override { return target_->NowMicros(); }
   uint64_t MonotonicMicros() override { return target_->MonotonicMicros(); }
-  void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-               uint64_t micros) override {
-    target_->WaitFor(cv, lock, micros);
+  void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, uint64_t micros,
+               const std::function<bool()>& wake) override {
+    target_->WaitFor(cv, lock, micros, wake);
   }
 
  private:

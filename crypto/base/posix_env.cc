@@ -188,9 +188,9 @@ class PosixEnv final : public Env {
     return duration_cast<microseconds>(steady_clock::now().time_since_epoch()).count();
   }
 
-  void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-               uint64_t micros) override {
-    cv.wait_for(lock, std::chrono::microseconds(micros));
+  void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, uint64_t micros,
+               const std::function<bool()>& wake) override {
+    cv.wait_for(lock, std::chrono::microseconds(micros), wake);
   }
 };
 

@@ -19,8 +19,9 @@ void StoreImpl::BackgroundLoop() {
   LogPosition last_tail = log_->Tail();
   std::unique_lock<std::mutex> l(bg_mu_);
   while (!stopping_) {
-    env()->WaitFor(bg_cv_, l, kWriteBackInterval);
+    env()->WaitFor(bg_cv_, l, kWriteBackInterval, [&] { return stopping_ || checkpoint_wanted_; });
     if (stopping_) break;
+    checkpoint_wanted_ = false;
     l.unlock();
     const uint64_t now = env()->MonotonicMicros();
     // Buffered records older than a second go to disk, as the kernel would write back dirty
@@ -43,14 +44,9 @@ void StoreImpl::BackgroundLoop() {
 // must go on meanwhile, or writers would have to run them.
 void StoreImpl::GcLoop() {
   std::unique_lock<std::mutex> l(bg_mu_);
-  uint64_t last_pass = env()->MonotonicMicros();
   while (!stopping_) {
-    env()->WaitFor(gc_cv_, l, kGcInterval);
+    env()->WaitFor(gc_cv_, l, kGcInterval, [&] { return stopping_; });
     if (stopping_) break;
-    // A wait may end early (a fake clock, a spurious wake-up): a pass only once a minute.
-    const uint64_t now = env()->MonotonicMicros();
-    if (now - last_pass < kGcInterval) continue;
-    last_pass = now;
     l.unlock();
     StoreUsage u = GetUsage();
     if (u.garbage_bytes > options_.segment_bytes && u.garbage_bytes * 4 > u.segment_bytes) {

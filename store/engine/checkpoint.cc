@@ -164,6 +164,10 @@ void StoreImpl::MaybeCheckpointInline() {
   if (map_->overlay_size() > limit) {
     CheckpointIfOver(limit).IgnoreError();  // failure is logged; the write already succeeded
   } else if (map_->overlay_size() > options_.checkpoint_entries) {
+    {
+      std::lock_guard<std::mutex> l(bg_mu_);
+      checkpoint_wanted_ = true;
+    }
     bg_cv_.notify_one();
   }
 }

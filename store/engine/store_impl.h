@@ -259,7 +259,8 @@ class StoreImpl final : public Store {
   std::mutex bg_mu_;
   std::condition_variable bg_cv_;  // wakes the flush-and-checkpoint thread
   std::condition_variable gc_cv_;  // wakes the GC thread
-  bool stopping_ = false;  // GUARDED_BY(bg_mu_)
+  bool stopping_ = false;           // GUARDED_BY(bg_mu_)
+  bool checkpoint_wanted_ = false;  // GUARDED_BY(bg_mu_) the overlay passed checkpoint_entries
   std::thread bg_thread_;
   std::thread gc_thread_;
 };

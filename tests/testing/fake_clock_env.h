@@ -23,10 +23,10 @@ class FakeClockEnv final : public EnvWrapper {
 
   uint64_t NowMicros() override { return wall_us_; }
   uint64_t MonotonicMicros() override { return monotonic_us_; }
-  // Returns when `cv` is notified or once the fake clock has moved `micros` on. The fake time is
+  // Returns once `wake()` is true or the fake clock has moved `micros` on. The fake time is
   // looked at every few real milliseconds, so Advance() needs no handle on the waiters.
-  void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock,
-               uint64_t micros) override;
+  void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, uint64_t micros,
+               const std::function<bool()>& wake) override;
 
  private:
   std::atomic<uint64_t> wall_us_;
