@@ -4,14 +4,14 @@
 
 namespace clonefs::fs {
 
-NotifyingStore::NotifyingStore(store::Store* base) : base_(base) {
+NotifyingStore::NotifyingStore(store::Store* base) : StoreWrapper(base) {
   // Registered once, now, before any other thread uses the store; the listener it forwards to
   // can then change safely under mu_.
-  base_->SetChangeListener(
+  target()->SetChangeListener(
       [this](const store::VolumeInfo& v, bool deleted) { NotifyVolume(v, deleted); });
 }
 
-NotifyingStore::~NotifyingStore() { base_->SetChangeListener(nullptr); }
+NotifyingStore::~NotifyingStore() { target()->SetChangeListener(nullptr); }
 
 void NotifyingStore::SetSnapshotListener(SnapshotListener listener) {
   std::lock_guard lock(mu_);
@@ -44,15 +44,15 @@ void NotifyingStore::NotifySnapshot(const store::SnapshotInfo& snapshot, bool de
 Result<store::SnapshotInfo> NotifyingStore::CreateSnapshot(const std::string& volume,
                                                            const std::string& name,
                                                            const store::Tags& tags) {
-  Result<store::SnapshotInfo> s = base_->CreateSnapshot(volume, name, tags);
+  Result<store::SnapshotInfo> s = target()->CreateSnapshot(volume, name, tags);
   if (s.ok()) NotifySnapshot(*s, /*deleted=*/false);
   return s;
 }
 
 Status NotifyingStore::DeleteSnapshot(const std::string& name) {
   // The listener wants the snapshot's id (its inode), which is gone after the delete.
-  Result<store::SnapshotInfo> info = base_->GetSnapshot(name);
-  Status s = base_->DeleteSnapshot(name);
+  Result<store::SnapshotInfo> info = target()->GetSnapshot(name);
+  Status s = target()->DeleteSnapshot(name);
   // A failed lookup means someone else deleted it first (and told the listener).
   if (s.ok() && info.ok()) NotifySnapshot(*info, /*deleted=*/true);
   return s;

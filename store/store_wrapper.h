@@ -1,0 +1,89 @@
+// StoreWrapper: a Store that hands every call to another Store. A subclass overrides only the
+// calls it adds behaviour to (fs/notifying_store.h reports snapshot changes; quotas, access
+// checks or tracing fit the same way), so that a new Store method needs one forward, here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace clonefs::store {
+
+class StoreWrapper : public Store {
+ public:
+  // `target` must outlive this object.
+  explicit StoreWrapper(Store* target) : target_(target) {}
+  StoreWrapper(const StoreWrapper&) = delete;
+  StoreWrapper& operator=(const StoreWrapper&) = delete;
+  Store* target() const { return target_; }
+
+  const StoreInfo& info() const override { return target_->info(); }
+  Result<VolumeInfo> CreateVolume(const std::string& name,
+                                         const VolumeOptions& opts) override {
+    return target_->CreateVolume(name, opts);
+  }
+  Result<VolumeInfo> GetVolume(const std::string& name) override {
+    return target_->GetVolume(name);
+  }
+  Result<VolumeInfo> GetVolumeById(uint64_t id) override { return target_->GetVolumeById(id); }
+  std::vector<VolumeInfo> ListVolumes() override { return target_->ListVolumes(); }
+  Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size) override {
+    return target_->ResizeVolume(name, new_size);
+  }
+  Status DeleteVolume(const std::string& name) override { return target_->DeleteVolume(name); }
+  Result<VolumeUsage> GetVolumeUsage(const std::string& name) override {
+    return target_->GetVolumeUsage(name);
+  }
+  Result<std::shared_ptr<VolumeHandle>> OpenVolume(const std::string& name) override {
+    return target_->OpenVolume(name);
+  }
+
+  Result<SnapshotInfo> CreateSnapshot(const std::string& volume, const std::string& name,
+                                             const Tags& tags) override {
+    return target_->CreateSnapshot(volume, name, tags);
+  }
+  Result<SnapshotInfo> GetSnapshot(const std::string& name) override {
+    return target_->GetSnapshot(name);
+  }
+  std::vector<SnapshotInfo> ListSnapshots() override { return target_->ListSnapshots(); }
+  Status DeleteSnapshot(const std::string& name) override { return target_->DeleteSnapshot(name); }
+  Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) override {
+    return target_->OpenSnapshot(name);
+  }
+  Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name,
+                                        const CloneOptions& options) override {
+    return target_->CloneVolume(source, name, options);
+  }
+  Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,
+                                            const CloneOptions& options) override {
+    return target_->RestoreSnapshot(snapshot, name, options);
+  }
+  Result<VolumeInfo> RekeyVolume(const std::string& name,
+                                        const std::string& kms_key) override {
+    return target_->RekeyVolume(name, kms_key);
+  }
+  KeyService& keys() override { return target_->keys(); }
+  Result<CloneIntoResult> CloneInto(const std::string& source,
+                                           const std::string& dest) override {
+    return target_->CloneInto(source, dest);
+  }
+  Result<CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
+                                                     const std::string& dest) override {
+    return target_->RestoreSnapshotInto(snapshot, dest);
+  }
+
+  Status Sync() override { return target_->Sync(); }
+  StoreUsage GetUsage() override { return target_->GetUsage(); }
+  Status CollectGarbage() override { return target_->CollectGarbage(); }
+
+  void SetChangeListener(ChangeListener listener) override {
+    target_->SetChangeListener(std::move(listener));
+  }
+
+ private:
+  Store* const target_;
+};
+
+}  // namespace clonefs::store
