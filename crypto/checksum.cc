@@ -82,7 +82,7 @@ constexpr size_t kWideLane = 1360;
 constexpr size_t kNarrowLane = 128;
 
 __attribute__((target("sse4.2"))) uint64_t Crc64Words(uint64_t c, const unsigned char* p,
-                                                       size_t words) {
+                                                      size_t words) {
   for (size_t i = 0; i < words; ++i) {
     uint64_t v;
     std::memcpy(&v, p + 8 * i, 8);
@@ -113,7 +113,7 @@ __attribute__((target("sse4.2"))) uint32_t ThreeLanes(uint32_t crc, const unsign
 }
 
 __attribute__((target("sse4.2"))) uint32_t Crc32cHw(uint32_t crc, const unsigned char* p,
-                                                     size_t n) {
+                                                    size_t n) {
   static const ZerosOperator wide_skip(kWideLane);
   static const ZerosOperator narrow_skip(kNarrowLane);
   while (n >= 3 * kWideLane) {

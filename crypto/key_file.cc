@@ -1,7 +1,6 @@
 // Uses POSIX calls directly rather than Env: creating a key needs O_EXCL and an explicit mode,
 // and reading one needs fstat's mode bits on the very descriptor that is read (no race between
 // the check and the read). Env offers neither, and key files are never written by the store.
-#include "base/error_names.h"
 #include "crypto/key_file.h"
 
 #include <fcntl.h>
@@ -10,6 +9,8 @@
 
 #include <cerrno>
 #include <cstdio>
+
+#include "base/error_names.h"
 
 namespace clonefs::crypto {
 namespace {

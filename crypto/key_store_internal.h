@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include "crypto/aead.h"
 #include "base/env.h"
+#include "crypto/aead.h"
 #include "crypto/kdf.h"
 #include "crypto/key_store.h"
 #include "crypto/secret.h"

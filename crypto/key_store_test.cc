@@ -7,9 +7,9 @@
 #include <thread>
 #include <vector>
 
-#include "tests/testing/fault_env.h"
 #include "crypto/key_file.h"
 #include "crypto/test_util.h"
+#include "tests/testing/fault_env.h"
 
 namespace clonefs::crypto {
 namespace {

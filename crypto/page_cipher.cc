@@ -1,8 +1,9 @@
-#include "base/error_names.h"
 #include "crypto/page_cipher.h"
 
 #include <algorithm>
 #include <cstdio>
+
+#include "base/error_names.h"
 
 namespace clonefs::crypto {
 

@@ -31,8 +31,8 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/aead.h"
 #include "base/result.h"
+#include "crypto/aead.h"
 #include "crypto/secret.h"
 
 namespace clonefs::crypto {

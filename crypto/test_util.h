@@ -7,10 +7,10 @@
 #include <string>
 #include <string_view>
 
-#include "tests/testing/fake_clock_env.h"
-#include "tests/testing/testing.h"
 #include "crypto/hex.h"
 #include "crypto/secret.h"
+#include "tests/testing/fake_clock_env.h"
+#include "tests/testing/testing.h"
 
 namespace clonefs::crypto::testing {
 

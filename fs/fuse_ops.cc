@@ -135,9 +135,8 @@ void Fallocate(fuse_req_t req, fuse_ino_t, int mode, off_t offset, off_t length,
 
 void CopyFileRange(fuse_req_t req, fuse_ino_t, off_t off_in, fuse_file_info* fi_in, fuse_ino_t,
                    off_t off_out, fuse_file_info* fi_out, size_t len, int flags) {
-  Serve(req, "copy_file_range", [&](VolumeFs* fs) {
-    fs->CopyFileRange(req, off_in, fi_in, off_out, fi_out, len, flags);
-  });
+  Serve(req, "copy_file_range",
+        [&](VolumeFs* fs) { fs->CopyFileRange(req, off_in, fi_in, off_out, fi_out, len, flags); });
 }
 
 fuse_lowlevel_ops MakeOps() {

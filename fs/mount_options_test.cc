@@ -56,8 +56,7 @@ TEST(MountOptions, LogFile) {
 }
 
 TEST(MountOptions, SparseBlocksIsPassedOnForTheFilesystem) {
-  Result<MountOptions> r =
-      ParseMountArgs({"/s", "/m", "-o", "defaults,sparse_blocks,allow_other"});
+  Result<MountOptions> r = ParseMountArgs({"/s", "/m", "-o", "defaults,sparse_blocks,allow_other"});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->fuse_options, Args({"sparse_blocks", "allow_other"}));
   EXPECT_NE(MountUsage("clonefs").find("sparse_blocks"), std::string::npos);

@@ -1,5 +1,6 @@
-// NotifyingStore: a Store that forwards every call to another one (StoreWrapper) and reports snapshot
-// creations and deletions, which the store's own change listener (volumes only) does not cover.
+// NotifyingStore: a Store that forwards every call to another one (StoreWrapper) and reports
+// snapshot creations and deletions, which the store's own change listener (volumes only) does not
+// cover.
 //
 // The daemon hands this wrapper to both the control socket and the mount, so a snapshot made
 // or deleted with clonectl reaches the mount's kernel cache invalidation at once instead of

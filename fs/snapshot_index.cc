@@ -1,9 +1,10 @@
-#include "base/error_names.h"
 #include "fs/snapshot_index.h"
 
 #include <algorithm>
 #include <iterator>
 #include <unordered_set>
+
+#include "base/error_names.h"
 
 namespace clonefs::fs {
 namespace {

@@ -121,7 +121,7 @@ class VolumeFs {
       uint64_t dest_generation = 0;
       uint64_t size = 0;  // the clone's size, i.e. the source's at the clone point
     };
-    std::mutex clone_mu;  // leaf lock
+    std::mutex clone_mu;               // leaf lock
     std::optional<CloneRecord> clone;  // GUARDED_BY(clone_mu)
   };
   // The entries of a directory as of opendir, so that readdir offsets stay stable.

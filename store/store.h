@@ -31,7 +31,7 @@ class MetaDb;
 class SegmentStore;
 
 struct VolumeOptions {
-  uint64_t size_bytes = 0;  // must be a positive multiple of 512 (a sector)
+  uint64_t size_bytes = 0;                // must be a positive multiple of 512 (a sector)
   uint32_t page_size = kDefaultPageSize;  // a power of two in [4 KiB, 64 KiB]
   Compression compression = Compression::kNone;
   // Encryption (docs/ENCRYPTION.md): pages sealed with AES-256-GCM under data keys wrapped by
@@ -57,7 +57,7 @@ struct VolumeUsage {
   uint64_t stored_bytes = 0;   // bytes of the records of those pages (after compression)
   uint64_t owned_pages = 0;    // pages this volume wrote itself
   uint64_t owned_bytes = 0;
-  uint64_t shared_pages = 0;   // pages inherited from its source
+  uint64_t shared_pages = 0;  // pages inherited from its source
   uint64_t shared_bytes = 0;
   // owned_bytes plus this volume's share of pages whose writer was deleted: like Aurora, such
   // storage is divided equally among the volumes that still read it.
@@ -188,8 +188,7 @@ class Store {
   // Anything else is refused with InvalidVolumeState and left untouched, as is a source that
   // is a clone created after `dest` (the catalog loads parents first). InvalidParameterValue
   // when source == dest.
-  virtual Result<CloneIntoResult> CloneInto(const std::string& source,
-                                            const std::string& dest) = 0;
+  virtual Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) = 0;
   // The same with a snapshot's content, like RestoreSnapshot.
   virtual Result<CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
                                                       const std::string& dest) = 0;

@@ -20,8 +20,7 @@ class StoreWrapper : public Store {
   Store* target() const { return target_; }
 
   const StoreInfo& info() const override { return target_->info(); }
-  Result<VolumeInfo> CreateVolume(const std::string& name,
-                                         const VolumeOptions& opts) override {
+  Result<VolumeInfo> CreateVolume(const std::string& name, const VolumeOptions& opts) override {
     return target_->CreateVolume(name, opts);
   }
   Result<VolumeInfo> GetVolume(const std::string& name) override {
@@ -41,7 +40,7 @@ class StoreWrapper : public Store {
   }
 
   Result<SnapshotInfo> CreateSnapshot(const std::string& volume, const std::string& name,
-                                             const Tags& tags) override {
+                                      const Tags& tags) override {
     return target_->CreateSnapshot(volume, name, tags);
   }
   Result<SnapshotInfo> GetSnapshot(const std::string& name) override {
@@ -53,24 +52,22 @@ class StoreWrapper : public Store {
     return target_->OpenSnapshot(name);
   }
   Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name,
-                                        const CloneOptions& options) override {
+                                 const CloneOptions& options) override {
     return target_->CloneVolume(source, name, options);
   }
   Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,
-                                            const CloneOptions& options) override {
+                                     const CloneOptions& options) override {
     return target_->RestoreSnapshot(snapshot, name, options);
   }
-  Result<VolumeInfo> RekeyVolume(const std::string& name,
-                                        const std::string& kms_key) override {
+  Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) override {
     return target_->RekeyVolume(name, kms_key);
   }
   KeyService& keys() override { return target_->keys(); }
-  Result<CloneIntoResult> CloneInto(const std::string& source,
-                                           const std::string& dest) override {
+  Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override {
     return target_->CloneInto(source, dest);
   }
   Result<CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
-                                                     const std::string& dest) override {
+                                              const std::string& dest) override {
     return target_->RestoreSnapshotInto(snapshot, dest);
   }
 

@@ -1,8 +1,8 @@
 // Identifier and option validation shared by every entry point (CLI, socket, FUSE create), and
 // the names of the catalog's enums (as stored in catalog records and shown in JSON).
-#include <cctype>
-
 #include "store/types.h"
+
+#include <cctype>
 
 namespace clonefs::store {
 
@@ -34,8 +34,8 @@ std::string_view CompressionName(Compression c) {
 Result<Compression> ParseCompression(std::string_view name) {
   if (name == "none") return Compression::kNone;
   if (name == "zstd") return Compression::kZstd;
-  return Status::InvalidArgument("compression must be 'none' or 'zstd', not '" +
-                                 std::string(name) + "'");
+  return Status::InvalidArgument("compression must be 'none' or 'zstd', not '" + std::string(name) +
+                                 "'");
 }
 
 namespace {

@@ -44,10 +44,10 @@ struct VolumeInfo {
   uint32_t page_size = kDefaultPageSize;
   Compression compression = Compression::kNone;
   uint64_t create_time_us = 0;
-  uint64_t epoch = 1;  // the epoch new writes go to; from a store-wide counter
-  uint64_t lineage_id = 0;  // the root volume of its clone lineage (its own id for a root)
-  uint64_t parent_id = 0;     // for a clone: the volume it was cloned from (0 for a root)
-  uint64_t parent_epoch = 0;  // for a clone: the parent's epoch it sees
+  uint64_t epoch = 1;           // the epoch new writes go to; from a store-wide counter
+  uint64_t lineage_id = 0;      // the root volume of its clone lineage (its own id for a root)
+  uint64_t parent_id = 0;       // for a clone: the volume it was cloned from (0 for a root)
+  uint64_t parent_epoch = 0;    // for a clone: the parent's epoch it sees
   std::string source_snapshot;  // for a restore: the snapshot's name
   VolumeStatus status = VolumeStatus::kAvailable;
   bool encrypted = false;

@@ -7,13 +7,13 @@
 // The child is forked before anything starts a thread (the store does at open), and reports
 // its startup outcome to the waiting parent through a pipe.
 #include <fcntl.h>
+#include <malloc.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <malloc.h>
 #include <syslog.h>
 #include <unistd.h>
 

@@ -3,7 +3,7 @@
 #
 #   tools/deps.sh [build|run|all]     (default: all)
 #
-#   build  compiler, CMake, Ninja and the -dev packages of every library
+#   build  compiler, CMake, Ninja, clang-format and the -dev packages of every library
 #   run    what a mount needs at run time (fuse3, losetup, mkfs.ext4)
 #   all    build + run + everything the test suite uses (fio, qemu-img, PostgreSQL 15, ...)
 #
@@ -15,7 +15,7 @@ set -euo pipefail
 what="${1:-all}"
 
 build_pkgs=(cmake ninja-build g++ pkg-config libfuse3-dev libssl-dev libzstd-dev libspdlog-dev
-  libgtest-dev libgmock-dev librocksdb-dev libcli11-dev nlohmann-json3-dev)
+  libgtest-dev libgmock-dev librocksdb-dev libcli11-dev nlohmann-json3-dev clang-format-14)
 run_pkgs=(fuse3 util-linux mount e2fsprogs)
 test_pkgs=(fio qemu-utils qemu-system-common postgresql-15 postgresql-client-15 python3 procps psmisc kmod)
 

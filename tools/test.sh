@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs missing packages, builds (Release) and runs the whole test suite with ctest:
+# Installs missing packages, checks formatting (tools/check_format.sh) and include layering
+# (tools/check_layers.sh), builds (Release) and runs the whole test suite with ctest:
 # unit tests and the integration tests in tests/ (mounts, loop devices, ext4, fio, kill -9,
 # ENOSPC, PostgreSQL). Exits non-zero on any failure.
 #
@@ -14,6 +15,8 @@ build="${CLONEFS_BUILD_DIR:-$root/build}"
 start=$(date +%s)
 
 "$root/tools/deps.sh" all || { echo "test: installing dependencies failed" >&2; exit 1; }
+"$root/tools/check_format.sh" || { echo "test: formatting check failed" >&2; exit 1; }
+"$root/tools/check_layers.sh" || { echo "test: include layering check failed" >&2; exit 1; }
 "$root/tools/build.sh" || { echo "test: build failed" >&2; exit 1; }
 
 if [[ ! -e /dev/fuse ]]; then

@@ -109,9 +109,7 @@ class EnvWrapper : public Env {
   Result<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     return target_->LockFile(path);
   }
-  Result<uint64_t> FreeSpace(const std::string& path) override {
-    return target_->FreeSpace(path);
-  }
+  Result<uint64_t> FreeSpace(const std::string& path) override { return target_->FreeSpace(path); }
   uint64_t NowMicros() override { return target_->NowMicros(); }
   uint64_t MonotonicMicros() override { return target_->MonotonicMicros(); }
   void WaitFor(std::condition_variable& cv, std::unique_lock<std::mutex>& lock, uint64_t micros,

@@ -52,9 +52,7 @@ inline constexpr std::string_view kMalformedRequest = "MalformedRequest";
 inline constexpr std::string_view kInvalidAction = "InvalidAction";
 
 // `status` carrying the stable name `name`.
-inline Status Named(std::string_view name, const Status& status) {
-  return status.WithName(name);
-}
+inline Status Named(std::string_view name, const Status& status) { return status.WithName(name); }
 
 // "volume 'db' does not exist" (NotFound, VolumeNotFound).
 inline Status VolumeNotFound(const std::string& volume) {

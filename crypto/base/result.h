@@ -32,10 +32,9 @@ class [[nodiscard]] Result {
 #define CLONEFS_CONCAT_INNER(a, b) a##b
 #define CLONEFS_CONCAT(a, b) CLONEFS_CONCAT_INNER(a, b)
 // `CLONEFS_ASSIGN_OR_RETURN(auto x, Foo());` returns Foo()'s status on failure.
-#define CLONEFS_ASSIGN_OR_RETURN(lhs, expr)                         \
-  auto CLONEFS_CONCAT(_res_, __LINE__) = (expr);                    \
-  if (!CLONEFS_CONCAT(_res_, __LINE__).ok())                        \
-    return CLONEFS_CONCAT(_res_, __LINE__).status();                \
+#define CLONEFS_ASSIGN_OR_RETURN(lhs, expr)                                                   \
+  auto CLONEFS_CONCAT(_res_, __LINE__) = (expr);                                              \
+  if (!CLONEFS_CONCAT(_res_, __LINE__).ok()) return CLONEFS_CONCAT(_res_, __LINE__).status(); \
   lhs = std::move(CLONEFS_CONCAT(_res_, __LINE__)).value()
 
 }  // namespace clonefs

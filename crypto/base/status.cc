@@ -15,18 +15,30 @@ Status Status::FromErrno(int err, std::string context) {
 std::string Status::ErrorName() const {
   if (!name_.empty()) return name_;
   switch (code_) {
-    case Code::kOk: return "OK";
-    case Code::kNotFound: return "NotFound";
-    case Code::kAlreadyExists: return "AlreadyExists";
-    case Code::kInvalidArgument: return "InvalidParameterValue";
-    case Code::kIOError: return "IOError";
-    case Code::kNoSpace: return "InsufficientStorage";
-    case Code::kCorruption: return "Corruption";
-    case Code::kBusy: return "StoreBusy";
-    case Code::kReadOnly: return "ReadOnly";
-    case Code::kNotSupported: return "NotSupported";
-    case Code::kQuotaExceeded: return "QuotaExceeded";
-    case Code::kInvalidState: return "InvalidState";
+    case Code::kOk:
+      return "OK";
+    case Code::kNotFound:
+      return "NotFound";
+    case Code::kAlreadyExists:
+      return "AlreadyExists";
+    case Code::kInvalidArgument:
+      return "InvalidParameterValue";
+    case Code::kIOError:
+      return "IOError";
+    case Code::kNoSpace:
+      return "InsufficientStorage";
+    case Code::kCorruption:
+      return "Corruption";
+    case Code::kBusy:
+      return "StoreBusy";
+    case Code::kReadOnly:
+      return "ReadOnly";
+    case Code::kNotSupported:
+      return "NotSupported";
+    case Code::kQuotaExceeded:
+      return "QuotaExceeded";
+    case Code::kInvalidState:
+      return "InvalidState";
   }
   return "Unknown";
 }

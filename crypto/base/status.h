@@ -25,7 +25,7 @@ class [[nodiscard]] Status {
     kReadOnly,         // a write to something read-only
     kNotSupported,
     kQuotaExceeded,
-    kInvalidState,     // the object exists but is in a state that forbids the operation
+    kInvalidState,  // the object exists but is in a state that forbids the operation
   };
 
   Status() = default;
@@ -82,10 +82,10 @@ class [[nodiscard]] Status {
 };
 
 // Returns early from the enclosing function when `expr` is not OK.
-#define CLONEFS_RETURN_IF_ERROR(expr)        \
-  do {                                       \
-    ::clonefs::Status _st = (expr);          \
-    if (!_st.ok()) return _st;               \
+#define CLONEFS_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::clonefs::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)
 
 }  // namespace clonefs

@@ -7,10 +7,10 @@
 namespace clonefs::store {
 namespace {
 
-constexpr uint64_t kSecond = 1000000;                  // in Env microseconds
-constexpr uint64_t kWriteBackInterval = 1 * kSecond;   // buffered records go to disk
+constexpr uint64_t kSecond = 1000000;                   // in Env microseconds
+constexpr uint64_t kWriteBackInterval = 1 * kSecond;    // buffered records go to disk
 constexpr uint64_t kCheckpointInterval = 30 * kSecond;  // a small overlay is checkpointed
-constexpr uint64_t kGcInterval = 60 * kSecond;         // garbage is looked at
+constexpr uint64_t kGcInterval = 60 * kSecond;          // garbage is looked at
 
 }  // namespace
 

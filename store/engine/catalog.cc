@@ -31,37 +31,38 @@ void Catalog::Reservation::PutCounters(MetaBatch* batch) const {
 
 Status Catalog::Load(MetaDb& db) {
   // Ids grow, so a parent is always loaded before its clones and their ancestors resolve.
-  CLONEFS_RETURN_IF_ERROR(keys::ScanPrefix(db, keys::VolumePrefix(), [&](std::string_view,
-                                                                        std::string_view value) {
-    CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, DecodeVolume(value));
-    auto state = std::make_shared<VolumeState>(v);
-    if (v.parent_id != 0) state->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
-    if (v.status == VolumeStatus::kDeleted) {
-      state->deleted = true;
-    } else {
-      by_name_[v.name] = state;
-    }
-    by_id_[v.id] = state;
-    return Status::OK();
-  }));
+  CLONEFS_RETURN_IF_ERROR(
+      keys::ScanPrefix(db, keys::VolumePrefix(), [&](std::string_view, std::string_view value) {
+        CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, DecodeVolume(value));
+        auto state = std::make_shared<VolumeState>(v);
+        if (v.parent_id != 0) state->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
+        if (v.status == VolumeStatus::kDeleted) {
+          state->deleted = true;
+        } else {
+          by_name_[v.name] = state;
+        }
+        by_id_[v.id] = state;
+        return Status::OK();
+      }));
   CLONEFS_ASSIGN_OR_RETURN(counters_.next_volume_id_,
                            ReadCounter(db, keys::kNextVolumeId, "next volume id"));
-  CLONEFS_ASSIGN_OR_RETURN(counters_.next_epoch_, ReadCounter(db, keys::kNextEpoch,
-                                                              "epoch counter"));
+  CLONEFS_ASSIGN_OR_RETURN(counters_.next_epoch_,
+                           ReadCounter(db, keys::kNextEpoch, "epoch counter"));
   // Stores made before snapshots had no snapshot counter; the snapshots themselves bound it.
   CLONEFS_ASSIGN_OR_RETURN(auto next_snapshot, db.Get(keys::kNextSnapshotId));
   if (next_snapshot && next_snapshot->size() == 8) {
     counters_.next_snapshot_id_ = GetBE64(next_snapshot->data());
   }
-  return keys::ScanPrefix(db, keys::SnapshotPrefix(), [&](std::string_view,
-                                                         std::string_view value) {
-    CLONEFS_ASSIGN_OR_RETURN(SnapshotInfo s, DecodeSnapshot(value));
-    auto vol = by_id_.find(s.volume_id);
-    if (vol == by_id_.end()) return Status::Corruption("snapshot " + s.name + " lost its volume");
-    snapshots_[s.name] = std::make_shared<SnapshotState>(s, vol->second);
-    counters_.next_snapshot_id_ = std::max(counters_.next_snapshot_id_, s.id + 1);
-    return Status::OK();
-  });
+  return keys::ScanPrefix(
+      db, keys::SnapshotPrefix(), [&](std::string_view, std::string_view value) {
+        CLONEFS_ASSIGN_OR_RETURN(SnapshotInfo s, DecodeSnapshot(value));
+        auto vol = by_id_.find(s.volume_id);
+        if (vol == by_id_.end())
+          return Status::Corruption("snapshot " + s.name + " lost its volume");
+        snapshots_[s.name] = std::make_shared<SnapshotState>(s, vol->second);
+        counters_.next_snapshot_id_ = std::max(counters_.next_snapshot_id_, s.id + 1);
+        return Status::OK();
+      });
 }
 
 std::shared_ptr<VolumeState> Catalog::Volume(const std::string& name) const {

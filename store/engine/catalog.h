@@ -42,7 +42,7 @@ class Catalog {
   Status Load(MetaDb& db);
 
   std::shared_ptr<VolumeState> Volume(const std::string& name) const;  // visible ones; or null
-  std::shared_ptr<VolumeState> VolumeById(uint64_t id) const;         // hidden too; or null
+  std::shared_ptr<VolumeState> VolumeById(uint64_t id) const;          // hidden too; or null
   std::shared_ptr<SnapshotState> Snapshot(const std::string& name) const;
 
   void AddVolume(std::shared_ptr<VolumeState> vol);

@@ -18,9 +18,9 @@ struct StoreImpl::CheckpointWork {
   // Taken at the freeze.
   LogPosition pos;
   uint64_t next_seq = 0;
-  std::map<uint32_t, int64_t> live;                     // live bytes per segment
-  std::vector<std::pair<uint64_t, uint64_t>> deletes;   // volumes to purge: (volume, lineage)
-  std::vector<std::pair<MapKey, MapValue>> invisible;   // stored versions nobody reads
+  std::map<uint32_t, int64_t> live;                    // live bytes per segment
+  std::vector<std::pair<uint64_t, uint64_t>> deletes;  // volumes to purge: (volume, lineage)
+  std::vector<std::pair<MapKey, MapValue>> invisible;  // stored versions nobody reads
   // Gathered from them.
   std::set<uint64_t> deleted;                           // the volume ids of `deletes`
   std::map<uint32_t, int64_t> dead;                     // bytes freed per segment
@@ -38,14 +38,17 @@ Status StoreImpl::LoadCheckpoint() {
   next_seq_ = c.next_seq;
   std::set<uint32_t> present;
   for (auto& [id, size] : log_->Segments()) present.insert(id);
-  return keys::ScanPrefix(*db_, keys::LivePrefix(), [&](std::string_view key,
-                                                       std::string_view value) {
-    if (key.size() != 5 || value.size() != 8) return Status::Corruption("bad live");
-    uint32_t seg = GetBE32(key.data() + 1);
-    // A segment deleted just before a crash may still have its entry: it holds nothing.
-    if (present.count(seg)) live_[seg] = static_cast<int64_t>(GetLE64(value.data()));
-    return Status::OK();
-  });
+  return keys::ScanPrefix(*db_, keys::LivePrefix(),
+                          [&](std::string_view key, std::string_view value) {
+                            if (key.size() != 5 || value.size() != 8)
+                              return Status::Corruption("bad live");
+                            uint32_t seg = GetBE32(key.data() + 1);
+                            // A segment deleted just before a crash may still have its entry: it
+                            // holds nothing.
+                            if (present.count(seg))
+                              live_[seg] = static_cast<int64_t>(GetLE64(value.data()));
+                            return Status::OK();
+                          });
 }
 
 bool StoreImpl::CanDropTombstone(const MapKey& key) {

@@ -25,10 +25,10 @@
 // refused and the mount copies bytes instead.
 #include <spdlog/spdlog.h>
 
-#include "base/error_names.h"
-#include "store/meta/catalog_codec.h"
 #include "base/coding.h"
+#include "base/error_names.h"
 #include "store/engine/store_impl.h"
+#include "store/meta/catalog_codec.h"
 
 namespace clonefs::store {
 namespace {

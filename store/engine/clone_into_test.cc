@@ -7,9 +7,9 @@
 #include <atomic>
 #include <thread>
 
-#include "tests/testing/fault_env.h"
 #include "store/log/record.h"
 #include "store/store.h"
+#include "tests/testing/fault_env.h"
 #include "tests/testing/testing.h"
 
 namespace clonefs::store {

@@ -9,8 +9,8 @@
 #include <random>
 #include <set>
 
-#include "tests/testing/fault_env.h"
 #include "store/store.h"
+#include "tests/testing/fault_env.h"
 #include "tests/testing/testing.h"
 
 namespace clonefs::store {
@@ -36,10 +36,14 @@ std::vector<Op> MakeOps(uint64_t seed, int n) {
     uint64_t r = rng() % 100;
     uint64_t page = rng() % kPages;
     uint64_t count = 1 + rng() % std::min<uint64_t>(64, kPages - page);
-    if (r < 70) ops.push_back({Op::kWrite, page, count, rng()});
-    else if (r < 82) ops.push_back({Op::kSync, 0, 0, 0});
-    else if (r < 92) ops.push_back({Op::kDiscard, page, count, 0});
-    else ops.push_back({Op::kZero, page, 1, 0});
+    if (r < 70)
+      ops.push_back({Op::kWrite, page, count, rng()});
+    else if (r < 82)
+      ops.push_back({Op::kSync, 0, 0, 0});
+    else if (r < 92)
+      ops.push_back({Op::kDiscard, page, count, 0});
+    else
+      ops.push_back({Op::kZero, page, 1, 0});
   }
   return ops;
 }

@@ -6,11 +6,11 @@
 #include <cstring>
 #include <map>
 
+#include "base/coding.h"
 #include "base/error_names.h"
 #include "crypto/hex.h"
-#include "store/meta/catalog_codec.h"
-#include "base/coding.h"
 #include "store/engine/store_impl.h"
+#include "store/meta/catalog_codec.h"
 
 namespace clonefs::store {
 namespace {
@@ -53,7 +53,8 @@ Status StoreImpl::OpenEncryption() {
       [this](const std::string& key_id) { OnKeyStateChanged(key_id); });
   if (key_store_->locked()) {
     bool any_encrypted = false;
-    for (const auto& [id, vol] : catalog_.all_volumes()) any_encrypted = any_encrypted || vol->info.encrypted;
+    for (const auto& [id, vol] : catalog_.all_volumes())
+      any_encrypted = any_encrypted || vol->info.encrypted;
     // Only worth a warning where there is something it keeps from being read.
     spdlog::log(any_encrypted ? spdlog::level::warn : spdlog::level::info,
                 "store {}: key store locked ({}); encrypted volumes cannot be opened", dir_,
@@ -61,16 +62,16 @@ Status StoreImpl::OpenEncryption() {
   }
 
   std::map<uint64_t, std::vector<crypto::WrappedDek>> rings;
-  CLONEFS_RETURN_IF_ERROR(keys::ScanPrefix(*db_, keys::KeyRingPrefix(), [&](std::string_view key,
-                                                                           std::string_view value) {
-    if (key.size() != 17) return Status::Corruption("bad key ring entry");
-    CLONEFS_ASSIGN_OR_RETURN(crypto::WrappedDek w, crypto::WrappedDek::Parse(value));
-    if (w.dek_id != GetBE64(key.data() + 9)) {
-      return Status::Corruption("key ring entry under the wrong data key id");
-    }
-    rings[GetBE64(key.data() + 1)].push_back(std::move(w));
-    return Status::OK();
-  }));
+  CLONEFS_RETURN_IF_ERROR(keys::ScanPrefix(
+      *db_, keys::KeyRingPrefix(), [&](std::string_view key, std::string_view value) {
+        if (key.size() != 17) return Status::Corruption("bad key ring entry");
+        CLONEFS_ASSIGN_OR_RETURN(crypto::WrappedDek w, crypto::WrappedDek::Parse(value));
+        if (w.dek_id != GetBE64(key.data() + 9)) {
+          return Status::Corruption("key ring entry under the wrong data key id");
+        }
+        rings[GetBE64(key.data() + 1)].push_back(std::move(w));
+        return Status::OK();
+      }));
   for (const auto& [id, vol] : catalog_.all_volumes()) {
     if (!vol->info.encrypted) continue;
     vol->ring = std::make_shared<VolumeKeyRing>(&encryption_, id, vol->info.name,

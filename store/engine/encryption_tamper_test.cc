@@ -49,8 +49,7 @@ class TamperTest : public EncryptedStoreTest {
       Status s = ReadPage("v", p, &got);
       if (bad.count(p)) {
         EXPECT_TRUE(s.IsCorruption()) << "page " << p << ": " << s.ToString();
-        EXPECT_NE(s.message().find("page " + std::to_string(p)), std::string::npos)
-            << s.message();
+        EXPECT_NE(s.message().find("page " + std::to_string(p)), std::string::npos) << s.message();
         EXPECT_NE(s.message().find(why), std::string::npos) << s.message();
       } else {
         ASSERT_TRUE(s.ok()) << "page " << p << ": " << s.ToString();

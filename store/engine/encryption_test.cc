@@ -121,8 +121,7 @@ TEST_F(EncryptionTest, MissingOrWrongRootSecretRefusesOnlyEncryptedVolumes) {
     EXPECT_EQ(snap.status().ErrorName(), "KMSKeyNotAccessible") << i;
     VolumeOptions enc = o;
     enc.encrypted = true;
-    EXPECT_EQ(store_->CreateVolume("new-secret", enc).status().ErrorName(),
-              "KMSKeyNotAccessible");
+    EXPECT_EQ(store_->CreateVolume("new-secret", enc).status().ErrorName(), "KMSKeyNotAccessible");
     // Metadata stays readable.
     auto info = store_->GetVolume("secret");
     ASSERT_TRUE(info.ok());
@@ -226,8 +225,7 @@ TEST_F(EncryptionTest, CloneUnderAnotherKeyReadsAfterTheSourceKeyIsDisabled) {
   ExpectPages("clone", 2, 14, 40);
   ExpectPages("restored", 0, 16, 40);
   // Clones of an encrypted volume cannot be made while its key is disabled.
-  EXPECT_EQ(store_->CloneVolume("src", "late", other).status().ErrorName(),
-            "KMSKeyNotAccessible");
+  EXPECT_EQ(store_->CloneVolume("src", "late", other).status().ErrorName(), "KMSKeyNotAccessible");
 }
 
 TEST_F(EncryptionTest, AnUnencryptedVolumeCannotBeClonedIntoAnEncryptedOne) {
@@ -277,7 +275,7 @@ TEST_F(EncryptionTest, RekeyRewrapsEveryDataKeyAndSurvivesReopen) {
   Open();
   EXPECT_EQ(store_->GetVolume("v")->kms_key_id, k2);
   EXPECT_EQ(store_->GetSnapshot("s")->kms_key_id, k2);  // snapshots follow their volume
-  ASSERT_TRUE(store_->keys().DisableKey(k1).ok());  // the old key no longer matters
+  ASSERT_TRUE(store_->keys().DisableKey(k1).ok());      // the old key no longer matters
   ExpectPages("v", 0, 8, 70);
   WritePages("v", 8, 1, 70);
   ExpectPages("v", 8, 1, 70);
@@ -345,8 +343,8 @@ TEST_F(EncryptionTest, GcRelocatesSealedRecordsWithoutKeysAndTheyStillRead) {
   segment_bytes_ = 256 << 10;
   Open();
   CreateEncrypted("v", "", Compression::kNone, 8 << 20);
-  WritePages("v", 0, 256, 80);       // several segments
-  WritePages("v", 0, 224, 90);       // most of the first ones now dead
+  WritePages("v", 0, 256, 80);  // several segments
+  WritePages("v", 0, 224, 90);  // most of the first ones now dead
   ASSERT_TRUE(store_->CollectGarbage().ok());
   ExpectPages("v", 0, 224, 90);
   ExpectPages("v", 224, 32, 80);

@@ -29,10 +29,10 @@ constexpr uint32_t kPage = 4096;
 
 // One page record as it lies in a segment file.
 struct DiskRecord {
-  std::string path;      // the segment file
-  uint64_t offset = 0;   // of the record header
+  std::string path;     // the segment file
+  uint64_t offset = 0;  // of the record header
   RecordHeader header;
-  std::string bytes;     // header + payload, exactly as on disk
+  std::string bytes;  // header + payload, exactly as on disk
 };
 
 inline std::vector<std::string> SegmentFiles(const std::string& store_dir) {
@@ -41,7 +41,8 @@ inline std::vector<std::string> SegmentFiles(const std::string& store_dir) {
   if (DIR* d = ::opendir(dir.c_str())) {
     while (dirent* e = ::readdir(d)) {
       std::string name = e->d_name;
-      if (name.size() > 4 && name.substr(name.size() - 4) == ".seg") out.push_back(dir + "/" + name);
+      if (name.size() > 4 && name.substr(name.size() - 4) == ".seg")
+        out.push_back(dir + "/" + name);
     }
     ::closedir(d);
   }

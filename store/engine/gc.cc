@@ -8,8 +8,8 @@
 // reader is between lookup and pread on it.
 #include <spdlog/spdlog.h>
 
-#include "store/meta/catalog_codec.h"
 #include "store/engine/store_impl.h"
+#include "store/meta/catalog_codec.h"
 
 namespace clonefs::store {
 namespace {
@@ -18,26 +18,27 @@ constexpr double kCompactBelow = 0.5;
 }  // namespace
 
 Status StoreImpl::RelocateLiveRecords(uint32_t segment) {
-  return log_->ScanSegment(segment, [&](const RecordHeader& h, std::string_view payload,
-                                        const RecordLocation& loc) -> Status {
-    if (h.type == RecordType::kDiscard) return Status::OK();
-    std::shared_ptr<VolumeState> vol = FindVolumeById(h.volume_id);
-    if (vol == nullptr) return Status::OK();  // deleted: nothing can read it
-    StripeGuard guard(this, h.volume_id, h.page_no, h.page_no + 1);
-    const MapKey key{vol->info.lineage_id, h.page_no, h.epoch, h.volume_id};
-    CLONEFS_ASSIGN_OR_RETURN(auto cur, map_->GetExact(key));
-    if (!cur || cur->tombstone || cur->seq != h.seq || !(cur->loc == loc)) return Status::OK();
-    std::vector<PendingRecord> copy(1);
-    copy[0].header = h;
-    copy[0].header.type = RecordType::kRelocated;
-    copy[0].payload.assign(payload.data(), payload.size());
-    // AppendAndApply assigns a fresh seq; a relocated record must keep the original one.
-    std::string buf;
-    EncodeRecord(copy[0].header, copy[0].payload, &buf);
-    std::shared_lock<std::shared_mutex> ckpt(ckpt_mu_);
-    CLONEFS_ASSIGN_OR_RETURN(RecordLocation to, log_->Append(buf));
-    return ApplyRecord(*vol, copy[0].header, to);
-  });
+  return log_->ScanSegment(
+      segment,
+      [&](const RecordHeader& h, std::string_view payload, const RecordLocation& loc) -> Status {
+        if (h.type == RecordType::kDiscard) return Status::OK();
+        std::shared_ptr<VolumeState> vol = FindVolumeById(h.volume_id);
+        if (vol == nullptr) return Status::OK();  // deleted: nothing can read it
+        StripeGuard guard(this, h.volume_id, h.page_no, h.page_no + 1);
+        const MapKey key{vol->info.lineage_id, h.page_no, h.epoch, h.volume_id};
+        CLONEFS_ASSIGN_OR_RETURN(auto cur, map_->GetExact(key));
+        if (!cur || cur->tombstone || cur->seq != h.seq || !(cur->loc == loc)) return Status::OK();
+        std::vector<PendingRecord> copy(1);
+        copy[0].header = h;
+        copy[0].header.type = RecordType::kRelocated;
+        copy[0].payload.assign(payload.data(), payload.size());
+        // AppendAndApply assigns a fresh seq; a relocated record must keep the original one.
+        std::string buf;
+        EncodeRecord(copy[0].header, copy[0].payload, &buf);
+        std::shared_lock<std::shared_mutex> ckpt(ckpt_mu_);
+        CLONEFS_ASSIGN_OR_RETURN(RecordLocation to, log_->Append(buf));
+        return ApplyRecord(*vol, copy[0].header, to);
+      });
 }
 
 Status StoreImpl::CollectInvisibleVersions(uint64_t lineage_id) {

@@ -49,9 +49,9 @@ class VolumeHandleImpl final : public VolumeHandle {
   Status CheckRange(uint64_t offset, uint64_t n, const char* what) const {
     uint64_t size = vol_->size;
     if (offset > size || n > size - offset) {
-      return Status::InvalidArgument(std::string(what) + " of " + std::to_string(n) +
-                                     " bytes at " + std::to_string(offset) +
-                                     " goes past the end of volume '" + vol_->info.name + "'");
+      return Status::InvalidArgument(std::string(what) + " of " + std::to_string(n) + " bytes at " +
+                                     std::to_string(offset) + " goes past the end of volume '" +
+                                     vol_->info.name + "'");
     }
     return Status::OK();
   }

@@ -3,8 +3,8 @@
 
 #include <random>
 
-#include "base/error_names.h"
 #include "base/coding.h"
+#include "base/error_names.h"
 #include "store/engine/store_impl.h"
 #include "store/log/posix_segment_store.h"
 #include "store/meta/catalog_codec.h"
@@ -97,9 +97,9 @@ Status Store::Create(const std::string& dir, const std::string& region,
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& dir, const StoreOptions& options) {
   if (!IsStore(options.env, dir)) {
-    return errors::Named(errors::kStoreNotFound,
-                         Status::NotFound(dir + " is not a clonefs store (run: clonectl --store " +
-                                          dir + " init)"));
+    return errors::Named(
+        errors::kStoreNotFound,
+        Status::NotFound(dir + " is not a clonefs store (run: clonectl --store " + dir + " init)"));
   }
   auto store = std::make_unique<StoreImpl>(dir, options);
   CLONEFS_RETURN_IF_ERROR(store->OpenAndRecover());

@@ -72,7 +72,9 @@ TEST_F(SnapshotTest, FourPageCopyOnWrite) {
   Write("source", 1 * kPage, p1);
   EXPECT_EQ(ReadVolume("source", 0, 4 * kPage), pages[0] + p1 + pages[2] + pages[3]);
   EXPECT_EQ(ReadVolume("clone", 0, 4 * kPage), pages[0] + pages[1] + pages[2] + pages[3]);
-  EXPECT_EQ(Live(), before + (kPage + kRecordHeaderSize));  // one new record: the old page 1 stays for the clone
+  EXPECT_EQ(
+      Live(),
+      before + (kPage + kRecordHeaderSize));  // one new record: the old page 1 stays for the clone
   // A change on the clone: a new page for the clone only.
   std::string p3 = Pattern(303, kPage);
   Write("clone", 3 * kPage, p3);

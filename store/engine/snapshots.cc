@@ -8,11 +8,11 @@
 // write acknowledged before the call and none that starts after it returns.
 #include <spdlog/spdlog.h>
 
-#include "base/error_names.h"
-#include "store/meta/catalog_codec.h"
 #include "base/coding.h"
+#include "base/error_names.h"
 #include "store/engine/handles.h"
 #include "store/engine/store_impl.h"
+#include "store/meta/catalog_codec.h"
 
 namespace clonefs::store {
 
@@ -99,8 +99,8 @@ Status StoreImpl::DeleteSnapshot(const std::string& name) {
     if (snap == nullptr) return errors::SnapshotNotFound(name);
     if (int n = snap->open_handles.load(); n > 0) {
       return errors::InvalidSnapshotState("snapshot '" + name + "' is in use (" +
-                                          std::to_string(n) + " open handle" +
-                                          (n > 1 ? "s" : "") + ")");
+                                          std::to_string(n) + " open handle" + (n > 1 ? "s" : "") +
+                                          ")");
     }
     MetaBatch b;
     b.Delete(keys::SnapshotKey(snap->info.id));
@@ -207,8 +207,7 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
   return v;
 }
 
-Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot,
-                                              const std::string& name,
+Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot, const std::string& name,
                                               const CloneOptions& options) {
   CLONEFS_RETURN_IF_ERROR(ValidateName(name, "volume"));
   std::string kek;  // empty: the snapshot's key, if it is encrypted

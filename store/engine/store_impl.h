@@ -20,6 +20,7 @@
 // lower volume id first.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <condition_variable>
@@ -28,7 +29,6 @@
 #include <set>
 #include <shared_mutex>
 #include <thread>
-#include <algorithm>
 #include <vector>
 
 #include "store/engine/catalog.h"
@@ -133,9 +133,8 @@ class StoreImpl final : public Store {
   // taken from `ids`; nothing is registered yet.
   // REQUIRES: the caller holds what keeps parent_epoch stable (the source's io_mu, or nothing
   // for a snapshot, which never changes).
-  Result<VolumeInfo> AddClone(const std::shared_ptr<VolumeState>& source_vol,
-                              uint64_t parent_epoch, const std::string& name,
-                              const std::string& source_snapshot,
+  Result<VolumeInfo> AddClone(const std::shared_ptr<VolumeState>& source_vol, uint64_t parent_epoch,
+                              const std::string& name, const std::string& source_snapshot,
                               Catalog::Reservation* ids);
   // CloneQuotaExceeded for a new clone of `source_name`'s lineage.
   static Status CloneQuotaError(const std::string& source_name);
@@ -249,7 +248,7 @@ class StoreImpl final : public Store {
   // syncs the metadata WAL too.
   std::atomic<bool> catalog_unsynced_{false};
   std::mutex misc_mu_;
-  std::map<uint32_t, int64_t> live_;       // GUARDED_BY(misc_mu_) live record bytes per segment
+  std::map<uint32_t, int64_t> live_;  // GUARDED_BY(misc_mu_) live record bytes per segment
   // Volumes to purge at the next checkpoint: (volume id, lineage id).
   std::vector<std::pair<uint64_t, uint64_t>> pending_deletes_;  // GUARDED_BY(misc_mu_)
   // Checkpointed map entries no reader can see any more, to delete at the next checkpoint.
@@ -257,8 +256,8 @@ class StoreImpl final : public Store {
   std::set<uint64_t> lineages_to_scan_;  // GUARDED_BY(misc_mu_) lineages with new garbage
 
   std::mutex bg_mu_;
-  std::condition_variable bg_cv_;  // wakes the flush-and-checkpoint thread
-  std::condition_variable gc_cv_;  // wakes the GC thread
+  std::condition_variable bg_cv_;   // wakes the flush-and-checkpoint thread
+  std::condition_variable gc_cv_;   // wakes the GC thread
   bool stopping_ = false;           // GUARDED_BY(bg_mu_)
   bool checkpoint_wanted_ = false;  // GUARDED_BY(bg_mu_) the overlay passed checkpoint_entries
   std::thread bg_thread_;

@@ -152,8 +152,7 @@ TEST_F(StoreTest, CatalogValidatesAndPersists) {
   VolumeOptions o;
   o.size_bytes = kMiB;
   for (const char* bad : {"", "1abc", "a--b", "abc-", "a_b", "with space"}) {
-    EXPECT_EQ(store_->CreateVolume(bad, o).status().code(), Status::Code::kInvalidArgument)
-        << bad;
+    EXPECT_EQ(store_->CreateVolume(bad, o).status().code(), Status::Code::kInvalidArgument) << bad;
   }
   EXPECT_FALSE(store_->CreateVolume(std::string(64, 'a'), o).ok());
   EXPECT_TRUE(store_->CreateVolume(std::string(63, 'a'), o).ok());

@@ -54,9 +54,9 @@ Status StoreImpl::DecodeInto(const VolumeState& vol, uint64_t page, const PageVe
   Status s = DecodeRecordToOpen(std::string_view(record, version.value.loc.length), &h, &payload);
   // The record must be the very write the map entry names (seq: not an older or newer write
   // of the same page), checked before any key is used.
-  if (s.ok() && (h.volume_id != version.volume || h.page_no != page || h.epoch != version.epoch ||
-                 h.seq != version.value.seq || h.type == RecordType::kDiscard ||
-                 h.plain_len != ps)) {
+  if (s.ok() &&
+      (h.volume_id != version.volume || h.page_no != page || h.epoch != version.epoch ||
+       h.seq != version.value.seq || h.type == RecordType::kDiscard || h.plain_len != ps)) {
     s = Status::Corruption("record belongs to another page");
   }
   thread_local std::string opened;
@@ -95,8 +95,8 @@ Status StoreImpl::DecodeInto(const VolumeState& vol, uint64_t page, const PageVe
   return Status::OK();
 }
 
-Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first,
-                            uint32_t count, char* out) {
+Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first, uint32_t count,
+                            char* out) {
   const uint32_t ps = vol.info.page_size;
   std::vector<std::optional<PageVersion>> versions(count);
   // Held while reading, so that GC cannot delete a segment between lookup and pread.
@@ -209,11 +209,11 @@ Status StoreImpl::WriteChunk(VolumeState& vol, uint64_t offset, std::string_view
     any_zero = any_zero || zero[i];
   }
   if (any_zero) {
-    CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.View(epoch), first, end,
-                                             [&](uint64_t page, const PageVersion& v) {
-                                               has_data[page - first] = !v.value.tombstone;
-                                               return Status::OK();
-                                             }));
+    CLONEFS_RETURN_IF_ERROR(
+        map_->VisitRange(vol.View(epoch), first, end, [&](uint64_t page, const PageVersion& v) {
+          has_data[page - first] = !v.value.tombstone;
+          return Status::OK();
+        }));
   }
   std::vector<PendingRecord> records;
   records.reserve(count);
@@ -301,8 +301,7 @@ Status StoreImpl::AppendAndApply(const VolumeState& vol, std::vector<PendingReco
   return Status::OK();
 }
 
-void StoreImpl::AccountLive(const RecordLocation& added,
-                            const std::optional<MapValue>& replaced) {
+void StoreImpl::AccountLive(const RecordLocation& added, const std::optional<MapValue>& replaced) {
   std::lock_guard<std::mutex> l(misc_mu_);
   AccountLiveLocked(added, replaced);
 }
@@ -335,8 +334,7 @@ Status StoreImpl::ApplyRecord(const VolumeState& vol, const RecordHeader& h,
     }
     case RecordType::kDiscard: {
       std::vector<uint64_t> pages;
-      CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.View(h.epoch), h.page_no,
-                                               h.page_no + h.count,
+      CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.View(h.epoch), h.page_no, h.page_no + h.count,
                                                [&](uint64_t page, const PageVersion& v) {
                                                  if (!v.value.tombstone) pages.push_back(page);
                                                  return Status::OK();
@@ -365,7 +363,8 @@ Status StoreImpl::DiscardBytes(VolumeState& vol, uint64_t offset, uint64_t lengt
     CLONEFS_RETURN_IF_ERROR(WriteBytes(vol, offset, std::string(first_whole * ps - offset, '\0')));
   }
   if (end > end_whole * ps) {
-    CLONEFS_RETURN_IF_ERROR(WriteBytes(vol, end_whole * ps, std::string(end - end_whole * ps, '\0')));
+    CLONEFS_RETURN_IF_ERROR(
+        WriteBytes(vol, end_whole * ps, std::string(end - end_whole * ps, '\0')));
   }
   return DiscardPages(vol, first_whole, end_whole);
 }
@@ -376,11 +375,11 @@ Status StoreImpl::DiscardPages(VolumeState& vol, uint64_t first, uint64_t end) {
   StripeGuard guard(this, id, first, end);
   const uint64_t epoch = vol.epoch;
   bool any = false;
-  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(vol.View(epoch), first, end,
-                                           [&](uint64_t, const PageVersion& v) {
-                                             any = any || !v.value.tombstone;
-                                             return Status::OK();
-                                           }));
+  CLONEFS_RETURN_IF_ERROR(
+      map_->VisitRange(vol.View(epoch), first, end, [&](uint64_t, const PageVersion& v) {
+        any = any || !v.value.tombstone;
+        return Status::OK();
+      }));
   if (!any) return Status::OK();
   std::vector<PendingRecord> records(1);
   RecordHeader& h = records[0].header;

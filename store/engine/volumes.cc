@@ -1,12 +1,13 @@
 // Volume catalog operations: create, find, list, resize, delete, usage.
 #include <spdlog/spdlog.h>
+
 #include <set>
 
-#include "base/error_names.h"
-#include "store/meta/catalog_codec.h"
 #include "base/coding.h"
+#include "base/error_names.h"
 #include "store/engine/handles.h"
 #include "store/engine/store_impl.h"
+#include "store/meta/catalog_codec.h"
 
 namespace clonefs::store {
 namespace {
@@ -190,9 +191,8 @@ Status StoreImpl::DeleteVolume(const std::string& name) {
     std::unique_lock<std::shared_mutex> io(vol->io_mu);
     if (vol->deleted) return errors::VolumeNotFound(name);
     if (int n = vol->open_handles.load(); n > 0) {
-      return errors::InvalidVolumeState("volume '" + name + "' is in use (" +
-                                        std::to_string(n) + " open handle" +
-                                        (n > 1 ? "s" : "") +
+      return errors::InvalidVolumeState("volume '" + name + "' is in use (" + std::to_string(n) +
+                                        " open handle" + (n > 1 ? "s" : "") +
                                         "); detach it (losetup -d, umount) first");
     }
     std::lock_guard<std::mutex> l(catalog_mu_);
@@ -213,8 +213,9 @@ Status StoreImpl::DeleteVolume(const std::string& name) {
   // The checkpoint removes the catalog entry and the page map and frees the pages, atomically.
   Status s = hidden ? Status::OK() : Checkpoint();
   spdlog::info("volume {} (id {}) deleted{}", name, info.id,
-               hidden ? "; kept hidden while clones or snapshots use it"
-               : s.ok() ? "" : "; its space is freed at the next checkpoint");
+               hidden   ? "; kept hidden while clones or snapshots use it"
+               : s.ok() ? ""
+                        : "; its space is freed at the next checkpoint");
   Notify(info, true);
   return s;
 }
@@ -247,21 +248,21 @@ Result<VolumeUsage> StoreImpl::GetVolumeUsage(const std::string& name) {
   for (uint64_t lo = 0; lo < pages; lo += kChunk) {
     const uint64_t hi = std::min(pages, lo + kChunk);
     std::map<uint64_t, PageVersion> mine;
-    CLONEFS_RETURN_IF_ERROR(map_->VisitRange(self, lo, hi,
-                                             [&](uint64_t page, const PageVersion& v) {
-                                               if (!v.value.tombstone) mine[page] = v;
-                                               return Status::OK();
-                                             }));
+    CLONEFS_RETURN_IF_ERROR(
+        map_->VisitRange(self, lo, hi, [&](uint64_t page, const PageVersion& v) {
+          if (!v.value.tombstone) mine[page] = v;
+          return Status::OK();
+        }));
     std::map<uint64_t, int> readers;  // page -> other live volumes reading the same version
     for (const ReadView& view : others) {
-      CLONEFS_RETURN_IF_ERROR(map_->VisitRange(view, lo, hi, [&](uint64_t page,
-                                                                 const PageVersion& v) {
-        auto it = mine.find(page);
-        if (it != mine.end() && it->second.volume == v.volume && it->second.epoch == v.epoch) {
-          readers[page]++;
-        }
-        return Status::OK();
-      }));
+      CLONEFS_RETURN_IF_ERROR(
+          map_->VisitRange(view, lo, hi, [&](uint64_t page, const PageVersion& v) {
+            auto it = mine.find(page);
+            if (it != mine.end() && it->second.volume == v.volume && it->second.epoch == v.epoch) {
+              readers[page]++;
+            }
+            return Status::OK();
+          }));
     }
     for (const auto& [page, v] : mine) {
       const uint64_t bytes = v.value.loc.length;
@@ -298,7 +299,8 @@ StoreUsage StoreImpl::GetUsage() {
     u.segment_bytes += size;
   }
   std::lock_guard<std::mutex> l(misc_mu_);
-  for (auto& [seg, bytes] : live_) u.live_bytes += static_cast<uint64_t>(std::max<int64_t>(0, bytes));
+  for (auto& [seg, bytes] : live_)
+    u.live_bytes += static_cast<uint64_t>(std::max<int64_t>(0, bytes));
   u.garbage_bytes = u.segment_bytes > u.live_bytes ? u.segment_bytes - u.live_bytes : 0;
   return u;
 }

@@ -1,7 +1,8 @@
-#include "base/error_names.h"
 #include "store/keys/key_service.h"
 
 #include <spdlog/spdlog.h>
+
+#include "base/error_names.h"
 
 namespace clonefs::store {
 

@@ -1,4 +1,3 @@
-#include "base/error_names.h"
 #include "store/keys/root_secret.h"
 
 #include <fcntl.h>
@@ -8,6 +7,7 @@
 
 #include <cerrno>
 
+#include "base/error_names.h"
 #include "crypto/secret.h"
 
 namespace clonefs::store {
@@ -61,8 +61,7 @@ std::string DefaultKeyFilePath(const std::string& store_dir) {
 }
 
 Result<std::shared_ptr<const crypto::RootSecret>> LoadRootSecret(
-    const std::string& store_dir, const std::string& key_file,
-    const std::string& passphrase_file) {
+    const std::string& store_dir, const std::string& key_file, const std::string& passphrase_file) {
   if (!passphrase_file.empty()) {
     CLONEFS_ASSIGN_OR_RETURN(crypto::SecretBytes pass, ReadPassphraseFile(passphrase_file));
     return std::make_shared<const crypto::RootSecret>(

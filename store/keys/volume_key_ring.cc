@@ -1,4 +1,3 @@
-#include "base/error_names.h"
 #include "store/keys/volume_key_ring.h"
 
 #include <spdlog/spdlog.h>
@@ -8,6 +7,7 @@
 #include <mutex>
 
 #include "base/coding.h"
+#include "base/error_names.h"
 #include "store/meta/keys.h"
 
 namespace clonefs::store {

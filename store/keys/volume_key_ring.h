@@ -3,8 +3,9 @@
 // Every encrypted volume has a VolumeKeyRing: the KMS key (KEK) that wraps its data keys and
 // the list of its data keys (DEKs), each stored only wrapped, in the catalog under
 // keys::KeyRingKey(volume, dek id) (store/meta/keys.h). A ring holds a wrapped copy of every
-// DEK that sealed a record the volume can read: its own and, for a clone or restore, every DEK of its source at
-// the time it was made (re-wrapped for the clone, since the wrap context names the volume).
+// DEK that sealed a record the volume can read: its own and, for a clone or restore, every DEK of
+// its source at the time it was made (re-wrapped for the clone, since the wrap context names the
+// volume).
 //
 // Unwrapped DEKs live only in memory, in PageCipher objects cached by the ring; Block() drops
 // them (a disabled KEK) and every later seal or open fails until Unblock().
@@ -34,8 +35,8 @@
 #include "crypto/dek.h"
 #include "crypto/key_store.h"
 #include "crypto/page_cipher.h"
-#include "store/meta/meta_db.h"
 #include "store/log/record.h"
+#include "store/meta/meta_db.h"
 
 namespace clonefs::store {
 
@@ -67,8 +68,7 @@ std::string DekWrapContext(const StoreUuid& store_uuid, const std::string& accou
 
 // IOError (EIO, so that a reader sees EIO) named KMSKeyNotAccessible, naming the volume, the
 // key and why.
-Status KeyNotAccessible(const std::string& volume, const std::string& key_id,
-                        const Status& why);
+Status KeyNotAccessible(const std::string& volume, const std::string& key_id, const Status& why);
 
 class VolumeKeyRing {
  public:
@@ -124,8 +124,8 @@ class VolumeKeyRing {
   const uint64_t volume_id_;
   const std::string volume_name_;
   mutable std::shared_mutex mu_;
-  std::string kek_id_;                     // GUARDED_BY(mu_)
-  std::vector<crypto::WrappedDek> deks_;   // GUARDED_BY(mu_)
+  std::string kek_id_;                    // GUARDED_BY(mu_)
+  std::vector<crypto::WrappedDek> deks_;  // GUARDED_BY(mu_)
   // Unwrapped DEKs by id, as ciphers; the writer is one of them.
   std::map<uint64_t, std::shared_ptr<crypto::PageCipher>> ciphers_;  // GUARDED_BY(mu_)
   std::shared_ptr<crypto::PageCipher> writer_;                       // GUARDED_BY(mu_)

@@ -42,7 +42,9 @@ class AlignedBuffer {
   static constexpr size_t RoundUp(size_t n) {
     return (n + kDirectIoAlignment - 1) / kDirectIoAlignment * kDirectIoAlignment;
   }
-  static constexpr uint64_t RoundDown(uint64_t n) { return n / kDirectIoAlignment * kDirectIoAlignment; }
+  static constexpr uint64_t RoundDown(uint64_t n) {
+    return n / kDirectIoAlignment * kDirectIoAlignment;
+  }
 
  private:
   char* data_ = nullptr;

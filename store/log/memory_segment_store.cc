@@ -17,7 +17,10 @@ class MemorySegment final : public Segment {
  public:
   MemorySegment(std::shared_ptr<MemorySegmentStore::Data> data, std::mutex* mu, size_t alignment,
                 const uint64_t* capacity, const MemorySegmentStore* store)
-      : data_(std::move(data)), mu_(mu), alignment_(alignment), capacity_(capacity),
+      : data_(std::move(data)),
+        mu_(mu),
+        alignment_(alignment),
+        capacity_(capacity),
         store_(store) {}
 
   Status WriteAt(uint64_t offset, std::string_view bytes) override {

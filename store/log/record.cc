@@ -2,8 +2,8 @@
 
 #include <cstring>
 
-#include "crypto/checksum.h"
 #include "base/coding.h"
+#include "crypto/checksum.h"
 
 namespace clonefs::store {
 namespace {

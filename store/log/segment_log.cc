@@ -9,8 +9,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "crypto/checksum.h"
 #include "base/coding.h"
+#include "crypto/checksum.h"
 #include "store/log/stream_copy.h"
 
 namespace clonefs::store {
@@ -62,7 +62,8 @@ SegmentLog::~SegmentLog() {
     writer_.join();
   }
   Status s = Flush();
-  if (!s.ok()) spdlog::error("segment log {}: buffered records not written: {}", store_->description(),
+  if (!s.ok())
+    spdlog::error("segment log {}: buffered records not written: {}", store_->description(),
                   s.ToString());
 }
 
@@ -142,8 +143,7 @@ void SegmentLog::WriterLoop() {
 void SegmentLog::BufferLocked(std::span<const std::string_view> pieces, size_t total) {
   const uint64_t end = sizes_[active_];
   Chunk* c = chunks_.empty() ? nullptr : chunks_.back().get();
-  if (c == nullptr || c->sealed || c->segment != active_ ||
-      c->data.capacity() - c->len < total) {
+  if (c == nullptr || c->sealed || c->segment != active_ || c->data.capacity() - c->len < total) {
     if (c != nullptr && c->segment == active_) c->sealed = true;
     auto fresh = std::make_unique<Chunk>();
     fresh->segment = active_;
@@ -188,9 +188,8 @@ Status SegmentLog::CheckSpaceLocked(size_t n) {
   last_free_ = *free;
   appended_since_check_ = 0;
   if (*free < options_.reserve_bytes + spent) {
-    return Status::NoSpace("store is full (" + std::to_string(*free) +
-                           " bytes free, " + std::to_string(options_.reserve_bytes) +
-                           " kept for metadata)");
+    return Status::NoSpace("store is full (" + std::to_string(*free) + " bytes free, " +
+                           std::to_string(options_.reserve_bytes) + " kept for metadata)");
   }
   return Status::OK();
 }
@@ -262,7 +261,8 @@ uint64_t SegmentLog::CopyBufferedLocked(uint32_t segment, uint64_t offset, size_
     first = std::min(first, c->start);
     const uint64_t from = std::max(offset, c->start);
     const uint64_t to = std::min(offset + n, c->start + c->len);
-    if (from < to) std::memcpy(out + (from - offset), c->data.data() + (from - c->start), to - from);
+    if (from < to)
+      std::memcpy(out + (from - offset), c->data.data() + (from - c->start), to - from);
   }
   return first;
 }
@@ -325,7 +325,8 @@ Status SegmentLog::Sync() {
   if (new_names) {
     CLONEFS_RETURN_IF_ERROR(store_->SyncNames());  // the segments created since
     std::lock_guard<std::mutex> l(mu_);
-    names_synced_created_ = std::max(names_synced_created_, created);  // syncs may finish out of order
+    names_synced_created_ =
+        std::max(names_synced_created_, created);  // syncs may finish out of order
   }
   // Written out after the sizes above were taken, so that each size is on disk when its file
   // is synced below; a size taken later could cover records appended after this write-out.

@@ -7,8 +7,8 @@
 //
 // The bytes live in a SegmentStore (segment_store.h): files in a directory, or memory in tests.
 //
-// Write path. Appends land in an in-memory write buffer (a list of Chunks, see below) and return at once;
-// the buffer goes to disk in large block-aligned writes by the log's own writer thread once
+// Write path. Appends land in an in-memory write buffer (a list of Chunks, see below) and return at
+// once; the buffer goes to disk in large block-aligned writes by the log's own writer thread once
 // `flush_bytes` are pending (so no appender waits for the disk, and none holds its locks while
 // the device writes), every second (the store's background thread), and on Flush()/Sync().
 // Appenders wait only when `max_pending_bytes` are buffered. Readers see buffered records
@@ -99,8 +99,8 @@ class SegmentLog {
   // Visits every valid record at or after `from`, in log order. Stops at the first record that
   // does not verify (a torn tail after a crash), cuts that segment there and deletes any later
   // segment (nothing after a tear was ever acknowledged as durable).
-  using RecordVisitor = std::function<Status(const RecordHeader&, std::string_view payload,
-                                             const RecordLocation&)>;
+  using RecordVisitor =
+      std::function<Status(const RecordHeader&, std::string_view payload, const RecordLocation&)>;
   Status Replay(LogPosition from, const RecordVisitor& visit);
   // Visits the records of one sealed segment (for GC); Corruption at a bad record.
   Status ScanSegment(uint32_t segment, const RecordVisitor& visit) const;
@@ -152,12 +152,12 @@ class SegmentLog {
 
   mutable std::mutex mu_;
   std::map<uint32_t, std::shared_ptr<Segment>> segments_;  // GUARDED_BY(mu_)
-  std::map<uint32_t, uint64_t> sizes_;               // GUARDED_BY(mu_)
-  std::set<uint32_t> unsynced_;                      // GUARDED_BY(mu_) sealed, not yet synced
-  uint32_t active_ = 0;                              // GUARDED_BY(mu_) 0 = none yet
-  uint32_t next_id_ = 1;                             // GUARDED_BY(mu_)
+  std::map<uint32_t, uint64_t> sizes_;                     // GUARDED_BY(mu_)
+  std::set<uint32_t> unsynced_;                            // GUARDED_BY(mu_) sealed, not yet synced
+  uint32_t active_ = 0;                                    // GUARDED_BY(mu_) 0 = none yet
+  uint32_t next_id_ = 1;                                   // GUARDED_BY(mu_)
   // Segments created, and how many of those the name syncs so far covered.
-  uint64_t segments_created_ = 0;    // GUARDED_BY(mu_)
+  uint64_t segments_created_ = 0;      // GUARDED_BY(mu_)
   uint64_t names_synced_created_ = 0;  // GUARDED_BY(mu_)
   // The buffer: chunks in log order, the open one last. Chunks leave only once written.
   std::deque<std::unique_ptr<Chunk>> chunks_;  // GUARDED_BY(mu_)
@@ -167,14 +167,14 @@ class SegmentLog {
   // Written chunks' memory, reused: enough for a full buffer, so that a steady stream of
   // appends never maps (and page-faults in) fresh memory.
   std::vector<AlignedBuffer> spare_;  // GUARDED_BY(mu_)
-  Status write_out_status_;                 // GUARDED_BY(mu_) of the last write-out
+  Status write_out_status_;           // GUARDED_BY(mu_) of the last write-out
   std::mutex flush_mu_;
   std::condition_variable work_cv_;  // with mu_: flush_bytes pending, or stopping
   bool stopping_ = false;            // GUARDED_BY(mu_)
   std::thread writer_;
   // Free space seen at the last look, and bytes appended since: the store is asked only every
   // few MiB while space is plentiful, and before every append once it is getting short.
-  uint64_t last_free_ = 0;            // GUARDED_BY(mu_)
+  uint64_t last_free_ = 0;             // GUARDED_BY(mu_)
   uint64_t appended_since_check_ = 0;  // GUARDED_BY(mu_)
 };
 

@@ -97,13 +97,13 @@ TEST(SegmentLog, ReopenedLogReplaysEveryRecordAndEndsCleanly) {
   auto log = OpenLog(tmp.path() + "/seg", SmallOptions());
   ASSERT_TRUE(log.ok());
   size_t seen = 0;
-  ASSERT_OK((*log)->Replay(LogPosition{1, kSegmentHeaderSize},
-                           [&](const RecordHeader& h, std::string_view payload,
-                               const RecordLocation&) {
-                             EXPECT_EQ(payload, Pattern(h.seq, payload.size()));
-                             ++seen;
-                             return Status::OK();
-                           }));
+  ASSERT_OK(
+      (*log)->Replay(LogPosition{1, kSegmentHeaderSize},
+                     [&](const RecordHeader& h, std::string_view payload, const RecordLocation&) {
+                       EXPECT_EQ(payload, Pattern(h.seq, payload.size()));
+                       ++seen;
+                       return Status::OK();
+                     }));
   EXPECT_EQ(seen, records);  // the zero padding did not read as a torn tail
   for (const auto& [id, size] : (*log)->Segments()) {
     ASSERT_OK((*log)->ScanSegment(id, [](const RecordHeader&, std::string_view,
@@ -174,11 +174,11 @@ TEST(SegmentLog, ReplayEndsTheLogAtAMissingSegment) {
   auto log = OpenLog(dir, SmallOptions());
   ASSERT_TRUE(log.ok());
   std::set<uint32_t> seen;
-  ASSERT_OK((*log)->Replay(LogPosition{1, 0}, [&](const RecordHeader&, std::string_view,
-                                                  const RecordLocation& loc) {
-    seen.insert(loc.segment);
-    return Status::OK();
-  }));
+  ASSERT_OK((*log)->Replay(LogPosition{1, 0},
+                           [&](const RecordHeader&, std::string_view, const RecordLocation& loc) {
+                             seen.insert(loc.segment);
+                             return Status::OK();
+                           }));
   EXPECT_EQ(seen, std::set<uint32_t>{1});
   const auto segments = (*log)->Segments();
   ASSERT_EQ(segments.size(), 1u) << "segments after the gap must be deleted";
@@ -204,13 +204,13 @@ TEST(SegmentLogInMemory, SyncedRecordsSurviveACrashAndTheUnsyncedSuffixGoes) {
   auto log = SegmentLog::Open(memory, SmallOptions());
   ASSERT_TRUE(log.ok());
   std::vector<uint64_t> seqs;
-  ASSERT_OK((*log)->Replay(LogPosition{1, kSegmentHeaderSize},
-                           [&](const RecordHeader& h, std::string_view payload,
-                               const RecordLocation&) {
-                             EXPECT_EQ(payload, Pattern(h.seq, payload.size()));
-                             seqs.push_back(h.seq);
-                             return Status::OK();
-                           }));
+  ASSERT_OK(
+      (*log)->Replay(LogPosition{1, kSegmentHeaderSize},
+                     [&](const RecordHeader& h, std::string_view payload, const RecordLocation&) {
+                       EXPECT_EQ(payload, Pattern(h.seq, payload.size()));
+                       seqs.push_back(h.seq);
+                       return Status::OK();
+                     }));
   ASSERT_EQ(seqs.size(), 120u);
   for (size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], i * 10);
 }

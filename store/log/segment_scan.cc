@@ -59,8 +59,7 @@ Result<uint64_t> SegmentLog::ScanRecords(uint32_t id, const Segment& segment, ui
         !DecodeRecord(std::string_view(record, h.record_size()), &h, &payload).ok()) {
       break;
     }
-    RecordLocation loc{id, static_cast<uint32_t>(off),
-                       static_cast<uint32_t>(h.record_size())};
+    RecordLocation loc{id, static_cast<uint32_t>(off), static_cast<uint32_t>(h.record_size())};
     CLONEFS_RETURN_IF_ERROR(visit(h, payload, loc));
     off += h.record_size();
   }

@@ -137,8 +137,8 @@ std::string EncodeMapBlock(const MapBlock& b) {
 
 bool DecodeMapBlock(std::string_view data, MapBlock* b) {
   if (data.size() < 2) return false;
-  b->present = static_cast<uint16_t>(static_cast<uint8_t>(data[0]) |
-                                     static_cast<uint8_t>(data[1]) << 8);
+  b->present =
+      static_cast<uint16_t>(static_cast<uint8_t>(data[0]) | static_cast<uint8_t>(data[1]) << 8);
   if (data.size() != 2 + static_cast<size_t>(std::popcount(b->present)) * kMapValueSize) {
     return false;
   }
@@ -231,8 +231,8 @@ Status PageMap::PutMany(const std::vector<Entry>& entries,
   return Status::OK();
 }
 
-void PageMap::CollectLayer(const Layer& layer, const ReadView& view, uint64_t first,
-                           uint64_t end, std::vector<std::pair<uint64_t, PageVersion>>* out) {
+void PageMap::CollectLayer(const Layer& layer, const ReadView& view, uint64_t first, uint64_t end,
+                           std::vector<std::pair<uint64_t, PageVersion>>* out) {
   auto it = layer.lower_bound(MapKey{view.lineage, first, UINT64_MAX, 0});
   for (; it != layer.end() && it->first.lineage == view.lineage && it->first.page < end; ++it) {
     const MapKey& k = it->first;

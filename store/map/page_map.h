@@ -50,8 +50,8 @@ struct ReadView {
 };
 
 struct MapValue {
-  uint64_t seq = 0;      // the record's sequence number (its identity, kept by GC relocation)
-  RecordLocation loc;    // unused for tombstones
+  uint64_t seq = 0;    // the record's sequence number (its identity, kept by GC relocation)
+  RecordLocation loc;  // unused for tombstones
   bool tombstone = false;
   bool operator==(const MapValue&) const = default;
 };
@@ -128,7 +128,7 @@ class PageMap {
   // After the frozen entries are durable in MetaDb. Every write of map entries to MetaDb must
   // be followed by it: it also retires the iterators that readers reuse (TakeIterator).
   void DropFrozen();
-  void Thaw();        // a checkpoint failed: merge the frozen layer back under the overlay
+  void Thaw();  // a checkpoint failed: merge the frozen layer back under the overlay
   // Visits the checkpointed (MetaDb) entries of one lineage, page by page.
   Status ForEachStored(uint64_t lineage,
                        const std::function<void(const MapKey&, const MapValue&)>& fn) const;
@@ -143,8 +143,8 @@ class PageMap {
   using Layer = std::map<MapKey, MapValue, MapKeyLess>;
 
   // The version `view` reads per page of [first, end) in one in-memory layer, appended to `out`.
-  static void CollectLayer(const Layer& layer, const ReadView& view, uint64_t first,
-                           uint64_t end, std::vector<std::pair<uint64_t, PageVersion>>* out);
+  static void CollectLayer(const Layer& layer, const ReadView& view, uint64_t first, uint64_t end,
+                           std::vector<std::pair<uint64_t, PageVersion>>* out);
   // `generation`: generation_ read together with the memory layers (see below).
   Status CollectStored(const ReadView& view, uint64_t first, uint64_t end, uint64_t generation,
                        std::vector<std::pair<uint64_t, PageVersion>>* out) const;
@@ -160,8 +160,8 @@ class PageMap {
 
   MetaDb* const db_;
   mutable std::shared_mutex mu_;
-  Layer overlay_;  // GUARDED_BY(mu_)
-  Layer frozen_;   // GUARDED_BY(mu_)
+  Layer overlay_;            // GUARDED_BY(mu_)
+  Layer frozen_;             // GUARDED_BY(mu_)
   uint64_t generation_ = 0;  // GUARDED_BY(mu_) checkpoints that reached MetaDb
   struct PooledIterator {
     uint64_t generation;

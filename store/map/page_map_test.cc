@@ -101,7 +101,8 @@ TEST_P(PageMapTest, CheckpointsMergeIntoStoredBlocks) {
   EXPECT_FALSE(map_->GetExact(MapKey{lineage, 3, epoch, vol}).value().has_value());
   EXPECT_EQ(StoredKeys(), 1u);  // all in one block
   // Emptying the block removes its key.
-  Store({{MapKey{lineage, 1, epoch, vol}, std::nullopt}, {MapKey{lineage, 5, epoch, vol}, std::nullopt}});
+  Store({{MapKey{lineage, 1, epoch, vol}, std::nullopt},
+         {MapKey{lineage, 5, epoch, vol}, std::nullopt}});
   EXPECT_EQ(StoredKeys(), 0u);
   EXPECT_TRUE(Visible(view, 0, 16).empty());
 }
@@ -109,7 +110,8 @@ TEST_P(PageMapTest, CheckpointsMergeIntoStoredBlocks) {
 TEST_P(PageMapTest, EachPageReadsTheNewestVersionItsViewSeesAcrossBlocks) {
   const uint64_t lineage = 1, parent = 1, clone = 2;
   std::vector<PageMap::Change> parent_pages;
-  for (uint64_t p = 10; p < 40; ++p) parent_pages.push_back({MapKey{lineage, p, 5, parent}, Val(p)});
+  for (uint64_t p = 10; p < 40; ++p)
+    parent_pages.push_back({MapKey{lineage, p, 5, parent}, Val(p)});
   Store(parent_pages);
   // The parent rewrites page 20 after the clone was made (epoch 8); the clone, made at epoch
   // 6, writes pages 17 and 33 and zeroes 21 (a tombstone).
@@ -138,10 +140,12 @@ TEST_P(PageMapTest, EachPageReadsTheNewestVersionItsViewSeesAcrossBlocks) {
 TEST_P(PageMapTest, PutManyReportsWhatStoredBlocksHeld) {
   const uint64_t lineage = 4, vol = 4, epoch = 2;
   std::vector<PageMap::Change> stored;
-  for (uint64_t p = 0; p < 64; p += 3) stored.push_back({MapKey{lineage, p, epoch, vol}, Val(p + 1)});
+  for (uint64_t p = 0; p < 64; p += 3)
+    stored.push_back({MapKey{lineage, p, epoch, vol}, Val(p + 1)});
   Store(stored);
   std::vector<PageMap::Entry> writes;
-  for (uint64_t p = 0; p < 64; ++p) writes.push_back({MapKey{lineage, p, epoch, vol}, Val(500 + p)});
+  for (uint64_t p = 0; p < 64; ++p)
+    writes.push_back({MapKey{lineage, p, epoch, vol}, Val(500 + p)});
   std::vector<std::optional<MapValue>> replaced;
   ASSERT_TRUE(map_->PutMany(writes, &replaced).ok());
   for (uint64_t p = 0; p < 64; ++p) {

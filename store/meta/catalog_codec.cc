@@ -2,9 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/coding.h"
 #include "crypto/aead.h"
 #include "crypto/hex.h"
-#include "base/coding.h"
 
 namespace clonefs::store {
 

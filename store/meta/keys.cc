@@ -11,8 +11,7 @@ std::string PrefixEnd(std::string_view prefix) {
 
 Status ScanPrefix(MetaDb& db, std::string_view prefix, const KeyVisitor& fn) {
   auto it = db.NewIterator();
-  for (it->Seek(prefix); it->Valid() && it->key().substr(0, prefix.size()) == prefix;
-       it->Next()) {
+  for (it->Seek(prefix); it->Valid() && it->key().substr(0, prefix.size()) == prefix; it->Next()) {
     CLONEFS_RETURN_IF_ERROR(fn(it->key(), it->value()));
   }
   return it->status();

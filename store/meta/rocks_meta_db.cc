@@ -42,8 +42,8 @@ class RocksMetaDb final : public MetaDb {
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
     std::string value;
-    rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()),
-                                 &value);
+    rocksdb::Status s =
+        db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
     if (s.IsNotFound()) return std::optional<std::string>();
     CLONEFS_RETURN_IF_ERROR(FromRocks(s, "read metadata"));
     return std::optional<std::string>(std::move(value));
@@ -54,9 +54,15 @@ class RocksMetaDb final : public MetaDb {
     for (const auto& op : batch.ops()) {
       rocksdb::Status s;
       switch (op.op) {
-        case MetaBatch::Op::kPut: s = wb.Put(op.key, op.value); break;
-        case MetaBatch::Op::kDelete: s = wb.Delete(op.key); break;
-        case MetaBatch::Op::kDeleteRange: s = wb.DeleteRange(op.key, op.value); break;
+        case MetaBatch::Op::kPut:
+          s = wb.Put(op.key, op.value);
+          break;
+        case MetaBatch::Op::kDelete:
+          s = wb.Delete(op.key);
+          break;
+        case MetaBatch::Op::kDeleteRange:
+          s = wb.DeleteRange(op.key, op.value);
+          break;
       }
       CLONEFS_RETURN_IF_ERROR(FromRocks(s, "build metadata batch"));
     }

@@ -1,9 +1,9 @@
 // FaultInjectionEnv: an Env wrapper for crash and disk-full tests.
 //
-// It forwards to a base Env (EnvWrapper) and remembers, for every file it opened, how many bytes had been
-// synced. `DropUnsyncedData()` models a machine crash for append-only files: every file is cut
-// back to its last synced length. A write budget models a full disk: once the budget of bytes is
-// spent, writes fail with NoSpace until more budget is granted. Thread-safe.
+// It forwards to a base Env (EnvWrapper) and remembers, for every file it opened, how many bytes
+// had been synced. `DropUnsyncedData()` models a machine crash for append-only files: every file is
+// cut back to its last synced length. A write budget models a full disk: once the budget of bytes
+// is spent, writes fail with NoSpace until more budget is granted. Thread-safe.
 #pragma once
 
 #include <atomic>

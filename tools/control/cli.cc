@@ -58,7 +58,7 @@ struct CliOptions {
   int days = 30;                // `key schedule-deletion --days`
   std::string policy;           // `key policy put --policy JSON`
   std::string policy_file;      // `key policy put --policy-file PATH`
-  std::string command;  // "volume.create", "init", ... set by the chosen subcommand
+  std::string command;          // "volume.create", "init", ... set by the chosen subcommand
   // Given on the command line (possibly as an empty string)?
   CLI::Option* name_opt = nullptr;       // of `volume usage`
   CLI::Option* page_size_opt = nullptr;  // of `volume create`
@@ -381,16 +381,17 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
   create->add_flag("--encrypted", o.encrypted,
                    "Encrypt its pages (AES-256-GCM) under --kms-key or the default key");
   const std::string kms_help = "KMS key: key id, ARN, alias/NAME or NAME";
-  create->add_option("--kms-key", o.kms_key, kms_help + " (implies --encrypted)")
+  create->add_option("--kms-key", o.kms_key, kms_help + " (implies --encrypted)")->type_name("KEY");
+  clone
+      ->add_option("--kms-key", o.kms_key,
+                   kms_help + "; default: the source's (an encrypted source only)")
       ->type_name("KEY");
-  clone->add_option("--kms-key", o.kms_key,
-                    kms_help + "; default: the source's (an encrypted source only)")
+  restore
+      ->add_option("--kms-key", o.kms_key,
+                   kms_help + "; default: the snapshot's (an encrypted snapshot only)")
       ->type_name("KEY");
-  restore->add_option("--kms-key", o.kms_key,
-                      kms_help + "; default: the snapshot's (an encrypted snapshot only)")
-      ->type_name("KEY");
-  CLI::App* rekey = Leaf(volume, "rekey", "Re-wrap an encrypted volume's data keys under a key",
-                         o, "volume.rekey");
+  CLI::App* rekey = Leaf(volume, "rekey", "Re-wrap an encrypted volume's data keys under a key", o,
+                         "volume.rekey");
   rekey->add_option("NAME", o.name, "Volume name")->required();
   rekey->add_option("--kms-key", o.kms_key, kms_help)->required()->type_name("KEY");
 }
@@ -426,10 +427,9 @@ void DefineKeyCommands(CLI::App& app, CliOptions& o) {
       ->add_option("--days", o.days, "Waiting period, 7 to 30 days")
       ->check(CLI::Range(7, 30))
       ->capture_default_str();
-  with_key(Leaf(key, "cancel-deletion", "Cancel a scheduled deletion (the key stays disabled)",
-                o, "key.cancel_deletion"));
-  with_key(Leaf(key, "rotate", "Add a new version of the key for new data keys", o,
-                "key.rotate"));
+  with_key(Leaf(key, "cancel-deletion", "Cancel a scheduled deletion (the key stays disabled)", o,
+                "key.cancel_deletion"));
+  with_key(Leaf(key, "rotate", "Add a new version of the key for new data keys", o, "key.rotate"));
 }
 
 void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {

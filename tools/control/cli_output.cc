@@ -88,16 +88,15 @@ std::string AliasesText(const json& k) {
 }
 
 void PrintKey(std::ostream& out, const json& k) {
-  Fields fields = {{"Key", Str(k, "KeyId")},
-                   {"ARN", Str(k, "Arn")},
-                   {"Aliases", AliasesText(k)},
-                   {"State", Str(k, "KeyState")},
-                   {"Manager", Str(k, "KeyManager")},
-                   {"Description", k.at("Description").get<std::string>().empty()
-                                       ? "-"
-                                       : Str(k, "Description")},
-                   {"Created", Str(k, "CreationDate")},
-                   {"Version", Str(k, "PrimaryKeyVersion") + " of " + Str(k, "KeyVersionCount")}};
+  Fields fields = {
+      {"Key", Str(k, "KeyId")},
+      {"ARN", Str(k, "Arn")},
+      {"Aliases", AliasesText(k)},
+      {"State", Str(k, "KeyState")},
+      {"Manager", Str(k, "KeyManager")},
+      {"Description", k.at("Description").get<std::string>().empty() ? "-" : Str(k, "Description")},
+      {"Created", Str(k, "CreationDate")},
+      {"Version", Str(k, "PrimaryKeyVersion") + " of " + Str(k, "KeyVersionCount")}};
   if (k.contains("DeletionDate")) fields.emplace_back("Deletion date", Str(k, "DeletionDate"));
   PrintFields(out, fields);
 }

@@ -2,7 +2,8 @@
 // Pure functions; thread-safe.
 //
 // Every failure a client sees is an ApiError: a stable machine-readable `code` (the names of
-// base/error_names.h, documented in docs/CLI.md) and a human-readable `message`. Scripts match on the code only.
+// base/error_names.h, documented in docs/CLI.md) and a human-readable `message`. Scripts match on
+// the code only.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -3,9 +3,10 @@
 // A full copy is a new root volume (its own clone lineage, so it does not count against the
 // source's clone quota) holding the bytes of a source handle. It is created with the source's
 // size, page size, compression and encryption (an encrypted source's copy is encrypted, under
-// the source's KMS key or the one named; an unencrypted source's copy cannot be), filled in 1 MiB chunks (chunks that are all zeros are
-// skipped, so holes stay holes) and synced. It takes time proportional to the source's size,
-// unlike a copy-on-write clone. Thread-safe (it only uses the thread-safe Store).
+// the source's KMS key or the one named; an unencrypted source's copy cannot be), filled in 1 MiB
+// chunks (chunks that are all zeros are skipped, so holes stay holes) and synced. It takes time
+// proportional to the source's size, unlike a copy-on-write clone. Thread-safe (it only uses the
+// thread-safe Store).
 #pragma once
 
 #include <chrono>

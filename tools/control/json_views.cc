@@ -83,10 +83,9 @@ nlohmann::json VolumeUsageToJson(const store::VolumeInfo& volume, const store::V
   return {
       {"VolumeIdentifier", volume.name},   {"LogicalBytes", usage.logical_bytes},
       {"MappedPages", usage.mapped_pages}, {"MappedBytes", usage.mapped_pages * volume.page_size},
-      {"StoredBytes", usage.stored_bytes},
-      {"OwnedPages", usage.owned_pages},   {"OwnedBytes", usage.owned_bytes},
-      {"SharedPages", usage.shared_pages}, {"SharedBytes", usage.shared_bytes},
-      {"AttributedBytes", usage.attributed_bytes},
+      {"StoredBytes", usage.stored_bytes}, {"OwnedPages", usage.owned_pages},
+      {"OwnedBytes", usage.owned_bytes},   {"SharedPages", usage.shared_pages},
+      {"SharedBytes", usage.shared_bytes}, {"AttributedBytes", usage.attributed_bytes},
   };
 }
 

@@ -23,9 +23,9 @@ Result<json> Create(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> alias, ctx.args.OptionalString("alias"));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> description,
                            ctx.args.OptionalString("description"));
-  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key,
-                           ctx.store->keys().CreateKey(alias.value_or(""),
-                                                       description.value_or("")));
+  CLONEFS_ASSIGN_OR_RETURN(
+      crypto::KeyMetadata key,
+      ctx.store->keys().CreateKey(alias.value_or(""), description.value_or("")));
   return KeyToJson(key);
 }
 
@@ -109,19 +109,27 @@ void RegisterKeyCommands(std::vector<CommandSpec>& table) {
   table.push_back({"key.policy_get", "key", "A key's policy document", {"key"}, PolicyGet});
   table.push_back(
       {"key.policy_put", "key", "Replace a key's policy document", {"key", "policy"}, PolicyPut});
-  table.push_back({"key.disable", "key",
+  table.push_back({"key.disable",
+                   "key",
                    "Disable a key: volumes under it refuse to open, open ones fail I/O",
-                   {"key"}, Disable});
+                   {"key"},
+                   Disable});
   table.push_back({"key.enable", "key", "Enable a disabled key again", {"key"}, Enable});
-  table.push_back({"key.schedule_deletion", "key",
+  table.push_back({"key.schedule_deletion",
+                   "key",
                    "Schedule a key's deletion in 7-30 days; it is unusable meanwhile",
-                   {"key", "days"}, ScheduleDeletion});
-  table.push_back({"key.cancel_deletion", "key",
-                   "Cancel a scheduled deletion (the key is then Disabled)", {"key"},
+                   {"key", "days"},
+                   ScheduleDeletion});
+  table.push_back({"key.cancel_deletion",
+                   "key",
+                   "Cancel a scheduled deletion (the key is then Disabled)",
+                   {"key"},
                    CancelDeletion});
-  table.push_back({"key.rotate", "key",
+  table.push_back({"key.rotate",
+                   "key",
                    "Add a new key version for new data keys; old versions still unwrap",
-                   {"key"}, Rotate});
+                   {"key"},
+                   Rotate});
 }
 
 }  // namespace clonefs::control

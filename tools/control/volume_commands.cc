@@ -204,15 +204,13 @@ Result<json> Restore(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
   if (!full_copy) {
-    CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v,
-                             ctx.store->RestoreSnapshot(snapshot, name, keys));
+    CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->RestoreSnapshot(snapshot, name, keys));
     return VolumeJson(ctx, v);
   }
   CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<store::VolumeHandle> from,
                            ctx.store->OpenSnapshot(snapshot));
-  CLONEFS_ASSIGN_OR_RETURN(
-      store::VolumeInfo v,
-      FullCopy(ctx.store, *from, name, keys.kms_key, ctx.progress, ctx.cancelled));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, FullCopy(ctx.store, *from, name, keys.kms_key,
+                                                         ctx.progress, ctx.cancelled));
   return VolumeJson(ctx, v);
 }
 
