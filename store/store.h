@@ -145,7 +145,7 @@ class Store {
 
   virtual const StoreInfo& info() const = 0;
 
-  // Catalog. Names follow Aurora identifier rules (ValidateName in names.h).
+  // Catalog. Names follow Aurora identifier rules (ValidateName in types.h).
   virtual Result<VolumeInfo> CreateVolume(const std::string& name, const VolumeOptions& opts) = 0;
   virtual Result<VolumeInfo> GetVolume(const std::string& name) = 0;
   virtual Result<VolumeInfo> GetVolumeById(uint64_t id) = 0;

@@ -6,7 +6,7 @@
 // so that recovery can replay the log and a reader can prove it got the bytes it asked for.
 // A record of an encrypted volume is also sealed (cipher 1): its payload is AES-256-GCM
 // ciphertext and tag under the data key (DEK) the header names, with the header's identity
-// as associated data (store/volume_crypto.h), so the CRC only guards against accidents.
+// as associated data (store/keys/volume_key_ring.h), so the CRC only guards against accidents.
 #pragma once
 
 #include <array>

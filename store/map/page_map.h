@@ -10,7 +10,7 @@
 //
 // Three layers, newest first: an in-memory overlay that takes every new entry, a frozen
 // overlay being written out by a checkpoint, and the entries checkpointed into MetaDb. The
-// segment log is the write-ahead log of the overlays (see store_open.cc, "Checkpoints"), so the
+// segment log is the write-ahead log of the overlays (see store/engine/checkpoint.cc), so the
 // overlays need no WAL of their own. Thread-safe; lookups share a lock, puts take it
 // exclusively for a few map operations.
 #pragma once
