@@ -31,11 +31,7 @@
 # docs/BENCHMARKS.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-bench_parse_common "$@"
-set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
-RUNTIME="${1:-20}"
-REPS="${2:-3}"
-CREATE_REPS="${3:-7}"
+bench_parse_args "RUNTIME=20 REPS=3 CREATE_REPS=7" "$@"
 DEPTH=15
 CHAIN_SIZE=1G
 SPACE_SIZES=(64 256)

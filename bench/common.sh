@@ -9,16 +9,28 @@ BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_BUILD="${CLONEFS_BUILD_DIR:-$BENCH_ROOT/build}"
 BENCH_WRITE=0
 BENCH_NO_BUILD=0
-declare -a BENCH_ARGS=()
 
-bench_parse_common() {
+# bench_parse_args "NAME=DEFAULT..." ARGS...: reads the command line of a benchmark. --write and
+# --no-build may come anywhere; so may the script's own options, which it takes in its own
+# bench_option (defined after sourcing this file; called with each other argument, returns 0
+# when it took it). The remaining arguments set the variables NAME... in order; one that is
+# missing or empty gets its DEFAULT.
+bench_option() { return 1; }
+bench_parse_args() {
+  local -a specs positional=()
+  read -r -a specs <<<"$1"
+  shift
   while (($#)); do
     case "$1" in
       --write) BENCH_WRITE=1 ;;
       --no-build) BENCH_NO_BUILD=1 ;;
-      *) BENCH_ARGS+=("$1") ;;
+      *) bench_option "$1" || positional+=("$1") ;;
     esac
     shift
+  done
+  local i
+  for i in "${!specs[@]}"; do
+    printf -v "${specs[i]%%=*}" '%s' "${positional[i]:-${specs[i]#*=}}"
   done
 }
 

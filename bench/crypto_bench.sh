@@ -13,11 +13,7 @@
 # table; --write also puts it into docs/BENCHMARKS.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-bench_parse_common "$@"
-set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
-RUNTIME="${1:-20}"
-REPS="${2:-3}"
-SIZE="${3:-2G}"
+bench_parse_args "RUNTIME=20 REPS=3 SIZE=2G" "$@"
 bench_setup
 command -v fio >/dev/null || fail "fio not found"
 command -v openssl >/dev/null || fail "openssl not found"

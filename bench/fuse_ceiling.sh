@@ -16,15 +16,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 NULL_OPTS=()
-args=()
-for a in "$@"; do
-  if [[ $a == --splice ]]; then NULL_OPTS=(--splice); else args+=("$a"); fi
-done
-bench_parse_common "${args[@]+"${args[@]}"}"
-set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
-RUNTIME="${1:-10}"
-REPS="${2:-3}"
-SIZE="${3:-2G}"
+bench_option() {
+  [[ $1 == --splice ]] || return 1
+  NULL_OPTS=(--splice)
+}
+bench_parse_args "RUNTIME=10 REPS=3 SIZE=2G" "$@"
 bench_setup
 command -v fio >/dev/null || fail "fio not found"
 FUSE_NULL="$BENCH_BUILD/bench/fuse_null"

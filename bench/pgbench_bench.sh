@@ -12,12 +12,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # shellcheck source=../tests/lib_pg.sh
 source "$BENCH_ROOT/tests/lib_pg.sh"
-bench_parse_common "$@"
-set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
-DURATION="${1:-30}"
-REPS="${2:-3}"
-SCALE="${3:-20}"
-CLIENTS="${4:-8}"
+bench_parse_args "DURATION=30 REPS=3 SCALE=20 CLIENTS=8" "$@"
 LOOP_OPTS="${LOOP_OPTS:---direct-io=on}"
 IMAGE_SIZE=4G
 bench_setup
