@@ -81,6 +81,38 @@ fio_layout() {
     --iodepth=8 --size="$2" --output=/dev/null
 }
 
+# The runs of the fio benchmarks, each with its report in $RES/SIDE.JOB.REP.json.
+# fio_run SIDE JOB REP FILE: run REP of JOB on the first $SIZE bytes of FILE, for $RUNTIME s.
+fio_run() {
+  fio_job "$2" "$4" "$SIZE" "$RUNTIME" "$RES/$1.$2.$3.json" || fail "fio $2 on $1 failed"
+}
+
+# fio_value SIDE JOB REP: that run's figure (fio_result).
+fio_value() { fio_result "$RES/$1.$2.$3.json" "$2"; }
+
+# fio_median SIDE JOB: the median of the figures of runs 1 to $REPS.
+fio_median() {
+  local rep vals=()
+  for rep in $(seq "$REPS"); do
+    vals+=("$(fio_value "$1" "$2" "$rep")") || return
+  done
+  median "${vals[@]}"
+}
+
+# fio_desc JOB: JOB as the tables name it; fio_unit JOB: the unit of its figures.
+fio_desc() {
+  case $1 in
+    seq*) echo "$1 1 MiB, iodepth 8" ;;
+    *) echo "$1 4 KiB, iodepth 32" ;;
+  esac
+}
+fio_unit() {
+  case $1 in
+    seq*) echo "MiB/s" ;;
+    *) echo "IOPS" ;;
+  esac
+}
+
 # One line describing this machine.
 bench_machine() {
   local cpu fs
