@@ -279,7 +279,7 @@ out="$T/table.md"
   echo "### Snapshots and clones"
   echo
   echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine)."
-  echo "fio $(fio --version | sed 's/^fio-//'); volumes uncompressed, 4 KiB pages, default cache."
+  echo "fio $(fio_version); volumes uncompressed, 4 KiB pages, default cache."
   echo
   echo "Creation time, median of $CREATE_REPS: wall time of the clonectl command against the running"
   echo "daemon; \"minus baseline\" subtracts a no-op \`clonectl store info\` run just before each command;"

@@ -130,6 +130,14 @@ bench_commit() {
   echo "$c"
 }
 
+# The line under a table's heading: when, on what machine, from which commit.
+bench_measured() {
+  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
+}
+
+# The version of fio, e.g. 3.33.
+fio_version() { fio --version | sed 's/^fio-//'; }
+
 # Median of the numbers given as arguments.
 median() {
   printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {if (NR % 2) print a[(NR + 1) / 2]; else printf "%.6g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2}'

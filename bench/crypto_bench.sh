@@ -62,8 +62,8 @@ out="$T/table.md"
 {
   echo "### Encryption: encrypted volume vs unencrypted volume"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
-  echo "fio $(fio --version | sed 's/^fio-//'), direct=1, libaio, ${RUNTIME} s per run after 2 s ramp, two $SIZE volumes of one store (4 KiB pages, no compression), written in full first; median of $REPS runs, interleaved."
+  bench_measured
+  echo "fio $(fio_version), direct=1, libaio, ${RUNTIME} s per run after 2 s ramp, two $SIZE volumes of one store (4 KiB pages, no compression), written in full first; median of $REPS runs, interleaved."
   echo
   echo "| job | unencrypted | encrypted | encrypted/unencrypted | target | met |"
   echo "| --- | ---: | ---: | ---: | ---: | :---: |"

@@ -61,8 +61,8 @@ out="$T/table.md"
 {
   echo "### fio: volume file vs plain file"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
-  echo "fio $(fio --version | sed 's/^fio-//'), direct=1, libaio, ${RUNTIME} s per run after 2 s ramp, $SIZE files written in full first; median of $REPS runs."
+  bench_measured
+  echo "fio $(fio_version), direct=1, libaio, ${RUNTIME} s per run after 2 s ramp, $SIZE files written in full first; median of $REPS runs."
   echo
   echo "| job | plain file | volume | volume/plain | target | met |"
   echo "| --- | ---: | ---: | ---: | ---: | :---: |"

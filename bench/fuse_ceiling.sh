@@ -90,8 +90,8 @@ out="$T/table.md"
 {
   echo "### FUSE ceiling: no-op FUSE file vs plain file vs volume"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
-  echo "fio $(fio --version | sed 's/^fio-//'), direct=1, libaio, 1 MiB blocks, iodepth 8, ${RUNTIME} s per run after 2 s ramp, $SIZE files (plain file and volume written in full first); median of $REPS runs, interleaved."
+  bench_measured
+  echo "fio $(fio_version), direct=1, libaio, 1 MiB blocks, iodepth 8, ${RUNTIME} s per run after 2 s ramp, $SIZE files (plain file and volume written in full first); median of $REPS runs, interleaved."
   echo
   transfer="requests read with read(2) into libfuse's buffer, replies written with writev(2)"
   ((${#NULL_OPTS[@]})) && transfer="but with --splice: write data spliced into a pipe and copied out by write_buf, read replies spliced from a memfd"

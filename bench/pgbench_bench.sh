@@ -61,7 +61,7 @@ out="$T/table.md"
 {
   echo "### pgbench: ext4 on a loop device on a volume vs on a plain file"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
+  bench_measured
   echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), shared_buffers=256MB, max_wal_size=2GB;"
   echo "$IMAGE_SIZE images, \`losetup $LOOP_OPTS\`, mkfs.ext4 defaults; \`pgbench -i -s $SCALE\`, then"
   echo "\`pgbench -c $CLIENTS -j 2 -T $DURATION\` (TPC-B-like), $REPS runs per side, alternating."
