@@ -31,11 +31,7 @@
 # docs/BENCHMARKS.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-bench_parse_common "$@"
-set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
-RUNTIME="${1:-20}"
-REPS="${2:-3}"
-CREATE_REPS="${3:-7}"
+bench_parse_args "RUNTIME=20 REPS=3 CREATE_REPS=7" "$@"
 DEPTH=15
 CHAIN_SIZE=1G
 SPACE_SIZES=(64 256)
@@ -283,7 +279,7 @@ out="$T/table.md"
   echo "### Snapshots and clones"
   echo
   echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine)."
-  echo "fio $(fio --version | sed 's/^fio-//'); volumes uncompressed, 4 KiB pages, default cache."
+  echo "fio $(fio_version); volumes uncompressed, 4 KiB pages, default cache."
   echo
   echo "Creation time, median of $CREATE_REPS: wall time of the clonectl command against the running"
   echo "daemon; \"minus baseline\" subtracts a no-op \`clonectl store info\` run just before each command;"

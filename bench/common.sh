@@ -9,16 +9,28 @@ BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BENCH_BUILD="${CLONEFS_BUILD_DIR:-$BENCH_ROOT/build}"
 BENCH_WRITE=0
 BENCH_NO_BUILD=0
-declare -a BENCH_ARGS=()
 
-bench_parse_common() {
+# bench_parse_args "NAME=DEFAULT..." ARGS...: reads the command line of a benchmark. --write and
+# --no-build may come anywhere; so may the script's own options, which it takes in its own
+# bench_option (defined after sourcing this file; called with each other argument, returns 0
+# when it took it). The remaining arguments set the variables NAME... in order; one that is
+# missing or empty gets its DEFAULT.
+bench_option() { return 1; }
+bench_parse_args() {
+  local -a specs positional=()
+  read -r -a specs <<<"$1"
+  shift
   while (($#)); do
     case "$1" in
       --write) BENCH_WRITE=1 ;;
       --no-build) BENCH_NO_BUILD=1 ;;
-      *) BENCH_ARGS+=("$1") ;;
+      *) bench_option "$1" || positional+=("$1") ;;
     esac
     shift
+  done
+  local i
+  for i in "${!specs[@]}"; do
+    printf -v "${specs[i]%%=*}" '%s' "${positional[i]:-${specs[i]#*=}}"
   done
 }
 
@@ -69,6 +81,38 @@ fio_layout() {
     --iodepth=8 --size="$2" --output=/dev/null
 }
 
+# The runs of the fio benchmarks, each with its report in $RES/SIDE.JOB.REP.json.
+# fio_run SIDE JOB REP FILE: run REP of JOB on the first $SIZE bytes of FILE, for $RUNTIME s.
+fio_run() {
+  fio_job "$2" "$4" "$SIZE" "$RUNTIME" "$RES/$1.$2.$3.json" || fail "fio $2 on $1 failed"
+}
+
+# fio_value SIDE JOB REP: that run's figure (fio_result).
+fio_value() { fio_result "$RES/$1.$2.$3.json" "$2"; }
+
+# fio_median SIDE JOB: the median of the figures of runs 1 to $REPS.
+fio_median() {
+  local rep vals=()
+  for rep in $(seq "$REPS"); do
+    vals+=("$(fio_value "$1" "$2" "$rep")") || return
+  done
+  median "${vals[@]}"
+}
+
+# fio_desc JOB: JOB as the tables name it; fio_unit JOB: the unit of its figures.
+fio_desc() {
+  case $1 in
+    seq*) echo "$1 1 MiB, iodepth 8" ;;
+    *) echo "$1 4 KiB, iodepth 32" ;;
+  esac
+}
+fio_unit() {
+  case $1 in
+    seq*) echo "MiB/s" ;;
+    *) echo "IOPS" ;;
+  esac
+}
+
 # One line describing this machine.
 bench_machine() {
   local cpu fs
@@ -85,6 +129,14 @@ bench_commit() {
   git -C "$BENCH_ROOT" diff --quiet HEAD 2>/dev/null || c="$c with local changes"
   echo "$c"
 }
+
+# The line under a table's heading: when, on what machine, from which commit.
+bench_measured() {
+  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
+}
+
+# The version of fio, e.g. 3.33.
+fio_version() { fio --version | sed 's/^fio-//'; }
 
 # Median of the numbers given as arguments.
 median() {

@@ -13,11 +13,7 @@
 # table; --write also puts it into docs/BENCHMARKS.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-bench_parse_common "$@"
-set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
-RUNTIME="${1:-20}"
-REPS="${2:-3}"
-SIZE="${3:-2G}"
+bench_parse_args "RUNTIME=20 REPS=3 SIZE=2G" "$@"
 bench_setup
 command -v fio >/dev/null || fail "fio not found"
 command -v openssl >/dev/null || fail "openssl not found"
@@ -36,15 +32,6 @@ ctl volume create encrypted --size "$SIZE" --encrypted >/dev/null
 JOBS=(seqwrite seqread randread randwrite)
 SIDES=(plain encrypted)
 
-# run_job SIDE JOB REP: one fio run on volume SIDE; its JSON goes to $RES.
-run_job() {
-  fio_job "$2" "$M/volumes/$1" "$SIZE" "$RUNTIME" "$RES/$1.$2.$3.json" ||
-    fail "fio $2 on $1 failed"
-}
-
-# value SIDE JOB REP: MiB/s for sequential jobs, IOPS for random ones.
-value() { fio_result "$RES/$1.$2.$3.json" "$2"; }
-
 # OpenSSL's single-core AES-256-GCM throughput for BYTES-byte messages, in MB/s (10^6).
 openssl_mbps() {
   openssl speed -evp aes-256-gcm -bytes "$1" -seconds 3 2>/dev/null |
@@ -59,8 +46,8 @@ done
 for rep in $(seq "$REPS"); do
   for job in "${JOBS[@]}"; do
     for side in "${SIDES[@]}"; do
-      run_job "$side" "$job" "$rep"
-      log "rep $rep $job $side: $(value "$side" "$job" "$rep")"
+      fio_run "$side" "$job" "$rep" "$M/volumes/$side"
+      log "rep $rep $job $side: $(fio_value "$side" "$job" "$rep")"
     done
   done
 done
@@ -75,27 +62,19 @@ out="$T/table.md"
 {
   echo "### Encryption: encrypted volume vs unencrypted volume"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
-  echo "fio $(fio --version | sed 's/^fio-//'), direct=1, libaio, ${RUNTIME} s per run after 2 s ramp, two $SIZE volumes of one store (4 KiB pages, no compression), written in full first; median of $REPS runs, interleaved."
+  bench_measured
+  echo "fio $(fio_version), direct=1, libaio, ${RUNTIME} s per run after 2 s ramp, two $SIZE volumes of one store (4 KiB pages, no compression), written in full first; median of $REPS runs, interleaved."
   echo
   echo "| job | unencrypted | encrypted | encrypted/unencrypted | target | met |"
   echo "| --- | ---: | ---: | ---: | ---: | :---: |"
   cpu_notes=()
   for job in "${JOBS[@]}"; do
-    p=() e=()
-    for rep in $(seq "$REPS"); do
-      p+=("$(value plain "$job" "$rep")")
-      e+=("$(value encrypted "$job" "$rep")")
-    done
-    pm="$(median "${p[@]}")"
-    em="$(median "${e[@]}")"
+    pm="$(fio_median plain "$job")"
+    em="$(fio_median encrypted "$job")"
     r="$(ratio "$em" "$pm")"
-    case $job in
-      seq*) unit="MiB/s" desc="$job 1 MiB, iodepth 8" ;;
-      *) unit="IOPS" desc="$job 4 KiB, iodepth 32" ;;
-    esac
+    unit="$(fio_unit "$job")"
     met="$(meets "$em" "$pm" 0.7)"
-    echo "| $desc | $pm $unit | $em $unit | $r | ≥ 0.7 | $met |"
+    echo "| $(fio_desc "$job") | $pm $unit | $em $unit | $r | ≥ 0.7 | $met |"
     # How much of one core AES-GCM alone needs at the encrypted side's rate.
     bytes_per_s="$(awk -v v="$em" -v u="$unit" 'BEGIN {print (u == "IOPS") ? v * 4096 : v * 1048576}')"
     cpu_notes+=("$job $(awk -v b="$bytes_per_s" -v o="$ossl_4k" 'BEGIN {printf "%.2f", b / (o * 1e6)}')")

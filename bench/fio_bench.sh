@@ -12,11 +12,7 @@
 # docs/BENCHMARKS.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-bench_parse_common "$@"
-set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
-RUNTIME="${1:-20}"
-REPS="${2:-3}"
-SIZE="${3:-2G}"
+bench_parse_args "RUNTIME=20 REPS=3 SIZE=2G" "$@"
 bench_setup
 command -v fio >/dev/null || fail "fio not found"
 
@@ -34,14 +30,6 @@ truncate -s "$SIZE" "$PLAIN"
 
 JOBS=(seqwrite seqread randread randwrite)
 
-# run_job SIDE FILE JOB REP: one fio run; its JSON goes to $RES.
-run_job() {
-  fio_job "$3" "$2" "$SIZE" "$RUNTIME" "$RES/$1.$3.$4.json" || fail "fio $3 on $1 failed"
-}
-
-# value SIDE JOB REP: MiB/s for sequential jobs, IOPS for random ones.
-value() { fio_result "$RES/$1.$2.$3.json" "$2"; }
-
 step "laying out both files ($SIZE each)"
 for f in "$PLAIN" "$VOL"; do
   fio_layout "$f" "$SIZE" || fail "layout of $f failed"
@@ -52,8 +40,8 @@ for rep in $(seq "$REPS"); do
     for side in plain volume; do
       file="$PLAIN"
       [[ $side == volume ]] && file="$VOL"
-      run_job "$side" "$file" "$job" "$rep"
-      log "rep $rep $job $side: $(value "$side" "$job" "$rep")"
+      fio_run "$side" "$job" "$rep" "$file"
+      log "rep $rep $job $side: $(fio_value "$side" "$job" "$rep")"
     done
   done
 done
@@ -73,26 +61,22 @@ out="$T/table.md"
 {
   echo "### fio: volume file vs plain file"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
-  echo "fio $(fio --version | sed 's/^fio-//'), direct=1, libaio, ${RUNTIME} s per run after 2 s ramp, $SIZE files written in full first; median of $REPS runs."
+  bench_measured
+  echo "fio $(fio_version), direct=1, libaio, ${RUNTIME} s per run after 2 s ramp, $SIZE files written in full first; median of $REPS runs."
   echo
   echo "| job | plain file | volume | volume/plain | target | met |"
   echo "| --- | ---: | ---: | ---: | ---: | :---: |"
   for job in "${JOBS[@]}"; do
-    p=() v=()
-    for rep in $(seq "$REPS"); do
-      p+=("$(value plain "$job" "$rep")")
-      v+=("$(value volume "$job" "$rep")")
-    done
-    pm="$(median "${p[@]}")"
-    vm="$(median "${v[@]}")"
+    pm="$(fio_median plain "$job")"
+    vm="$(fio_median volume "$job")"
     r="$(ratio "$vm" "$pm")"
+    unit="$(fio_unit "$job")"
     case $job in
-      seq*) unit="MiB/s" target=0.8 desc="$job 1 MiB, iodepth 8" ;;
-      *) unit="IOPS" target=0.5 desc="$job 4 KiB, iodepth 32" ;;
+      seq*) target=0.8 ;;
+      *) target=0.5 ;;
     esac
     met="$(meets "$vm" "$pm" "$target")"
-    echo "| $desc | $pm $unit | $vm $unit | $r | ≥ $target | $met |"
+    echo "| $(fio_desc "$job") | $pm $unit | $vm $unit | $r | ≥ $target | $met |"
   done
   echo
   echo "Daemon memory (VmRSS / peak VmHWM, MiB; default cache budget 512 MiB):"

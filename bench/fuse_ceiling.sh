@@ -16,15 +16,11 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 NULL_OPTS=()
-args=()
-for a in "$@"; do
-  if [[ $a == --splice ]]; then NULL_OPTS=(--splice); else args+=("$a"); fi
-done
-bench_parse_common "${args[@]+"${args[@]}"}"
-set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
-RUNTIME="${1:-10}"
-REPS="${2:-3}"
-SIZE="${3:-2G}"
+bench_option() {
+  [[ $1 == --splice ]] || return 1
+  NULL_OPTS=(--splice)
+}
+bench_parse_args "RUNTIME=10 REPS=3 SIZE=2G" "$@"
 bench_setup
 command -v fio >/dev/null || fail "fio not found"
 FUSE_NULL="$BENCH_BUILD/bench/fuse_null"
@@ -65,9 +61,6 @@ JOBS=(seqwrite seqread)
 SIDES=(plain fuse_null volume)
 declare -A FILE_OF=([plain]="$PLAIN" [fuse_null]="$NULL_FILE" [volume]="$VOL")
 
-# value SIDE JOB REP: MiB/s of one run.
-value() { fio_result "$RES/$1.$2.$3.json" "$2"; }
-
 step "laying out the plain file and the volume ($SIZE each)"
 for f in "$PLAIN" "$VOL"; do
   fio_layout "$f" "$SIZE" || fail "layout of $f failed"
@@ -76,16 +69,15 @@ done
 for rep in $(seq "$REPS"); do
   for job in "${JOBS[@]}"; do
     for side in "${SIDES[@]}"; do
-      fio_job "$job" "${FILE_OF[$side]}" "$SIZE" "$RUNTIME" "$RES/$side.$job.$rep.json" ||
-        fail "fio $job on $side failed"
-      log "rep $rep $job $side: $(value "$side" "$job" "$rep") MiB/s"
+      fio_run "$side" "$job" "$rep" "${FILE_OF[$side]}"
+      log "rep $rep $job $side: $(fio_value "$side" "$job" "$rep") MiB/s"
     done
     if [[ $job == seqwrite ]]; then
       # The same writes to a new file: every block newly allocated, as in the store's log.
       fio_job seqwrite "$FRESH" "$FRESH_SIZE" "$RUNTIME" "$RES/fresh.seqwrite.$rep.json" ||
         fail "fio seqwrite on a new file failed"
       rm -f "$FRESH"
-      log "rep $rep seqwrite new file: $(value fresh seqwrite "$rep") MiB/s"
+      log "rep $rep seqwrite new file: $(fio_value fresh seqwrite "$rep") MiB/s"
     fi
   done
 done
@@ -98,8 +90,8 @@ out="$T/table.md"
 {
   echo "### FUSE ceiling: no-op FUSE file vs plain file vs volume"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
-  echo "fio $(fio --version | sed 's/^fio-//'), direct=1, libaio, 1 MiB blocks, iodepth 8, ${RUNTIME} s per run after 2 s ramp, $SIZE files (plain file and volume written in full first); median of $REPS runs, interleaved."
+  bench_measured
+  echo "fio $(fio_version), direct=1, libaio, 1 MiB blocks, iodepth 8, ${RUNTIME} s per run after 2 s ramp, $SIZE files (plain file and volume written in full first); median of $REPS runs, interleaved."
   echo
   transfer="requests read with read(2) into libfuse's buffer, replies written with writev(2)"
   ((${#NULL_OPTS[@]})) && transfer="but with --splice: write data spliced into a pipe and copied out by write_buf, read replies spliced from a memfd"
@@ -110,19 +102,13 @@ out="$T/table.md"
   echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
   for job in "${JOBS[@]}"; do
     declare -A med=()
-    for side in "${SIDES[@]}"; do
-      vals=()
-      for rep in $(seq "$REPS"); do vals+=("$(value "$side" "$job" "$rep")"); done
-      med[$side]="$(median "${vals[@]}")"
-    done
+    for side in "${SIDES[@]}"; do med[$side]="$(fio_median "$side" "$job")"; done
     [[ $job == seqwrite ]] && med_plain_seqwrite="${med[plain]}"
-    echo "| $job 1 MiB, iodepth 8 | ${med[plain]} MiB/s | ${med[fuse_null]} MiB/s | ${med[volume]} MiB/s" \
+    echo "| $(fio_desc "$job") | ${med[plain]} MiB/s | ${med[fuse_null]} MiB/s | ${med[volume]} MiB/s" \
       "| $(ratio "${med[fuse_null]}" "${med[plain]}") | $(ratio "${med[volume]}" "${med[plain]}")" \
       "| $(ratio "${med[volume]}" "${med[fuse_null]}") |"
   done
-  fresh=()
-  for rep in $(seq "$REPS"); do fresh+=("$(value fresh seqwrite "$rep")"); done
-  fm="$(median "${fresh[@]}")"
+  fm="$(fio_median fresh seqwrite)"
   echo
   echo "The same seqwrite job on a new file, so that every block is newly allocated as the store's log allocates it (the plain file above is overwritten in place): $fm MiB/s, $(ratio "$fm" "${med_plain_seqwrite}")× the plain file. That is what a log-structured store can write on this filesystem with no work of its own."
 } >"$out"

@@ -10,24 +10,17 @@
 # by a CHECKPOINT. The table shows each run's TPS, the medians and the ratio volume/plain.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-bench_parse_common "$@"
-set -- "${BENCH_ARGS[@]+"${BENCH_ARGS[@]}"}"
-DURATION="${1:-30}"
-REPS="${2:-3}"
-SCALE="${3:-20}"
-CLIENTS="${4:-8}"
+# shellcheck source=../tests/lib_pg.sh
+source "$BENCH_ROOT/tests/lib_pg.sh"
+bench_parse_args "DURATION=30 REPS=3 SCALE=20 CLIENTS=8" "$@"
 LOOP_OPTS="${LOOP_OPTS:---direct-io=on}"
 IMAGE_SIZE=4G
 bench_setup
 need_loop
 
-PGBIN=/usr/lib/postgresql/15/bin
-[[ -x $PGBIN/postgres ]] || fail "PostgreSQL 15 is not installed"
+pg_require
 M="$T/mnt"
-PGRUN="$T/pg"
-mkdir -p "$PGRUN"
-chown postgres: "$PGRUN"
-pg() { runuser -u postgres -- "$@"; }
+pg_rundir "$T/pg"
 declare -A PORT
 
 step "store, images, loops, ext4, initdb"
@@ -44,16 +37,11 @@ for side in plain volume; do
   mkdir -p "$T/$side"
   mount "$dev" "$T/$side"
   data="$T/$side/pgdata"
-  mkdir "$data"
-  chown postgres: "$data"
-  chmod 700 "$data"
-  T_PGDATA+=("$data")
-  pg "$PGBIN/initdb" -D "$data" -A trust -U postgres --locale=C >/dev/null
+  # SQL_ASCII: what initdb chooses for locale C when it is given no encoding.
+  pg_initdb "$data" "$PGRUN/initdb.$side.log" SQL_ASCII
   PORT[$side]="$(free_port)"
-  pg "$PGBIN/pg_ctl" -D "$data" -l "$PGRUN/$side.log" -w -t 120 \
-    -o "-k $PGRUN -p ${PORT[$side]} -c listen_addresses='' -c shared_buffers=256MB -c max_wal_size=2GB" \
-    start >/dev/null || fail "postgres on $side did not start"
-  pg "$PGBIN/pgbench" -h "$PGRUN" -p "${PORT[$side]}" -i -s "$SCALE" -q postgres >/dev/null 2>&1 ||
+  pg_start "$data" "${PORT[$side]}" "$PGRUN/$side.log" 120 "-c shared_buffers=256MB -c max_wal_size=2GB"
+  pg_client pgbench "${PORT[$side]}" -i -s "$SCALE" -q postgres >/dev/null 2>&1 ||
     fail "pgbench -i on $side failed"
   log "$side: $dev, port ${PORT[$side]}, pgbench scale $SCALE loaded"
 done
@@ -61,8 +49,8 @@ done
 declare -A TPS
 for rep in $(seq "$REPS"); do
   for side in plain volume; do
-    pg "$PGBIN/psql" -h "$PGRUN" -p "${PORT[$side]}" -X -q -c CHECKPOINT postgres
-    pg "$PGBIN/pgbench" -h "$PGRUN" -p "${PORT[$side]}" -c "$CLIENTS" -j 2 -T "$DURATION" postgres \
+    pg_sql "${PORT[$side]}" CHECKPOINT
+    pg_client pgbench "${PORT[$side]}" -c "$CLIENTS" -j 2 -T "$DURATION" postgres \
       >"$T/run.$side.$rep.out" 2>&1 || { cat "$T/run.$side.$rep.out"; fail "pgbench on $side failed"; }
     TPS[$side.$rep]="$(sed -n 's/^tps = \([0-9]*\).*/\1/p' "$T/run.$side.$rep.out" | head -n 1)"
     log "rep $rep $side: ${TPS[$side.$rep]} TPS"
@@ -73,7 +61,7 @@ out="$T/table.md"
 {
   echo "### pgbench: ext4 on a loop device on a volume vs on a plain file"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(bench_machine); clonefs $(bench_commit)."
+  bench_measured
   echo "PostgreSQL $("$PGBIN/postgres" --version | awk '{print $3}'), shared_buffers=256MB, max_wal_size=2GB;"
   echo "$IMAGE_SIZE images, \`losetup $LOOP_OPTS\`, mkfs.ext4 defaults; \`pgbench -i -s $SCALE\`, then"
   echo "\`pgbench -c $CLIENTS -j 2 -T $DURATION\` (TPC-B-like), $REPS runs per side, alternating."
@@ -96,6 +84,6 @@ out="$T/table.md"
 } >"$out"
 
 for data in "${T_PGDATA[@]}"; do
-  pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+  pg_stop "$data"
 done
 bench_publish pgbench_bench "$out"

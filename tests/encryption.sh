@@ -7,34 +7,24 @@
 # written through ext4 or PostgreSQL, nor the key file's bytes (raw or hex), while an
 # unencrypted control volume's marker is found.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_pg.sh"
 t_init "$@"
 need_loop
-
-PGBIN=/usr/lib/postgresql/15/bin
-[[ -x $PGBIN/postgres ]] || fail "PostgreSQL 15 is not installed ($PGBIN/postgres missing)"
-id postgres >/dev/null 2>&1 || fail "no postgres user"
+pg_require
 
 M="$T/mnt"
 E="$T/ext4"
 EC="$T/ext4-clone"
-PGRUN="$T/pg"
 PORT="$(free_port)"
 MARK_FILE="clonefs-marker-file-$RANDOM$RANDOM-$(date +%s%N)"
 MARK_ROW="clonefs-marker-row-$RANDOM$RANDOM-$(date +%s%N)"
 MARK_PLAIN="clonefs-marker-plain-$RANDOM$RANDOM-$(date +%s%N)"
-mkdir -p "$E" "$EC" "$PGRUN"
-chown postgres: "$PGRUN"
+mkdir -p "$E" "$EC"
+pg_rundir "$T/pg"
 
-pg() { runuser -u postgres -- "$@"; }
-pg_start() {
-  pg "$PGBIN/pg_ctl" -D "$1" -l "$PGRUN/server.log" -w -t 120 \
-    -o "-k $PGRUN -p $PORT -c listen_addresses=''" start >/dev/null || fail "postgres did not start on $1"
-}
-pg_stop() { pg "$PGBIN/pg_ctl" -D "$1" -m fast -w -t 120 stop >/dev/null || fail "postgres did not stop"; }
-sql() { pg "$PGBIN/psql" -h "$PGRUN" -p "$PORT" -X -A -t -q -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 counts() {
-  sql "select (select count(*) from pgbench_accounts), (select count(*) from pgbench_history),
-              (select sum(abalance) from pgbench_accounts), (select note from marker)"
+  pg_sql "$PORT" "select (select count(*) from pgbench_accounts), (select count(*) from pgbench_history),
+                        (select sum(abalance) from pgbench_accounts), (select note from marker)"
 }
 json_get() { iotool json-get "$1"; }
 
@@ -85,19 +75,14 @@ mkfs.ext4 -q -F "$LOOP"
 mount "$LOOP" "$E"
 for i in $(seq 64); do echo "$MARK_FILE line $i"; done >"$E/marker.txt"
 PGDATA="$E/pgdata"
-mkdir "$PGDATA"
-chown postgres: "$PGDATA"
-chmod 700 "$PGDATA"
-T_PGDATA+=("$PGDATA")
-pg "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres -E UTF8 --locale=C >"$PGRUN/initdb.log" 2>&1 ||
-  { cat "$PGRUN/initdb.log"; fail "initdb failed"; }
-pg_start "$PGDATA"
-pg "$PGBIN/pgbench" -h "$PGRUN" -p "$PORT" -i -s 5 -q postgres >"$PGRUN/init.log" 2>&1 ||
+pg_initdb "$PGDATA" "$PGRUN/initdb.log"
+pg_start "$PGDATA" "$PORT" "$PGRUN/server.log"
+pg_client pgbench "$PORT" -i -s 5 -q postgres >"$PGRUN/init.log" 2>&1 ||
   { cat "$PGRUN/init.log"; fail "pgbench -i failed"; }
-pg "$PGBIN/pgbench" -h "$PGRUN" -p "$PORT" -c 4 -j 2 -T 10 postgres >"$PGRUN/run.log" 2>&1 ||
+pg_client pgbench "$PORT" -c 4 -j 2 -T 10 postgres >"$PGRUN/run.log" 2>&1 ||
   { cat "$PGRUN/run.log"; fail "pgbench run failed"; }
 grep -E '^tps' "$PGRUN/run.log" | sed 's/^/    /'
-sql "create table marker (note text); insert into marker values ('$MARK_ROW'); checkpoint;"
+pg_sql "$PORT" "create table marker (note text); insert into marker values ('$MARK_ROW'); checkpoint;"
 before="$(counts)"
 log "rows (accounts|history|sum abalance|marker): $before"
 [[ "$before" == 500000\|*\|*\|"$MARK_ROW" ]] || fail "unexpected contents: $before"
@@ -111,10 +96,10 @@ mount_store "$STORE" "$M"
 loop_attach LOOP "$M/volumes/pg"
 e2fsck -fn "$LOOP" >"$T/fsck.out" 2>&1 || { cat "$T/fsck.out"; fail "e2fsck -fn reports problems"; }
 mount "$LOOP" "$E"
-pg_start "$PGDATA"
+pg_start "$PGDATA" "$PORT" "$PGRUN/server.log"
 after="$(counts)"
 [[ "$after" == "$before" ]] || fail "rows changed across remount: before $before, after $after"
-pg "$PGBIN/pg_amcheck" -h "$PGRUN" -p "$PORT" --all --heapallindexed --install-missing \
+pg_client pg_amcheck "$PORT" --all --heapallindexed --install-missing \
   >"$PGRUN/amcheck.log" 2>&1 || { cat "$PGRUN/amcheck.log"; fail "pg_amcheck found corruption"; }
 [[ ! -s "$PGRUN/amcheck.log" ]] || { cat "$PGRUN/amcheck.log"; fail "pg_amcheck reported something"; }
 log "pg_amcheck --all --heapallindexed: clean"
@@ -150,11 +135,10 @@ loop_attach LOOPC "$M/volumes/pgc"
 e2fsck -fn "$LOOPC" >"$T/fsck.out" 2>&1 || { cat "$T/fsck.out"; fail "e2fsck -fn on the clone reports problems"; }
 mount "$LOOPC" "$EC"
 grep -q "$MARK_FILE line 64" "$EC/marker.txt" || fail "the clone lost the marker file"
-T_PGDATA+=("$EC/pgdata")
-pg_start "$EC/pgdata"
+pg_start "$EC/pgdata" "$PORT" "$PGRUN/server.log"
 clone_rows="$(counts)"
 [[ "$clone_rows" == "$before" ]] || fail "the clone's rows differ: $clone_rows vs $before"
-sql "insert into pgbench_history (tid, bid, aid, delta, mtime) values (1, 1, 1, 7, now())"
+pg_sql "$PORT" "insert into pgbench_history (tid, bid, aid, delta, mtime) values (1, 1, 1, 7, now())"
 pg_stop "$EC/pgdata"
 umount "$EC"
 loop_detach "$LOOPC"
@@ -164,7 +148,7 @@ ctl key enable src >/dev/null
 loop_attach LOOP "$M/volumes/pg"
 mount "$LOOP" "$E"
 grep -q "$MARK_FILE line 64" "$E/marker.txt" || fail "the source lost the marker file"
-pg_start "$PGDATA"
+pg_start "$PGDATA" "$PORT" "$PGRUN/server.log"
 [[ "$(counts)" == "$before" ]] || fail "the source's rows changed"
 pg_stop "$PGDATA"
 umount "$E"
@@ -180,8 +164,8 @@ loop_attach LOOPC "$M/volumes/pgc"
 e2fsck -fn "$LOOPC" >"$T/fsck.out" 2>&1 || { cat "$T/fsck.out"; fail "e2fsck -fn after rekey reports problems"; }
 mount "$LOOPC" "$EC"
 grep -q "$MARK_FILE line 64" "$EC/marker.txt" || fail "the re-keyed clone lost the marker file"
-pg_start "$EC/pgdata"
-rows="$(sql "select count(*) from pgbench_history")"
+pg_start "$EC/pgdata" "$PORT" "$PGRUN/server.log"
+rows="$(pg_sql "$PORT" "select count(*) from pgbench_history")"
 IFS='|' read -r _ hist _ _ <<<"$before"
 ((rows == hist + 1)) || fail "the re-keyed clone's history has $rows rows, expected $((hist + 1))"
 pg_stop "$EC/pgdata"

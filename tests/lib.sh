@@ -1,11 +1,11 @@
 # Shared helpers for the integration tests in tests/. Source it, then call `t_init "$@"`.
 #
 # Every test gets a fresh directory under /tmp, or $CLONEFS_TEST_TMPDIR ($T). On every exit
-# path (success, failure, signal) the cleanup stops PostgreSQL servers it started, unmounts
-# every filesystem mounted under $T (innermost first), detaches every loop device whose backing
-# file is under $T, unmounts FUSE mounts (lazily if they are busy or dead), kills leftover
-# daemons, prints the daemon logs when the test failed, and removes $T without crossing into
-# any mount.
+# path (success, failure, signal) the cleanup stops PostgreSQL servers it started (with
+# tests/lib_pg.sh), unmounts every filesystem mounted under $T (innermost first), detaches every
+# loop device whose backing file is under $T, unmounts FUSE mounts (lazily if they are busy or
+# dead), kills leftover daemons, prints the daemon logs when the test failed, and removes $T
+# without crossing into any mount.
 #
 # Exit codes: 0 pass, 77 skip (only when /dev/fuse is missing), anything else fail.
 
@@ -17,7 +17,6 @@ CLONECTL=""
 TEST_NAME="${TEST_NAME:-$(basename "${BASH_SOURCE[1]:-$0}" .sh)}"
 DAEMON_PID=""          # pid of the daemon serving the most recent mount_store
 declare -a T_DAEMONS=()  # every daemon pid started by this test
-declare -a T_PGDATA=()   # PostgreSQL data dirs whose servers must be stopped on exit
 declare -a T_LOOPS=()    # "DEVICE FILE" of every loop device this test attached
 T_LOG_SEQ=0
 T_STARTED=$(date +%s)
@@ -243,16 +242,13 @@ t_loops_under() {
 }
 
 t_cleanup() {
-  local rc=$? target fstype source pid pgdata dev
+  local rc=$? target fstype source pid dev
   set +e
   trap - EXIT INT TERM
   [[ -n "$T" && -d "$T" ]] || exit "$rc"
   cd /
-  for pgdata in "${T_PGDATA[@]}"; do
-    if [[ -f "$pgdata/postmaster.pid" ]]; then
-      runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$pgdata" -m immediate -w -t 30 stop >/dev/null 2>&1
-    fi
-  done
+  # PostgreSQL servers of a test that uses tests/lib_pg.sh.
+  declare -F pg_cleanup >/dev/null && pg_cleanup
   while read -r target fstype source; do
     [[ -n "$target" ]] || continue
     if [[ $fstype == fuse* ]]; then

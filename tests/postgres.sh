@@ -3,33 +3,23 @@
 # run; stop, unmount everything, remount the store, start again; the row counts match and
 # pg_amcheck --heapallindexed finds nothing.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_pg.sh"
 t_init "$@"
 need_loop
-
-PGBIN=/usr/lib/postgresql/15/bin
-[[ -x $PGBIN/postgres ]] || fail "PostgreSQL 15 is not installed ($PGBIN/postgres missing)"
-id postgres >/dev/null 2>&1 || fail "no postgres user"
+pg_require
 
 M="$T/mnt"
 E="$T/ext4"
 VOL="$M/volumes/pg"
 PGDATA="$E/pgdata"
-PGRUN="$T/pg"  # socket and server log, outside the volume
 PORT="$(free_port)"
-mkdir -p "$E" "$PGRUN"
-chown postgres: "$PGRUN"
+mkdir -p "$E"
+pg_rundir "$T/pg"  # socket and server log, outside the volume
 
-pg() { runuser -u postgres -- "$@"; }
-pg_start() {
-  pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGRUN/server.log" -w -t 120 \
-    -o "-k $PGRUN -p $PORT -c listen_addresses=''" start >/dev/null || fail "postgres did not start"
-}
-pg_stop() { pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 120 stop >/dev/null || fail "postgres did not stop"; }
-sql() { pg "$PGBIN/psql" -h "$PGRUN" -p "$PORT" -X -A -t -q -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 counts() {
-  sql "select (select count(*) from pgbench_accounts), (select count(*) from pgbench_branches),
-              (select count(*) from pgbench_tellers), (select count(*) from pgbench_history),
-              (select sum(abalance) from pgbench_accounts), (select sum(delta) from pgbench_history)"
+  pg_sql "$PORT" "select (select count(*) from pgbench_accounts), (select count(*) from pgbench_branches),
+                        (select count(*) from pgbench_tellers), (select count(*) from pgbench_history),
+                        (select sum(abalance) from pgbench_accounts), (select sum(delta) from pgbench_history)"
 }
 
 step "store, 1 GiB volume, loop, ext4"
@@ -39,26 +29,21 @@ ctl volume create pg --size 1G >/dev/null
 loop_attach LOOP "$VOL"
 mkfs.ext4 -q -F "$LOOP"
 mount "$LOOP" "$E"
-mkdir "$PGDATA"
-chown postgres: "$PGDATA"
-chmod 700 "$PGDATA"
 
 step "initdb, pgbench -i -s 10, pgbench -c 4 -j 2 -T 20"
-T_PGDATA+=("$PGDATA")
-pg "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres -E UTF8 --locale=C >"$PGRUN/initdb.log" 2>&1 ||
-  { cat "$PGRUN/initdb.log"; fail "initdb failed"; }
-pg_start
-pg "$PGBIN/pgbench" -h "$PGRUN" -p "$PORT" -i -s 10 -q postgres >"$PGRUN/init.log" 2>&1 ||
+pg_initdb "$PGDATA" "$PGRUN/initdb.log"
+pg_start "$PGDATA" "$PORT" "$PGRUN/server.log"
+pg_client pgbench "$PORT" -i -s 10 -q postgres >"$PGRUN/init.log" 2>&1 ||
   { cat "$PGRUN/init.log"; fail "pgbench -i failed"; }
-pg "$PGBIN/pgbench" -h "$PGRUN" -p "$PORT" -c 4 -j 2 -T 20 postgres >"$PGRUN/run.log" 2>&1 ||
+pg_client pgbench "$PORT" -c 4 -j 2 -T 20 postgres >"$PGRUN/run.log" 2>&1 ||
   { cat "$PGRUN/run.log"; fail "pgbench run failed"; }
-grep -E '^(tps|number of (transactions actually processed|failed))' "$PGRUN/run.log" | sed 's/^/    /'
+pg_bench_summary "$PGRUN/run.log"
 before="$(counts)"
 log "row counts (accounts|branches|tellers|history|sum abalance|sum delta): $before"
 IFS='|' read -r accounts branches tellers history _ _ <<<"$before"
 ((accounts == 1000000 && branches == 10 && tellers == 100)) || fail "unexpected pgbench table sizes: $before"
 ((history > 0)) || fail "pgbench committed no transactions"
-pg_stop
+pg_stop "$PGDATA"
 
 step "unmount everything, remount the store"
 umount "$E"
@@ -70,15 +55,15 @@ e2fsck -fn "$LOOP" >"$T/fsck.out" 2>&1 || { cat "$T/fsck.out"; fail "e2fsck -fn 
 mount "$LOOP" "$E"
 
 step "start again: same rows, pg_amcheck clean"
-pg_start
+pg_start "$PGDATA" "$PORT" "$PGRUN/server.log"
 after="$(counts)"
 log "row counts after remount: $after"
 [[ "$after" == "$before" ]] || fail "row counts changed across remount: before $before, after $after"
-pg "$PGBIN/pg_amcheck" -h "$PGRUN" -p "$PORT" --all --heapallindexed --install-missing \
+pg_client pg_amcheck "$PORT" --all --heapallindexed --install-missing \
   >"$PGRUN/amcheck.log" 2>&1 || { cat "$PGRUN/amcheck.log"; fail "pg_amcheck found corruption"; }
 [[ ! -s "$PGRUN/amcheck.log" ]] || { cat "$PGRUN/amcheck.log"; fail "pg_amcheck reported something"; }
 log "pg_amcheck --all --heapallindexed: clean"
-pg_stop
+pg_stop "$PGDATA"
 umount "$E"
 loop_detach "$LOOP"
 unmount_store "$STORE" "$M"

@@ -6,40 +6,27 @@
 # writes to a clone do not reach the source. Then the source volume is deleted and a clone is
 # used again: PostgreSQL starts, keeps the clone's own writes, runs pgbench, stays clean.
 source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib_pg.sh"
 t_init "$@"
 need_loop
-
-PGBIN=/usr/lib/postgresql/15/bin
-[[ -x $PGBIN/postgres ]] || fail "PostgreSQL 15 is not installed ($PGBIN/postgres missing)"
-id postgres >/dev/null 2>&1 || fail "no postgres user"
+pg_require
 
 M="$T/mnt"
-PGRUN="$T/pg"  # sockets and server logs, outside the volumes
-mkdir -p "$PGRUN"
-chown postgres: "$PGRUN"
+pg_rundir "$T/pg"  # sockets and server logs, outside the volumes
 SCALE=10
 CLONES=(pgc1 pgc2 pgc3)
+START_TIMEOUT=300  # seconds pg_start waits for a server (a clone's start is a crash recovery)
 
-pg() { runuser -u postgres -- "$@"; }
-# pg_start PGDATA PORT LOGNAME
-pg_start() {
-  pg "$PGBIN/pg_ctl" -D "$1" -l "$PGRUN/$3.log" -w -t 300 \
-    -o "-k $PGRUN -p $2 -c listen_addresses=''" start >/dev/null ||
-    fail "postgres on $1 (port $2) did not start; see $PGRUN/$3.log"
-}
-pg_stop() { pg "$PGBIN/pg_ctl" -D "$1" -m fast -w -t 120 stop >/dev/null || fail "postgres on $1 did not stop"; }
-# sql PORT QUERY
-sql() { pg "$PGBIN/psql" -h "$PGRUN" -p "$1" -X -A -t -q -v ON_ERROR_STOP=1 -d postgres -c "$2"; }
 # The pgbench tables: row counts, and whether every balance adds up to the history's deltas
 # (pgbench updates an account, a teller and a branch and inserts a history row in one
 # transaction, so in any committed state the four sums are equal).
 state() {
-  sql "$1" "select (select count(*) from pgbench_accounts), (select count(*) from pgbench_branches),
-                   (select count(*) from pgbench_tellers), (select count(*) from pgbench_history),
-                   (select coalesce(sum(delta), 0) from pgbench_history),
-                   (select sum(abalance) from pgbench_accounts),
-                   (select sum(tbalance) from pgbench_tellers),
-                   (select sum(bbalance) from pgbench_branches)"
+  pg_sql "$1" "select (select count(*) from pgbench_accounts), (select count(*) from pgbench_branches),
+                      (select count(*) from pgbench_tellers), (select count(*) from pgbench_history),
+                      (select coalesce(sum(delta), 0) from pgbench_history),
+                      (select sum(abalance) from pgbench_accounts),
+                      (select sum(tbalance) from pgbench_tellers),
+                      (select sum(bbalance) from pgbench_branches)"
 }
 # check_state WHAT STATE: the counts and sums of a committed pgbench state.
 check_state() {
@@ -51,7 +38,7 @@ check_state() {
     fail "$1: balances do not add up to the history (not a committed state): $2"
 }
 amcheck() {
-  pg "$PGBIN/pg_amcheck" -h "$PGRUN" -p "$1" --all --heapallindexed --install-missing \
+  pg_client pg_amcheck "$1" --all --heapallindexed --install-missing \
     >"$PGRUN/amcheck.$2.log" 2>&1 || { cat "$PGRUN/amcheck.$2.log"; fail "$2: pg_amcheck found corruption"; }
   # Anything but the notice of a second run (the extension was installed by the first) counts.
   ! grep -v 'NOTICE:  extension "amcheck" already exists, skipping' "$PGRUN/amcheck.$2.log" ||
@@ -86,23 +73,18 @@ loop_attach LOOP "$M/volumes/pg"
 mkfs.ext4 -q -F "$LOOP"
 mount "$LOOP" "$E"
 PGDATA="$E/pgdata"
-mkdir "$PGDATA"
-chown postgres: "$PGDATA"
-chmod 700 "$PGDATA"
-T_PGDATA+=("$PGDATA")
-pg "$PGBIN/initdb" -D "$PGDATA" -A trust -U postgres -E UTF8 --locale=C >"$PGRUN/initdb.log" 2>&1 ||
-  { cat "$PGRUN/initdb.log"; fail "initdb failed"; }
+pg_initdb "$PGDATA" "$PGRUN/initdb.log"
 PORT="$(free_port)"
-pg_start "$PGDATA" "$PORT" source
+pg_start "$PGDATA" "$PORT" "$PGRUN/source.log" "$START_TIMEOUT"
 
 step "pgbench -i -s $SCALE"
-pg "$PGBIN/pgbench" -h "$PGRUN" -p "$PORT" -i -s $SCALE -q postgres >"$PGRUN/init.log" 2>&1 ||
+pg_client pgbench "$PORT" -i -s $SCALE -q postgres >"$PGRUN/init.log" 2>&1 ||
   { cat "$PGRUN/init.log"; fail "pgbench -i failed"; }
-sql "$PORT" "checkpoint"
+pg_sql "$PORT" "checkpoint"
 check_state "source after pgbench -i" "$(state "$PORT")"
 
 step "pgbench -c 4 -j 2 -T 30; three clones while it runs"
-pg "$PGBIN/pgbench" -h "$PGRUN" -p "$PORT" -c 4 -j 2 -T 30 postgres >"$PGRUN/run.log" 2>&1 &
+pg_client pgbench "$PORT" -c 4 -j 2 -T 30 postgres >"$PGRUN/run.log" 2>&1 &
 BENCH=$!
 for c in "${CLONES[@]}"; do
   sleep 6
@@ -116,7 +98,7 @@ pid_alive "$BENCH" || fail "pgbench ended before the last clone was taken: the c
 rc=0
 wait "$BENCH" || rc=$?
 ((rc == 0)) || { cat "$PGRUN/run.log"; fail "pgbench run failed (exit $rc)"; }
-grep -E '^(tps|number of (transactions actually processed|failed))' "$PGRUN/run.log" | sed 's/^/    /'
+pg_bench_summary "$PGRUN/run.log"
 src_state="$(state "$PORT")"
 check_state "source after pgbench" "$src_state"
 src_history="$(cut -d'|' -f4 <<<"$src_state")"
@@ -130,9 +112,8 @@ for c in "${CLONES[@]}"; do
   # The clone was taken with the source's postmaster running: its postmaster.pid names a live
   # process, which PostgreSQL would take as a server already running on this data directory.
   rm -f "$CDATA/postmaster.pid"
-  T_PGDATA+=("$CDATA")
   CPORT="$(free_port)"
-  pg_start "$CDATA" "$CPORT" "$c"
+  pg_start "$CDATA" "$CPORT" "$PGRUN/$c.log" "$START_TIMEOUT"
   grep -q "database system was not properly shut down; automatic recovery in progress" "$PGRUN/$c.log" ||
     fail "$c did not go through crash recovery, so it is no image of a running server: $(head -n 20 "$PGRUN/$c.log")"
   amcheck "$CPORT" "$c"
@@ -144,21 +125,21 @@ for c in "${CLONES[@]}"; do
   ((h >= prev_history)) || fail "clone $c has $h history rows, fewer than the clone taken before it ($prev_history)"
   ((h > 0)) || fail "clone $c has no pgbench transaction although pgbench ran for seconds before it"
   prev_history=$h
-  [[ "$(sql "$CPORT" "select to_regclass('clone_only') is null")" == t ]] ||
+  [[ "$(pg_sql "$CPORT" "select to_regclass('clone_only') is null")" == t ]] ||
     fail "clone $c sees clone_only, written to another clone"
-  src_sum="$(sql "$PORT" "select sum(abalance) from pgbench_accounts where aid <= 1000")"
+  src_sum="$(pg_sql "$PORT" "select sum(abalance) from pgbench_accounts where aid <= 1000")"
   # Writes of the clone's own, in one transaction that keeps pgbench's sums equal.
-  sql "$CPORT" "create table clone_only as select '$c'::text as name, g from generate_series(1, 10000) g;
-                update pgbench_accounts set abalance = abalance + 1000000 where aid <= 1000;
-                insert into pgbench_history (tid, bid, aid, delta, mtime)
-                  select 1, 1, aid, 1000000, now() from generate_series(1, 1000) aid;
-                update pgbench_tellers set tbalance = tbalance + 1000000000 where tid = 1;
-                update pgbench_branches set bbalance = bbalance + 1000000000 where bid = 1"
-  sql "$CPORT" "checkpoint"
+  pg_sql "$CPORT" "create table clone_only as select '$c'::text as name, g from generate_series(1, 10000) g;
+                   update pgbench_accounts set abalance = abalance + 1000000 where aid <= 1000;
+                   insert into pgbench_history (tid, bid, aid, delta, mtime)
+                     select 1, 1, aid, 1000000, now() from generate_series(1, 1000) aid;
+                   update pgbench_tellers set tbalance = tbalance + 1000000000 where tid = 1;
+                   update pgbench_branches set bbalance = bbalance + 1000000000 where bid = 1"
+  pg_sql "$CPORT" "checkpoint"
   check_state "clone $c after its own writes" "$(state "$CPORT")"
-  [[ "$(sql "$CPORT" "select count(*) from clone_only")" == 10000 ]] || fail "clone $c: clone_only"
-  [[ "$(sql "$PORT" "select to_regclass('clone_only') is null")" == t ]] || fail "the source sees clone_only created on $c"
-  [[ "$(sql "$PORT" "select sum(abalance) from pgbench_accounts where aid <= 1000")" == "$src_sum" ]] ||
+  [[ "$(pg_sql "$CPORT" "select count(*) from clone_only")" == 10000 ]] || fail "clone $c: clone_only"
+  [[ "$(pg_sql "$PORT" "select to_regclass('clone_only') is null")" == t ]] || fail "the source sees clone_only created on $c"
+  [[ "$(pg_sql "$PORT" "select sum(abalance) from pgbench_accounts where aid <= 1000")" == "$src_sum" ]] ||
     fail "an update on clone $c changed the source's balances"
   pg_stop "$CDATA"
   close_clone "$c"
@@ -176,14 +157,14 @@ ctl gc >/dev/null || fail "gc failed"
 C=pgc2
 open_clone "$C"
 CPORT="$(free_port)"
-pg_start "$CDATA" "$CPORT" "$C.again"
-[[ "$(sql "$CPORT" "select count(*) || ' ' || min(name) from clone_only")" == "10000 $C" ]] ||
+pg_start "$CDATA" "$CPORT" "$PGRUN/$C.again.log" "$START_TIMEOUT"
+[[ "$(pg_sql "$CPORT" "select count(*) || ' ' || min(name) from clone_only")" == "10000 $C" ]] ||
   fail "clone $C lost its own table after its source was deleted"
 check_state "clone $C after the source was deleted" "$(state "$CPORT")"
 # -n: no vacuum, so pgbench keeps the history (and the sums stay comparable).
-pg "$PGBIN/pgbench" -h "$PGRUN" -p "$CPORT" -n -c 2 -j 2 -T 10 postgres >"$PGRUN/run.$C.log" 2>&1 ||
+pg_client pgbench "$CPORT" -n -c 2 -j 2 -T 10 postgres >"$PGRUN/run.$C.log" 2>&1 ||
   { cat "$PGRUN/run.$C.log"; fail "pgbench on clone $C failed"; }
-grep -E '^(tps|number of (transactions actually processed|failed))' "$PGRUN/run.$C.log" | sed 's/^/    /'
+pg_bench_summary "$PGRUN/run.$C.log"
 check_state "clone $C after its own pgbench" "$(state "$CPORT")"
 amcheck "$CPORT" "$C.again"
 pg_stop "$CDATA"
