@@ -214,7 +214,9 @@ else
 fi
 # The clone reads its own pages and every level's pages; spot-check against the pattern.
 for lvl in 1 "$DEPTH"; do
-  p="$(level_pages "$lvl" | head -n 1)"
+  # Not `| head -n 1`: head exiting first makes level_pages die of SIGPIPE under pipefail.
+  pages=($(level_pages "$lvl"))
+  p=${pages[0]}
   cmp <(dd if="$TOP" bs=4096 skip="$p" count=1 status=none) "$T/page.$lvl" >/dev/null ||
     fail "depth-$DEPTH does not read level $lvl's page $p"
 done
