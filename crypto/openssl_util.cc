@@ -14,6 +14,7 @@ const Algorithms& FetchedAlgorithms() {
     a->hkdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
     a->scrypt = EVP_KDF_fetch(nullptr, "SCRYPT", nullptr);
     a->hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    a->sha256 = EVP_MD_fetch(nullptr, "SHA2-256", nullptr);
     ERR_clear_error();  // a missing algorithm is reported where it is used
     return a;
   }();

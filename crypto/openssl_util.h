@@ -19,6 +19,7 @@ struct Algorithms {
   EVP_KDF* hkdf = nullptr;
   EVP_KDF* scrypt = nullptr;
   EVP_MAC* hmac = nullptr;
+  EVP_MD* sha256 = nullptr;
 };
 const Algorithms& FetchedAlgorithms();
 

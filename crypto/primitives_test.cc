@@ -13,6 +13,7 @@
 #include "crypto/hex.h"
 #include "crypto/kdf.h"
 #include "crypto/secret.h"
+#include "crypto/sha256.h"
 #include "crypto/test_util.h"
 
 namespace clonefs::crypto {
@@ -364,6 +365,34 @@ TEST(WrappedDek, RejectsAnythingSerializeWouldNotWrite) {
         replace("0000000000000007", "0000000000000000"), replace("\"iv\":\"", "\"iv\":\"00"),
         replace("\"v\":1", "\"v\":1,\"extra\":1")}) {
     EXPECT_TRUE(WrappedDek::Parse(bad).status().IsCorruption()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace clonefs::crypto
+
+namespace clonefs::crypto {
+namespace {
+
+std::string HexOf(const Sha256Digest& d) {
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+}
+
+TEST(Sha256, Fips180KnownAnswersAllAtOnceAndInPieces) {
+  auto empty = Sha256Of("");
+  ASSERT_TRUE(empty.ok());
+  EXPECT_EQ(HexOf(*empty), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  auto abc = Sha256Of("abc");
+  ASSERT_TRUE(abc.ok());
+  EXPECT_EQ(HexOf(*abc), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  // The same message fed a byte at a time, twice, on one object (Finish starts it over).
+  auto h = Sha256::Create();
+  ASSERT_TRUE(h.ok());
+  for (int round = 0; round < 2; ++round) {
+    for (char c : std::string_view("abc")) ASSERT_OK((*h)->Update(std::string_view(&c, 1)));
+    auto d = (*h)->Finish();
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(*d, *abc);
   }
 }
 
