@@ -5,7 +5,8 @@
 #
 #   build  compiler, CMake, Ninja, clang-format and the -dev packages of every library
 #   run    what a mount needs at run time (fuse3, losetup, mkfs.ext4)
-#   all    build + run + everything the test suite uses (fio, qemu-img, PostgreSQL 15, ...)
+#   all    build + run + everything the test suite uses (fio, qemu-img, PostgreSQL 15, clang
+#          for the fuzz targets, ...)
 #
 # Idempotent and quiet: runs `apt-get update` at most once, and only when something is missing.
 # Also makes sure /dev/fuse and loop devices are available (warns, never fails, when they are
@@ -17,7 +18,8 @@ what="${1:-all}"
 build_pkgs=(cmake ninja-build g++ pkg-config libfuse3-dev libssl-dev libzstd-dev libspdlog-dev
   libgtest-dev libgmock-dev librocksdb-dev libcli11-dev nlohmann-json3-dev clang-format-14)
 run_pkgs=(fuse3 util-linux mount e2fsprogs)
-test_pkgs=(fio qemu-utils qemu-system-common postgresql-15 postgresql-client-15 python3 procps psmisc kmod)
+test_pkgs=(fio qemu-utils qemu-system-common postgresql-15 postgresql-client-15 python3 procps psmisc kmod
+  clang-14 libclang-rt-14-dev)
 
 case "$what" in
   build) pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}") ;;

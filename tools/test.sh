@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs missing packages, checks formatting (tools/check_format.sh) and include layering
-# (tools/check_layers.sh), builds (Release) and runs the whole test suite with ctest:
+# (tools/check_layers.sh), builds (Release), runs a smoke of every fuzz target (tools/fuzz.sh)
+# and runs the whole test suite with ctest:
 # unit tests and the integration tests in tests/ (mounts, loop devices, ext4, fio, kill -9,
 # ENOSPC, PostgreSQL). Exits non-zero on any failure.
 #
@@ -18,6 +19,7 @@ start=$(date +%s)
 "$root/tools/check_format.sh" || { echo "test: formatting check failed" >&2; exit 1; }
 "$root/tools/check_layers.sh" || { echo "test: include layering check failed" >&2; exit 1; }
 "$root/tools/build.sh" || { echo "test: build failed" >&2; exit 1; }
+"$root/tools/fuzz.sh" --smoke || { echo "test: fuzz smoke failed" >&2; exit 1; }
 
 if [[ ! -e /dev/fuse ]]; then
   echo "################################################################################"
