@@ -122,6 +122,15 @@ class VolumeHandle {
 
 // What Store::CloneInto() did: the destination as it is now, and the generation() of both sides
 // right after it became a clone, taken in the same instant.
+// A run of a snapshot's pages: `count` pages from `first` that hold data, or that read as
+// zeros where an older snapshot held data (Store::VisitChangedPages).
+struct PageRun {
+  uint64_t first = 0;
+  uint64_t count = 0;
+  bool zeros = false;
+  bool operator==(const PageRun&) const = default;
+};
+
 struct CloneIntoResult {
   VolumeInfo volume;
   uint64_t source_generation = 0;
@@ -169,6 +178,13 @@ class Store {
   virtual Status DeleteSnapshot(const std::string& name) = 0;
   // A read-only handle: writes fail with ReadOnly.
   virtual Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) = 0;
+  // Calls `fn` in page order with the runs of snapshot `target` that hold data. With a `base`
+  // (a snapshot of the same lineage; InvalidParameterCombination otherwise), only the runs
+  // whose content differs from base's: pages written since, and (zeros) pages that base held
+  // and target reads as zeros. The cost follows the map entries of the two snapshots, not their
+  // size: holes cost nothing. What export streams are made of.
+  virtual Status VisitChangedPages(const std::string& target, const std::string& base,
+                                   const std::function<Status(const PageRun&)>& fn) = 0;
   // A writable copy-on-write clone of `source` as of now; CloneQuotaExceeded past 15 per lineage.
   // Encryption follows `options` (CloneOptions); InvalidParameterCombination for a key named
   // for an unencrypted source.

@@ -51,6 +51,10 @@ class StoreWrapper : public Store {
   Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) override {
     return target_->OpenSnapshot(name);
   }
+  Status VisitChangedPages(const std::string& target, const std::string& base,
+                           const std::function<Status(const PageRun&)>& fn) override {
+    return target_->VisitChangedPages(target, base, fn);
+  }
   Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name,
                                  const CloneOptions& options) override {
     return target_->CloneVolume(source, name, options);

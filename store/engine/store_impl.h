@@ -66,6 +66,8 @@ class StoreImpl final : public Store {
   std::vector<SnapshotInfo> ListSnapshots() override;
   Status DeleteSnapshot(const std::string& name) override;
   Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) override;
+  Status VisitChangedPages(const std::string& target, const std::string& base,
+                           const std::function<Status(const PageRun&)>& fn) override;
   Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name,
                                  const CloneOptions& options) override;
   Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,

@@ -1,0 +1,115 @@
+// Which pages of a snapshot hold data, or differ from an older snapshot of its lineage: the
+// page map answers from its entries alone (a page version is identified by the volume and
+// epoch that wrote it and its record's sequence number, which GC relocation keeps), so no page
+// is read and holes cost nothing.
+#include <map>
+
+#include "base/error_names.h"
+#include "store/engine/store_impl.h"
+
+namespace clonefs::store {
+namespace {
+
+// Pages looked at per step: bounds the memory of one step whatever the snapshot size.
+constexpr uint64_t kWindowPages = uint64_t{1} << 16;
+
+struct Seen {
+  bool data = false;  // a version with data (not a tombstone)
+  uint64_t volume = 0, epoch = 0, seq = 0;
+  bool operator==(const Seen&) const = default;
+};
+
+// Emits runs of consecutive pages of one kind, merging across windows.
+class RunBuilder {
+ public:
+  explicit RunBuilder(const std::function<Status(const PageRun&)>& fn) : fn_(fn) {}
+  Status Add(uint64_t page, bool zeros) {
+    if (run_.count > 0 && run_.first + run_.count == page && run_.zeros == zeros) {
+      run_.count++;
+      return Status::OK();
+    }
+    CLONEFS_RETURN_IF_ERROR(Flush());
+    run_ = PageRun{page, 1, zeros};
+    return Status::OK();
+  }
+  Status Flush() {
+    if (run_.count == 0) return Status::OK();
+    PageRun r = run_;
+    run_ = PageRun{};
+    return fn_(r);
+  }
+
+ private:
+  const std::function<Status(const PageRun&)>& fn_;
+  PageRun run_;
+};
+
+}  // namespace
+
+Status StoreImpl::VisitChangedPages(const std::string& target, const std::string& base,
+                                    const std::function<Status(const PageRun&)>& fn) {
+  ReadView target_view, base_view;
+  uint64_t pages = 0;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    std::shared_ptr<SnapshotState> t = catalog_.Snapshot(target);
+    if (t == nullptr) return errors::SnapshotNotFound(target);
+    target_view = t->vol->View(t->info.epoch);
+    pages = (t->info.size_bytes + t->info.page_size - 1) / t->info.page_size;
+    if (!base.empty()) {
+      std::shared_ptr<SnapshotState> b = catalog_.Snapshot(base);
+      if (b == nullptr) return errors::SnapshotNotFound(base);
+      if (b->info.lineage_id != t->info.lineage_id || b->info.page_size != t->info.page_size) {
+        return errors::InvalidParameterCombination(
+            "snapshots '" + base + "' and '" + target +
+            "' are not of one lineage: an incremental needs a base taken from the same volume "
+            "or its clones");
+      }
+      base_view = b->vol->View(b->info.epoch);
+    }
+  }
+  // The snapshots may be deleted meanwhile: their map entries stay until the next checkpoint
+  // purges them, and a visit that then finds fewer entries only reports fewer pages.
+  RunBuilder runs(fn);
+  std::map<uint64_t, Seen> in_base;
+  std::vector<std::pair<uint64_t, Seen>> in_target;
+  auto seen = [](const PageVersion& v) {
+    return Seen{!v.value.tombstone, v.volume, v.epoch, v.value.seq};
+  };
+  for (uint64_t first = 0; first < pages; first += kWindowPages) {
+    const uint64_t end = std::min(pages, first + kWindowPages);
+    in_base.clear();
+    in_target.clear();
+    if (!base.empty()) {
+      CLONEFS_RETURN_IF_ERROR(
+          map_->VisitRange(base_view, first, end, [&](uint64_t page, const PageVersion& v) {
+            if (!v.value.tombstone) in_base[page] = seen(v);
+            return Status::OK();
+          }));
+    }
+    CLONEFS_RETURN_IF_ERROR(
+        map_->VisitRange(target_view, first, end, [&](uint64_t page, const PageVersion& v) {
+          in_target.emplace_back(page, seen(v));
+          return Status::OK();
+        }));
+    // Merge by page: target's data that base lacks or holds otherwise; base's data that
+    // target reads as zeros (a tombstone, or no version at all).
+    auto b = in_base.begin();
+    for (const auto& [page, t] : in_target) {
+      for (; b != in_base.end() && b->first < page; ++b) {
+        CLONEFS_RETURN_IF_ERROR(runs.Add(b->first, /*zeros=*/true));
+      }
+      const bool base_has = b != in_base.end() && b->first == page;
+      if (t.data && !(base_has && b->second == t)) {
+        CLONEFS_RETURN_IF_ERROR(runs.Add(page, /*zeros=*/false));
+      } else if (!t.data && base_has) {
+        CLONEFS_RETURN_IF_ERROR(runs.Add(page, /*zeros=*/true));
+      }
+      if (base_has) ++b;
+    }
+    for (; b != in_base.end(); ++b) CLONEFS_RETURN_IF_ERROR(runs.Add(b->first, /*zeros=*/true));
+  }
+  return runs.Flush();
+}
+
+}  // namespace clonefs::store
