@@ -23,7 +23,7 @@ rules=(
   "fs/|base/ crypto/ fs/ $store_api"
   "tools/|base/ crypto/ fs/ tools/ $store_api"
   "bench/|base/ fs/ $store_api"
-  "tests/testing/|base/ tests/testing/ store/store.h store/types.h"
+  "tests/testing/|base/ crypto/ tests/testing/ store/store.h store/types.h"
 )
 
 bad=0

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 
+#include "crypto/key_file.h"
+#include "crypto/key_store.h"
 #include "store/store.h"
 #include "tests/testing/testing.h"
 
@@ -26,13 +28,24 @@ class StoreTest : public ::testing::Test {
     store::StoreOptions options;
     options.background_threads = false;
     options.cache_bytes = 32ull << 20;
+    options.root_secret = root_secret_;
     auto opened = store::Store::Open(dir_, options);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(opened).value();
   }
 
+  // Gives the store a key file beside it (so that encrypted volumes work) and reopens it.
+  void UseKeyFile() {
+    const std::string key_file = dir_ + ".key";
+    ASSERT_OK(crypto::CreateKeyFile(key_file));
+    root_secret_ =
+        std::make_shared<const crypto::RootSecret>(crypto::RootSecret::KeyFile(key_file));
+    Reopen();
+  }
+
   TempDir tmp_;
   std::string dir_;
+  std::shared_ptr<const crypto::RootSecret> root_secret_;  // none: the key store stays locked
   std::unique_ptr<store::Store> store_;
 };
 

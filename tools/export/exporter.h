@@ -1,0 +1,36 @@
+// ExportSnapshot: one snapshot of a store, or what changed in it since an older snapshot of its
+// lineage, as an export stream (stream_format.h). Reads only the pages that hold data (or
+// changed): the cost follows data, not volume size.
+#pragma once
+
+#include <string>
+
+#include "store/store.h"
+#include "tools/export/byte_io.h"
+#include "tools/export/stream_format.h"
+
+namespace clonefs::exportfmt {
+
+struct ExportOptions {
+  std::string snapshot;
+  std::string since;          // the base snapshot of an incremental; empty for a full stream
+  std::string recipient_pem;  // seal the stream key for this public key; empty: in the clear
+  Codec codec = Codec::kNone;
+  uint8_t chunk_log2 = kDefaultChunkLog2;
+};
+
+struct ExportSummary {
+  Header header;
+  Trailer trailer;
+};
+
+// An encrypted snapshot is exported only to a recipient (InvalidParameterCombination
+// otherwise): its pages leave the store decrypted, so only sealed.
+Result<ExportSummary> ExportSnapshot(store::Store& store, const ExportOptions& options,
+                                     ByteSink* out);
+
+// The identity export streams give `snapshot` of `store` (its store uuid and snapshot id).
+Result<SnapshotIdentity> IdentityOf(const store::StoreInfo& store,
+                                    const store::SnapshotInfo& snapshot);
+
+}  // namespace clonefs::exportfmt
