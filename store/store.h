@@ -131,6 +131,25 @@ struct PageRun {
   bool operator==(const PageRun&) const = default;
 };
 
+// How Store::BeginSnapshotImport makes a snapshot: the volume it is a snapshot of (size, page
+// size, compression, encryption), what it shows as its VolumeIdentifier, and its tags.
+struct SnapshotImportOptions {
+  VolumeOptions volume;
+  std::string volume_name;
+  Tags tags;
+};
+
+// A snapshot coming from outside the store (an export stream, a copy from another region). Its
+// pages are written through volume(); nothing of it is visible until Commit() makes it an
+// available manual snapshot in one durable step. Destroyed without a Commit(), or cut short by a
+// crash, it leaves nothing behind. Not thread-safe; must not outlive its Store.
+class SnapshotImport {
+ public:
+  virtual ~SnapshotImport() = default;
+  virtual VolumeHandle& volume() = 0;
+  virtual Result<SnapshotInfo> Commit() = 0;
+};
+
 struct CloneIntoResult {
   VolumeInfo volume;
   uint64_t source_generation = 0;
@@ -185,6 +204,10 @@ class Store {
   // size: holes cost nothing. What export streams are made of.
   virtual Status VisitChangedPages(const std::string& target, const std::string& base,
                                    const std::function<Status(const PageRun&)>& fn) = 0;
+  // Starts filling snapshot `name` (see SnapshotImport). The name is taken from now on:
+  // SnapshotAlreadyExists for it until the import is committed or given up.
+  virtual Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(
+      const std::string& name, const SnapshotImportOptions& options) = 0;
   // A writable copy-on-write clone of `source` as of now; CloneQuotaExceeded past 15 per lineage.
   // Encryption follows `options` (CloneOptions); InvalidParameterCombination for a key named
   // for an unencrypted source.

@@ -55,6 +55,10 @@ class StoreWrapper : public Store {
                            const std::function<Status(const PageRun&)>& fn) override {
     return target_->VisitChangedPages(target, base, fn);
   }
+  Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(
+      const std::string& name, const SnapshotImportOptions& options) override {
+    return target_->BeginSnapshotImport(name, options);
+  }
   Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name,
                                  const CloneOptions& options) override {
     return target_->CloneVolume(source, name, options);

@@ -38,6 +38,26 @@ Result<Compression> ParseCompression(std::string_view name) {
                                  "'");
 }
 
+Status ValidateVolumeSize(uint64_t size) {
+  if (size % 512 != 0) {
+    return Status::InvalidArgument("volume size " + std::to_string(size) +
+                                   " is not a multiple of 512 bytes");
+  }
+  if (size > kMaxVolumeBytes) {
+    return Status::InvalidArgument("volume size " + std::to_string(size) +
+                                   " exceeds the maximum of 1 PiB");
+  }
+  return Status::OK();
+}
+
+Status ValidatePageSize(uint32_t ps) {
+  if (ps < kMinPageSize || ps > kMaxPageSize || (ps & (ps - 1)) != 0) {
+    return Status::InvalidArgument("page size " + std::to_string(ps) +
+                                   " must be a power of two from 4096 to 65536 bytes");
+  }
+  return Status::OK();
+}
+
 namespace {
 
 // The name of enum value `v` in `names` (indexed by value), and back.
@@ -57,7 +77,7 @@ Result<E> Parse(std::string_view name, const std::string_view (&names)[N], const
                                  std::string(name) + "'");
 }
 
-constexpr std::string_view kVolumeStatusNames[] = {"available", "deleted"};
+constexpr std::string_view kVolumeStatusNames[] = {"available", "deleted", "importing"};
 constexpr std::string_view kSnapshotTypeNames[] = {"manual", "automated"};
 constexpr std::string_view kSnapshotStatusNames[] = {"available", "creating", "deleted"};
 

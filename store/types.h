@@ -18,8 +18,10 @@ Result<Compression> ParseCompression(std::string_view name);  // "none" | "zstd"
 
 // A volume's state. kDeleted: hidden from every name lookup, kept while clones or snapshots
 // still read its pages.
-enum class VolumeStatus : uint8_t { kAvailable, kDeleted };
-std::string_view VolumeStatusName(VolumeStatus s);  // "available" | "deleted"
+// kImporting: the hidden volume a SnapshotImport fills; never visible, removed at the next open
+// if the store stopped before the import was committed.
+enum class VolumeStatus : uint8_t { kAvailable, kDeleted, kImporting };
+std::string_view VolumeStatusName(VolumeStatus s);  // "available" | "deleted" | "importing"
 Result<VolumeStatus> ParseVolumeStatus(std::string_view name);
 
 // How a snapshot came to be (Aurora's SnapshotType): taken by a user, or by the backup schedule.
@@ -89,5 +91,9 @@ struct StoreInfo {
 // Aurora identifier rules: 1-63 letters, digits and hyphens; first a letter; no trailing
 // hyphen; no two consecutive hyphens. `kind` ("volume", "snapshot") goes into the message.
 Status ValidateName(std::string_view name, std::string_view kind);
+// InvalidArgument unless `size` is a multiple of 512 bytes and at most 1 PiB.
+Status ValidateVolumeSize(uint64_t size);
+// InvalidArgument unless `page_size` is a power of two from 4096 to 65536.
+Status ValidatePageSize(uint32_t page_size);
 
 }  // namespace clonefs::store

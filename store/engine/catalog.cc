@@ -36,7 +36,9 @@ Status Catalog::Load(MetaDb& db) {
         CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, DecodeVolume(value));
         auto state = std::make_shared<VolumeState>(v);
         if (v.parent_id != 0) state->ancestors = AncestorsOf(v.parent_id, v.parent_epoch);
-        if (v.status == VolumeStatus::kDeleted) {
+        // An import the store stopped in the middle of is as good as deleted (OpenAndRecover
+        // purges it).
+        if (v.status == VolumeStatus::kDeleted || v.status == VolumeStatus::kImporting) {
           state->deleted = true;
         } else {
           by_name_[v.name] = state;
@@ -82,6 +84,10 @@ std::shared_ptr<SnapshotState> Catalog::Snapshot(const std::string& name) const 
 
 void Catalog::AddVolume(std::shared_ptr<VolumeState> vol) {
   by_name_[vol->info.name] = vol;
+  by_id_[vol->info.id] = std::move(vol);
+}
+
+void Catalog::AddHiddenVolume(std::shared_ptr<VolumeState> vol) {
   by_id_[vol->info.id] = std::move(vol);
 }
 

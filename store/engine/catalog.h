@@ -10,6 +10,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,10 +47,18 @@ class Catalog {
   std::shared_ptr<SnapshotState> Snapshot(const std::string& name) const;
 
   void AddVolume(std::shared_ptr<VolumeState> vol);
+  // A volume found by id only (an import's, until it becomes a snapshot's hidden source).
+  void AddHiddenVolume(std::shared_ptr<VolumeState> vol);
   // Takes the name away; the volume stays findable by id until ForgetUnneeded drops it.
   void HideVolume(const std::string& name) { by_name_.erase(name); }
   void AddSnapshot(std::shared_ptr<SnapshotState> snap);
   void RemoveSnapshot(const std::string& name) { snapshots_.erase(name); }
+  // Snapshot names held by imports in progress: taken, though no snapshot has them yet.
+  bool SnapshotNameTaken(const std::string& name) const {
+    return snapshots_.count(name) > 0 || reserved_names_.count(name) > 0;
+  }
+  void ReserveSnapshotName(const std::string& name) { reserved_names_.insert(name); }
+  void ReleaseSnapshotName(const std::string& name) { reserved_names_.erase(name); }
   // Starting at `volume_id` and walking up its parents, drops each deleted volume nothing
   // depends on any more, and returns them (a parent may have waited only for its clone).
   std::vector<VolumeInfo> ForgetUnneeded(uint64_t volume_id);
@@ -72,6 +81,7 @@ class Catalog {
   std::map<std::string, std::shared_ptr<VolumeState>> by_name_;
   std::map<uint64_t, std::shared_ptr<VolumeState>> by_id_;
   std::map<std::string, std::shared_ptr<SnapshotState>> snapshots_;
+  std::set<std::string> reserved_names_;
   Reservation counters_;
 };
 

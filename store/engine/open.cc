@@ -125,6 +125,16 @@ Status StoreImpl::OpenAndRecover() {
     if (v->info.parent_id != 0) lineages_to_scan_.insert(v->info.lineage_id);
   }
   for (const auto& [name, s] : catalog_.snapshots()) lineages_to_scan_.insert(s->info.lineage_id);
+  // Imports the store stopped in the middle of never became snapshots: their pages go.
+  std::vector<VolumeInfo> unfinished;
+  for (const auto& [id, v] : catalog_.all_volumes()) {
+    if (v->info.status == VolumeStatus::kImporting) unfinished.push_back(v->info);
+  }
+  for (const VolumeInfo& v : unfinished) {
+    spdlog::warn("store {}: {} was not finished before the store stopped; removing it", dir_,
+                 v.name);
+    PurgeUnneededLocked(v.id);
+  }
 
   uint64_t replayed = 0;
   Status s = log_->Replay(checkpoint_pos_, [&](const RecordHeader& h, std::string_view payload,

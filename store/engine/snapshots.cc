@@ -33,7 +33,7 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   std::unique_lock<std::shared_mutex> io(vol->io_mu);  // no write in flight across the switch
   std::lock_guard<std::mutex> l(catalog_mu_);
   if (vol->deleted) return errors::VolumeNotFound(volume);
-  if (catalog_.Snapshot(name) != nullptr) return errors::SnapshotAlreadyExists(name);
+  if (catalog_.SnapshotNameTaken(name)) return errors::SnapshotAlreadyExists(name);
   Catalog::Reservation ids = catalog_.Reserve();
   SnapshotInfo s;
   s.id = ids.NewSnapshotId();  // ids (and so inode numbers) are never reused

@@ -68,6 +68,14 @@ class StoreImpl final : public Store {
   Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) override;
   Status VisitChangedPages(const std::string& target, const std::string& base,
                            const std::function<Status(const PageRun&)>& fn) override;
+  Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(
+      const std::string& name, const SnapshotImportOptions& options) override;
+  // --- import.cc, for SnapshotImportImpl ---
+  // Makes the hidden volume `vol` snapshot `name`, durably, and hides the volume for good.
+  Result<SnapshotInfo> CommitImport(const std::string& name, const SnapshotImportOptions& options,
+                                    const std::shared_ptr<VolumeState>& vol);
+  // Gives up an import: its name is free again, its volume goes at the next checkpoint.
+  void AbandonImport(const std::string& name, const std::shared_ptr<VolumeState>& vol);
   Result<VolumeInfo> CloneVolume(const std::string& source, const std::string& name,
                                  const CloneOptions& options) override;
   Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,

@@ -10,29 +10,6 @@
 #include "store/meta/catalog_codec.h"
 
 namespace clonefs::store {
-namespace {
-
-Status ValidateSize(uint64_t size) {
-  if (size % 512 != 0) {
-    return Status::InvalidArgument("volume size " + std::to_string(size) +
-                                   " is not a multiple of 512 bytes");
-  }
-  if (size > kMaxVolumeBytes) {
-    return Status::InvalidArgument("volume size " + std::to_string(size) +
-                                   " exceeds the maximum of 1 PiB");
-  }
-  return Status::OK();
-}
-
-Status ValidatePageSize(uint32_t ps) {
-  if (ps < kMinPageSize || ps > kMaxPageSize || (ps & (ps - 1)) != 0) {
-    return Status::InvalidArgument("page size " + std::to_string(ps) +
-                                   " must be a power of two from 4096 to 65536 bytes");
-  }
-  return Status::OK();
-}
-
-}  // namespace
 
 Result<std::shared_ptr<VolumeState>> StoreImpl::FindVolume(const std::string& name) {
   std::lock_guard<std::mutex> l(catalog_mu_);
@@ -58,7 +35,7 @@ void StoreImpl::Notify(const VolumeInfo& v, bool deleted) {
 
 Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const VolumeOptions& opts) {
   CLONEFS_RETURN_IF_ERROR(ValidateName(name, "volume"));
-  CLONEFS_RETURN_IF_ERROR(ValidateSize(opts.size_bytes));
+  CLONEFS_RETURN_IF_ERROR(ValidateVolumeSize(opts.size_bytes));
   CLONEFS_RETURN_IF_ERROR(ValidatePageSize(opts.page_size));
   VolumeInfo v;
   std::string kek;  // resolved before the catalog lock: a first default key writes the key store
@@ -104,7 +81,7 @@ Result<VolumeInfo> StoreImpl::GetVolume(const std::string& name) {
 Result<VolumeInfo> StoreImpl::GetVolumeById(uint64_t id) {
   std::lock_guard<std::mutex> l(catalog_mu_);
   std::shared_ptr<VolumeState> vol = catalog_.VolumeById(id);
-  if (vol == nullptr || vol->deleted) {
+  if (vol == nullptr || vol->deleted || vol->info.status == VolumeStatus::kImporting) {
     return errors::Named(errors::kVolumeNotFound,
                          Status::NotFound("volume id " + std::to_string(id) + " does not exist"));
   }
@@ -119,7 +96,7 @@ std::vector<VolumeInfo> StoreImpl::ListVolumes() {
 }
 
 Result<VolumeInfo> StoreImpl::ResizeVolume(const std::string& name, uint64_t new_size) {
-  CLONEFS_RETURN_IF_ERROR(ValidateSize(new_size));
+  CLONEFS_RETURN_IF_ERROR(ValidateVolumeSize(new_size));
   CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
   VolumeInfo updated;
   {
@@ -152,7 +129,7 @@ Result<VolumeInfo> StoreImpl::ResizeVolume(const std::string& name, uint64_t new
 
 Status StoreImpl::GrowVolume(VolumeState& vol, uint64_t new_size) {
   new_size = (new_size + 511) / 512 * 512;
-  CLONEFS_RETURN_IF_ERROR(ValidateSize(new_size));
+  CLONEFS_RETURN_IF_ERROR(ValidateVolumeSize(new_size));
   std::unique_lock<std::shared_mutex> io(vol.io_mu);
   if (vol.deleted) return errors::VolumeNotFound(vol.info.name);
   if (new_size <= vol.size) return Status::OK();
