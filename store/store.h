@@ -137,6 +137,8 @@ struct SnapshotImportOptions {
   VolumeOptions volume;
   std::string volume_name;
   Tags tags;
+  std::string source_snapshot_arn;  // recorded in the snapshot (SnapshotInfo)
+  std::string source_identity;
 };
 
 // A snapshot coming from outside the store (an export stream, a copy from another region). Its

@@ -75,6 +75,10 @@ struct SnapshotInfo {
   Tags tags;
   bool encrypted = false;  // as its volume: a snapshot reads with the volume's key ring
   std::string kms_key_id;
+  // A snapshot copied or imported from elsewhere: the source snapshot's ARN, and its identity
+  // as export streams give it (exportfmt::IdentityText), which incremental imports check.
+  std::string source_snapshot_arn;
+  std::string source_identity;
 };
 
 // Aurora: at most 15 copy-on-write clones per lineage (clones of clones included).

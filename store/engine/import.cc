@@ -112,6 +112,8 @@ Result<SnapshotInfo> StoreImpl::CommitImport(const std::string& name,
   s.tags = options.tags;
   s.encrypted = vol->info.encrypted;
   s.kms_key_id = vol->info.kms_key_id;
+  s.source_snapshot_arn = options.source_snapshot_arn;
+  s.source_identity = options.source_identity;
   VolumeInfo hidden = vol->info;
   hidden.status = VolumeStatus::kDeleted;  // kept, hidden, while the snapshot reads it
   hidden.size_bytes = vol->size;

@@ -73,6 +73,8 @@ std::string EncodeSnapshot(const SnapshotInfo& s) {
             {"type", std::string(SnapshotTypeName(s.type))},
             {"status", std::string(SnapshotStatusName(s.status))},
             {"tags", tags}};
+  if (!s.source_snapshot_arn.empty()) j["source_snapshot_arn"] = s.source_snapshot_arn;
+  if (!s.source_identity.empty()) j["source_identity"] = s.source_identity;
   return j.dump();
 }
 
@@ -97,6 +99,8 @@ Result<SnapshotInfo> DecodeSnapshot(std::string_view data) {
     for (const auto& t : j.value("tags", json::array())) {
       s.tags.emplace_back(t.at("Key").get<std::string>(), t.at("Value").get<std::string>());
     }
+    s.source_snapshot_arn = j.value("source_snapshot_arn", "");
+    s.source_identity = j.value("source_identity", "");
     return s;
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("bad snapshot record: ") + e.what());

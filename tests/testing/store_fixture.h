@@ -15,6 +15,16 @@
 
 namespace clonefs::testing {
 
+// Opens the store in `dir` as tests want it: no background threads, a small cache.
+inline Result<std::unique_ptr<store::Store>> OpenTestStore(
+    const std::string& dir, std::shared_ptr<const crypto::RootSecret> root_secret = nullptr) {
+  store::StoreOptions options;
+  options.background_threads = false;
+  options.cache_bytes = 32ull << 20;
+  options.root_secret = std::move(root_secret);
+  return store::Store::Open(dir, options);
+}
+
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -25,11 +35,7 @@ class StoreTest : public ::testing::Test {
   // Closes the store (a clean shutdown, final checkpoint) and opens it again.
   void Reopen() {
     store_.reset();
-    store::StoreOptions options;
-    options.background_threads = false;
-    options.cache_bytes = 32ull << 20;
-    options.root_secret = root_secret_;
-    auto opened = store::Store::Open(dir_, options);
+    auto opened = OpenTestStore(dir_, root_secret_);
     ASSERT_TRUE(opened.ok()) << opened.status().ToString();
     store_ = std::move(opened).value();
   }

@@ -76,6 +76,7 @@ nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::Snapsh
       {"TagList", std::move(tags)},
   };
   if (snapshot.encrypted) j["KmsKeyId"] = KeyArn(store, snapshot.kms_key_id);
+  if (!snapshot.source_snapshot_arn.empty()) j["SourceSnapshotArn"] = snapshot.source_snapshot_arn;
   return j;
 }
 

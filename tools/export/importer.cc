@@ -1,0 +1,98 @@
+#include "tools/export/importer.h"
+
+#include "base/error_names.h"
+#include "crypto/hex.h"
+#include "tools/export/exporter.h"
+#include "tools/export/stream_reader.h"
+
+namespace clonefs::exportfmt {
+namespace {
+
+constexpr uint64_t kCopyPages = 256;  // base pages copied per read
+
+// The base of an incremental must be the snapshot the stream was made against: imported
+// from it (its recorded source identity), or that snapshot itself in the store it came from.
+Status CheckBase(store::Store& store, const Header& h, const store::SnapshotInfo& base) {
+  const std::string want = IdentityText(h.base);
+  CLONEFS_ASSIGN_OR_RETURN(SnapshotIdentity local, IdentityOf(store.info(), base));
+  if (base.source_identity == want || IdentityText(local) == want) return Status::OK();
+  return errors::InvalidParameterCombination(
+      "the stream is an incremental on snapshot " + want + ", and '" + base.name +
+      "' is not that snapshot (it is " +
+      (base.source_identity.empty() ? IdentityText(local) : base.source_identity) + ")");
+}
+
+// Copies the data of local snapshot `base` into the import: the image the stream applies to.
+Status CopyBase(store::Store& store, const std::string& base, uint32_t page_size,
+                store::VolumeHandle& to) {
+  CLONEFS_ASSIGN_OR_RETURN(auto from, store.OpenSnapshot(base));
+  std::string buf;
+  return store.VisitChangedPages(base, "", [&](const store::PageRun& run) {
+    for (uint64_t done = 0; done < run.count;) {
+      const uint64_t n = std::min(kCopyPages, run.count - done);
+      buf.resize(n * page_size);
+      const uint64_t offset = (run.first + done) * page_size;
+      CLONEFS_RETURN_IF_ERROR(from->Read(offset, buf.size(), buf.data()));
+      CLONEFS_RETURN_IF_ERROR(to.Write(offset, buf));
+      done += n;
+    }
+    return Status::OK();
+  });
+}
+
+}  // namespace
+
+std::string IdentityText(const SnapshotIdentity& id) {
+  return crypto::HexEncode(std::string_view(reinterpret_cast<const char*>(id.store_uuid.data()),
+                                            id.store_uuid.size())) +
+         "/" + std::to_string(id.snapshot_id) + "@" + std::to_string(id.epoch);
+}
+
+Result<store::SnapshotInfo> ImportSnapshot(store::Store& store, const ImportOptions& options,
+                                           ByteSource* in) {
+  CLONEFS_ASSIGN_OR_RETURN(auto reader, StreamReader::Open(in));
+  const Header& h = reader->header();
+  if (h.incremental() && options.base.empty()) {
+    return errors::InvalidParameterCombination(
+        "the stream is an incremental on snapshot " + IdentityText(h.base) +
+        "; name the snapshot it applies to (--base SNAPSHOT)");
+  }
+  if (!h.incremental() && !options.base.empty()) {
+    return errors::InvalidParameterCombination("the stream is a full image; it takes no --base");
+  }
+  store::SnapshotInfo base;
+  if (h.incremental()) {
+    CLONEFS_ASSIGN_OR_RETURN(base, store.GetSnapshot(options.base));
+    CLONEFS_RETURN_IF_ERROR(CheckBase(store, h, base));
+    if (base.page_size != h.page_size()) {
+      return errors::InvalidParameterCombination("base '" + base.name + "' has another page size");
+    }
+  }
+  CLONEFS_ASSIGN_OR_RETURN(SecretBytes key, reader->StreamKey(options.recipient_private_pem));
+
+  store::SnapshotImportOptions o;
+  o.volume.size_bytes = h.volume_size;
+  o.volume.page_size = h.page_size();
+  o.volume.encrypted = h.source_encrypted || !options.kms_key.empty() || base.encrypted;
+  o.volume.kms_key = options.kms_key.empty() && base.encrypted ? base.kms_key_id : options.kms_key;
+  const size_t colon = h.source_arn.rfind(':');
+  o.volume_name = colon == std::string::npos ? "" : h.source_arn.substr(colon + 1);
+  o.source_snapshot_arn = h.source_arn;
+  o.source_identity = IdentityText(h.source);
+  CLONEFS_ASSIGN_OR_RETURN(auto import, store.BeginSnapshotImport(options.target, o));
+  store::VolumeHandle& vol = import->volume();
+  if (h.incremental()) {
+    CLONEFS_RETURN_IF_ERROR(CopyBase(store, base.name, h.page_size(), vol));
+  }
+  const uint64_t ps = h.page_size();
+  StreamVisitor v;
+  v.pages = [&](uint64_t first, uint64_t, std::string_view data) {
+    return vol.Write(first * ps, data);
+  };
+  v.zeros = [&](uint64_t first, uint64_t count) { return vol.Discard(first * ps, count * ps); };
+  // Any failure here destroys the import uncommitted: nothing is left behind.
+  CLONEFS_RETURN_IF_ERROR(reader->Read(key, v).status());
+  return import->Commit();
+}
+
+}  // namespace clonefs::exportfmt
