@@ -4,21 +4,15 @@
 
 #include <memory>
 
-#include "tests/testing/testing.h"
+#include "tests/testing/store_fixture.h"
 
 namespace clonefs::fs {
 namespace {
 
-class SnapshotIndexTest : public ::testing::Test {
+class SnapshotIndexTest : public clonefs::testing::StoreTest {
  protected:
   void SetUp() override {
-    dir_ = tmp_.path() + "/store";
-    ASSERT_OK(store::Store::Create(dir_, "us-east-1", Env::Default()));
-    store::StoreOptions options;
-    options.background_threads = false;
-    auto opened = store::Store::Open(dir_, options);
-    ASSERT_OK(opened.status());
-    store_ = std::move(opened).value();
+    StoreTest::SetUp();
     store::VolumeOptions vo;
     vo.size_bytes = 1 << 20;
     ASSERT_OK(store_->CreateVolume("vol", vo).status());
@@ -29,10 +23,6 @@ class SnapshotIndexTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? *s : store::SnapshotInfo{};
   }
-
-  clonefs::testing::TempDir tmp_;
-  std::string dir_;
-  std::unique_ptr<store::Store> store_;
 };
 
 TEST_F(SnapshotIndexTest, FindsASnapshotNeverSeenBefore) {
