@@ -61,26 +61,8 @@ Result<std::unique_ptr<SnapshotImport>> StoreImpl::BeginSnapshotImport(
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     if (catalog_.SnapshotNameTaken(name)) return errors::SnapshotAlreadyExists(name);
-    Catalog::Reservation ids = catalog_.Reserve();
-    VolumeInfo v;
-    v.id = ids.NewVolumeId();
-    v.name = kImportPrefix + name;
-    v.size_bytes = opts.size_bytes;
-    v.page_size = opts.page_size;
-    v.compression = opts.compression;
-    v.create_time_us = env()->NowMicros();
-    v.epoch = ids.NewEpoch();
-    v.lineage_id = v.id;  // a lineage of its own
-    v.status = VolumeStatus::kImporting;
-    v.encrypted = !kek.empty();
-    v.kms_key_id = kek;
-    MetaBatch b;
-    b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
-    ids.PutCounters(&b);
-    CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
-    catalog_.Commit(ids);
-    state = std::make_shared<VolumeState>(v);
-    state->ring = MakeKeyRing(v, InheritedKeys{v.encrypted, kek, {}});
+    CLONEFS_ASSIGN_OR_RETURN(
+        state, PersistRootVolume(kImportPrefix + name, opts, kek, VolumeStatus::kImporting));
     catalog_.AddHiddenVolume(state);
     catalog_.ReserveSnapshotName(name);
   }
@@ -98,20 +80,8 @@ Result<SnapshotInfo> StoreImpl::CommitImport(const std::string& name,
   std::unique_lock<std::shared_mutex> io(vol->io_mu);
   std::lock_guard<std::mutex> l(catalog_mu_);
   Catalog::Reservation ids = catalog_.Reserve();
-  SnapshotInfo s;
-  s.id = ids.NewSnapshotId();
-  s.name = name;
-  s.volume_id = vol->info.id;
+  SnapshotInfo s = SnapshotNow(*vol, name, ids.NewSnapshotId(), options.tags);
   s.volume_name = options.volume_name;
-  s.lineage_id = vol->info.lineage_id;
-  s.epoch = vol->epoch;
-  s.size_bytes = vol->size;
-  s.page_size = vol->info.page_size;
-  s.compression = vol->info.compression;
-  s.create_time_us = env()->NowMicros();
-  s.tags = options.tags;
-  s.encrypted = vol->info.encrypted;
-  s.kms_key_id = vol->info.kms_key_id;
   s.source_snapshot_arn = options.source_snapshot_arn;
   s.source_identity = options.source_identity;
   VolumeInfo hidden = vol->info;

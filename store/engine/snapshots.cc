@@ -26,6 +26,25 @@ void StoreImpl::PurgeUnneededLocked(uint64_t volume_id) {
   }
 }
 
+SnapshotInfo StoreImpl::SnapshotNow(const VolumeState& vol, const std::string& name, uint64_t id,
+                                    const Tags& tags) {
+  SnapshotInfo s;
+  s.id = id;
+  s.name = name;
+  s.volume_id = vol.info.id;
+  s.volume_name = vol.info.name;
+  s.lineage_id = vol.info.lineage_id;
+  s.epoch = vol.epoch;
+  s.size_bytes = vol.size;
+  s.page_size = vol.info.page_size;
+  s.compression = vol.info.compression;
+  s.create_time_us = env()->NowMicros();
+  s.tags = tags;
+  s.encrypted = vol.info.encrypted;
+  s.kms_key_id = vol.info.kms_key_id;
+  return s;
+}
+
 Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const std::string& name,
                                                const Tags& tags) {
   CLONEFS_RETURN_IF_ERROR(ValidateName(name, "snapshot"));
@@ -35,20 +54,8 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   if (vol->deleted) return errors::VolumeNotFound(volume);
   if (catalog_.SnapshotNameTaken(name)) return errors::SnapshotAlreadyExists(name);
   Catalog::Reservation ids = catalog_.Reserve();
-  SnapshotInfo s;
-  s.id = ids.NewSnapshotId();  // ids (and so inode numbers) are never reused
-  s.name = name;
-  s.volume_id = vol->info.id;
-  s.volume_name = vol->info.name;
-  s.lineage_id = vol->info.lineage_id;
-  s.epoch = vol->epoch;
-  s.size_bytes = vol->size;
-  s.page_size = vol->info.page_size;
-  s.compression = vol->info.compression;
-  s.create_time_us = env()->NowMicros();
-  s.tags = tags;
-  s.encrypted = vol->info.encrypted;
-  s.kms_key_id = vol->info.kms_key_id;
+  // Ids (and so inode numbers) are never reused.
+  SnapshotInfo s = SnapshotNow(*vol, name, ids.NewSnapshotId(), tags);
   VolumeInfo moved = vol->info;
   moved.epoch = ids.NewEpoch();
   MetaBatch b;

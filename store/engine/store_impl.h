@@ -134,6 +134,15 @@ class StoreImpl final : public Store {
   static size_t StripeOf(uint64_t volume, uint64_t page);
 
   // --- catalog helpers (volumes.cc) ---
+  // Writes a new root volume's record (and the counters) and returns its state, not yet in
+  // the catalog. REQUIRES: catalog_mu_.
+  Result<std::shared_ptr<VolumeState>> PersistRootVolume(const std::string& name,
+                                                         const VolumeOptions& opts,
+                                                         const std::string& kek,
+                                                         VolumeStatus status);
+  // What a snapshot of `vol` taken now records. REQUIRES: catalog_mu_ and vol's io_mu.
+  SnapshotInfo SnapshotNow(const VolumeState& vol, const std::string& name, uint64_t id,
+                           const Tags& tags);
   Result<std::shared_ptr<VolumeState>> FindVolume(const std::string& name);
   Status PersistVolume(const VolumeInfo& info);
   void Notify(const VolumeInfo& v, bool deleted);

@@ -33,6 +33,33 @@ void StoreImpl::Notify(const VolumeInfo& v, bool deleted) {
   if (listener_) listener_(v, deleted);
 }
 
+Result<std::shared_ptr<VolumeState>> StoreImpl::PersistRootVolume(const std::string& name,
+                                                                  const VolumeOptions& opts,
+                                                                  const std::string& kek,
+                                                                  VolumeStatus status) {
+  Catalog::Reservation ids = catalog_.Reserve();
+  VolumeInfo v;
+  v.id = ids.NewVolumeId();
+  v.name = name;
+  v.size_bytes = opts.size_bytes;
+  v.page_size = opts.page_size;
+  v.compression = opts.compression;
+  v.create_time_us = env()->NowMicros();
+  v.epoch = ids.NewEpoch();
+  v.lineage_id = v.id;  // a lineage of its own
+  v.status = status;
+  v.encrypted = !kek.empty();
+  v.kms_key_id = kek;
+  MetaBatch b;
+  b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
+  ids.PutCounters(&b);
+  CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
+  catalog_.Commit(ids);
+  auto state = std::make_shared<VolumeState>(v);
+  state->ring = MakeKeyRing(v, InheritedKeys{v.encrypted, kek, {}});
+  return state;
+}
+
 Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const VolumeOptions& opts) {
   CLONEFS_RETURN_IF_ERROR(ValidateName(name, "volume"));
   CLONEFS_RETURN_IF_ERROR(ValidateVolumeSize(opts.size_bytes));
@@ -45,24 +72,9 @@ Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const Volume
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     if (catalog_.Volume(name) != nullptr) return errors::VolumeAlreadyExists(name);
-    Catalog::Reservation ids = catalog_.Reserve();
-    v.id = ids.NewVolumeId();
-    v.name = name;
-    v.size_bytes = opts.size_bytes;
-    v.page_size = opts.page_size;
-    v.compression = opts.compression;
-    v.create_time_us = env()->NowMicros();
-    v.epoch = ids.NewEpoch();
-    v.lineage_id = v.id;
-    v.encrypted = !kek.empty();
-    v.kms_key_id = kek;
-    MetaBatch b;
-    b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
-    ids.PutCounters(&b);
-    CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
-    catalog_.Commit(ids);
-    auto state = std::make_shared<VolumeState>(v);
-    state->ring = MakeKeyRing(v, InheritedKeys{v.encrypted, kek, {}});
+    CLONEFS_ASSIGN_OR_RETURN(auto state,
+                             PersistRootVolume(name, opts, kek, VolumeStatus::kAvailable));
+    v = state->info;
     catalog_.AddVolume(state);
   }
   spdlog::info("volume {} (id {}) created: {} bytes, page size {}, compression {}{}", name, v.id,

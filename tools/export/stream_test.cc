@@ -34,6 +34,14 @@ Header TestHeader(Codec codec = Codec::kNone) {
   return h;
 }
 
+// A writer of a stream with its key in the clear, into `sink`.
+Result<std::unique_ptr<StreamWriter>> ClearWriter(StringSink* sink) {
+  Header h = TestHeader();
+  SecretBytes key;
+  CLONEFS_RETURN_IF_ERROR(PrepareKey(&h, "", &key));
+  return StreamWriter::Start(sink, h, key);
+}
+
 struct Written {
   std::string bytes;
   Image image;
@@ -126,12 +134,9 @@ TEST(ExportStream, RoundTripsPagesAndZeroRunsInEveryCodec) {
 }
 
 TEST(ExportStream, AnEmptyImageIsOneTrailerChunk) {
-  Header h = TestHeader();
-  SecretBytes key;
-  ASSERT_OK(PrepareKey(&h, "", &key));
   StringSink sink;
-  auto w = StreamWriter::Start(&sink, h, key);
-  ASSERT_TRUE(w.ok());
+  auto w = ClearWriter(&sink);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
   auto t = (*w)->Finish();
   ASSERT_TRUE(t.ok());
   EXPECT_EQ(t->pages, 0u);
@@ -227,12 +232,9 @@ TEST(ExportStream, ASealedStreamOpensOnlyForItsRecipient) {
 }
 
 TEST(ExportStream, TheWriterRefusesPagesOutOfOrderOrPastTheVolume) {
-  Header h = TestHeader();
-  SecretBytes key;
-  ASSERT_OK(PrepareKey(&h, "", &key));
   StringSink sink;
-  auto w = StreamWriter::Start(&sink, h, key);
-  ASSERT_TRUE(w.ok());
+  auto w = ClearWriter(&sink);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
   ASSERT_OK((*w)->AddPages(10, 1, Pattern(1, kPage)));
   EXPECT_FALSE((*w)->AddPages(5, 1, Pattern(1, kPage)).ok());
   EXPECT_FALSE((*w)->AddZeros(1020, 10).ok());                  // the volume has 1024 pages
