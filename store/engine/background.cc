@@ -19,7 +19,8 @@ void StoreImpl::BackgroundLoop() {
   LogPosition last_tail = log_->Tail();
   std::unique_lock<std::mutex> l(bg_mu_);
   while (!stopping_) {
-    env()->WaitFor(bg_cv_, l, kWriteBackInterval, [&] { return stopping_ || checkpoint_wanted_; });
+    env()->WaitFor(bg_cv_, l, kWriteBackInterval,
+                   [&] { return stopping_ || checkpoint_wanted_.load(); });
     if (stopping_) break;
     checkpoint_wanted_ = false;
     l.unlock();

@@ -40,7 +40,7 @@ class BackgroundTest : public ::testing::Test {
     options_.segment_store = segments_;
     options_.meta_db = meta_;
     options_.segment_bytes = 1 * kMiB;
-    options_.checkpoint_entries = 1 << 20;  // never reached: only the timer checkpoints
+    options_.checkpoint_entries = checkpoint_entries_;
     options_.background_threads = true;
     ASSERT_OK(Store::Create(dir_.path() + "/s", "local", options_));
     auto s = Store::Open(dir_.path() + "/s", options_);
@@ -61,6 +61,7 @@ class BackgroundTest : public ::testing::Test {
     return r.ok() && r->has_value() ? **r : "";
   }
 
+  size_t checkpoint_entries_ = 1 << 20;  // never reached: only the timer checkpoints
   TempDir dir_;
   FakeClockEnv clock_{uint64_t{1800000000} * kSecondUs};
   std::shared_ptr<MemorySegmentStore> segments_ = std::make_shared<MemorySegmentStore>();
@@ -97,6 +98,20 @@ TEST_F(BackgroundTest, GarbageIsCollectedAfterAMinuteOfTheEnvClock) {
   std::string got(kMiB, 'X');
   ASSERT_OK((*v)->Read(0, got.size(), got.data()));
   EXPECT_EQ(got, Pattern(15, kMiB));
+}
+
+// A small checkpoint threshold: a writer that passes it wakes the background thread, which
+// checkpoints at once, with no store time passing.
+class BackgroundThresholdTest : public BackgroundTest {
+ protected:
+  BackgroundThresholdTest() { checkpoint_entries_ = 16; }
+};
+
+TEST_F(BackgroundThresholdTest, AWriterPastTheThresholdWakesTheCheckpointer) {
+  const std::string before = CheckpointRecord();
+  Write(1, 32 * 4096);  // 32 map entries: past 16, below the inline limit of 64
+  EXPECT_TRUE(Eventually([&] { return CheckpointRecord() != before; }))
+      << "no checkpoint after the overlay passed checkpoint_entries";
 }
 
 }  // namespace

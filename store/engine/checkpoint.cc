@@ -166,11 +166,12 @@ void StoreImpl::MaybeCheckpointInline() {
   const size_t limit = 4 * options_.checkpoint_entries;
   if (map_->overlay_size() > limit) {
     CheckpointIfOver(limit).IgnoreError();  // failure is logged; the write already succeeded
-  } else if (map_->overlay_size() > options_.checkpoint_entries) {
-    {
-      std::lock_guard<std::mutex> l(bg_mu_);
-      checkpoint_wanted_ = true;
-    }
+  } else if (map_->overlay_size() > options_.checkpoint_entries &&
+             !checkpoint_wanted_.exchange(true)) {
+    // Only the writer that raises the flag wakes the thread: the others take no lock. The
+    // empty critical section orders the flag before the waiter's next look at it, so the
+    // notify cannot fall between its check and its wait.
+    { std::lock_guard<std::mutex> l(bg_mu_); }
     bg_cv_.notify_one();
   }
 }

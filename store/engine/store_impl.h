@@ -275,10 +275,12 @@ class StoreImpl final : public Store {
   std::set<uint64_t> lineages_to_scan_;  // GUARDED_BY(misc_mu_) lineages with new garbage
 
   std::mutex bg_mu_;
-  std::condition_variable bg_cv_;   // wakes the flush-and-checkpoint thread
-  std::condition_variable gc_cv_;   // wakes the GC thread
-  bool stopping_ = false;           // GUARDED_BY(bg_mu_)
-  bool checkpoint_wanted_ = false;  // GUARDED_BY(bg_mu_) the overlay passed checkpoint_entries
+  std::condition_variable bg_cv_;  // wakes the flush-and-checkpoint thread
+  std::condition_variable gc_cv_;  // wakes the GC thread
+  bool stopping_ = false;          // GUARDED_BY(bg_mu_)
+  // Set by a writer when the overlay passed checkpoint_entries; cleared by the background
+  // thread when it wakes. Atomic so that writers look at it without bg_mu_.
+  std::atomic<bool> checkpoint_wanted_{false};
   std::thread bg_thread_;
   std::thread gc_thread_;
 };
