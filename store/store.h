@@ -152,6 +152,17 @@ class SnapshotImport {
   virtual Result<SnapshotInfo> Commit() = 0;
 };
 
+// A snapshot held for reading whatever happens to its name (Store::PinSnapshot): a copy or an
+// export in progress reads the version it started from even if the snapshot is deleted
+// meanwhile. Its pages stay readable (GC keeps them) until the pin is destroyed. Not
+// thread-safe; must not outlive its Store.
+class SnapshotPin {
+ public:
+  virtual ~SnapshotPin() = default;
+  virtual const SnapshotInfo& info() const = 0;  // as it was when pinned
+  virtual VolumeHandle& reader() = 0;            // read-only
+};
+
 struct CloneIntoResult {
   VolumeInfo volume;
   uint64_t source_generation = 0;
@@ -206,6 +217,13 @@ class Store {
   // size: holes cost nothing. What export streams are made of.
   virtual Status VisitChangedPages(const std::string& target, const std::string& base,
                                    const std::function<Status(const PageRun&)>& fn) = 0;
+  // Pins snapshot `name` (SnapshotPin). Unlike a handle from OpenSnapshot(), a pin does not
+  // hold off DeleteSnapshot(): a snapshot deleted while pinned leaves the catalog at once (its
+  // name is free, it is durably gone) and its pages go when the last pin does.
+  virtual Result<std::unique_ptr<SnapshotPin>> PinSnapshot(const std::string& name) = 0;
+  // VisitChangedPages() of pinned snapshots: `base` may be null (every run holding data).
+  virtual Status VisitPinnedChanges(const SnapshotPin& target, const SnapshotPin* base,
+                                    const std::function<Status(const PageRun&)>& fn) = 0;
   // Starts filling snapshot `name` (see SnapshotImport). The name is taken from now on:
   // SnapshotAlreadyExists for it until the import is committed or given up.
   virtual Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(

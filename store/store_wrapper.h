@@ -55,6 +55,13 @@ class StoreWrapper : public Store {
                            const std::function<Status(const PageRun&)>& fn) override {
     return target_->VisitChangedPages(target, base, fn);
   }
+  Result<std::unique_ptr<SnapshotPin>> PinSnapshot(const std::string& name) override {
+    return target_->PinSnapshot(name);
+  }
+  Status VisitPinnedChanges(const SnapshotPin& target, const SnapshotPin* base,
+                            const std::function<Status(const PageRun&)>& fn) override {
+    return target_->VisitPinnedChanges(target, base, fn);
+  }
   Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(
       const std::string& name, const SnapshotImportOptions& options) override {
     return target_->BeginSnapshotImport(name, options);

@@ -124,6 +124,9 @@ bool Catalog::HasDependents(uint64_t volume_id) const {
   for (const auto& [name, s] : snapshots_) {
     if (s->info.volume_id == volume_id) return true;
   }
+  for (const auto& [id, s] : pinned_) {
+    if (s->info.volume_id == volume_id) return true;
+  }
   return false;
 }
 

@@ -53,6 +53,10 @@ class Catalog {
   void HideVolume(const std::string& name) { by_name_.erase(name); }
   void AddSnapshot(std::shared_ptr<SnapshotState> snap);
   void RemoveSnapshot(const std::string& name) { snapshots_.erase(name); }
+  // A snapshot deleted while pinned: out of the names, still a reader until the last pin goes.
+  void KeepPinned(std::shared_ptr<SnapshotState> snap) { pinned_[snap->info.id] = std::move(snap); }
+  void DropPinned(uint64_t snapshot_id) { pinned_.erase(snapshot_id); }
+  const std::map<uint64_t, std::shared_ptr<SnapshotState>>& pinned() const { return pinned_; }
   // Snapshot names held by imports in progress: taken, though no snapshot has them yet.
   bool SnapshotNameTaken(const std::string& name) const {
     return snapshots_.count(name) > 0 || reserved_names_.count(name) > 0;
@@ -72,7 +76,7 @@ class Catalog {
 
   // The read chain of a clone of `parent_id` at `parent_epoch`.
   Ancestors AncestorsOf(uint64_t parent_id, uint64_t parent_epoch) const;
-  // Whether a clone or a snapshot still reads `volume_id`'s pages.
+  // Whether a clone or a snapshot (pinned ones too) still reads `volume_id`'s pages.
   bool HasDependents(uint64_t volume_id) const;
   // Copy-on-write clones (and restores) in the lineage, hidden ones included.
   int ClonesInLineage(uint64_t lineage_id) const;
@@ -81,6 +85,7 @@ class Catalog {
   std::map<std::string, std::shared_ptr<VolumeState>> by_name_;
   std::map<uint64_t, std::shared_ptr<VolumeState>> by_id_;
   std::map<std::string, std::shared_ptr<SnapshotState>> snapshots_;
+  std::map<uint64_t, std::shared_ptr<SnapshotState>> pinned_;  // by snapshot id
   std::set<std::string> reserved_names_;
   Reservation counters_;
 };

@@ -52,6 +52,9 @@ Status StoreImpl::CollectInvisibleVersions(uint64_t lineage_id) {
     for (const auto& [name, s] : catalog_.snapshots()) {
       if (s->info.lineage_id == lineage_id) readers.push_back(s->vol->View(s->info.epoch));
     }
+    for (const auto& [id, s] : catalog_.pinned()) {  // deleted, but a copy still reads them
+      if (s->info.lineage_id == lineage_id) readers.push_back(s->vol->View(s->info.epoch));
+    }
   }
   // A stored version is needed iff some reader reads it. Versions found dead stay dead: new
   // readers (snapshots, clones) only see what a live volume sees, and that was needed.

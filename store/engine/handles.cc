@@ -62,10 +62,13 @@ class VolumeHandleImpl final : public VolumeHandle {
 
 class SnapshotHandle final : public VolumeHandle {
  public:
-  ~SnapshotHandle() override { snap_->open_handles--; }
-  SnapshotHandle(StoreImpl* store, std::shared_ptr<SnapshotState> snap)
-      : store_(store), snap_(std::move(snap)) {
-    snap_->open_handles++;
+  ~SnapshotHandle() override {
+    if (counted_) snap_->open_handles--;
+  }
+  // `counted`: in open_handles (an OpenSnapshot handle); a pin's reader is not.
+  SnapshotHandle(StoreImpl* store, std::shared_ptr<SnapshotState> snap, bool counted)
+      : store_(store), snap_(std::move(snap)), counted_(counted) {
+    if (counted_) snap_->open_handles++;
     info_ = snap_->vol->info;
     info_.name = snap_->info.name;
     info_.size_bytes = snap_->info.size_bytes;
@@ -93,7 +96,25 @@ class SnapshotHandle final : public VolumeHandle {
   }
   StoreImpl* const store_;
   const std::shared_ptr<SnapshotState> snap_;
+  const bool counted_;
   VolumeInfo info_;
+};
+
+class SnapshotPinImpl final : public SnapshotPin {
+ public:
+  SnapshotPinImpl(StoreImpl* store, std::shared_ptr<SnapshotState> snap)
+      : store_(store), snap_(std::move(snap)), reader_(store_, snap_, /*counted=*/false) {
+    snap_->pins++;
+  }
+  ~SnapshotPinImpl() override { store_->ReleasePin(snap_); }
+  const SnapshotInfo& info() const override { return snap_->info; }
+  VolumeHandle& reader() override { return reader_; }
+  const std::shared_ptr<SnapshotState>& state() const { return snap_; }
+
+ private:
+  StoreImpl* const store_;
+  const std::shared_ptr<SnapshotState> snap_;
+  SnapshotHandle reader_;
 };
 
 }  // namespace
@@ -104,7 +125,16 @@ std::shared_ptr<VolumeHandle> NewVolumeHandle(StoreImpl* store, std::shared_ptr<
 
 std::shared_ptr<VolumeHandle> NewSnapshotHandle(StoreImpl* store,
                                                 std::shared_ptr<SnapshotState> snap) {
-  return std::make_shared<SnapshotHandle>(store, std::move(snap));
+  return std::make_shared<SnapshotHandle>(store, std::move(snap), /*counted=*/true);
+}
+
+std::unique_ptr<SnapshotPin> NewSnapshotPin(StoreImpl* store, std::shared_ptr<SnapshotState> snap) {
+  return std::make_unique<SnapshotPinImpl>(store, std::move(snap));
+}
+
+const std::shared_ptr<SnapshotState>* PinnedState(const SnapshotPin& pin) {
+  const auto* mine = dynamic_cast<const SnapshotPinImpl*>(&pin);
+  return mine == nullptr ? nullptr : &mine->state();
 }
 
 }  // namespace clonefs::store

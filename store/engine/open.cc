@@ -135,6 +135,13 @@ Status StoreImpl::OpenAndRecover() {
                  v.name);
     PurgeUnneededLocked(v.id);
   }
+  // A deleted volume kept for a snapshot that went before the next checkpoint (deleted while a
+  // copy had it pinned, say) is not needed any more.
+  std::vector<uint64_t> deleted;
+  for (const auto& [id, v] : catalog_.all_volumes()) {
+    if (v->deleted && v->info.status == VolumeStatus::kDeleted) deleted.push_back(id);
+  }
+  for (uint64_t id : deleted) PurgeUnneededLocked(id);
 
   uint64_t replayed = 0;
   Status s = log_->Replay(checkpoint_pos_, [&](const RecordHeader& h, std::string_view payload,

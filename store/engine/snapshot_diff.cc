@@ -5,6 +5,7 @@
 #include <map>
 
 #include "base/error_names.h"
+#include "store/engine/handles.h"
 #include "store/engine/store_impl.h"
 
 namespace clonefs::store {
@@ -48,28 +49,39 @@ class RunBuilder {
 
 Status StoreImpl::VisitChangedPages(const std::string& target, const std::string& base,
                                     const std::function<Status(const PageRun&)>& fn) {
-  ReadView target_view, base_view;
-  uint64_t pages = 0;
-  {
-    std::lock_guard<std::mutex> l(catalog_mu_);
-    std::shared_ptr<SnapshotState> t = catalog_.Snapshot(target);
-    if (t == nullptr) return errors::SnapshotNotFound(target);
-    target_view = t->vol->View(t->info.epoch);
-    pages = (t->info.size_bytes + t->info.page_size - 1) / t->info.page_size;
-    if (!base.empty()) {
-      std::shared_ptr<SnapshotState> b = catalog_.Snapshot(base);
-      if (b == nullptr) return errors::SnapshotNotFound(base);
-      if (b->info.lineage_id != t->info.lineage_id || b->info.page_size != t->info.page_size) {
-        return errors::InvalidParameterCombination(
-            "snapshots '" + base + "' and '" + target +
-            "' are not of one lineage: an incremental needs a base taken from the same volume "
-            "or its clones");
-      }
-      base_view = b->vol->View(b->info.epoch);
-    }
+  CLONEFS_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotPin> t, PinSnapshot(target));
+  std::unique_ptr<SnapshotPin> b;
+  if (!base.empty()) {
+    CLONEFS_ASSIGN_OR_RETURN(b, PinSnapshot(base));
   }
-  // The snapshots may be deleted meanwhile: their map entries stay until the next checkpoint
-  // purges them, and a visit that then finds fewer entries only reports fewer pages.
+  return VisitPinnedChanges(*t, b.get(), fn);
+}
+
+Status StoreImpl::VisitPinnedChanges(const SnapshotPin& target_pin, const SnapshotPin* base_pin,
+                                     const std::function<Status(const PageRun&)>& fn) {
+  const std::shared_ptr<SnapshotState>* tp = PinnedState(target_pin);
+  const std::shared_ptr<SnapshotState>* bp = base_pin == nullptr ? nullptr : PinnedState(*base_pin);
+  if (tp == nullptr || (base_pin != nullptr && bp == nullptr)) {
+    return Status::InvalidArgument("VisitPinnedChanges takes pins of this store");
+  }
+  const SnapshotInfo& ti = (*tp)->info;
+  if (bp != nullptr &&
+      ((*bp)->info.lineage_id != ti.lineage_id || (*bp)->info.page_size != ti.page_size)) {
+    return errors::InvalidParameterCombination(
+        "snapshots '" + (*bp)->info.name + "' and '" + ti.name +
+        "' are not of one lineage: an incremental needs a base taken from the same volume "
+        "or its clones");
+  }
+  ReadView target_view, base_view;
+  {
+    // The views are copied under the lock: CloneInto may change a volume's ancestors.
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    target_view = (*tp)->vol->View(ti.epoch);
+    if (bp != nullptr) base_view = (*bp)->vol->View((*bp)->info.epoch);
+  }
+  const uint64_t pages = (ti.size_bytes + ti.page_size - 1) / ti.page_size;
+  const bool has_base = bp != nullptr;
+  // The pins keep every entry of both snapshots from GC, even if they are deleted meanwhile.
   RunBuilder runs(fn);
   std::map<uint64_t, Seen> in_base;
   std::vector<std::pair<uint64_t, Seen>> in_target;
@@ -80,7 +92,7 @@ Status StoreImpl::VisitChangedPages(const std::string& target, const std::string
     const uint64_t end = std::min(pages, first + kWindowPages);
     in_base.clear();
     in_target.clear();
-    if (!base.empty()) {
+    if (has_base) {
       CLONEFS_RETURN_IF_ERROR(
           map_->VisitRange(base_view, first, end, [&](uint64_t page, const PageVersion& v) {
             if (!v.value.tombstone) in_base[page] = seen(v);

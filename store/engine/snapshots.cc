@@ -112,8 +112,16 @@ Status StoreImpl::DeleteSnapshot(const std::string& name) {
     MetaBatch b;
     b.Delete(keys::SnapshotKey(snap->info.id));
     CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
-    snap->deleted = true;
     catalog_.RemoveSnapshot(name);
+    if (snap->pins > 0) {
+      // Durably gone and out of the names; its pages stay for the pins (ReleasePin).
+      snap->unlisted = true;
+      catalog_.KeepPinned(snap);
+      spdlog::info("snapshot {} deleted; its pages stay until {} pinned reader(s) finish", name,
+                   snap->pins);
+      return Status::OK();
+    }
+    snap->deleted = true;
     {
       std::lock_guard<std::mutex> m(misc_mu_);
       lineages_to_scan_.insert(snap->info.lineage_id);
@@ -141,6 +149,43 @@ Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenSnapshot(const std::string&
   std::lock_guard<std::mutex> l(catalog_mu_);
   if (snap->deleted) return errors::SnapshotNotFound(name);
   return NewSnapshotHandle(this, snap);
+}
+
+Result<std::unique_ptr<SnapshotPin>> StoreImpl::PinSnapshot(const std::string& name) {
+  std::shared_ptr<SnapshotState> snap;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    snap = catalog_.Snapshot(name);
+    if (snap == nullptr) return errors::SnapshotNotFound(name);
+  }
+  Status access = CheckKeyAccess(*snap->vol, "snapshot '" + name + "'");
+  if (!access.ok()) return access;
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  if (snap->deleted || snap->unlisted) return errors::SnapshotNotFound(name);
+  return NewSnapshotPin(this, snap);
+}
+
+void StoreImpl::ReleasePin(const std::shared_ptr<SnapshotState>& snap) {
+  bool purged = false;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    if (--snap->pins > 0 || !snap->unlisted) return;
+    catalog_.DropPinned(snap->info.id);
+    snap->deleted = true;
+    {
+      std::lock_guard<std::mutex> m(misc_mu_);
+      lineages_to_scan_.insert(snap->info.lineage_id);
+    }
+    const size_t before = catalog_.all_volumes().size();
+    PurgeUnneededLocked(snap->info.volume_id);
+    purged = catalog_.all_volumes().size() != before;
+  }
+  spdlog::info("snapshot {}: the last pinned reader finished; its pages can go", snap->info.name);
+  if (purged) {
+    Status s = Checkpoint();
+    if (!s.ok())
+      spdlog::warn("checkpoint after the last pin of {}: {}", snap->info.name, s.ToString());
+  }
 }
 
 Status StoreImpl::CloneQuotaError(const std::string& source_name) {

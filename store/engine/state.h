@@ -56,6 +56,10 @@ struct SnapshotState {
   const std::shared_ptr<VolumeState> vol;  // the source volume (maybe hidden by now)
   std::atomic<bool> deleted{false};
   std::atomic<int> open_handles{0};
+  // SnapshotPins alive, and whether the snapshot was deleted while pinned (it is then out of
+  // the catalog's names but still read: Catalog::pinned()). GUARDED_BY(StoreImpl::catalog_mu_).
+  int pins = 0;
+  bool unlisted = false;
 };
 
 // A record waiting to be appended: its header (seq assigned) and payload. The payload is

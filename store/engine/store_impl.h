@@ -68,6 +68,11 @@ class StoreImpl final : public Store {
   Result<std::shared_ptr<VolumeHandle>> OpenSnapshot(const std::string& name) override;
   Status VisitChangedPages(const std::string& target, const std::string& base,
                            const std::function<Status(const PageRun&)>& fn) override;
+  Result<std::unique_ptr<SnapshotPin>> PinSnapshot(const std::string& name) override;
+  Status VisitPinnedChanges(const SnapshotPin& target, const SnapshotPin* base,
+                            const std::function<Status(const PageRun&)>& fn) override;
+  // A pin went away: the last pin of a snapshot deleted meanwhile lets its pages go.
+  void ReleasePin(const std::shared_ptr<SnapshotState>& snap);
   Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(
       const std::string& name, const SnapshotImportOptions& options) override;
   // --- import.cc, for SnapshotImportImpl ---

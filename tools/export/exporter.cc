@@ -34,7 +34,10 @@ Result<SnapshotIdentity> IdentityOf(const store::StoreInfo& store,
 
 Result<ExportSummary> ExportSnapshot(store::Store& store, const ExportOptions& options,
                                      ByteSink* out) {
-  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo snap, store.GetSnapshot(options.snapshot));
+  // Pinned: a deletion of the snapshot (or the base) meanwhile does not cut the stream short.
+  CLONEFS_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotPin> pin,
+                           store.PinSnapshot(options.snapshot));
+  const store::SnapshotInfo& snap = pin->info();
   if (snap.encrypted && options.recipient_pem.empty()) {
     return errors::InvalidParameterCombination(
         "snapshot '" + snap.name +
@@ -50,24 +53,32 @@ Result<ExportSummary> ExportSnapshot(store::Store& store, const ExportOptions& o
   CLONEFS_ASSIGN_OR_RETURN(h.source, IdentityOf(info, snap));
   h.source_create_time_us = snap.create_time_us;
   h.source_encrypted = snap.encrypted;
+  std::unique_ptr<store::SnapshotPin> base;
   if (!options.since.empty()) {
-    CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo base, store.GetSnapshot(options.since));
+    CLONEFS_ASSIGN_OR_RETURN(base, store.PinSnapshot(options.since));
     h.flags |= kIncremental;
-    CLONEFS_ASSIGN_OR_RETURN(h.base, IdentityOf(info, base));
+    CLONEFS_ASSIGN_OR_RETURN(h.base, IdentityOf(info, base->info()));
   }
   SecretBytes key;
   CLONEFS_RETURN_IF_ERROR(PrepareKey(&h, options.recipient_pem, &key));
-  CLONEFS_ASSIGN_OR_RETURN(auto handle, store.OpenSnapshot(snap.name));
+  store::VolumeHandle& reader = pin->reader();
   CLONEFS_ASSIGN_OR_RETURN(auto writer, StreamWriter::Start(out, h, key));
   const uint64_t ps = snap.page_size;
+  auto check_cancelled = [&] {
+    if (!options.cancelled || !options.cancelled()) return Status::OK();
+    return errors::Named(errors::kOperationCancelled,
+                         Status::IOError("the export of '" + snap.name + "' was cancelled"));
+  };
   std::string buf;
   CLONEFS_RETURN_IF_ERROR(
-      store.VisitChangedPages(snap.name, options.since, [&](const store::PageRun& run) {
+      store.VisitPinnedChanges(*pin, base.get(), [&](const store::PageRun& run) {
+        CLONEFS_RETURN_IF_ERROR(check_cancelled());
         if (run.zeros) return writer->AddZeros(run.first, run.count);
         for (uint64_t done = 0; done < run.count;) {
+          CLONEFS_RETURN_IF_ERROR(check_cancelled());
           const uint64_t n = std::min(kReadPages, run.count - done);
           buf.resize(n * ps);
-          CLONEFS_RETURN_IF_ERROR(handle->Read((run.first + done) * ps, buf.size(), buf.data()));
+          CLONEFS_RETURN_IF_ERROR(reader.Read((run.first + done) * ps, buf.size(), buf.data()));
           CLONEFS_RETURN_IF_ERROR(writer->AddPages(run.first + done, n, buf));
           done += n;
         }

@@ -3,6 +3,7 @@
 // changed): the cost follows data, not volume size.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "store/store.h"
@@ -17,6 +18,8 @@ struct ExportOptions {
   std::string recipient_pem;  // seal the stream key for this public key; empty: in the clear
   Codec codec = Codec::kNone;
   uint8_t chunk_log2 = kDefaultChunkLog2;
+  // Polled between runs of pages; true stops the export (OperationCancelled).
+  std::function<bool()> cancelled;
 };
 
 struct ExportSummary {

@@ -68,7 +68,9 @@ Result<store::SnapshotInfo> ImportSnapshot(store::Store& store, const ImportOpti
       return errors::InvalidParameterCombination("base '" + base.name + "' has another page size");
     }
   }
-  CLONEFS_ASSIGN_OR_RETURN(SecretBytes key, reader->StreamKey(options.recipient_private_pem));
+  CLONEFS_ASSIGN_OR_RETURN(SecretBytes key, options.open_envelope
+                                                ? reader->StreamKeyFrom(options.open_envelope)
+                                                : reader->StreamKey(options.recipient_private_pem));
 
   store::SnapshotImportOptions o;
   o.volume.size_bytes = h.volume_size;
@@ -79,19 +81,34 @@ Result<store::SnapshotInfo> ImportSnapshot(store::Store& store, const ImportOpti
   o.volume_name = colon == std::string::npos ? "" : h.source_arn.substr(colon + 1);
   o.source_snapshot_arn = h.source_arn;
   o.source_identity = IdentityText(h.source);
+  o.tags = options.tags;
   CLONEFS_ASSIGN_OR_RETURN(auto import, store.BeginSnapshotImport(options.target, o));
   store::VolumeHandle& vol = import->volume();
   if (h.incremental()) {
     CLONEFS_RETURN_IF_ERROR(CopyBase(store, base.name, h.page_size(), vol));
   }
   const uint64_t ps = h.page_size();
+  auto step = [&](uint64_t first) {
+    if (options.cancelled && options.cancelled()) {
+      return errors::Named(errors::kOperationCancelled,
+                           Status::IOError("the import of '" + options.target +
+                                           "' was cancelled; nothing of it was kept"));
+    }
+    if (options.progress) options.progress(first, h.page_count());
+    return Status::OK();
+  };
   StreamVisitor v;
   v.pages = [&](uint64_t first, uint64_t, std::string_view data) {
+    CLONEFS_RETURN_IF_ERROR(step(first));
     return vol.Write(first * ps, data);
   };
-  v.zeros = [&](uint64_t first, uint64_t count) { return vol.Discard(first * ps, count * ps); };
+  v.zeros = [&](uint64_t first, uint64_t count) {
+    CLONEFS_RETURN_IF_ERROR(step(first));
+    return vol.Discard(first * ps, count * ps);
+  };
   // Any failure here destroys the import uncommitted: nothing is left behind.
   CLONEFS_RETURN_IF_ERROR(reader->Read(key, v).status());
+  CLONEFS_RETURN_IF_ERROR(step(h.page_count()));
   return import->Commit();
 }
 

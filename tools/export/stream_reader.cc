@@ -49,6 +49,11 @@ Result<SecretBytes> StreamReader::StreamKey(const SecretBytes* recipient_private
   return crypto::OpenAsRecipient(*recipient_private_pem, h_.key_blob, RecipientContext(h_));
 }
 
+Result<SecretBytes> StreamReader::StreamKeyFrom(const EnvelopeOpener& open) const {
+  if (h_.envelope == Envelope::kClear) return SecretBytes::CopyOf(h_.key_blob);
+  return open(h_.recipient, h_.key_blob, RecipientContext(h_));
+}
+
 Status StreamReader::CheckOrder(uint64_t first, uint64_t count) {
   if (first < next_page_ || count == 0 || count > h_.page_count() ||
       first > h_.page_count() - count) {

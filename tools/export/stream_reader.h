@@ -38,6 +38,11 @@ class StreamReader {
   // private key (PEM). KMSKeyNotAccessible-style refusals are the caller's to name; this says
   // InvalidArgument when a key is needed and none was given, Corruption when it does not open.
   Result<SecretBytes> StreamKey(const SecretBytes* recipient_private_pem) const;
+  // The same, opening a recipient envelope with `open` (given the recipient's fingerprint, the
+  // envelope and its context): how a store opens it with a key of its key store.
+  using EnvelopeOpener = std::function<Result<SecretBytes>(
+      std::string_view fingerprint, std::string_view envelope, std::string_view context)>;
+  Result<SecretBytes> StreamKeyFrom(const EnvelopeOpener& open) const;
 
   // Reads every chunk. Returns the verified trailer.
   Result<Trailer> Read(const SecretBytes& stream_key, const StreamVisitor& visitor);
