@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "base/error_names.h"
 #include "crypto/key_store_internal.h"
 
 namespace clonefs::crypto {
@@ -38,6 +39,36 @@ Result<const Aes256GcmKey*> UnsealedKek(KeyStoreState& state, const KeyRecord& k
   const Aes256GcmKey* result = kek.get();
   state.keks.emplace(std::move(cache_key), std::move(kek));
   return result;
+}
+
+// The private key of recipient key `key`, unsealed on first use and kept for the life of the
+// store (or of the key), after checking that it is the private half of the key's public key.
+Result<const SecretBytes*> UnsealedPrivateKey(KeyStoreState& state, const KeyRecord& key) {
+  auto it = state.private_keys.find(key.key_id);
+  if (it != state.private_keys.end()) return &it->second;
+  if (!key.recipient || key.versions.size() != 1) {
+    return Status::Corruption("key " + key.key_id + " has no private key");
+  }
+  const internal::SealedKeyVersion& sealed = key.versions[0];
+  if (sealed.sealed.size() <= kTagSize) {
+    return Status::Corruption("the private key of " + key.key_id + " is truncated");
+  }
+  SecretBytes pem(sealed.sealed.size() - kTagSize, SecretBytes::Memory::kLocked);
+  Status s = state.keys.seal->Open(
+      sealed.iv,
+      internal::RecipientSealAad(state.keystore_id, key.key_id, key.owner, *key.recipient),
+      sealed.sealed, reinterpret_cast<char*>(pem.data()));
+  if (!s.ok()) {
+    return Status::Corruption("the private key of " + key.key_id +
+                              " does not unseal: " + s.message());
+  }
+  auto info = DescribePrivateKey(pem);
+  if (!info.ok() || info->kind != *key.recipient || info->fingerprint != key.fingerprint) {
+    return Status::Corruption("the private key of " + key.key_id +
+                              " does not belong to its public key");
+  }
+  auto inserted = state.private_keys.emplace(key.key_id, std::move(pem));
+  return &inserted.first->second;
 }
 
 }  // namespace
@@ -208,6 +239,7 @@ Result<WrappedDek> KeyStore::WrapDek(const std::string& account, std::string_vie
   const KeyRecord& key = state_->records[i];
   CLONEFS_RETURN_IF_ERROR(
       internal::CheckAccess(key, account, key_ref, internal::Access::kReEncrypt));
+  CLONEFS_RETURN_IF_ERROR(internal::CheckSymmetric(key));
   CLONEFS_RETURN_IF_ERROR(internal::CheckUsable(key));
   CLONEFS_ASSIGN_OR_RETURN(const Aes256GcmKey* kek, UnsealedKek(*state_, key, key.primary_version));
 
@@ -235,6 +267,7 @@ Result<SecretBytes> KeyStore::UnwrapDek(const std::string& account, const Wrappe
   CLONEFS_ASSIGN_OR_RETURN(size_t i, internal::FindKey(state_->records, region_, account, ref));
   const KeyRecord& key = state_->records[i];
   CLONEFS_RETURN_IF_ERROR(internal::CheckAccess(key, account, ref, internal::Access::kDecrypt));
+  CLONEFS_RETURN_IF_ERROR(internal::CheckSymmetric(key));
   CLONEFS_RETURN_IF_ERROR(internal::CheckUsable(key));
   CLONEFS_ASSIGN_OR_RETURN(const Aes256GcmKey* kek, UnsealedKek(*state_, key, wrapped.key_version));
 
@@ -252,6 +285,48 @@ Result<SecretBytes> KeyStore::UnwrapDek(const std::string& account, const Wrappe
                               ": the context differs or the wrapped key is damaged");
   }
   return dek;
+}
+
+Result<std::string> KeyStore::GetPublicKey(const std::string& account, std::string_view ref) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
+  CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
+  CLONEFS_ASSIGN_OR_RETURN(size_t i, internal::FindKey(state_->records, region_, account, ref));
+  const KeyRecord& key = state_->records[i];
+  CLONEFS_RETURN_IF_ERROR(internal::CheckAccess(key, account, ref, internal::Access::kDescribe));
+  if (!key.recipient) {
+    return internal::InvalidKeyUsage("key " + key.key_id +
+                                     " is a symmetric key; it has no public key");
+  }
+  CLONEFS_RETURN_IF_ERROR(internal::CheckUsable(key));
+  return key.public_pem;
+}
+
+Result<SecretBytes> KeyStore::OpenForRecipient(const std::string& account,
+                                               std::string_view fingerprint,
+                                               std::string_view envelope,
+                                               std::string_view context) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
+  CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
+  constexpr auto kDecrypt = static_cast<internal::OperationSet>(KeyOperation::kDecrypt);
+  const KeyRecord* key = nullptr;
+  for (const KeyRecord& k : state_->records) {
+    // A key the account may not open envelopes with is not a candidate at all, so that it
+    // answers exactly as a key that is not there.
+    if (k.recipient && k.fingerprint == fingerprint &&
+        (internal::AllowedOperations(k, account) & kDecrypt) != 0) {
+      key = &k;
+      break;
+    }
+  }
+  if (key == nullptr) {
+    return Status::NotFound("no key of this store is the recipient " + std::string(fingerprint))
+        .WithName(errors::kKeyNotFound);
+  }
+  CLONEFS_RETURN_IF_ERROR(internal::CheckUsable(*key));
+  CLONEFS_ASSIGN_OR_RETURN(const SecretBytes* private_pem, UnsealedPrivateKey(*state_, *key));
+  return OpenAsRecipient(*private_pem, envelope, context);
 }
 
 }  // namespace clonefs::crypto

@@ -1,12 +1,19 @@
 // KeyStore: a region's key-encryption keys (KEKs), their owners, aliases, policies and grants,
 // and the envelope operations that wrap and unwrap data keys (DEKs) under them.
 //
+// Two kinds of key, as AWS KMS has them (KeyMetadata::key_spec):
+//   SYMMETRIC_DEFAULT  a KEK: 256-bit AES versions that wrap and unwrap DEKs (WrapDek/UnwrapDek);
+//   RSA_3072, X25519   a public-key recipient key (crypto/recipient.h): one key pair whose
+//                      public half anyone may be given (GetPublicKey) to seal a secret, such as
+//                      the stream key of a snapshot export, that only this store can open
+//                      (OpenForRecipient). It wraps no DEKs and has a single version.
+//
 // One file, DIR/keystore.json, holds the whole store. It never contains key material in the
-// clear nor the root secret: each KEK version is sealed with AES-256-GCM under a key derived
-// from the root secret, and the whole document carries an HMAC-SHA256 under another derived
-// key, so any edit (a policy, a state, an owner) is detected as Corruption. The root secret is
-// a key file (key_file.h) or a passphrase stretched with scrypt. docs/ENCRYPTION.md describes
-// the format.
+// clear nor the root secret: each KEK version and each recipient private key is sealed with
+// AES-256-GCM under a key derived from the root secret (public keys are stored in the clear),
+// and the whole document carries an HMAC-SHA256 under another derived key, so any edit (a
+// policy, a state, an owner) is detected as Corruption. The root secret is a key file
+// (key_file.h) or a passphrase stretched with scrypt. docs/ENCRYPTION.md describes the format.
 //
 // Locked mode. A store opened without its root secret (none given; a key file that is
 // missing, unreadable or readable by group or others; the wrong key file or passphrase) still
@@ -17,10 +24,10 @@
 // Accounts. Every call names the calling account (an account id string such as
 // "123456789012"; "owner" until accounts exist). A key belongs to one account. The owner may do
 // everything with its keys; another account may use a key only as its policy or a grant
-// allows (Decrypt = UnwrapDek, ReEncrypt = WrapDek, CreateGrant), and may DescribeKey a key it
-// may use. A key that is not shared with the caller answers exactly as if it did not exist.
-// Each account has at most one default key (alias "default", made by DefaultKey()); a default
-// key can never be shared with another account, disabled or deleted.
+// allows (Decrypt = UnwrapDek and OpenForRecipient, ReEncrypt = WrapDek, CreateGrant), and may
+// DescribeKey (and GetPublicKey) a key it may use. A key that is not shared with the caller answers
+// exactly as if it did not exist. Each account has at most one default key (alias "default", made
+// by DefaultKey()); a default key can never be shared with another account, disabled or deleted.
 //
 // Key references ("ref"): a key id ("key-" + 16 hex digits), an ARN
 // ("arn:clonefs:REGION:ACCOUNT:key:KEY_ID"), "alias/NAME" or a bare alias NAME. Aliases are
@@ -36,7 +43,10 @@
 //   AlreadyExistsException            AlreadyExists the alias is taken
 //   InvalidAliasNameException         InvalidArgument
 //   MalformedPolicyDocumentException  InvalidArgument
-//   UnsupportedOperationException     NotSupported  sharing, disabling or deleting a default key
+//   UnsupportedOperationException     NotSupported  sharing, disabling or deleting a default key;
+//                                                   rotating a recipient key
+//   InvalidKeyUsageException          InvalidArgument a DEK under a recipient key; the public key
+//                                                   of a symmetric key
 // and the default names of InvalidArgument (InvalidParameterValue), Corruption (a damaged
 // file, or a wrapped DEK that does not unwrap under the given context), Busy and IOError.
 //
@@ -59,6 +69,7 @@
 #include "base/result.h"
 #include "crypto/dek.h"
 #include "crypto/kdf.h"
+#include "crypto/recipient.h"
 #include "crypto/secret.h"
 
 namespace clonefs::crypto {
@@ -112,6 +123,11 @@ struct KeyVersionInfo {
   uint64_t creation_date_us = 0;
 };
 
+// KeyMetadata::key_spec of a KEK; recipient keys have RecipientKindName(kind) ("RSA_3072",
+// "X25519"). Every key's key_usage is kKeyUsageEncryptDecrypt.
+inline constexpr std::string_view kSymmetricKeySpec = "SYMMETRIC_DEFAULT";
+inline constexpr std::string_view kKeyUsageEncryptDecrypt = "ENCRYPT_DECRYPT";
+
 // What DescribeKey shows. Never any key material.
 struct KeyMetadata {
   std::string key_id;
@@ -121,10 +137,12 @@ struct KeyMetadata {
   std::string owner;
   std::string region;
   bool is_default = false;
+  std::string key_spec{kSymmetricKeySpec};         // "SYMMETRIC_DEFAULT", "RSA_3072" or "X25519"
+  std::string key_usage{kKeyUsageEncryptDecrypt};  // "ENCRYPT_DECRYPT"
   KeyState state = KeyState::kEnabled;
   uint64_t creation_date_us = 0;  // microseconds since the Unix epoch
   uint64_t deletion_date_us = 0;  // when PendingDeletion: when DeleteExpiredKeys may delete it
-  uint32_t primary_version = 0;   // the version WrapDek uses
+  uint32_t primary_version = 0;   // the version WrapDek uses (always 1 for a recipient key)
   std::vector<KeyVersionInfo> versions;
 };
 
@@ -169,6 +187,11 @@ class KeyStore {
   // `alias` may be empty; "default" is reserved for DefaultKey().
   Result<KeyMetadata> CreateKey(const std::string& account, std::string_view alias,
                                 std::string_view description);
+  // A new public-key recipient key owned by `account`: a fresh `kind` key pair, Enabled, empty
+  // policy, one version that is never rotated. Aliases as for CreateKey. Generating a 3072-bit
+  // RSA key takes a moment; the store is not held meanwhile.
+  Result<KeyMetadata> CreateRecipientKey(const std::string& account, RecipientKind kind,
+                                         std::string_view alias, std::string_view description);
   // The account's default key, created on first use.
   Result<KeyMetadata> DefaultKey(const std::string& account);
   // The keys `account` owns, ordered by key id.
@@ -203,6 +226,7 @@ class KeyStore {
                                           int days);
   Status CancelKeyDeletion(const std::string& account, std::string_view ref);
   // Adds a new key version and makes it primary; older versions still unwrap what they wrapped.
+  // UnsupportedOperationException for a recipient key.
   Result<KeyMetadata> RotateKey(const std::string& account, std::string_view ref);
   // Destroys keys whose deletion date has passed (every DEK under them becomes unreadable).
   // Returns how many were deleted. Meant for a periodic background task.
@@ -213,7 +237,8 @@ class KeyStore {
   // Wraps `dek` (kDekSize bytes) under the primary version of the key `key_ref`. `context`
   // (e.g. store uuid, lineage, owner) is bound in as associated data and must be given again
   // to unwrap. Needs ReEncrypt on another account's key. Fails on a disabled or
-  // pending-deletion key.
+  // pending-deletion key, and with InvalidKeyUsageException on a recipient key (as UnwrapDek
+  // does).
   Result<WrappedDek> WrapDek(const std::string& account, std::string_view key_ref, uint64_t dek_id,
                              const SecretBytes& dek, std::string_view context);
   // Recovers the DEK, in locked memory. Needs Decrypt on another account's key. Fails on a
@@ -221,6 +246,21 @@ class KeyStore {
   // of the wrapped key differs from what was wrapped.
   Result<SecretBytes> UnwrapDek(const std::string& account, const WrappedDek& wrapped,
                                 std::string_view context);
+
+  // --- recipient keys ----------------------------------------------------------------------
+
+  // The public key (SubjectPublicKeyInfo PEM) of the recipient key `ref`, for sealing with
+  // SealForRecipient. Needs only DescribeKey access. InvalidKeyUsageException for a symmetric
+  // key; fails on a disabled or pending-deletion key (as AWS KMS GetPublicKey does), so that
+  // nothing new is sealed for a key that could not open it.
+  Result<std::string> GetPublicKey(const std::string& account, std::string_view ref);
+  // Opens an envelope SealForRecipient sealed for the public key whose fingerprint (hex SHA-256
+  // of its DER form, crypto::DescribePublicKey) is `fingerprint`, with the same `context`.
+  // Looks among the recipient keys `account` owns or may Decrypt with; NotFoundException ("no
+  // key of this store is the recipient FINGERPRINT") when none has it. Fails on a disabled or
+  // pending-deletion key, and with Corruption for an envelope that does not open.
+  Result<SecretBytes> OpenForRecipient(const std::string& account, std::string_view fingerprint,
+                                       std::string_view envelope, std::string_view context);
 
  private:
   KeyStore(Env* env, std::string dir, std::string region);
@@ -240,9 +280,14 @@ class KeyStore {
   // persists it. `change` may fail, and then nothing is written.
   Status UpdateKey(const std::string& account, std::string_view ref, internal::Access access,
                    const std::function<Status(internal::KeyRecord&)>& change);
-  // A new key record with one sealed version (not yet persisted).
+  // A new key record with one sealed version (not yet persisted): a fresh KEK version, or
+  // the private half of `pair` for a recipient key.
   Result<internal::KeyRecord> NewKey(const std::string& account, bool is_default,
-                                     std::string_view alias, std::string_view description);
+                                     std::string_view alias, std::string_view description,
+                                     const RecipientKeyPair* pair = nullptr);
+  // CreateKey and CreateRecipientKey (`pair` null for a KEK). Takes mu_.
+  Result<KeyMetadata> AddKey(const std::string& account, std::string_view alias,
+                             std::string_view description, const RecipientKeyPair* pair);
   Result<KeyMetadata> Describe(const std::string& account, std::string_view ref);
 
   Env* const env_;

@@ -175,6 +175,16 @@ Status CheckUsable(const KeyRecord& key) {
   return InvalidKeyState("key " + key.key_id + " is in an unknown state");
 }
 
+Status CheckSymmetric(const KeyRecord& key) {
+  if (!key.recipient) return Status::OK();
+  return InvalidKeyUsage("key " + key.key_id + " is an " + KeySpecName(key) +
+                         " key for export recipients; data keys need a symmetric key");
+}
+
+std::string KeySpecName(const KeyRecord& key) {
+  return std::string(key.recipient ? RecipientKindName(*key.recipient) : kSymmetricKeySpec);
+}
+
 // --- policies ----------------------------------------------------------------------------------
 
 std::vector<std::string> OperationNames(OperationSet ops) {
@@ -240,6 +250,8 @@ KeyMetadata MakeMetadata(const KeyRecord& key, std::string_view region, std::str
   m.owner = key.owner;
   m.region = std::string(region);
   m.is_default = key.is_default;
+  m.key_spec = KeySpecName(key);
+  m.key_usage = std::string(kKeyUsageEncryptDecrypt);
   m.state = key.state;
   m.creation_date_us = key.creation_date_us;
   m.deletion_date_us = key.deletion_date_us;
@@ -272,6 +284,10 @@ Status Unsupported(std::string message) {
 
 Status InvalidKeyState(std::string message) {
   return Status::InvalidState(std::move(message)).WithName(errors::kKmsInvalidState);
+}
+
+Status InvalidKeyUsage(std::string message) {
+  return Status::InvalidArgument(std::move(message)).WithName(errors::kInvalidKeyUsage);
 }
 
 }  // namespace clonefs::crypto::internal

@@ -66,6 +66,24 @@ Result<internal::SealedKeyVersion> SealNewVersion(const internal::KeyStoreState&
   return v;
 }
 
+// The private key of `pair` as the only version of recipient key `key`, sealed under the
+// store's seal key with its own associated data (so that it can never be taken for a KEK).
+Result<internal::SealedKeyVersion> SealPrivateKey(const internal::KeyStoreState& state,
+                                                  const KeyRecord& key,
+                                                  const RecipientKeyPair& pair, uint64_t now_us) {
+  internal::SealedKeyVersion v;
+  v.version = 1;
+  v.creation_date_us = now_us;
+  CLONEFS_ASSIGN_OR_RETURN(v.iv, RandomNonce());
+  CLONEFS_RETURN_IF_ERROR(state.keys.seal->Seal(
+      v.iv, internal::RecipientSealAad(state.keystore_id, key.key_id, key.owner, pair.kind),
+      pair.private_pem.view(), &v.sealed));
+  if (v.sealed.size() > internal::kMaxSealedPrivateKey) {
+    return Status::InvalidArgument("the private key of a recipient key is too large to store");
+  }
+  return v;
+}
+
 // `records` (sorted by key id) with `key` added in its place.
 std::vector<KeyRecord> WithKey(const std::vector<KeyRecord>& records, const KeyRecord& key) {
   std::vector<KeyRecord> out = records;
@@ -84,7 +102,8 @@ Status RefuseForDefaultKey(const KeyRecord& key, std::string_view what) {
 }  // namespace
 
 Result<KeyRecord> KeyStore::NewKey(const std::string& account, bool is_default,
-                                   std::string_view alias, std::string_view description) {
+                                   std::string_view alias, std::string_view description,
+                                   const RecipientKeyPair* pair) {
   KeyRecord key;
   do {
     key.key_id = internal::NewKeyId();
@@ -95,25 +114,57 @@ Result<KeyRecord> KeyStore::NewKey(const std::string& account, bool is_default,
   key.is_default = is_default;
   key.creation_date_us = env_->NowMicros();
   key.primary_version = 1;
-  CLONEFS_ASSIGN_OR_RETURN(auto version, SealNewVersion(*state_, key, 1, key.creation_date_us));
+  if (pair == nullptr) {
+    CLONEFS_ASSIGN_OR_RETURN(auto version, SealNewVersion(*state_, key, 1, key.creation_date_us));
+    key.versions.push_back(std::move(version));
+    return key;
+  }
+  CLONEFS_ASSIGN_OR_RETURN(RecipientInfo info, DescribePublicKey(pair->public_pem));
+  if (info.kind != pair->kind) {
+    return Status::InvalidArgument("the generated key pair is not of the kind asked for");
+  }
+  key.recipient = pair->kind;
+  key.public_pem = pair->public_pem;
+  key.fingerprint = std::move(info.fingerprint);
+  CLONEFS_ASSIGN_OR_RETURN(auto version, SealPrivateKey(*state_, key, *pair, key.creation_date_us));
   key.versions.push_back(std::move(version));
   return key;
 }
 
-Result<KeyMetadata> KeyStore::CreateKey(const std::string& account, std::string_view alias,
-                                        std::string_view description) {
+Result<KeyMetadata> KeyStore::AddKey(const std::string& account, std::string_view alias,
+                                     std::string_view description, const RecipientKeyPair* pair) {
   std::lock_guard<std::mutex> lock(mu_);
-  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
   CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
-  alias = StripAliasPrefix(alias);
-  if (!alias.empty()) {
-    CLONEFS_RETURN_IF_ERROR(internal::ValidateAlias(alias));
-    if (AliasTaken(state_->records, account, alias)) return AliasExists(alias);
-  }
-  CLONEFS_RETURN_IF_ERROR(ValidateDescription(description));
-  CLONEFS_ASSIGN_OR_RETURN(KeyRecord key, NewKey(account, false, alias, description));
+  if (!alias.empty() && AliasTaken(state_->records, account, alias)) return AliasExists(alias);
+  CLONEFS_ASSIGN_OR_RETURN(KeyRecord key, NewKey(account, false, alias, description, pair));
   CLONEFS_RETURN_IF_ERROR(Persist(WithKey(state_->records, key)));
   return internal::MakeMetadata(key, region_, account);
+}
+
+Result<KeyMetadata> KeyStore::CreateKey(const std::string& account, std::string_view alias,
+                                        std::string_view description) {
+  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
+  alias = StripAliasPrefix(alias);
+  if (!alias.empty()) CLONEFS_RETURN_IF_ERROR(internal::ValidateAlias(alias));
+  CLONEFS_RETURN_IF_ERROR(ValidateDescription(description));
+  return AddKey(account, alias, description, nullptr);
+}
+
+Result<KeyMetadata> KeyStore::CreateRecipientKey(const std::string& account, RecipientKind kind,
+                                                 std::string_view alias,
+                                                 std::string_view description) {
+  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
+  alias = StripAliasPrefix(alias);
+  if (!alias.empty()) CLONEFS_RETURN_IF_ERROR(internal::ValidateAlias(alias));
+  CLONEFS_RETURN_IF_ERROR(ValidateDescription(description));
+  {
+    // Fail fast, before the (slow, for RSA) key generation, when the store is locked.
+    std::lock_guard<std::mutex> lock(mu_);
+    CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
+  }
+  // Generated without holding the store: an RSA key takes up to a second or so.
+  CLONEFS_ASSIGN_OR_RETURN(RecipientKeyPair pair, GenerateRecipientKey(kind));
+  return AddKey(account, alias, description, &pair);
 }
 
 Result<KeyMetadata> KeyStore::DefaultKey(const std::string& account) {
@@ -319,6 +370,10 @@ Status KeyStore::CancelKeyDeletion(const std::string& account, std::string_view 
 Result<KeyMetadata> KeyStore::RotateKey(const std::string& account, std::string_view ref) {
   std::lock_guard<std::mutex> lock(mu_);
   CLONEFS_RETURN_IF_ERROR(UpdateKey(account, ref, Access::kOwner, [&](KeyRecord& key) {
+    if (key.recipient) {
+      return internal::Unsupported("key " + key.key_id + " is an " + internal::KeySpecName(key) +
+                                   " key; asymmetric keys cannot be rotated");
+    }
     CLONEFS_RETURN_IF_ERROR(internal::CheckUsable(key));
     const uint32_t version = static_cast<uint32_t>(key.versions.size()) + 1;
     CLONEFS_ASSIGN_OR_RETURN(auto sealed, SealNewVersion(*state_, key, version, env_->NowMicros()));
@@ -349,6 +404,7 @@ Result<size_t> KeyStore::DeleteExpiredKeys() {
     bool gone = std::find(deleted.begin(), deleted.end(), it->first.first) != deleted.end();
     it = gone ? state_->keks.erase(it) : std::next(it);
   }
+  for (const std::string& key_id : deleted) state_->private_keys.erase(key_id);
   return deleted.size();
 }
 

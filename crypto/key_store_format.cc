@@ -5,6 +5,7 @@
 #include "crypto/hex.h"
 #include "crypto/key_file.h"
 #include "crypto/key_store_internal.h"
+#include "crypto/recipient.h"
 
 namespace clonefs::crypto::internal {
 namespace {
@@ -12,7 +13,11 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kFormatName = "clonefs-keystore";
+// Version 2 adds recipient keys. A store that holds none is still written as version 1, so that
+// a build that predates them keeps opening it; one that holds any is written as version 2, so
+// that such a build refuses it (NotSupported) instead of calling it damaged.
 constexpr uint64_t kFormatVersion = 1;
+constexpr uint64_t kRecipientFormatVersion = 2;
 constexpr const char* kMacMember = "mac";
 // HKDF labels: one per purpose so the derived keys are independent.
 constexpr std::string_view kSealLabel = "clonefs/keystore/v1/seal";
@@ -123,6 +128,23 @@ bool RootFromJson(const json& doc, RootKdf* root) {
   return r.ok() && root->scrypt.Validate().ok();
 }
 
+// The "key_spec" member: absent (a file from before recipient keys) or "SYMMETRIC_DEFAULT"
+// for a KEK, else the recipient kind's canonical name.
+bool KeySpecFromJson(const json& doc, KeyRecord* k) {
+  auto it = doc.find("key_spec");
+  if (it == doc.end()) return true;
+  if (!it->is_string()) return false;
+  const std::string spec = it->get<std::string>();
+  if (spec == kSymmetricKeySpec) return true;
+  for (RecipientKind kind : {RecipientKind::kRsa3072, RecipientKind::kX25519}) {
+    if (spec == RecipientKindName(kind)) {
+      k->recipient = kind;
+      return true;
+    }
+  }
+  return false;
+}
+
 json KeyToJson(const KeyRecord& k) {
   json versions = json::array();
   for (const SealedKeyVersion& v : k.versions) {
@@ -138,35 +160,64 @@ json KeyToJson(const KeyRecord& k) {
                       {"operations", OperationNames(g.operations)},
                       {"creation_date_us", g.creation_date_us}});
   }
-  return {{"key_id", k.key_id},
-          {"owner", k.owner},
-          {"aliases", k.aliases},
-          {"description", k.description},
-          {"is_default", k.is_default},
-          {"state", std::string(KeyStateName(k.state))},
-          {"creation_date_us", k.creation_date_us},
-          {"deletion_date_us", k.deletion_date_us},
-          {"primary_version", k.primary_version},
-          {"versions", std::move(versions)},
-          {"policy", PolicyToJson(k.policy)},
-          {"grants", std::move(grants)}};
+  json out = {{"key_id", k.key_id},
+              {"owner", k.owner},
+              {"aliases", k.aliases},
+              {"description", k.description},
+              {"is_default", k.is_default},
+              {"state", std::string(KeyStateName(k.state))},
+              {"creation_date_us", k.creation_date_us},
+              {"deletion_date_us", k.deletion_date_us},
+              {"primary_version", k.primary_version},
+              {"versions", std::move(versions)},
+              {"policy", PolicyToJson(k.policy)},
+              {"grants", std::move(grants)}};
+  // Only recipient keys carry the members version 2 added, so a KEK's entry is as version 1
+  // wrote it.
+  if (k.recipient) {
+    out["key_spec"] = KeySpecName(k);
+    out["public_key"] = k.public_pem;
+  }
+  return out;
 }
 
 bool VersionsFromJson(const json& doc, KeyRecord* k) {
   if (!doc.is_array() || doc.empty()) return false;
+  // A recipient key has exactly one version: its sealed private key, of variable length.
+  if (k->recipient && doc.size() != 1) return false;
   for (const json& item : doc) {
     Reader r(item);
     SealedKeyVersion v;
     v.version = r.U32("version");
     v.creation_date_us = r.U64("creation_date_us");
     std::string iv = r.Bytes("iv", kNonceSize);
-    v.sealed = r.Bytes("sealed", kAeadKeySize + kTagSize);
+    if (k->recipient) {
+      auto sealed = HexDecode(r.Str("sealed"));
+      if (!sealed || sealed->size() <= kTagSize || sealed->size() > kMaxSealedPrivateKey) {
+        return false;
+      }
+      v.sealed = std::move(*sealed);
+    } else {
+      v.sealed = r.Bytes("sealed", kAeadKeySize + kTagSize);
+    }
     // Versions are numbered 1, 2, ... in order.
     if (!r.ok() || v.version != k->versions.size() + 1) return false;
     std::memcpy(v.iv.data(), iv.data(), kNonceSize);
     k->versions.push_back(std::move(v));
   }
   return k->primary_version >= 1 && k->primary_version <= k->versions.size();
+}
+
+// The public key of a recipient key, which must be of the key's kind.
+bool PublicKeyFromJson(const json& doc, KeyRecord* k) {
+  auto it = doc.find("public_key");
+  if (!k->recipient) return it == doc.end();
+  if (it == doc.end() || !it->is_string()) return false;
+  k->public_pem = it->get<std::string>();
+  auto info = DescribePublicKey(k->public_pem);
+  if (!info.ok() || info->kind != *k->recipient) return false;
+  k->fingerprint = std::move(info->fingerprint);
+  return true;
 }
 
 bool GrantsFromJson(const json& doc, KeyRecord* k) {
@@ -210,6 +261,10 @@ Result<KeyRecord> KeyFromJson(const json& doc) {
     return Malformed("a key entry");
   }
   const std::string where = "key " + k.key_id;
+  if (!KeySpecFromJson(doc, &k) || (k.recipient && k.is_default)) {
+    return Malformed(where + ": key_spec");
+  }
+  if (!PublicKeyFromJson(doc, &k)) return Malformed(where + ": public_key");
   for (const json& a : *aliases) {
     if (!a.is_string() || !ValidateAlias(a.get<std::string>(), k.is_default).ok()) {
       return Malformed(where + ": alias");
@@ -234,6 +289,17 @@ std::string KekSealAad(std::string_view keystore_id, std::string_view key_id,
   AppendField(&aad, key_id);
   AppendField(&aad, owner);
   AppendField(&aad, BigEndian(version, 4));
+  return aad;
+}
+
+std::string RecipientSealAad(std::string_view keystore_id, std::string_view key_id,
+                             std::string_view owner, RecipientKind kind) {
+  std::string aad;
+  AppendField(&aad, "clonefs/recipient-seal/v1");
+  AppendField(&aad, keystore_id);
+  AppendField(&aad, key_id);
+  AppendField(&aad, owner);
+  AppendField(&aad, RecipientKindName(kind));
   return aad;
 }
 
@@ -290,9 +356,9 @@ Result<DocumentHeader> ParseHeader(std::string_view text) {
   const std::string format = r.Str("format");
   const uint64_t version = r.U64("format_version");
   if (!r.ok() || format != kFormatName) return Malformed("not a clonefs key store");
-  if (version != kFormatVersion) {
+  if (version != kFormatVersion && version != kRecipientFormatVersion) {
     return Status::NotSupported("keystore.json has format version " + std::to_string(version) +
-                                "; this build reads version 1");
+                                "; this build reads versions 1 and 2");
   }
   h.keystore_id = r.Bytes("keystore_id", kKeystoreIdSize);
   h.region = r.Str("region");
@@ -319,12 +385,16 @@ Result<VerifiedBody> ParseVerifiedBody(std::string_view text, const SecretBytes&
   }
   VerifiedBody body;
   body.seq = r.U64("seq");
+  const uint64_t version = r.U64("format_version");
   const json* keys = r.Member("keys", json::value_t::array);
   if (!r.ok()) return Malformed("header");
   for (const json& item : *keys) {
     CLONEFS_ASSIGN_OR_RETURN(KeyRecord k, KeyFromJson(item));
     if (!body.records.empty() && body.records.back().key_id >= k.key_id) {
       return Malformed("keys out of order or repeated");
+    }
+    if (k.recipient && version < kRecipientFormatVersion) {
+      return Malformed("key " + k.key_id + ": a recipient key in a version 1 document");
     }
     body.records.push_back(std::move(k));
   }
@@ -334,9 +404,13 @@ Result<VerifiedBody> ParseVerifiedBody(std::string_view text, const SecretBytes&
 Result<std::string> SerializeDocument(const KeyStoreState& state, const std::string& region,
                                       const std::vector<KeyRecord>& records, uint64_t seq) {
   json keys = json::array();
-  for (const KeyRecord& k : records) keys.push_back(KeyToJson(k));
+  uint64_t version = kFormatVersion;
+  for (const KeyRecord& k : records) {
+    keys.push_back(KeyToJson(k));
+    if (k.recipient) version = kRecipientFormatVersion;
+  }
   json doc = {{"format", kFormatName},
-              {"format_version", kFormatVersion},
+              {"format_version", version},
               {"keystore_id", HexEncode(state.keystore_id)},
               {"region", region},
               {"root", RootToJson(state.root)},

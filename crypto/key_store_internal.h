@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,6 +18,7 @@
 #include "crypto/aead.h"
 #include "crypto/kdf.h"
 #include "crypto/key_store.h"
+#include "crypto/recipient.h"
 #include "crypto/secret.h"
 
 namespace clonefs::crypto::internal {
@@ -34,13 +36,16 @@ enum class Access : unsigned char {
 using OperationSet = uint8_t;
 inline constexpr OperationSet kAllOperations = 7;
 
-// One version of a KEK as stored: the 32 key bytes sealed under the store's seal key.
+// One version of a key as stored, sealed under the store's seal key: for a KEK its 32 key
+// bytes, for a recipient key (whose only version is 1) its PKCS#8 PEM private key.
 struct SealedKeyVersion {
   uint32_t version = 0;
   uint64_t creation_date_us = 0;
   Nonce iv{};
-  std::string sealed;  // ciphertext || tag, kAeadKeySize + kTagSize bytes
+  std::string sealed;  // ciphertext || tag: kAeadKeySize + kTagSize bytes for a KEK
 };
+// Bounds the sealed private key of a recipient key (a 3072-bit RSA PKCS#8 PEM is ~2.5 KB).
+inline constexpr size_t kMaxSealedPrivateKey = 16 * 1024;
 
 struct GrantRecord {
   std::string grant_id;
@@ -56,11 +61,15 @@ struct KeyRecord {
   std::vector<std::string> aliases;  // sorted
   std::string description;
   bool is_default = false;
+  // Set for a public-key recipient key (key spec RSA_3072 or X25519); unset for a KEK.
+  std::optional<RecipientKind> recipient;
+  std::string public_pem;   // recipient keys: SubjectPublicKeyInfo PEM, stored in the clear
+  std::string fingerprint;  // recipient keys: DescribePublicKey(public_pem); derived, not stored
   KeyState state = KeyState::kEnabled;
   uint64_t creation_date_us = 0;
   uint64_t deletion_date_us = 0;
   uint32_t primary_version = 0;
-  std::vector<SealedKeyVersion> versions;      // ascending versions, 1..n
+  std::vector<SealedKeyVersion> versions;      // ascending versions, 1..n (1 for a recipient)
   std::map<std::string, OperationSet> policy;  // account -> what it may do (never empty sets)
   std::vector<GrantRecord> grants;
 };
@@ -91,6 +100,8 @@ struct KeyStoreState {
   std::vector<KeyRecord> records;  // sorted by key id
   // KEK versions unsealed on first use, by (key id, version).
   std::map<std::pair<std::string, uint32_t>, std::unique_ptr<Aes256GcmKey>> keks;
+  // Recipient private keys (PEM, locked memory) unsealed on first use, by key id.
+  std::map<std::string, SecretBytes> private_keys;
 };
 
 // --- format (key_store_format.cc) ---------------------------------------------------------
@@ -126,6 +137,9 @@ Result<std::string> SerializeDocument(const KeyStoreState& state, const std::str
 // Associated data for sealing KEK version `version` of `key_id` owned by `owner`.
 std::string KekSealAad(std::string_view keystore_id, std::string_view key_id,
                        std::string_view owner, uint32_t version);
+// Associated data for sealing the private key of recipient key `key_id` of kind `kind`.
+std::string RecipientSealAad(std::string_view keystore_id, std::string_view key_id,
+                             std::string_view owner, RecipientKind kind);
 // Associated data for wrapping DEK `dek_id` under KEK (`key_id`, `version`) with `context`.
 std::string DekWrapAad(std::string_view key_id, uint32_t version, uint64_t dek_id,
                        std::string_view context);
@@ -154,6 +168,10 @@ Status CheckAccess(const KeyRecord& key, std::string_view account, std::string_v
                    Access access);
 // OK when the key may wrap and unwrap now: DisabledException / KMSInvalidStateException.
 Status CheckUsable(const KeyRecord& key);
+// OK for a KEK; InvalidKeyUsageException for a recipient key, which wraps no DEKs.
+Status CheckSymmetric(const KeyRecord& key);
+// "SYMMETRIC_DEFAULT", or the recipient kind's name ("RSA_3072", "X25519").
+std::string KeySpecName(const KeyRecord& key);
 
 using Policy = std::map<std::string, OperationSet>;
 // Parses a policy document; MalformedPolicyDocumentException for anything but the documented
@@ -173,6 +191,7 @@ Status KeyNotFound(std::string_view ref);
 Status AccessDenied(std::string message);
 Status Unsupported(std::string message);
 Status InvalidKeyState(std::string message);
+Status InvalidKeyUsage(std::string message);
 Status Locked(std::string message);
 
 }  // namespace clonefs::crypto::internal

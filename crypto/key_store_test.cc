@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "crypto/key_file.h"
+#include "crypto/recipient.h"
 #include "crypto/test_util.h"
 #include "tests/testing/fault_env.h"
 
@@ -66,6 +67,33 @@ class KeyStoreTest : public ::testing::Test {
     auto dek = GenerateDek();
     EXPECT_TRUE(dek.ok());
     return std::move(dek).value();
+  }
+  // A recipient key of `account`, and its public key.
+  struct Recipient {
+    std::string key_id;
+    std::string public_pem;
+    std::string fingerprint;
+  };
+  Recipient NewRecipient(const std::string& account = kOwner, std::string_view alias = "",
+                         RecipientKind kind = RecipientKind::kX25519) {
+    Recipient r;
+    auto key = store_->CreateRecipientKey(account, kind, alias, "recipient");
+    EXPECT_TRUE(key.ok()) << key.status().ToString();
+    if (!key.ok()) return r;
+    r.key_id = key->key_id;
+    auto pem = store_->GetPublicKey(account, r.key_id);
+    EXPECT_TRUE(pem.ok()) << pem.status().ToString();
+    if (pem.ok()) r.public_pem = *pem;
+    auto info = DescribePublicKey(r.public_pem);
+    EXPECT_TRUE(info.ok()) << info.status().ToString();
+    if (info.ok()) r.fingerprint = info->fingerprint;
+    return r;
+  }
+  // `secret` sealed for `public_pem` with kContext.
+  static std::string Seal(const std::string& public_pem, const SecretBytes& secret) {
+    auto envelope = SealForRecipient(public_pem, secret, kContext);
+    EXPECT_TRUE(envelope.ok()) << envelope.status().ToString();
+    return envelope.ok() ? *envelope : std::string();
   }
 
   TempDir dir_;
@@ -483,6 +511,11 @@ TEST_F(KeyStoreTest, WrongMissingOrUnsafeRootSecretLeavesItLocked) {
     EXPECT_ERROR_NAME(ks.CreateKey(kOwner, "", ""), "KMSKeyNotAccessible");
     EXPECT_ERROR_NAME(ks.DefaultKey(kOwner), "KMSKeyNotAccessible");
     EXPECT_ERROR_NAME(ks.DeleteExpiredKeys(), "KMSKeyNotAccessible");
+    EXPECT_ERROR_NAME(ks.CreateRecipientKey(kOwner, RecipientKind::kX25519, "", ""),
+                      "KMSKeyNotAccessible");
+    EXPECT_ERROR_NAME(ks.GetPublicKey(kOwner, key), "KMSKeyNotAccessible");
+    EXPECT_ERROR_NAME(ks.OpenForRecipient(kOwner, std::string(64, '0'), "envelope", kContext),
+                      "KMSKeyNotAccessible");
   }
   // None of that changed the store.
   Reopen();
@@ -629,6 +662,246 @@ TEST_F(KeyStoreTest, ConcurrentWrapsAndUnwraps) {
   for (int i = 0; i < 5; ++i) ASSERT_OK(store_->CreateKey(kOther, "", "").status());
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
+}
+
+// --- recipient keys ------------------------------------------------------------------------
+
+TEST_F(KeyStoreTest, RecipientKeysOfBothKindsOpenWhatIsSealedForTheirPublicKey) {
+  const std::string symmetric = NewKey();
+  EXPECT_EQ(store_->DescribeKey(kOwner, symmetric)->key_spec, "SYMMETRIC_DEFAULT");
+  EXPECT_EQ(store_->DescribeKey(kOwner, symmetric)->key_usage, "ENCRYPT_DECRYPT");
+  auto secret = SecretBytes::Random(32);
+  ASSERT_OK(secret.status());
+  for (RecipientKind kind : {RecipientKind::kRsa3072, RecipientKind::kX25519}) {
+    const std::string spec(RecipientKindName(kind));
+    SCOPED_TRACE(spec);
+    const std::string alias = "export-" + spec;
+    auto created = store_->CreateRecipientKey(kOwner, kind, "alias/" + alias, "for exports");
+    ASSERT_OK(created.status());
+    EXPECT_EQ(created->key_spec, spec);
+    EXPECT_EQ(created->key_usage, "ENCRYPT_DECRYPT");
+    EXPECT_EQ(created->aliases, std::vector<std::string>{alias});
+    EXPECT_EQ(created->description, "for exports");
+    EXPECT_EQ(created->state, KeyState::kEnabled);
+    EXPECT_FALSE(created->is_default);
+    EXPECT_EQ(created->primary_version, 1u);
+    ASSERT_EQ(created->versions.size(), 1u);
+    EXPECT_EQ(store_->DescribeKey(kOwner, alias)->key_spec, spec);
+
+    auto pem = store_->GetPublicKey(kOwner, alias);
+    ASSERT_OK(pem.status());
+    EXPECT_EQ(pem->rfind("-----BEGIN PUBLIC KEY-----", 0), 0u) << *pem;
+    EXPECT_EQ(*store_->GetPublicKey(kOwner, created->arn), *pem);
+    auto info = DescribePublicKey(*pem);
+    ASSERT_OK(info.status());
+    EXPECT_EQ(info->kind, kind);
+
+    const std::string envelope = Seal(*pem, *secret);
+    auto opened = store_->OpenForRecipient(kOwner, info->fingerprint, envelope, kContext);
+    ASSERT_OK(opened.status());
+    EXPECT_TRUE(opened->Equals(*secret));
+    // The envelope's own checks still hold: another context or a changed byte is Corruption.
+    EXPECT_TRUE(store_->OpenForRecipient(kOwner, info->fingerprint, envelope, "other context")
+                    .status()
+                    .IsCorruption());
+    std::string damaged = envelope;
+    damaged.back() = static_cast<char>(damaged.back() ^ 1);
+    EXPECT_TRUE(store_->OpenForRecipient(kOwner, info->fingerprint, damaged, kContext)
+                    .status()
+                    .IsCorruption());
+  }
+  EXPECT_EQ(store_->ListKeys(kOwner)->size(), 3u);
+}
+
+TEST_F(KeyStoreTest, OpenForRecipientNeedsTheFingerprintOfAnEnabledKey) {
+  const Recipient r = NewRecipient(kOwner, "exports");
+  const Recipient other = NewRecipient(kOwner);
+  ASSERT_NE(r.fingerprint, other.fingerprint);
+  auto secret = SecretBytes::Random(32);
+  ASSERT_OK(secret.status());
+  const std::string envelope = Seal(r.public_pem, *secret);
+
+  const std::string unknown(64, 'a');
+  auto missing = store_->OpenForRecipient(kOwner, unknown, envelope, kContext);
+  EXPECT_ERROR_NAME(missing, "NotFoundException");
+  EXPECT_EQ(missing.status().message(), "no key of this store is the recipient " + unknown);
+  // Another recipient key of the store cannot open it.
+  EXPECT_TRUE(store_->OpenForRecipient(kOwner, other.fingerprint, envelope, kContext)
+                  .status()
+                  .IsCorruption());
+
+  ASSERT_OK(store_->DisableKey(kOwner, "exports"));
+  EXPECT_ERROR_NAME(store_->OpenForRecipient(kOwner, r.fingerprint, envelope, kContext),
+                    "DisabledException");
+  EXPECT_ERROR_NAME(store_->GetPublicKey(kOwner, "exports"), "DisabledException");
+  ASSERT_OK(store_->EnableKey(kOwner, "exports"));
+  EXPECT_OK(store_->OpenForRecipient(kOwner, r.fingerprint, envelope, kContext).status());
+
+  ASSERT_OK(store_->ScheduleKeyDeletion(kOwner, "exports", 7).status());
+  EXPECT_ERROR_NAME(store_->OpenForRecipient(kOwner, r.fingerprint, envelope, kContext),
+                    "KMSInvalidStateException");
+  EXPECT_ERROR_NAME(store_->GetPublicKey(kOwner, "exports"), "KMSInvalidStateException");
+  ASSERT_OK(store_->CancelKeyDeletion(kOwner, "exports"));
+  ASSERT_OK(store_->EnableKey(kOwner, "exports"));
+  auto opened = store_->OpenForRecipient(kOwner, r.fingerprint, envelope, kContext);
+  ASSERT_OK(opened.status());
+  EXPECT_TRUE(opened->Equals(*secret));
+
+  // Deleted, the key is gone from memory as well as from the file.
+  ASSERT_OK(store_->ScheduleKeyDeletion(kOwner, "exports", 7).status());
+  env_.Advance(7 * kDay);
+  EXPECT_EQ(*store_->DeleteExpiredKeys(), 1u);
+  EXPECT_ERROR_NAME(store_->OpenForRecipient(kOwner, r.fingerprint, envelope, kContext),
+                    "NotFoundException");
+}
+
+TEST_F(KeyStoreTest, OtherAccountsOpenEnvelopesOnlyWithDecrypt) {
+  const Recipient r = NewRecipient(kOwner, "exports");
+  auto secret = SecretBytes::Random(16);
+  ASSERT_OK(secret.status());
+  const std::string envelope = Seal(r.public_pem, *secret);
+
+  EXPECT_ERROR_NAME(store_->OpenForRecipient(kOther, r.fingerprint, envelope, kContext),
+                    "NotFoundException");
+  EXPECT_ERROR_NAME(store_->GetPublicKey(kOther, r.key_id), "NotFoundException");
+  EXPECT_ERROR_NAME(store_->GetPublicKey(kOther, "alias/exports"), "NotFoundException");
+
+  // ReEncrypt shares the key (its public key may be read) but opens nothing.
+  ASSERT_OK(store_->PutPolicy(
+      kOwner, r.key_id, std::string(R"({"accounts": {")") + kOther + R"(": ["ReEncrypt"]}})"));
+  EXPECT_EQ(*store_->GetPublicKey(kOther, r.key_id), r.public_pem);
+  EXPECT_ERROR_NAME(store_->OpenForRecipient(kOther, r.fingerprint, envelope, kContext),
+                    "NotFoundException");
+
+  ASSERT_OK(store_->PutPolicy(kOwner, r.key_id,
+                              std::string(R"({"accounts": {")") + kOther + R"(": ["Decrypt"]}})"));
+  auto opened = store_->OpenForRecipient(kOther, r.fingerprint, envelope, kContext);
+  ASSERT_OK(opened.status());
+  EXPECT_TRUE(opened->Equals(*secret));
+
+  // A grant works the same, until it is revoked.
+  EXPECT_ERROR_NAME(store_->OpenForRecipient(kThird, r.fingerprint, envelope, kContext),
+                    "NotFoundException");
+  auto grant = store_->CreateGrant(kOwner, r.key_id, kThird, {KeyOperation::kDecrypt});
+  ASSERT_OK(grant.status());
+  EXPECT_OK(store_->OpenForRecipient(kThird, r.fingerprint, envelope, kContext).status());
+  ASSERT_OK(store_->RevokeGrant(kOwner, r.key_id, *grant));
+  EXPECT_ERROR_NAME(store_->OpenForRecipient(kThird, r.fingerprint, envelope, kContext),
+                    "NotFoundException");
+}
+
+TEST_F(KeyStoreTest, RecipientKeysWrapNoDataKeysAndAreNotRotated) {
+  const Recipient r = NewRecipient(kOwner, "exports");
+  const std::string symmetric = NewKey(kOwner, "data");
+  Dek dek = NewDek();
+  auto wrap = store_->WrapDek(kOwner, "exports", dek.id, dek.key, kContext);
+  EXPECT_ERROR_NAME(wrap, "InvalidKeyUsageException");
+  EXPECT_EQ(wrap.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(wrap.status().message(),
+            "key " + r.key_id +
+                " is an X25519 key for export recipients; data keys need a symmetric key");
+  // A wrapped DEK that names the recipient key is refused before anything is opened.
+  auto wrapped = store_->WrapDek(kOwner, symmetric, dek.id, dek.key, kContext);
+  ASSERT_OK(wrapped.status());
+  WrappedDek relabelled = *wrapped;
+  relabelled.key_id = r.key_id;
+  EXPECT_ERROR_NAME(store_->UnwrapDek(kOwner, relabelled, kContext), "InvalidKeyUsageException");
+
+  auto rotate = store_->RotateKey(kOwner, "exports");
+  EXPECT_ERROR_NAME(rotate, "UnsupportedOperationException");
+  EXPECT_EQ(rotate.status().code(), Status::Code::kNotSupported);
+  EXPECT_EQ(store_->DescribeKey(kOwner, "exports")->versions.size(), 1u);
+
+  auto no_public = store_->GetPublicKey(kOwner, "data");
+  EXPECT_ERROR_NAME(no_public, "InvalidKeyUsageException");
+  EXPECT_EQ(no_public.status().message(),
+            "key " + symmetric + " is a symmetric key; it has no public key");
+
+  // The default key is always symmetric; aliases work on recipient keys as on any other.
+  auto default_key = store_->DefaultKey(kOwner);
+  ASSERT_OK(default_key.status());
+  EXPECT_EQ(default_key->key_spec, "SYMMETRIC_DEFAULT");
+  EXPECT_ERROR_NAME(store_->CreateRecipientKey(kOwner, RecipientKind::kX25519, "default", ""),
+                    "InvalidAliasNameException");
+  EXPECT_ERROR_NAME(store_->CreateRecipientKey(kOwner, RecipientKind::kX25519, "data", ""),
+                    "AlreadyExistsException");
+  ASSERT_OK(store_->CreateAlias(kOwner, "exports-too", r.key_id));
+  EXPECT_EQ(*store_->GetPublicKey(kOwner, "exports-too"), r.public_pem);
+  ASSERT_OK(store_->DeleteAlias(kOwner, "exports"));
+  EXPECT_ERROR_NAME(store_->GetPublicKey(kOwner, "exports"), "NotFoundException");
+}
+
+TEST_F(KeyStoreTest, RecipientKeysSurviveAReopenSealed) {
+  const Recipient x25519 = NewRecipient(kOwner, "x");
+  const Recipient rsa = NewRecipient(kOwner, "rsa", RecipientKind::kRsa3072);
+  ASSERT_OK(store_->PutPolicy(kOwner, rsa.key_id,
+                              std::string(R"({"accounts": {")") + kOther + R"(": ["Decrypt"]}})"));
+  auto secret = SecretBytes::Random(32);
+  ASSERT_OK(secret.status());
+  const std::string for_x25519 = Seal(x25519.public_pem, *secret);
+  const std::string for_rsa = Seal(rsa.public_pem, *secret);
+
+  Reopen();
+  EXPECT_EQ(store_->DescribeKey(kOwner, "x")->key_spec, "X25519");
+  EXPECT_EQ(store_->DescribeKey(kOwner, "rsa")->key_spec, "RSA_3072");
+  EXPECT_EQ(*store_->GetPublicKey(kOwner, "x"), x25519.public_pem);
+  EXPECT_EQ(*store_->GetPublicKey(kOwner, "rsa"), rsa.public_pem);
+  auto a = store_->OpenForRecipient(kOwner, x25519.fingerprint, for_x25519, kContext);
+  ASSERT_OK(a.status());
+  EXPECT_TRUE(a->Equals(*secret));
+  auto b = store_->OpenForRecipient(kOther, rsa.fingerprint, for_rsa, kContext);
+  ASSERT_OK(b.status());
+  EXPECT_TRUE(b->Equals(*secret));
+  // Only the public keys are in the file in the clear.
+  const std::string file = FileContents();
+  EXPECT_EQ(file.find("PRIVATE KEY"), std::string::npos);
+}
+
+TEST_F(KeyStoreTest, AnEditedRecipientKeyIsCorruption) {
+  const Recipient r = NewRecipient(kOwner, "exports");
+  const std::string good = FileContents();
+  store_.reset();
+  auto flipped_after = [&](const std::string& marker) {
+    std::string s = good;
+    size_t at = s.find(marker);
+    EXPECT_NE(at, std::string::npos) << marker;
+    if (at == std::string::npos) return s;
+    at += marker.size() + 10;
+    s[at] = s[at] == 'a' ? 'b' : 'a';
+    return s;
+  };
+  auto edited = [&](const std::string& from, const std::string& to) {
+    std::string s = good;
+    size_t at = s.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) s.replace(at, from.size(), to);
+    return s;
+  };
+  for (const std::string& bad :
+       {flipped_after("\"sealed\": \""), flipped_after("\"public_key\": \""),
+        edited("\"key_spec\": \"X25519\"", "\"key_spec\": \"RSA_3072\""),
+        edited("\"key_spec\": \"X25519\"", "\"key_spec\": \"SYMMETRIC_DEFAULT\""),
+        edited("\"format_version\": 2", "\"format_version\": 1")}) {
+    WriteFileContents(bad);
+    auto opened = OpenWith(RootSecret::KeyFile(key_file_));
+    EXPECT_TRUE(opened.status().IsCorruption()) << opened.status().ToString();
+  }
+  WriteFileContents(good);
+  Reopen();
+  EXPECT_EQ(*store_->GetPublicKey(kOwner, "exports"), r.public_pem);
+}
+
+TEST_F(KeyStoreTest, TheFormatVersionIsTwoOnlyWhileARecipientKeyExists) {
+  NewKey();
+  EXPECT_NE(FileContents().find("\"format_version\": 1,"), std::string::npos);
+  const Recipient r = NewRecipient();
+  EXPECT_NE(FileContents().find("\"format_version\": 2,"), std::string::npos);
+  ASSERT_OK(store_->ScheduleKeyDeletion(kOwner, r.key_id, 7).status());
+  env_.Advance(7 * kDay);
+  EXPECT_EQ(*store_->DeleteExpiredKeys(), 1u);
+  EXPECT_NE(FileContents().find("\"format_version\": 1,"), std::string::npos);
+  Reopen();
+  EXPECT_EQ(store_->ListKeys(kOwner)->size(), 1u);
 }
 
 }  // namespace

@@ -38,6 +38,9 @@ inline constexpr std::string_view kKeyAccessDenied = "AccessDeniedException";
 inline constexpr std::string_view kInvalidAliasName = "InvalidAliasNameException";
 inline constexpr std::string_view kMalformedPolicyDocument = "MalformedPolicyDocumentException";
 inline constexpr std::string_view kUnsupportedOperation = "UnsupportedOperationException";
+// A key used for what its key spec does not allow (a data key under a public-key recipient key,
+// the public key of a symmetric key).
+inline constexpr std::string_view kInvalidKeyUsage = "InvalidKeyUsageException";
 inline constexpr std::string_view kKeyFilePermissionsTooOpen = "KeyFilePermissionsTooOpen";
 inline constexpr std::string_view kDekExhausted = "DekExhausted";
 

@@ -249,6 +249,36 @@ TEST_F(EncryptionTest, AnUnencryptedVolumeCannotBeClonedIntoAnEncryptedOne) {
   ExpectPages("c", 0, 2, 60);
 }
 
+// A public-key recipient key (for export streams) wraps no data keys: naming it for a new
+// volume, a clone, a restore or a rekey is refused before anything is created or changed.
+TEST_F(EncryptionTest, ARecipientKeyIsNeverAVolumeKey) {
+  auto recipient = store_->keys().CreateRecipientKey(crypto::RecipientKind::kX25519, "exports", "");
+  ASSERT_TRUE(recipient.ok()) << recipient.status().ToString();
+  VolumeOptions o;
+  o.size_bytes = 1 << 20;
+  o.kms_key = "exports";
+  auto refused = store_->CreateVolume("v", o);
+  EXPECT_EQ(refused.status().ErrorName(), "InvalidKeyUsageException");
+  EXPECT_EQ(refused.status().message(), "KMS key " + recipient->key_id +
+                                            " is an X25519 key for export recipients; data "
+                                            "keys need a symmetric key");
+  EXPECT_FALSE(store_->GetVolume("v").ok());
+
+  const std::string key = NewKey("data");
+  CreateEncrypted("src", key);
+  ASSERT_TRUE(store_->CreateSnapshot("src", "snap", {}).ok());
+  CloneOptions to_recipient;
+  to_recipient.kms_key = "exports";
+  EXPECT_EQ(store_->CloneVolume("src", "c", to_recipient).status().ErrorName(),
+            "InvalidKeyUsageException");
+  EXPECT_EQ(store_->RestoreSnapshot("snap", "r", to_recipient).status().ErrorName(),
+            "InvalidKeyUsageException");
+  EXPECT_EQ(store_->RekeyVolume("src", "exports").status().ErrorName(), "InvalidKeyUsageException");
+  EXPECT_FALSE(store_->GetVolume("c").ok());
+  EXPECT_FALSE(store_->GetVolume("r").ok());
+  EXPECT_EQ(store_->GetVolume("src")->kms_key_id, key);
+}
+
 TEST_F(EncryptionTest, RekeyRewrapsEveryDataKeyAndSurvivesReopen) {
   const std::string k1 = NewKey("one");
   const std::string k2 = NewKey("two");

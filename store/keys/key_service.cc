@@ -41,6 +41,13 @@ Result<std::string> KeyService::UsableKeyId(std::string_view ref) {
   } else {
     CLONEFS_ASSIGN_OR_RETURN(key, keys_->DescribeKey(account_, ref));
   }
+  if (key.key_spec != crypto::kSymmetricKeySpec) {
+    return errors::Named(
+        errors::kInvalidKeyUsage,
+        Status::InvalidArgument("KMS key " + key.key_id + " is an " + key.key_spec +
+                                " key for export recipients; data keys "
+                                "need a symmetric key"));
+  }
   switch (key.state) {
     case crypto::KeyState::kEnabled:
       return key.key_id;

@@ -2,7 +2,8 @@
 // store must do when a key changes state.
 //
 // Every call acts as the store owner's account (the only account until accounts exist). Key
-// material never leaves it: everything returned is metadata (ids, aliases, states, policies).
+// material never leaves it: everything returned is metadata (ids, aliases, states, policies),
+// a recipient key's public key, or the secret an envelope sealed for this store held.
 // Disabling a key or scheduling its deletion blocks, at once, every volume whose data keys it
 // wraps: their unwrapped data keys are dropped and open handles fail reads and writes with
 // KMSKeyNotAccessible (EIO) until the key is enabled again, which loses nothing.
@@ -17,6 +18,8 @@
 
 #include "base/result.h"
 #include "crypto/key_store.h"
+#include "crypto/recipient.h"
+#include "crypto/secret.h"
 
 namespace clonefs::store {
 
@@ -37,6 +40,22 @@ class KeyService {
 
   Result<crypto::KeyMetadata> CreateKey(std::string_view alias, std::string_view description) {
     return keys_->CreateKey(account_, alias, description);
+  }
+  // A public-key recipient key (RSA_3072 or X25519), for streams sealed for this store.
+  Result<crypto::KeyMetadata> CreateRecipientKey(crypto::RecipientKind kind, std::string_view alias,
+                                                 std::string_view description) {
+    return keys_->CreateRecipientKey(account_, kind, alias, description);
+  }
+  // The public key (PEM) of a recipient key; InvalidKeyUsageException for a symmetric one.
+  Result<std::string> GetPublicKey(std::string_view ref) {
+    return keys_->GetPublicKey(account_, ref);
+  }
+  // Opens an envelope sealed for the recipient key whose public-key fingerprint is
+  // `fingerprint` (crypto::KeyStore::OpenForRecipient). The secret stays in locked memory.
+  Result<crypto::SecretBytes> OpenForRecipient(std::string_view fingerprint,
+                                               std::string_view envelope,
+                                               std::string_view context) {
+    return keys_->OpenForRecipient(account_, fingerprint, envelope, context);
   }
   // The account's default key (alias "default"), created on first use.
   Result<crypto::KeyMetadata> DefaultKey() { return keys_->DefaultKey(account_); }
@@ -59,8 +78,8 @@ class KeyService {
   Result<crypto::KeyMetadata> CancelKeyDeletion(std::string_view ref);
 
   // The key id of the key `ref` names (empty, "default" or "alias/default": the default key,
-  // created if need be), if it may wrap data keys now. DisabledException /
-  // KMSInvalidStateException otherwise.
+  // created if need be), if it may wrap data keys now. InvalidKeyUsageException for a
+  // recipient key, DisabledException / KMSInvalidStateException for one not enabled.
   Result<std::string> UsableKeyId(std::string_view ref);
 
  private:

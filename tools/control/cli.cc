@@ -1,5 +1,6 @@
 #include "tools/control/cli.h"
 
+#include <fcntl.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -10,7 +11,9 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -58,6 +61,8 @@ struct CliOptions {
   int days = 30;                // `key schedule-deletion --days`
   std::string policy;           // `key policy put --policy JSON`
   std::string policy_file;      // `key policy put --policy-file PATH`
+  std::string key_spec;         // `key create --key-spec`
+  std::string public_key_out;   // `key get-public-key --out FILE`
   std::string command;          // "volume.create", "init", ... set by the chosen subcommand
   // Given on the command line (possibly as an empty string)?
   CLI::Option* name_opt = nullptr;       // of `volume usage`
@@ -137,6 +142,90 @@ std::string KeyFilePath(const CliOptions& o) {
   const char* env = std::getenv("CLONEFS_KEY_FILE");
   if (env != nullptr && *env != '\0') return env;
   return store::DefaultKeyFilePath(o.store_dir);
+}
+
+// `key get-public-key --out FILE`: FILE must be new and its directory must exist. Checked
+// before the command runs, and again as the file is written.
+Status CheckPublicKeyOut(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path file(path);
+  if (path.empty() || !file.has_filename()) {
+    return errors::InvalidParameterValue("--out '" + path + "' does not name a file");
+  }
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return errors::InvalidParameterValue("--out " + path + ": the directory " + dir.string() +
+                                         " does not exist");
+  }
+  if (fs::exists(fs::symlink_status(file, ec))) {
+    return errors::InvalidParameterValue("--out " + path +
+                                         " already exists; remove it or choose another file");
+  }
+  return Status::OK();
+}
+
+// Writes `pem` to the new file `path`, mode 0644, atomically: into a temporary file beside it,
+// synced, then moved into place only if `path` still does not exist, so that no reader ever
+// sees a partial key and no existing file is replaced.
+Status WritePublicKeyFile(const std::string& path, const std::string& pem) {
+  CLONEFS_RETURN_IF_ERROR(CheckPublicKeyOut(path));
+  std::string tmp = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return Status::IOError("cannot create a file beside " + path, errno);
+  // Removes the temporary file (closing it first when `open_fd` is set) and reports errno.
+  auto fail = [&](const std::string& what, bool open_fd = false) {
+    const int err = errno;
+    if (open_fd) ::close(fd);
+    ::unlink(tmp.c_str());
+    return Status::IOError(what + " " + path + ": " + std::strerror(err), err);
+  };
+  size_t done = 0;
+  while (done < pem.size()) {
+    const ssize_t n = ::write(fd, pem.data() + done, pem.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) errno = EIO;
+    if (n <= 0) return fail("cannot write", true);
+    done += static_cast<size_t>(n);
+  }
+  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) return fail("cannot write", true);
+  if (::close(fd) != 0) return fail("cannot write");
+  if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno == EEXIST) {
+      ::unlink(tmp.c_str());
+      return errors::InvalidParameterValue("--out " + path +
+                                           " already exists; remove it or choose another file");
+    }
+    // A filesystem without RENAME_NOREPLACE: a hard link is just as atomic and as refusing.
+    if (errno != EINVAL && errno != ENOSYS) return fail("cannot create");
+    if (::link(tmp.c_str(), path.c_str()) != 0) {
+      if (errno == EEXIST) {
+        ::unlink(tmp.c_str());
+        return errors::InvalidParameterValue("--out " + path +
+                                             " already exists; remove it or choose another file");
+      }
+      return fail("cannot create");
+    }
+    ::unlink(tmp.c_str());
+  }
+  const std::string dir = std::filesystem::path(path).has_parent_path()
+                              ? std::filesystem::path(path).parent_path().string()
+                              : ".";
+  return Env::Default()->SyncDir(dir);
+}
+
+// Saves the PublicKey of a successful `key get-public-key --out FILE` response to FILE and
+// notes it in the result ("PublicKeyFile"); an error response when it cannot be written.
+json SavePublicKey(const CliOptions& o, json response) {
+  if (!response.value("ok", false)) return response;
+  json& result = response["result"];
+  if (!result.is_object() || !result.contains("PublicKey") || !result["PublicKey"].is_string()) {
+    return Failure(errors::kInternalError, "the answer holds no public key: " + result.dump());
+  }
+  Status s = WritePublicKeyFile(o.public_key_out, result["PublicKey"].get<std::string>());
+  if (!s.ok()) return ErrorResponse(ToApiError(s, "key"));
+  result["PublicKeyFile"] = o.public_key_out;
+  return response;
 }
 
 // Creates the store, then its root secret (a new key file unless one exists or a passphrase
@@ -277,6 +366,11 @@ json BuildArgs(const CliOptions& o, json* args) {
   if (c.rfind("key.", 0) == 0 && c != "key.create" && c != "key.list") (*args)["key"] = o.key;
   if (c == "key.create" && !o.alias.empty()) (*args)["alias"] = o.alias;
   if (c == "key.create" && !o.description.empty()) (*args)["description"] = o.description;
+  if (c == "key.create" && !o.key_spec.empty()) (*args)["key_spec"] = o.key_spec;
+  if (c == "key.get_public_key" && !o.public_key_out.empty()) {
+    Status out = CheckPublicKeyOut(o.public_key_out);
+    if (!out.ok()) return ErrorResponse(ToApiError(out, "key"));
+  }
   if (c == "key.schedule_deletion") (*args)["days"] = o.days;
   if (c == "key.policy_put") {
     std::string policy = o.policy;
@@ -403,12 +497,23 @@ void DefineKeyCommands(CLI::App& app, CliOptions& o) {
   create->add_option("--alias", o.alias, "An alias for the key (letters, digits, - and _)")
       ->type_name("NAME");
   create->add_option("--description", o.description, "A description")->type_name("TEXT");
+  create
+      ->add_option("--key-spec", o.key_spec,
+                   "SYMMETRIC_DEFAULT (default: wraps volume data keys), or RSA_3072 or X25519: "
+                   "a key pair that snapshot exports can be sealed for")
+      ->check(CLI::IsMember({"SYMMETRIC_DEFAULT", "RSA_3072", "X25519", "ECC_X25519"}))
+      ->type_name("SPEC");
   Leaf(key, "list", "List the KMS keys", o, "key.list");
   auto with_key = [&](CLI::App* sub) {
     sub->add_option("KEY", o.key, "Key id, ARN, alias/NAME or NAME")->required();
     return sub;
   };
   with_key(Leaf(key, "show", "Describe a KMS key", o, "key.show"));
+  with_key(Leaf(key, "get-public-key", "Print (or save) the public key of an RSA_3072/X25519 key",
+                o, "key.get_public_key"))
+      ->add_option("--out", o.public_key_out,
+                   "Write the PEM to this new file (mode 0644) instead of printing it")
+      ->type_name("FILE.pem");
   CLI::App* policy = key->add_subcommand("policy", "Read or replace a key's policy");
   policy->require_subcommand(1);
   with_key(Leaf(policy, "get", "Print the key's policy document", o, "key.policy_get"));
@@ -525,7 +630,11 @@ int RunClonectl(int argc, char** argv) {
   json args;
   json bad = BuildArgs(o, &args);
   if (!bad.is_null()) return Report(o, bad);
-  return Report(o, Execute(o, MakeRequest(o.command, std::move(args))));
+  json response = Execute(o, MakeRequest(o.command, std::move(args)));
+  if (o.command == "key.get_public_key" && !o.public_key_out.empty()) {
+    response = SavePublicKey(o, std::move(response));
+  }
+  return Report(o, response);
 }
 
 }  // namespace clonefs::control

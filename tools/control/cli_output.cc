@@ -94,11 +94,24 @@ void PrintKey(std::ostream& out, const json& k) {
       {"Aliases", AliasesText(k)},
       {"State", Str(k, "KeyState")},
       {"Manager", Str(k, "KeyManager")},
+      {"Spec", Str(k, "KeySpec")},
       {"Description", k.at("Description").get<std::string>().empty() ? "-" : Str(k, "Description")},
       {"Created", Str(k, "CreationDate")},
       {"Version", Str(k, "PrimaryKeyVersion") + " of " + Str(k, "KeyVersionCount")}};
   if (k.contains("DeletionDate")) fields.emplace_back("Deletion date", Str(k, "DeletionDate"));
   PrintFields(out, fields);
+}
+
+// The PEM itself, or where `clonectl key get-public-key --out` saved it.
+void PrintPublicKey(std::ostream& out, const json& r) {
+  if (r.contains("PublicKeyFile")) {
+    out << "Wrote the " << Str(r, "KeySpec") << " public key of " << Str(r, "KeyId") << " to "
+        << Str(r, "PublicKeyFile") << ".\n";
+    return;
+  }
+  const std::string pem = Str(r, "PublicKey");
+  out << pem;
+  if (pem.empty() || pem.back() != '\n') out << '\n';
 }
 
 void PrintKeyList(std::ostream& out, const json& result) {
@@ -264,6 +277,8 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
       PrintKeyList(out, result);
     } else if (command == "key.policy_get" || command == "key.policy_put") {
       out << Str(result, "Policy") << '\n';
+    } else if (command == "key.get_public_key") {
+      PrintPublicKey(out, result);
     } else if (command.rfind("key.", 0) == 0) {
       PrintKey(out, result);
     } else {

@@ -1,8 +1,10 @@
 // Runs the built clonectl binary (CLONECTL_PATH) and checks exit codes, messages and effects.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -423,6 +425,83 @@ TEST_F(ControlClonectl, DefaultStoreFromClonefsHome) {
       "CLONEFS_HOME=" + store_ + " " + std::string(CLONECTL_PATH) + " init >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   EXPECT_TRUE(store::Store::IsStore(Env::Default(), store_));
+}
+
+TEST_F(ControlClonectl, RecipientKeysAndTheirPublicKeys) {
+  Init();
+  CliRun created = InStore("--json key create --alias exports --key-spec X25519");
+  ASSERT_EQ(created.rc, 0) << created.err;
+  json key = json::parse(created.out);
+  const std::string key_id = key["KeyId"];
+  EXPECT_EQ(key["KeySpec"], "X25519");
+  EXPECT_EQ(key["KeyUsage"], "ENCRYPT_DECRYPT");
+  CliRun rsa = InStore("key create --key-spec RSA_3072");
+  ASSERT_EQ(rsa.rc, 0) << rsa.err;
+  EXPECT_NE(rsa.out.find("Spec:         RSA_3072\n"), std::string::npos) << rsa.out;
+  CliRun bad = InStore("key create --key-spec RSA_2048");
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("--key-spec"), std::string::npos) << bad.err;
+  CliRun symmetric = InStore("key create --alias data");
+  ASSERT_EQ(symmetric.rc, 0) << symmetric.err;
+  EXPECT_NE(symmetric.out.find("Spec:         SYMMETRIC_DEFAULT\n"), std::string::npos)
+      << symmetric.out;
+
+  // Without --out the PEM is printed as it is.
+  CliRun printed = InStore("key get-public-key exports");
+  ASSERT_EQ(printed.rc, 0) << printed.err;
+  EXPECT_EQ(printed.out.rfind("-----BEGIN PUBLIC KEY-----\n", 0), 0u) << printed.out;
+  const std::string end = "-----END PUBLIC KEY-----\n";
+  ASSERT_GE(printed.out.size(), end.size());
+  EXPECT_EQ(printed.out.substr(printed.out.size() - end.size()), end);
+
+  // --out writes it to a new file, mode 0644, and says so.
+  const std::string pem_file = tmp_.path() + "/exports.pem";
+  CliRun saved = InStore("key get-public-key alias/exports --out " + pem_file);
+  ASSERT_EQ(saved.rc, 0) << saved.err;
+  EXPECT_EQ(saved.out, "Wrote the X25519 public key of " + key_id + " to " + pem_file + ".\n");
+  EXPECT_EQ(Slurp(pem_file), printed.out);
+  struct stat st {};
+  ASSERT_EQ(::stat(pem_file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+  // It never replaces a file, and a missing directory is named.
+  CliRun again = InStore("key get-public-key exports --out " + pem_file);
+  EXPECT_EQ(again.rc, 1);
+  EXPECT_EQ(again.err, "clonectl: InvalidParameterValue: --out " + pem_file +
+                           " already exists; remove it or choose another file\n");
+  EXPECT_EQ(Slurp(pem_file), printed.out);
+  const std::string nowhere = tmp_.path() + "/no/such/dir/k.pem";
+  CliRun missing = InStore("key get-public-key exports --out " + nowhere);
+  EXPECT_EQ(missing.rc, 1);
+  EXPECT_EQ(missing.err, "clonectl: InvalidParameterValue: --out " + nowhere + ": the directory " +
+                             tmp_.path() + "/no/such/dir does not exist\n");
+  // --json: the result, and where it went.
+  const std::string json_file = tmp_.path() + "/exports-json.pem";
+  CliRun as_json = InStore("--json key get-public-key exports --out " + json_file);
+  ASSERT_EQ(as_json.rc, 0) << as_json.err;
+  json result = json::parse(as_json.out);
+  EXPECT_EQ(result["KeyId"], key_id);
+  EXPECT_EQ(result["KeySpec"], "X25519");
+  EXPECT_EQ(result["KeyUsage"], "ENCRYPT_DECRYPT");
+  EXPECT_EQ(result["PublicKey"], printed.out);
+  EXPECT_EQ(result["PublicKeyFile"], json_file);
+  EXPECT_EQ(Slurp(json_file), printed.out);
+  for (const auto& entry : std::filesystem::directory_iterator(tmp_.path())) {
+    EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos)
+        << "left behind: " << entry.path();
+  }
+
+  // A symmetric key has no public key; a recipient key wraps no volume's data keys.
+  CliRun none = InStore("key get-public-key data --out " + tmp_.path() + "/data.pem");
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_NE(none.err.find("clonectl: InvalidKeyUsageException: key "), std::string::npos)
+      << none.err;
+  EXPECT_NE(none.err.find(" is a symmetric key; it has no public key\n"), std::string::npos)
+      << none.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/data.pem"));
+  CliRun volume = InStore("volume create v --size 1M --encrypted --kms-key exports");
+  EXPECT_EQ(volume.rc, 1);
+  EXPECT_NE(volume.err.find("clonectl: InvalidKeyUsageException: "), std::string::npos)
+      << volume.err;
 }
 
 }  // namespace

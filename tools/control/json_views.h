@@ -47,8 +47,9 @@ nlohmann::json VolumeUsageToJson(const store::VolumeInfo& volume, const store::V
 nlohmann::json StoreInfoToJson(const store::StoreInfo& info);
 
 // A KMS key after AWS KMS's KeyMetadata: {"KeyId","Arn","AccountId","Aliases","Description",
-//  "KeyState","Enabled","KeyManager","KeySpec","KeyUsage","CreationDate","PrimaryKeyVersion",
-//  "KeyVersionCount"} and "DeletionDate" while pending deletion. Never key material.
+//  "KeyState","Enabled","KeyManager","KeySpec" (SYMMETRIC_DEFAULT, RSA_3072, X25519),
+//  "KeyUsage" (ENCRYPT_DECRYPT),"CreationDate","PrimaryKeyVersion","KeyVersionCount"} and
+//  "DeletionDate" while pending deletion. Never key material.
 nlohmann::json KeyToJson(const crypto::KeyMetadata& key);
 
 // {"SegmentCount","SegmentBytes","LiveBytes","GarbageBytes"}

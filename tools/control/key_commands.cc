@@ -2,7 +2,9 @@
 //
 // They act as the store owner's account through Store::keys(), so in a daemon they run where
 // the key store is unlocked and a disabled key takes effect on the open volumes at once.
-// Answers carry metadata only: no command returns key material.
+// Answers carry metadata only: no command returns secret key material (a recipient key's public
+// key is not secret).
+#include "crypto/recipient.h"
 #include "store/keys/key_service.h"
 #include "tools/control/commands.h"
 #include "tools/control/json_views.h"
@@ -19,14 +21,42 @@ Result<std::string> KeyRef(CommandContext& ctx) {
   return key;
 }
 
+// "key_spec": absent or SYMMETRIC_DEFAULT for a KEK (as AWS KMS CreateKey's KeySpec), RSA_3072
+// or X25519 (also ECC_X25519) for a public-key recipient key.
 Result<json> Create(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> alias, ctx.args.OptionalString("alias"));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> description,
                            ctx.args.OptionalString("description"));
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> spec, ctx.args.OptionalString("key_spec"));
+  store::KeyService& keys = ctx.store->keys();
+  if (!spec || *spec == crypto::kSymmetricKeySpec) {
+    CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key,
+                             keys.CreateKey(alias.value_or(""), description.value_or("")));
+    return KeyToJson(key);
+  }
+  Result<crypto::RecipientKind> kind = crypto::ParseRecipientKind(*spec);
+  if (!kind.ok()) {
+    return errors::InvalidParameterValue(
+        "argument 'key_spec' must be SYMMETRIC_DEFAULT, RSA_3072 or X25519 (also ECC_X25519), "
+        "not '" +
+        *spec + "'");
+  }
   CLONEFS_ASSIGN_OR_RETURN(
       crypto::KeyMetadata key,
-      ctx.store->keys().CreateKey(alias.value_or(""), description.value_or("")));
+      keys.CreateRecipientKey(*kind, alias.value_or(""), description.value_or("")));
   return KeyToJson(key);
+}
+
+// {"KeyId", "KeySpec", "KeyUsage", "PublicKey"}: as AWS KMS GetPublicKey answers, with the
+// public key as PEM (SubjectPublicKeyInfo) rather than base64 DER.
+Result<json> GetPublicKey(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().DescribeKey(ref));
+  CLONEFS_ASSIGN_OR_RETURN(std::string pem, ctx.store->keys().GetPublicKey(key.key_id));
+  return json{{"KeyId", key.key_id},
+              {"KeySpec", key.key_spec},
+              {"KeyUsage", key.key_usage},
+              {"PublicKey", pem}};
 }
 
 Result<json> List(CommandContext& ctx) {
@@ -101,11 +131,16 @@ Result<json> Rotate(CommandContext& ctx) {
 void RegisterKeyCommands(std::vector<CommandSpec>& table) {
   table.push_back({"key.create",
                    "key",
-                   "Create a KMS key (one fresh 256-bit version, Enabled)",
-                   {"alias", "description"},
+                   "Create a KMS key (symmetric: one fresh 256-bit version; or a key pair)",
+                   {"alias", "description", "key_spec"},
                    Create});
   table.push_back({"key.list", "key", "List the account's KMS keys", {}, List});
   table.push_back({"key.show", "key", "Describe one KMS key", {"key"}, Show});
+  table.push_back({"key.get_public_key",
+                   "key",
+                   "The public key (PEM) of an RSA_3072 or X25519 key",
+                   {"key"},
+                   GetPublicKey});
   table.push_back({"key.policy_get", "key", "A key's policy document", {"key"}, PolicyGet});
   table.push_back(
       {"key.policy_put", "key", "Replace a key's policy document", {"key", "policy"}, PolicyPut});

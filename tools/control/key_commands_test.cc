@@ -11,6 +11,8 @@
 #include "crypto/hex.h"
 #include "crypto/key_file.h"
 #include "crypto/key_store.h"
+#include "crypto/recipient.h"
+#include "store/keys/key_service.h"
 #include "tools/control/commands.h"
 #include "tools/control/test_util.h"
 
@@ -170,6 +172,68 @@ TEST_F(KeyCommands, VolumeEncryptionArguments) {
   for (const json& vol : list) {
     EXPECT_EQ(vol["StorageEncrypted"], vol["VolumeIdentifier"] != "plain") << vol.dump();
   }
+}
+
+TEST_F(KeyCommands, RecipientKeysForExports) {
+  json rsa = Ok("key.create", {{"alias", "exports"}, {"key_spec", "RSA_3072"}});
+  EXPECT_EQ(rsa["KeySpec"], "RSA_3072");
+  EXPECT_EQ(rsa["KeyUsage"], "ENCRYPT_DECRYPT");
+  EXPECT_EQ(rsa["KeyVersionCount"], 1);
+  EXPECT_EQ(Ok("key.show", {{"key", "exports"}})["KeySpec"], "RSA_3072");
+  EXPECT_EQ(Ok("key.create", {{"key_spec", "X25519"}})["KeySpec"], "X25519");
+  EXPECT_EQ(Ok("key.create", {{"key_spec", "ECC_X25519"}})["KeySpec"], "X25519");
+  json data = Ok("key.create", {{"alias", "data"}, {"key_spec", "SYMMETRIC_DEFAULT"}});
+  EXPECT_EQ(data["KeySpec"], "SYMMETRIC_DEFAULT");
+  EXPECT_EQ(data["KeyUsage"], "ENCRYPT_DECRYPT");
+  EXPECT_EQ(Ok("key.create")["KeySpec"], "SYMMETRIC_DEFAULT");
+  json bad = Exec("key.create", {{"key_spec", "RSA_2048"}});
+  EXPECT_EQ(bad["error"]["Code"], "InvalidParameterValue");
+  const std::string message = bad["error"]["Message"];
+  for (const char* spec : {"SYMMETRIC_DEFAULT", "RSA_3072", "X25519", "RSA_2048"}) {
+    EXPECT_NE(message.find(spec), std::string::npos) << message;
+  }
+  EXPECT_EQ(Ok("key.list")["Keys"].size(), 5u);
+
+  json pub = Ok("key.get_public_key", {{"key", "alias/exports"}});
+  EXPECT_EQ(pub["KeyId"], rsa["KeyId"]);
+  EXPECT_EQ(pub["KeySpec"], "RSA_3072");
+  EXPECT_EQ(pub["KeyUsage"], "ENCRYPT_DECRYPT");
+  const std::string pem = pub["PublicKey"];
+  auto info = crypto::DescribePublicKey(pem);
+  ASSERT_OK(info.status());
+  EXPECT_EQ(info->kind, crypto::RecipientKind::kRsa3072);
+  EXPECT_EQ(Err("key.get_public_key", {{"key", "data"}}), "InvalidKeyUsageException");
+  EXPECT_EQ(Err("key.get_public_key", {{"key", "nope"}}), "NotFoundException");
+  EXPECT_EQ(Err("key.get_public_key"), "InvalidParameterValue");
+  EXPECT_EQ(Err("key.rotate", {{"key", "exports"}}), "UnsupportedOperationException");
+
+  // What is sealed for the public key, the store opens (KeyService, as an import would).
+  auto secret = crypto::SecretBytes::Random(32);
+  ASSERT_OK(secret.status());
+  auto envelope = crypto::SealForRecipient(pem, *secret, "stream context");
+  ASSERT_OK(envelope.status());
+  auto opened = store_->keys().OpenForRecipient(info->fingerprint, *envelope, "stream context");
+  ASSERT_OK(opened.status());
+  EXPECT_TRUE(opened->Equals(*secret));
+  EXPECT_ERROR_NAME(store_->keys().OpenForRecipient(std::string(64, 'f'), *envelope, "x"),
+                    "NotFoundException");
+
+  // A recipient key is never a volume's key.
+  EXPECT_EQ(Err("volume.create", {{"name", "v"}, {"size", "1M"}, {"kms_key", "exports"}}),
+            "InvalidKeyUsageException");
+  EXPECT_EQ(Err("volume.create",
+                {{"name", "v"}, {"size", "1M"}, {"encrypted", true}, {"kms_key", "exports"}}),
+            "InvalidKeyUsageException");
+  EXPECT_EQ(Err("volume.show", {{"name", "v"}}), "VolumeNotFound");
+  Ok("volume.create", {{"name", "enc"}, {"size", "1M"}, {"kms_key", "data"}});
+  EXPECT_EQ(Err("volume.clone", {{"source", "enc"}, {"name", "c"}, {"kms_key", "exports"}}),
+            "InvalidKeyUsageException");
+  EXPECT_EQ(Err("volume.rekey", {{"name", "enc"}, {"kms_key", "exports"}}),
+            "InvalidKeyUsageException");
+  EXPECT_EQ(Ok("volume.show", {{"name", "enc"}})["KmsKeyId"], data["Arn"]);
+
+  // Public keys are in the answers; private keys never.
+  EXPECT_EQ(responses_.find("PRIVATE KEY"), std::string::npos);
 }
 
 // clonectl itself: init makes a 0600 key file beside the store; direct mode opens with it.
