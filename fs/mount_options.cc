@@ -60,6 +60,14 @@ Status ApplyOption(std::string_view opt, MountOptions* out) {
                                      std::to_string(kMinCacheMb) + " or more megabytes)");
     }
     out->cache_bytes = mb << 20;
+  } else if (key == "snapshot_quota") {
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || end != value.data() + value.size() || n == 0) {
+      return Status::InvalidArgument("bad snapshot_quota '" + std::string(value) +
+                                     "' (a positive number of snapshots)");
+    }
+    out->snapshot_quota = n;
   } else if (key == "log_file") {
     if (value.empty()) return Status::InvalidArgument("log_file needs a path");
     out->log_file = std::string(value);
@@ -154,6 +162,8 @@ std::string MountUsage(std::string_view program) {
          "  cache_mb=N          metadata cache budget in MiB (default 512)\n"
          "  key_file=PATH       key file unlocking the store's KMS keys (default STORE_DIR.key)\n"
          "  passphrase_file=PATH  unlock them with the passphrase in PATH instead\n"
+         "  snapshot_quota=N    manual snapshots a snapshot copy may bring the store to\n"
+         "                      (default 10000; SnapshotQuotaExceeded past it)\n"
          "  sparse_blocks       a volume's st_blocks (du) count the bytes it stores, not its\n"
          "                      size; cp then copies a sparse volume instead of cloning it\n"
          "                      (`clonectl volume usage` shows real use either way)\n"

@@ -4,7 +4,8 @@
 //
 // mount(8) and mount.fuse3 call `clonefs SOURCE MOUNTPOINT -o opts` for fstab entries of type
 // `fuse.clonefs`, so the options are a mix of four kinds, sorted here:
-//   - ours (log_level=, cache_mb=, log_file=, key_file=, passphrase_file=), consumed;
+//   - ours (log_level=, cache_mb=, log_file=, key_file=, passphrase_file=, snapshot_quota=),
+//     consumed;
 //   - the filesystem's own (sparse_blocks), checked here and left in fuse_options, where
 //     FuseServer (fuse_adapter.h) takes them out before libfuse sees the list;
 //   - mount(8)-only ones (defaults, noauto, _netdev, x-systemd.*, ...), dropped;
@@ -36,6 +37,8 @@ struct MountOptions {
   std::string log_level = "info";  // trace|debug|info|warn|error
   std::string log_file;            // empty: stderr (or syslog when detached from a terminal)
   uint64_t cache_bytes = 512ull << 20;
+  // Manual snapshots (copies in progress included) a snapshot copy may bring the store to.
+  uint64_t snapshot_quota = 10000;
   // The key store's root secret: a key file (empty: STORE_DIR.key) or a passphrase file.
   std::string key_file;
   std::string passphrase_file;

@@ -33,6 +33,7 @@
 #include "store/keys/key_service.h"
 #include "store/keys/root_secret.h"
 #include "store/store.h"
+#include "tools/control/copy_service.h"
 #include "tools/control/server.h"
 
 namespace clonefs {
@@ -45,6 +46,7 @@ namespace {
 struct Daemon {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<fs::NotifyingStore> events;
+  std::unique_ptr<control::CopyService> copies;
   std::unique_ptr<control::ControlServer> control;
   std::unique_ptr<fs::FuseServer> fuse;
 };
@@ -162,9 +164,18 @@ Status Start(const fs::MountOptions& o, Daemon* d) {
   }
   d->events = std::make_unique<fs::NotifyingStore>(d->store.get());
 
+  control::CopyServiceOptions co;
+  co.snapshot_quota = o.snapshot_quota;
+  Result<std::unique_ptr<control::CopyService>> copies =
+      control::CopyService::Start(d->events.get(), co);
+  if (!copies.ok()) return Status::IOError("snapshot copies: " + copies.status().ToString());
+  d->copies = std::move(copies).value();
+
   const std::string socket = control::ControlSocketPath(o.store_dir);
+  control::Services services;
+  services.copies = d->copies.get();
   Result<std::unique_ptr<control::ControlServer>> control =
-      control::ControlServer::Start(d->events.get(), socket);
+      control::ControlServer::Start(d->events.get(), socket, services);
   if (!control.ok()) {
     return Status::IOError("cannot serve the control socket " + socket + ": " +
                            control.status().message());

@@ -21,6 +21,9 @@ inline constexpr std::string_view kSnapshotNotFound = "SnapshotNotFound";
 inline constexpr std::string_view kSnapshotAlreadyExists = "SnapshotAlreadyExists";
 inline constexpr std::string_view kInvalidSnapshotState = "InvalidSnapshotState";
 inline constexpr std::string_view kCloneQuotaExceeded = "CloneQuotaExceeded";
+inline constexpr std::string_view kSnapshotQuotaExceeded = "SnapshotQuotaExceeded";
+// A snapshot copy that was accepted could not be finished (its reason in the message).
+inline constexpr std::string_view kSnapshotCopyFailed = "SnapshotCopyFailed";
 inline constexpr std::string_view kInvalidParameterValue = "InvalidParameterValue";
 inline constexpr std::string_view kInvalidParameterCombination = "InvalidParameterCombination";
 inline constexpr std::string_view kStoreNotFound = "StoreNotFound";

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <thread>
 #include <vector>
 
 #include "crypto/key_file.h"
@@ -28,6 +29,7 @@
 #include "tools/control/commands.h"
 #include "tools/control/errors.h"
 #include "tools/control/json_views.h"
+#include "tools/control/runner.h"
 #include "tools/control/server.h"
 #include "tools/control/sizes.h"
 
@@ -50,6 +52,9 @@ struct CliOptions {
   std::string volume;    // `snapshot create VOLUME`, `snapshot list --volume`
   std::vector<std::string> tags;  // `--tag KEY=VALUE`
   bool full_copy = false;
+  std::string target;      // `snapshot copy SOURCE TARGET`
+  bool copy_tags = false;  // `snapshot copy --copy-tags`
+  bool wait = false;       // `snapshot copy --wait`
   // Encryption and keys.
   std::string key_file;         // --key-file: the key store's root secret (default STORE.key)
   std::string passphrase_file;  // --passphrase-file: a passphrase instead of a key file
@@ -94,34 +99,6 @@ class ProgressDisplay {
   bool drawn_ = false;
 };
 
-// Set by SIGINT/SIGTERM/SIGHUP while a full copy runs in this process: the copy then stops
-// and deletes its partial volume instead of leaving it behind.
-volatile std::sig_atomic_t g_interrupted = 0;
-extern "C" void OnInterrupt(int) { g_interrupted = 1; }
-
-// Routes the termination signals to OnInterrupt while it lives.
-class InterruptGuard {
- public:
-  InterruptGuard() {
-    g_interrupted = 0;
-    struct sigaction sa {};
-    sa.sa_handler = OnInterrupt;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &sa, &old_[i]);
-  }
-  ~InterruptGuard() {
-    for (size_t i = 0; i < kSignals.size(); ++i) ::sigaction(kSignals[i], &old_[i], nullptr);
-  }
-
- private:
-  static constexpr std::array<int, 3> kSignals = {SIGINT, SIGTERM, SIGHUP};
-  std::array<struct sigaction, 3> old_{};
-};
-
-json Failure(std::string_view code, std::string message) {
-  return ErrorResponse({std::string(code), std::move(message)});
-}
-
 // lowercase letters, digits and hyphens, 1-32 characters ("us-east-1").
 bool ValidRegion(const std::string& region) {
   if (region.empty() || region.size() > 32) return false;
@@ -131,17 +108,9 @@ bool ValidRegion(const std::string& region) {
   return true;
 }
 
-json NotAStore(const std::string& dir) {
-  return Failure(errors::kStoreNotFound,
-                 dir + " is not a clonefs store (run: clonectl --store " + dir + " init)");
-}
-
 // The key file the store's key store uses: --key-file, else $CLONEFS_KEY_FILE, else STORE.key.
 std::string KeyFilePath(const CliOptions& o) {
-  if (!o.key_file.empty()) return o.key_file;
-  const char* env = std::getenv("CLONEFS_KEY_FILE");
-  if (env != nullptr && *env != '\0') return env;
-  return store::DefaultKeyFilePath(o.store_dir);
+  return control::KeyFilePath(o.key_file, o.store_dir);
 }
 
 // `key get-public-key --out FILE`: FILE must be new and its directory must exist. Checked
@@ -276,53 +245,19 @@ json Init(const CliOptions& o) {
   return OkResponse(std::move(result));
 }
 
-// Runs the request in this process against the store opened directly.
-json RunDirect(const CliOptions& o, const json& request) {
-  Env* env = Env::Default();
-  if (!store::Store::IsStore(env, o.store_dir)) {
-    if (::access(o.store_dir.c_str(), R_OK | X_OK) != 0 && errno == EACCES) {
-      return Failure(errors::kAccessDenied,
-                     "permission denied on " + o.store_dir + " (root or the store's owner only)");
-    }
-    return NotAStore(o.store_dir);
-  }
-  struct stat st;
-  if (::stat(o.store_dir.c_str(), &st) == 0 && !CallerMayControl(::geteuid(), st.st_uid)) {
-    return Failure(errors::kAccessDenied, "only root or the owner of " + o.store_dir + " (uid " +
-                                              std::to_string(st.st_uid) + ") may open it");
-  }
-  store::StoreOptions options;
-  options.background_threads = false;
-  options.cache_bytes = 64ull << 20;
-  auto root = store::LoadRootSecret(o.store_dir, KeyFilePath(o), o.passphrase_file);
-  if (!root.ok()) return ErrorResponse(ToApiError(root.status(), "store"));
-  options.root_secret = *root;
-  auto opened = store::Store::Open(o.store_dir, options);
-  if (!opened.ok()) return ErrorResponse(ToApiError(opened.status(), "store"));
-  Dispatcher dispatcher(opened->get());
-  ProgressDisplay display(o);
-  ProgressHooks hooks;
-  hooks.report = [&display](uint64_t done, uint64_t total) { display.Update(done, total); };
-  hooks.cancelled = [] { return g_interrupted != 0; };
-  std::optional<InterruptGuard> interrupts;
-  if (o.full_copy) interrupts.emplace();
-  json with_progress = request;
-  if (display.enabled()) with_progress["progress"] = true;
-  return dispatcher.Handle(with_progress, Caller{::geteuid(), ::getpid()}, nullptr, &hooks);
-}
-
 // Sends the request to the daemon when one answers on the store's socket, else runs it here.
-// Progress is always asked of the daemon: a progress line also shows that a long command is
-// still at work, so --timeout only bounds the silence between lines.
 json Execute(const CliOptions& o, const json& request) {
-  auto client = ControlClient::Connect(ControlSocketPath(o.store_dir));
-  if (!client.ok()) return RunDirect(o, request);
-  auto timeout = std::chrono::milliseconds(static_cast<int64_t>(o.timeout_seconds * 1000));
+  RunOptions r;
+  r.store_dir = o.store_dir;
+  r.key_file = KeyFilePath(o);
+  r.passphrase_file = o.passphrase_file;
+  r.timeout_seconds = o.timeout_seconds;
   ProgressDisplay display(o);
-  auto response = (*client)->Call(
-      request, timeout, [&display](uint64_t done, uint64_t total) { display.Update(done, total); });
-  if (!response.ok()) return ErrorResponse(ToApiError(response.status(), "store"));
-  return std::move(response).value();
+  if (display.enabled()) {
+    r.on_progress = [&display](uint64_t done, uint64_t total) { display.Update(done, total); };
+  }
+  r.interruptible = o.full_copy;
+  return RunRequest(r, request);
 }
 
 // "KEY=VALUE" -> {"Key": KEY, "Value": VALUE}; the value may be empty or hold '='.
@@ -400,7 +335,13 @@ json BuildArgs(const CliOptions& o, json* args) {
   if (c == "snapshot.create" || (c == "snapshot.list" && o.volume_opt->count() > 0)) {
     (*args)["volume"] = o.volume;
   }
-  if (c == "snapshot.create" && !o.tags.empty()) {
+  if (c == "snapshot.copy") {
+    (*args)["source"] = o.source;
+    (*args)["target"] = o.target;
+    if (!o.kms_key.empty()) (*args)["kms_key"] = o.kms_key;
+    if (o.copy_tags) (*args)["copy_tags"] = true;
+  }
+  if ((c == "snapshot.create" || c == "snapshot.copy") && !o.tags.empty()) {
     json tags = json::array();
     for (const std::string& t : o.tags) {
       Result<json> tag = ParseTag(t);
@@ -410,6 +351,47 @@ json BuildArgs(const CliOptions& o, json* args) {
     (*args)["tags"] = std::move(tags);
   }
   return json();
+}
+
+// `snapshot copy --wait`: follows the copy (snapshot.show) until it is available, showing its
+// PercentProgress as a bar on a terminal and as plain lines otherwise. A copy that failed or
+// was cancelled meanwhile is an error.
+json WaitForCopy(const CliOptions& o, json response) {
+  if (!response.value("ok", false)) return response;
+  const bool bar = !o.json && ::isatty(STDERR_FILENO) == 1;
+  int shown = -2;
+  for (;;) {
+    const json& r = response["result"];
+    const std::string status = r.value("Status", "");
+    const int percent = r.contains("PercentProgress") ? r["PercentProgress"].get<int>() : -1;
+    if (status == "available") {
+      if (bar) std::cerr << "\r\033[K" << std::flush;
+      return response;
+    }
+    if (status == "failed") {
+      if (bar) std::cerr << "\r\033[K" << std::flush;
+      return Failure(errors::kSnapshotCopyFailed,
+                     "the copy to '" + o.target + "' failed: " + r.value("StatusMessage", ""));
+    }
+    if (percent != shown) {
+      if (bar) {
+        std::cerr << '\r'
+                  << FormatProgressBar("Copying to " + o.target,
+                                       static_cast<uint64_t>(std::max(percent, 0)), 100)
+                  << "\033[K" << std::flush;
+      } else if (!o.json) {
+        std::cerr << "copying to " << o.target << ": "
+                  << (percent < 0 ? std::string("queued") : std::to_string(percent) + "%") << '\n';
+      }
+      shown = percent;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    response = Execute(o, MakeRequest("snapshot.show", {{"name", o.target}}));
+    if (!response.value("ok", false)) {
+      if (bar) std::cerr << "\r\033[K" << std::flush;
+      return response;  // deleted meanwhile: the copy was cancelled
+    }
+  }
 }
 
 int Report(const CliOptions& o, const json& response) {
@@ -553,7 +535,25 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
   Leaf(snapshot, "show", "Describe a snapshot", o, "snapshot.show")
       ->add_option("SNAPSHOT", o.snapshot, "Snapshot name")
       ->required();
-  Leaf(snapshot, "delete", "Delete a snapshot", o, "snapshot.delete")
+  CLI::App* copy = Leaf(snapshot, "copy",
+                        "Copy a snapshot of this region, or of another by its ARN, into a new "
+                        "manual snapshot",
+                        o, "snapshot.copy");
+  copy->add_option("SOURCE", o.source,
+                   "A snapshot name, or an ARN arn:clonefs:REGION:ACCOUNT:snapshot:NAME")
+      ->required();
+  copy->add_option("TARGET", o.target, "The copy's name")->required();
+  copy->add_option("--kms-key", o.kms_key,
+                   "Encrypt the copy under this KMS key (an encrypted source only; required "
+                   "from another region)")
+      ->type_name("KEY");
+  copy->add_flag("--copy-tags", o.copy_tags, "Give the copy the source's tags");
+  copy->add_option("--tag", o.tags, "A tag for the copy, KEY=VALUE (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+  copy->add_flag("--wait", o.wait, "Wait until the copy is available, showing its progress");
+  Leaf(snapshot, "delete", "Delete a snapshot (the target of a copy: cancel the copy)", o,
+       "snapshot.delete")
       ->add_option("SNAPSHOT", o.snapshot, "Snapshot name")
       ->required();
 }
@@ -631,6 +631,7 @@ int RunClonectl(int argc, char** argv) {
   json bad = BuildArgs(o, &args);
   if (!bad.is_null()) return Report(o, bad);
   json response = Execute(o, MakeRequest(o.command, std::move(args)));
+  if (o.command == "snapshot.copy" && o.wait) response = WaitForCopy(o, std::move(response));
   if (o.command == "key.get_public_key" && !o.public_key_out.empty()) {
     response = SavePublicKey(o, std::move(response));
   }

@@ -257,7 +257,8 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
       PrintVolumeList(out, result);
     } else if (command == "volume.usage") {
       PrintUsage(out, result);
-    } else if (command == "snapshot.create" || command == "snapshot.show") {
+    } else if (command == "snapshot.create" || command == "snapshot.show" ||
+               command == "snapshot.copy" || command == "snapshot.import") {
       PrintSnapshot(out, result);
     } else if (command == "snapshot.delete") {
       out << "Deleted snapshot '" << Str(result, "SnapshotIdentifier") << "'.\n";

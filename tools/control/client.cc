@@ -46,11 +46,12 @@ ControlClient::~ControlClient() { ::close(fd_); }
 
 Result<nlohmann::json> ControlClient::Call(const nlohmann::json& request,
                                            std::chrono::milliseconds timeout,
-                                           const ProgressCallback& on_progress) {
+                                           const ProgressCallback& on_progress,
+                                           const std::vector<int>& fds) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   nlohmann::json sent = request;
   if (on_progress && sent.is_object()) sent["progress"] = true;
-  Status s = SendAll(fd_, JsonToString(sent) + "\n", deadline);
+  Status s = SendAllWithFds(fd_, JsonToString(sent) + "\n", fds, deadline);
   if (!s.ok()) return Unavailable("sending the request to the daemon failed: " + s.message());
   for (;;) {
     auto line = reader_.ReadLine(deadline);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "tools/control/socket_io.h"
@@ -32,8 +33,12 @@ class ControlClient {
   // line the daemon sends before the response is handed to it; `timeout` then bounds the
   // silence between two lines, so a long command may take longer than `timeout` in all.
   using ProgressCallback = std::function<void(uint64_t done, uint64_t total)>;
+  //
+  // `fds` are passed with the request (SCM_RIGHTS): the stream a snapshot.export writes to or
+  // a snapshot.import reads from. The caller keeps its copies.
   Result<nlohmann::json> Call(const nlohmann::json& request, std::chrono::milliseconds timeout,
-                              const ProgressCallback& on_progress = nullptr);
+                              const ProgressCallback& on_progress = nullptr,
+                              const std::vector<int>& fds = {});
 
  private:
   explicit ControlClient(int fd) : fd_(fd), reader_(fd) {}

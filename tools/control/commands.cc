@@ -102,6 +102,8 @@ const std::vector<CommandSpec>& AllCommands() {
     RegisterStoreCommands(t);
     RegisterSnapshotCommands(t);
     RegisterKeyCommands(t);
+    RegisterStreamCommands(t);
+    RegisterCopyCommands(t);
     return t;
   }();
   return table;
@@ -152,9 +154,11 @@ nlohmann::json Dispatcher::Handle(const nlohmann::json& request, const Caller& c
 
   Args args(args_json);
   CommandContext ctx{store_, args, caller, "", nullptr, nullptr};
+  ctx.services = &services_;
   if (hooks != nullptr) {
     if (wants_progress) ctx.progress = hooks->report;
     ctx.cancelled = hooks->cancelled;
+    ctx.fds = hooks->fds;
   }
   try {
     Result<nlohmann::json> result = spec->handler(ctx);

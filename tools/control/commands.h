@@ -27,6 +27,14 @@
 
 namespace clonefs::control {
 
+class CopyService;
+
+// Long-lived parts of a daemon that some commands use; any may be null (clonectl's direct mode
+// has none, and such commands then do their work inside the request or refuse).
+struct Services {
+  CopyService* copies = nullptr;
+};
+
 // Who sent a request (from SO_PEERCRED, or the current process in direct mode).
 struct Caller {
   uint32_t uid = 0;
@@ -66,6 +74,9 @@ using CancelledFn = std::function<bool()>;
 struct ProgressHooks {
   ProgressFn report;
   CancelledFn cancelled;
+  // Descriptors the client passed with the request (a stream to write to or read from). The
+  // transport owns and closes them.
+  std::vector<int> fds;
 };
 
 // What a command handler gets. `subject` is set by the handler to the identifier it acts on so
@@ -77,6 +88,8 @@ struct CommandContext {
   std::string subject;
   ProgressFn progress;
   CancelledFn cancelled;
+  std::vector<int> fds = {};  // passed with the request; not the handler's to close
+  const Services* services = nullptr;
 };
 
 using CommandHandler = std::function<Result<nlohmann::json>(CommandContext&)>;
@@ -95,11 +108,18 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table);
 void RegisterStoreCommands(std::vector<CommandSpec>& table);
 void RegisterSnapshotCommands(std::vector<CommandSpec>& table);
 void RegisterKeyCommands(std::vector<CommandSpec>& table);
+void RegisterStreamCommands(std::vector<CommandSpec>& table);
+void RegisterCopyCommands(std::vector<CommandSpec>& table);
+
+// Aurora's tag rules (at most 50, keys 1-128 and values 0-256 characters, no key twice);
+// InvalidArgument naming what is wrong.
+Status CheckSnapshotTags(const store::Tags& tags);
 
 class Dispatcher {
  public:
-  // REQUIRES: `store` outlives the Dispatcher.
-  explicit Dispatcher(store::Store* store) : store_(store) {}
+  // REQUIRES: `store` and `services` outlive the Dispatcher.
+  explicit Dispatcher(store::Store* store, Services services = {})
+      : store_(store), services_(services) {}
 
   // One request line in, one response object out (malformed input gets an error response).
   // `command` receives the command name when the request names one (for logging). `hooks`
@@ -112,6 +132,7 @@ class Dispatcher {
 
  private:
   store::Store* store_;
+  Services services_;
 };
 
 // Response builders shared by the dispatcher, server, client and clonectl.

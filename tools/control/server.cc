@@ -91,7 +91,8 @@ std::string ControlSocketPath(const std::string& store_dir) { return store_dir +
 bool CallerMayControl(uint32_t uid, uint32_t owner_uid) { return uid == 0 || uid == owner_uid; }
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(store::Store* store,
-                                                            const std::string& socket_path) {
+                                                            const std::string& socket_path,
+                                                            Services services) {
   sockaddr_un addr;
   CLONEFS_RETURN_IF_ERROR(MakeSocketAddress(socket_path, &addr));
   struct stat dir_st;
@@ -126,15 +127,16 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(store::Store* store,
   }
   guard.release();
   std::unique_ptr<ControlServer> server(new ControlServer(
-      store, socket_path, fd, pipe_fds[0], pipe_fds[1], dir_st.st_uid, sock_st.st_ino));
+      store, services, socket_path, fd, pipe_fds[0], pipe_fds[1], dir_st.st_uid, sock_st.st_ino));
   server->accept_thread_ = std::thread([srv = server.get()] { srv->AcceptLoop(); });
   spdlog::info("control: listening on {} (store owner uid {})", socket_path, dir_st.st_uid);
   return server;
 }
 
-ControlServer::ControlServer(store::Store* store, std::string path, int listen_fd, int wake_read_fd,
-                             int wake_write_fd, uint32_t owner_uid, ino_t inode)
-    : dispatcher_(store),
+ControlServer::ControlServer(store::Store* store, Services services, std::string path,
+                             int listen_fd, int wake_read_fd, int wake_write_fd, uint32_t owner_uid,
+                             ino_t inode)
+    : dispatcher_(store, services),
       path_(std::move(path)),
       listen_fd_(listen_fd),
       wake_read_fd_(wake_read_fd),
@@ -217,7 +219,8 @@ void ControlServer::ReapFinished() {
   }
 }
 
-std::string ControlServer::Answer(const Connection& conn, std::string_view line) {
+std::string ControlServer::Answer(const Connection& conn, std::string_view line,
+                                  const std::vector<int>& fds) {
   const Caller& caller = conn.caller;
   if (!CallerMayControl(caller.uid, owner_uid_)) {
     spdlog::warn("control: uid={} pid={} refused: not root or the store owner (uid {})", caller.uid,
@@ -237,6 +240,7 @@ std::string ControlServer::Answer(const Connection& conn, std::string_view line)
     lost = !s.ok();
   };
   hooks.cancelled = [&] { return lost || HungUp(conn.fd); };
+  hooks.fds = fds;
   std::string command;
   nlohmann::json response = dispatcher_.HandleLine(line, caller, &command, &hooks);
   const bool ok = response.value("ok", false);
@@ -260,7 +264,9 @@ void ControlServer::Serve(Connection* conn) {
     } else if (line->value().find_first_not_of(" \t\r") == std::string::npos) {
       continue;  // blank line
     } else {
-      reply = Answer(*conn, line->value());
+      std::vector<int> fds = reader.TakeFds();
+      reply = Answer(*conn, line->value(), fds);
+      for (int fd : fds) ::close(fd);
     }
     Status s = SendAll(conn->fd, reply + "\n", std::chrono::steady_clock::now() + kSendTimeout);
     if (!s.ok() || !line.ok()) break;

@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "base/result.h"
 #include "store/store.h"
@@ -44,7 +45,8 @@ class ControlServer {
   // or too long, IOError when the OS refuses.
   // REQUIRES: `store` is open and outlives the server.
   static Result<std::unique_ptr<ControlServer>> Start(store::Store* store,
-                                                      const std::string& socket_path);
+                                                      const std::string& socket_path,
+                                                      Services services = {});
 
   // Stops accepting, ends every connection (a request being executed finishes first; a long
   // one is cancelled), joins the threads, closes and unlinks the socket.
@@ -61,13 +63,14 @@ class ControlServer {
     std::atomic<bool> done{false};
   };
 
-  ControlServer(store::Store* store, std::string path, int listen_fd, int wake_read_fd,
-                int wake_write_fd, uint32_t owner_uid, ino_t inode);
+  ControlServer(store::Store* store, Services services, std::string path, int listen_fd,
+                int wake_read_fd, int wake_write_fd, uint32_t owner_uid, ino_t inode);
 
   void AcceptLoop();
   void AddConnection(int fd);
   void Serve(Connection* conn);
-  std::string Answer(const Connection& conn, std::string_view line);
+  // `fds`: the descriptors passed with the request (closed by the caller afterwards).
+  std::string Answer(const Connection& conn, std::string_view line, const std::vector<int>& fds);
   void ReapFinished();  // joins and closes connections whose thread has ended
 
   const Dispatcher dispatcher_;

@@ -1,7 +1,9 @@
 // snapshot.* commands: create, list, show, delete.
+#include <algorithm>
 #include <set>
 
 #include "tools/control/commands.h"
+#include "tools/control/copy_service.h"
 #include "tools/control/json_views.h"
 
 namespace clonefs::control {
@@ -21,7 +23,9 @@ size_t CharCount(const std::string& s) {
   return n;
 }
 
-Status CheckTags(const store::Tags& tags) {
+}  // namespace
+
+Status CheckSnapshotTags(const store::Tags& tags) {
   if (tags.size() > kMaxTags) {
     return Status::InvalidArgument("at most " + std::to_string(kMaxTags) +
                                    " tags per snapshot, not " + std::to_string(tags.size()));
@@ -44,6 +48,13 @@ Status CheckTags(const store::Tags& tags) {
   return Status::OK();
 }
 
+namespace {
+
+// The daemon's copies in progress, or null (direct mode).
+CopyService* Copies(const CommandContext& ctx) {
+  return ctx.services == nullptr ? nullptr : ctx.services->copies;
+}
+
 // Reads the "name" argument and makes it the subject of NotFound/AlreadyExists errors.
 Result<std::string> SnapshotName(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, ctx.args.RequiredString("name"));
@@ -56,7 +67,8 @@ Result<json> Create(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
   CLONEFS_ASSIGN_OR_RETURN(store::Tags tags, ctx.args.OptionalTags("tags"));
   CLONEFS_RETURN_IF_ERROR(store::ValidateName(name, "snapshot"));
-  CLONEFS_RETURN_IF_ERROR(CheckTags(tags));
+  CLONEFS_RETURN_IF_ERROR(CheckSnapshotTags(tags));
+  if (Copies(ctx) != nullptr && Copies(ctx)->Has(name)) return errors::SnapshotAlreadyExists(name);
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ctx.store->CreateSnapshot(volume, name, tags));
   return SnapshotToJson(ctx.store->info(), s);
 }
@@ -70,18 +82,34 @@ Result<json> List(CommandContext& ctx) {
     if (volume.has_value() && s.volume_name != *volume) continue;
     snapshots.push_back(SnapshotToJson(ctx.store->info(), s));
   }
+  if (Copies(ctx) != nullptr) {
+    // Copies still running (or failed) show as their targets, as Aurora lists them.
+    for (json& copy : Copies(ctx)->List()) {
+      if (!volume.has_value() || copy.value("VolumeIdentifier", "") == *volume) {
+        snapshots.push_back(std::move(copy));
+      }
+    }
+    std::sort(snapshots.begin(), snapshots.end(), [](const json& a, const json& b) {
+      return a.value("SnapshotIdentifier", "") < b.value("SnapshotIdentifier", "");
+    });
+  }
   return json{{"Snapshots", std::move(snapshots)}};
 }
 
 Result<json> Show(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
+  if (Copies(ctx) != nullptr) {
+    if (std::optional<json> copy = Copies(ctx)->Describe(name)) return *copy;
+  }
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ctx.store->GetSnapshot(name));
   return SnapshotToJson(ctx.store->info(), s);
 }
 
-// Answers with the snapshot as it was, in Status "deleted".
+// Answers with the snapshot as it was, in Status "deleted". Deleting the target of a copy in
+// progress cancels the copy.
 Result<json> Delete(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
+  if (Copies(ctx) != nullptr && Copies(ctx)->Has(name)) return Copies(ctx)->Cancel(name);
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ctx.store->GetSnapshot(name));
   CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteSnapshot(name));
   s.status = store::SnapshotStatus::kDeleted;

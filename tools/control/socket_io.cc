@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -53,6 +54,38 @@ Status SendAll(int fd, std::string_view data, Deadline deadline) {
   return Status::OK();
 }
 
+Status SendAllWithFds(int fd, std::string_view data, const std::vector<int>& fds,
+                      Deadline deadline) {
+  if (fds.empty() || data.empty()) return SendAll(fd, data, deadline);
+  if (fds.size() > kMaxPassedFds) return Status::InvalidArgument("too many descriptors to pass");
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)] = {};
+  for (;;) {
+    CLONEFS_RETURN_IF_ERROR(WaitFor(fd, POLLOUT, deadline));
+    iovec iov{const_cast<char*>(data.data()), data.size()};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+    ssize_t n = ::sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      return Status::FromErrno(errno, "sendmsg");
+    }
+    // The descriptors went with the first byte; the rest is plain data.
+    return SendAll(fd, data.substr(static_cast<size_t>(n)), deadline);
+  }
+}
+
+LineReader::~LineReader() {
+  for (int fd : fds_) ::close(fd);
+}
+
 Result<std::optional<std::string>> LineReader::ReadLine(Deadline deadline) {
   for (;;) {
     size_t nl = buffer_.find('\n');
@@ -73,10 +106,26 @@ Result<std::optional<std::string>> LineReader::ReadLine(Deadline deadline) {
     }
     CLONEFS_RETURN_IF_ERROR(WaitFor(fd_, POLLIN, deadline));
     char chunk[16384];
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), MSG_DONTWAIT);
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPassedFds)];
+    iovec iov{chunk, sizeof(chunk)};
+    msghdr msg{};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t n = ::recvmsg(fd_, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
       return Status::FromErrno(errno, "recv");
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int passed;
+        std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+        fds_.push_back(passed);
+      }
     }
     if (n == 0) eof_ = true;
     buffer_.append(chunk, static_cast<size_t>(n));

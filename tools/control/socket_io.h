@@ -9,6 +9,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "base/result.h"
 
@@ -25,19 +27,31 @@ Status MakeSocketAddress(const std::string& path, sockaddr_un* addr);
 
 // Writes all of `data` (never raises SIGPIPE). A missed deadline is IOError(ETIMEDOUT).
 Status SendAll(int fd, std::string_view data, Deadline deadline);
+// The same, passing the descriptors `fds` (SCM_RIGHTS, at most kMaxPassedFds) with the first
+// bytes, so that they arrive with the message they belong to.
+Status SendAllWithFds(int fd, std::string_view data, const std::vector<int>& fds,
+                      Deadline deadline);
+inline constexpr size_t kMaxPassedFds = 4;
 
-// Splits a stream into lines.
+// Splits a stream into lines, and collects descriptors passed with them (SCM_RIGHTS).
 class LineReader {
  public:
   explicit LineReader(int fd) : fd_(fd) {}
+  ~LineReader();  // closes descriptors nobody took
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
 
   // The next line without its newline; nullopt at end of stream (a trailing partial line is
   // returned as a line). Fails with IOError on a socket error or a missed deadline
   // (errno ETIMEDOUT), and InvalidArgument for a line longer than kMaxMessageBytes.
   Result<std::optional<std::string>> ReadLine(Deadline deadline);
+  // The descriptors received so far (close-on-exec), now the caller's to close. A client
+  // sends them with its request, so after ReadLine they are that request's.
+  std::vector<int> TakeFds() { return std::exchange(fds_, {}); }
 
  private:
   int fd_;
+  std::vector<int> fds_;
   std::string buffer_;
   bool eof_ = false;
 };

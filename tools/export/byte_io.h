@@ -2,8 +2,10 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/result.h"
 
@@ -26,22 +28,29 @@ class ByteSource {
 // caller decides what a short read means).
 Status ReadFully(ByteSource* in, char* buf, size_t n, size_t* got);
 
-// A file descriptor (not closed here). Write retries short writes and EINTR.
+// True when a transfer should stop (the other side of a copy was cancelled, say).
+using StopFn = std::function<bool()>;
+
+// A file descriptor (not closed here). Write retries short writes and EINTR. With `stop`, a
+// transfer blocked on a pipe or socket looks at it every 200 ms and gives up
+// (OperationCancelled) when it says so, rather than wait for a peer that may never come.
 class FdSink final : public ByteSink {
  public:
-  explicit FdSink(int fd) : fd_(fd) {}
+  explicit FdSink(int fd, StopFn stop = nullptr) : fd_(fd), stop_(std::move(stop)) {}
   Status Write(std::string_view data) override;
 
  private:
   int fd_;
+  StopFn stop_;
 };
 class FdSource final : public ByteSource {
  public:
-  explicit FdSource(int fd) : fd_(fd) {}
+  explicit FdSource(int fd, StopFn stop = nullptr) : fd_(fd), stop_(std::move(stop)) {}
   Result<size_t> Read(char* buf, size_t n) override;
 
  private:
   int fd_;
+  StopFn stop_;
 };
 
 class StringSink final : public ByteSink {

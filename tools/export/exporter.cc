@@ -76,6 +76,7 @@ Result<ExportSummary> ExportSnapshot(store::Store& store, const ExportOptions& o
         if (run.zeros) return writer->AddZeros(run.first, run.count);
         for (uint64_t done = 0; done < run.count;) {
           CLONEFS_RETURN_IF_ERROR(check_cancelled());
+          if (options.progress) options.progress(run.first + done, h.page_count());
           const uint64_t n = std::min(kReadPages, run.count - done);
           buf.resize(n * ps);
           CLONEFS_RETURN_IF_ERROR(reader.Read((run.first + done) * ps, buf.size(), buf.data()));

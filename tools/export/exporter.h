@@ -20,6 +20,8 @@ struct ExportOptions {
   uint8_t chunk_log2 = kDefaultChunkLog2;
   // Polled between runs of pages; true stops the export (OperationCancelled).
   std::function<bool()> cancelled;
+  // Called now and then with the page the export reached, of the volume's page count.
+  std::function<void(uint64_t page, uint64_t page_count)> progress;
 };
 
 struct ExportSummary {

@@ -78,7 +78,9 @@ Result<store::SnapshotInfo> ImportSnapshot(store::Store& store, const ImportOpti
   o.volume.encrypted = h.source_encrypted || !options.kms_key.empty() || base.encrypted;
   o.volume.kms_key = options.kms_key.empty() && base.encrypted ? base.kms_key_id : options.kms_key;
   const size_t colon = h.source_arn.rfind(':');
-  o.volume_name = colon == std::string::npos ? "" : h.source_arn.substr(colon + 1);
+  o.volume_name = !options.volume_name.empty() ? options.volume_name
+                  : colon == std::string::npos ? ""
+                                               : h.source_arn.substr(colon + 1);
   o.source_snapshot_arn = h.source_arn;
   o.source_identity = IdentityText(h.source);
   o.tags = options.tags;

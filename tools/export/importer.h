@@ -27,6 +27,9 @@ struct ImportOptions {
   const crypto::SecretBytes* recipient_private_pem = nullptr;
   StreamReader::EnvelopeOpener open_envelope;
   store::Tags tags;  // of the new snapshot
+  // The source volume's name it shows (VolumeIdentifier); empty: the source snapshot's name,
+  // which is all a stream names.
+  std::string volume_name;
   // Called now and then with how far the stream has got: the page it reached, of page_count.
   std::function<void(uint64_t page, uint64_t page_count)> progress;
   // Polled between chunks; true stops the import (OperationCancelled), leaving nothing.
