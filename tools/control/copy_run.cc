@@ -160,8 +160,10 @@ Result<store::SnapshotInfo> CopyFromRegion(store::Store* store, const CopyPlan& 
 Result<store::SnapshotInfo> CopyLocal(store::Store* store, const CopyPlan& plan,
                                       const std::function<void(uint64_t, uint64_t)>& progress,
                                       const std::function<bool()>& cancelled) {
-  CLONEFS_ASSIGN_OR_RETURN(std::unique_ptr<store::SnapshotPin> pin,
-                           store->PinSnapshot(plan.source_name));
+  std::shared_ptr<store::SnapshotPin> pin = plan.pin;
+  if (pin == nullptr) {
+    CLONEFS_ASSIGN_OR_RETURN(pin, store->PinSnapshot(plan.source_name));
+  }
   const store::SnapshotInfo& src = pin->info();
   uint64_t total = 0;
   CLONEFS_RETURN_IF_ERROR(store->VisitPinnedChanges(*pin, nullptr, [&](const store::PageRun& r) {
@@ -244,6 +246,7 @@ Result<CopyPlan> PlanCopy(store::Store* store, const CopyRequest& request,
                                           "' is still being copied; copy it once it is available");
     }
     CLONEFS_ASSIGN_OR_RETURN(plan.source, store->GetSnapshot(plan.source_name));
+    CLONEFS_ASSIGN_OR_RETURN(plan.pin, store->PinSnapshot(plan.source_name));
   } else {
     CLONEFS_ASSIGN_OR_RETURN(plan.source, DescribeRemote(plan));
     if (plan.source.status != store::SnapshotStatus::kAvailable) {

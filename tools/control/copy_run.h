@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "base/result.h"
@@ -19,8 +20,12 @@ struct CopyPlan {
   std::string source_dir;     // the other region's store directory
   std::string source_name;
   store::SnapshotInfo source;  // as described when planned (size, encryption, tags)
-  std::string kms_key;         // the target's key; empty for an unencrypted copy
-  store::Tags tags;            // the target's tags
+  // A source of this store, pinned from the moment the copy is accepted: deleting it while
+  // the copy waits or runs does not take the pages it copies. (Another region's source is
+  // pinned there while its stream is written.)
+  std::shared_ptr<store::SnapshotPin> pin;
+  std::string kms_key;  // the target's key; empty for an unencrypted copy
+  store::Tags tags;     // the target's tags
 };
 
 // Everything that can be refused before any byte moves: the target name (Aurora's rules),

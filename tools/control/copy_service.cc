@@ -301,6 +301,7 @@ void CopyService::Run(const std::shared_ptr<Job>& job) {
   } else {
     job->state = Job::State::kFailed;
     job->failure = copied.status().message();
+    job->plan.pin.reset();  // a failed copy keeps its name until deleted, not the source's pages
   }
   Status s = PersistLocked();
   if (!s.ok()) spdlog::warn("copy jobs could not be saved: {}", s.ToString());
