@@ -1,5 +1,11 @@
 #include "tools/export/importer.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 #include "base/error_names.h"
 #include "crypto/hex.h"
 #include "tools/export/exporter.h"
@@ -39,6 +45,83 @@ Status CopyBase(store::Store& store, const std::string& base, uint32_t page_size
     return Status::OK();
   });
 }
+
+// Writes pages into the import on a thread of its own, so that reading and opening the next
+// chunk of the stream overlaps with sealing and storing this one. At most kDepth batches wait;
+// the first failure stops it and is what Finish() returns.
+class BackgroundWriter {
+ public:
+  explicit BackgroundWriter(store::VolumeHandle& to) : to_(to), thread_([this] { Loop(); }) {}
+  ~BackgroundWriter() { Finish().IgnoreError(); }
+
+  // Copies `data` (the stream reader reuses its buffer) and queues its write at `offset`.
+  Status Write(uint64_t offset, std::string_view data) { return Push(offset, data, 0); }
+  Status Discard(uint64_t offset, uint64_t length) { return Push(offset, {}, length); }
+  // Waits until everything queued is written; the first failure, if any.
+  Status Finish() {
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    return failure_;
+  }
+
+ private:
+  static constexpr size_t kDepth = 4;
+  struct Batch {
+    uint64_t offset = 0;
+    std::string data;
+    uint64_t discard = 0;  // > 0: a discard of this many bytes instead
+  };
+
+  Status Push(uint64_t offset, std::string_view data, uint64_t discard) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return queue_.size() < kDepth || !failure_.ok(); });
+    if (!failure_.ok()) return failure_;
+    Batch b;
+    if (!spare_.empty()) {
+      b.data = std::move(spare_.back());
+      spare_.pop_back();
+    }
+    b.offset = offset;
+    b.data.assign(data.data(), data.size());
+    b.discard = discard;
+    queue_.push_back(std::move(b));
+    cv_.notify_all();
+    return Status::OK();
+  }
+
+  void Loop() {
+    std::unique_lock<std::mutex> l(mu_);
+    for (;;) {
+      cv_.wait(l, [&] { return !queue_.empty() || done_; });
+      if (queue_.empty()) return;
+      Batch b = std::move(queue_.front());
+      queue_.pop_front();
+      cv_.notify_all();
+      l.unlock();
+      Status s = b.discard > 0 ? to_.Discard(b.offset, b.discard) : to_.Write(b.offset, b.data);
+      l.lock();
+      spare_.push_back(std::move(b.data));
+      if (!s.ok() && failure_.ok()) {
+        failure_ = s;
+        queue_.clear();
+        cv_.notify_all();
+      }
+    }
+  }
+
+  store::VolumeHandle& to_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> queue_;         // GUARDED_BY mu_
+  std::vector<std::string> spare_;  // buffers to reuse; GUARDED_BY mu_
+  bool done_ = false;               // GUARDED_BY mu_
+  Status failure_;                  // GUARDED_BY mu_ until the thread is joined
+  std::thread thread_;
+};
 
 }  // namespace
 
@@ -99,17 +182,21 @@ Result<store::SnapshotInfo> ImportSnapshot(store::Store& store, const ImportOpti
     if (options.progress) options.progress(first, h.page_count());
     return Status::OK();
   };
+  BackgroundWriter writer(vol);
   StreamVisitor v;
   v.pages = [&](uint64_t first, uint64_t, std::string_view data) {
     CLONEFS_RETURN_IF_ERROR(step(first));
-    return vol.Write(first * ps, data);
+    return writer.Write(first * ps, data);
   };
   v.zeros = [&](uint64_t first, uint64_t count) {
     CLONEFS_RETURN_IF_ERROR(step(first));
-    return vol.Discard(first * ps, count * ps);
+    return writer.Discard(first * ps, count * ps);
   };
   // Any failure here destroys the import uncommitted: nothing is left behind.
-  CLONEFS_RETURN_IF_ERROR(reader->Read(key, v).status());
+  Status read = reader->Read(key, v).status();
+  Status written = writer.Finish();
+  CLONEFS_RETURN_IF_ERROR(read);
+  CLONEFS_RETURN_IF_ERROR(written);
   CLONEFS_RETURN_IF_ERROR(step(h.page_count()));
   return import->Commit();
 }

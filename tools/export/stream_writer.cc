@@ -61,30 +61,30 @@ Status StreamWriter::AddPages(uint64_t first, uint64_t count, std::string_view d
   CLONEFS_RETURN_IF_ERROR(CheckOrder(first, count));
   // Records of at most a chunk's worth of pages, so a chunk holds whole records.
   const uint64_t per_record = std::max<uint64_t>(1, (h_.chunk_size() - 64) / (ps + 4));
-  std::string body;
-  std::string packed(ZSTD_compressBound(ps), '\0');
+  if (h_.codec == Codec::kZstd) packed_.resize(ZSTD_compressBound(ps));
   for (uint64_t done = 0; done < count;) {
     const uint64_t n = std::min(per_record, count - done);
-    body.clear();
     char head[12];
     PutLE64(head, first + done);
     PutLE32(head + 8, static_cast<uint32_t>(n));
-    body.append(head, sizeof(head));
-    for (uint64_t i = 0; i < n; ++i) {
-      std::string_view page = data.substr((done + i) * ps, ps);
-      if (h_.codec == Codec::kZstd) {
+    if (h_.codec != Codec::kZstd) {
+      CLONEFS_RETURN_IF_ERROR(
+          AddRecordParts(RecordType::kPages,
+                         {std::string_view(head, sizeof(head)), data.substr(done * ps, n * ps)}));
+    } else {
+      body_.assign(head, sizeof(head));
+      for (uint64_t i = 0; i < n; ++i) {
+        std::string_view page = data.substr((done + i) * ps, ps);
         // Each page stands alone (LE32 length first); one that does not shrink is stored as is.
-        size_t z = ZSTD_compress(packed.data(), packed.size(), page.data(), ps, 1);
+        size_t z = ZSTD_compress(packed_.data(), packed_.size(), page.data(), ps, 1);
         if (ZSTD_isError(z) || z >= ps) z = 0;
         char len[4];
         PutLE32(len, static_cast<uint32_t>(z == 0 ? ps : z));
-        body.append(len, 4);
-        body.append(z == 0 ? page : std::string_view(packed.data(), z));
-      } else {
-        body.append(page);
+        body_.append(len, 4);
+        body_.append(z == 0 ? page : std::string_view(packed_.data(), z));
       }
+      CLONEFS_RETURN_IF_ERROR(AddRecord(RecordType::kPages, body_));
     }
-    CLONEFS_RETURN_IF_ERROR(AddRecord(RecordType::kPages, body));
     trailer_.pages += n;
     done += n;
   }
@@ -101,16 +101,20 @@ Status StreamWriter::AddZeros(uint64_t first, uint64_t count) {
   return Status::OK();
 }
 
-Status StreamWriter::AddRecord(RecordType type, std::string_view body, bool counted) {
-  if (!chunk_.empty() && chunk_.size() + kRecordHead + body.size() > h_.chunk_size()) {
+Status StreamWriter::AddRecordParts(RecordType type, std::initializer_list<std::string_view> parts,
+                                    bool counted) {
+  size_t body_size = 0;
+  for (std::string_view p : parts) body_size += p.size();
+  if (!chunk_.empty() && chunk_.size() + kRecordHead + body_size > h_.chunk_size()) {
     CLONEFS_RETURN_IF_ERROR(SealChunk(/*last=*/false));
   }
+  if (chunk_.capacity() < h_.chunk_size() + kRecordHead) chunk_.reserve(h_.chunk_size() + 64);
   char head[kRecordHead];
   head[0] = static_cast<char>(type);
-  PutLE32(head + 1, static_cast<uint32_t>(body.size()));
+  PutLE32(head + 1, static_cast<uint32_t>(body_size));
   const size_t at = chunk_.size();
   chunk_.append(head, kRecordHead);
-  chunk_.append(body);
+  for (std::string_view p : parts) chunk_.append(p);
   if (counted) {
     CLONEFS_RETURN_IF_ERROR(sha_->Update(std::string_view(chunk_).substr(at)));
     trailer_.records++;

@@ -3,6 +3,7 @@
 // chunk size, each sealed and written as soon as it is full, so memory stays at one chunk.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -37,7 +38,13 @@ class StreamWriter {
       : out_(out), h_(std::move(h)), cipher_(std::move(cipher)), sha_(std::move(sha)) {}
   Status CheckOrder(uint64_t first, uint64_t count);
   // Adds one record (type, body) to the chunk, sealing the chunk first if it would overflow.
-  Status AddRecord(RecordType type, std::string_view body, bool counted = true);
+  Status AddRecord(RecordType type, std::string_view body, bool counted = true) {
+    return AddRecordParts(type, {body}, counted);
+  }
+  // A record whose body is `parts` one after the other, appended straight into the chunk:
+  // page data is copied once on its way to the cipher.
+  Status AddRecordParts(RecordType type, std::initializer_list<std::string_view> parts,
+                        bool counted = true);
   Status SealChunk(bool last);
 
   ByteSink* const out_;
@@ -46,6 +53,7 @@ class StreamWriter {
   std::unique_ptr<crypto::Sha256> sha_;
   std::string chunk_;  // records not yet sealed
   std::string sealed_;
+  std::string body_, packed_;  // compressed records being built (reused: no allocation per call)
   uint32_t next_chunk_ = 0;
   uint64_t next_page_ = 0;  // pages must come in increasing order
   Trailer trailer_;
