@@ -3,7 +3,7 @@
 #
 #   packaging/build-deb.sh [--no-build] [OUTDIR]      (default OUTDIR: build/)
 #
-# It holds /usr/bin/clonefs and /usr/bin/clonectl, the clonefs@.service unit, the example
+# It holds /usr/bin/clonefs, /usr/bin/clonectl and /usr/bin/clonefs-export, the clonefs@.service unit, the example
 # /etc/clonefs/clonefs.conf (a conffile) and the docs. Depends are the packages that own the
 # shared libraries the binaries link against, plus fuse3.
 set -euo pipefail
@@ -25,6 +25,7 @@ trap 'rm -rf "$stage"' EXIT
 
 install -Dm755 -s "$build/tools/clonefs" "$stage/usr/bin/clonefs"
 install -Dm755 -s "$build/tools/clonectl" "$stage/usr/bin/clonectl"
+install -Dm755 -s "$build/tools/clonefs-export" "$stage/usr/bin/clonefs-export"
 install -Dm644 "$root/packaging/clonefs@.service" "$stage/lib/systemd/system/clonefs@.service"
 install -Dm644 "$root/packaging/clonefs.conf" "$stage/etc/clonefs/clonefs.conf"
 install -Dm644 "$root/README.md" "$stage/usr/share/doc/clonefs/README.md"
