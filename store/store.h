@@ -224,6 +224,12 @@ class Store {
   // VisitChangedPages() of pinned snapshots: `base` may be null (every run holding data).
   virtual Status VisitPinnedChanges(const SnapshotPin& target, const SnapshotPin* base,
                                     const std::function<Status(const PageRun&)>& fn) = 0;
+  // The same runs with their data: `fn` gets each run and, for a data run, its pages
+  // (count * page size bytes; empty for zeros), in runs of at most 256 pages. Each page is
+  // read once, where the visit found it, not looked up again: what an export reads.
+  virtual Status ReadPinnedChanges(
+      SnapshotPin& target, const SnapshotPin* base,
+      const std::function<Status(const PageRun&, std::string_view)>& fn) = 0;
   // Starts filling snapshot `name` (see SnapshotImport). The name is taken from now on:
   // SnapshotAlreadyExists for it until the import is committed or given up.
   virtual Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(

@@ -62,6 +62,11 @@ class StoreWrapper : public Store {
                             const std::function<Status(const PageRun&)>& fn) override {
     return target_->VisitPinnedChanges(target, base, fn);
   }
+  Status ReadPinnedChanges(
+      SnapshotPin& target, const SnapshotPin* base,
+      const std::function<Status(const PageRun&, std::string_view)>& fn) override {
+    return target_->ReadPinnedChanges(target, base, fn);
+  }
   Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(
       const std::string& name, const SnapshotImportOptions& options) override {
     return target_->BeginSnapshotImport(name, options);

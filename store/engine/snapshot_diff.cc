@@ -2,7 +2,7 @@
 // page map answers from its entries alone (a page version is identified by the volume and
 // epoch that wrote it and its record's sequence number, which GC relocation keeps), so no page
 // is read and holes cost nothing.
-#include <map>
+#include <vector>
 
 #include "base/error_names.h"
 #include "store/engine/handles.h"
@@ -83,11 +83,44 @@ Status StoreImpl::VisitPinnedChanges(const SnapshotPin& target_pin, const Snapsh
   const bool has_base = bp != nullptr;
   // The pins keep every entry of both snapshots from GC, even if they are deleted meanwhile.
   RunBuilder runs(fn);
-  std::map<uint64_t, Seen> in_base;
-  std::vector<std::pair<uint64_t, Seen>> in_target;
+  std::vector<std::pair<uint64_t, Seen>> in_base, in_target;  // in page order
+  in_base.reserve(has_base ? std::min(pages, kWindowPages) : 0);
+  in_target.reserve(std::min(pages, kWindowPages));
   auto seen = [](const PageVersion& v) {
     return Seen{!v.value.tombstone, v.volume, v.epoch, v.value.seq};
   };
+  if (has_base && (*bp)->info.volume_id == ti.volume_id && (*bp)->info.epoch <= ti.epoch) {
+    // Two snapshots of one volume: what differs is what the volume wrote between them. One
+    // pass over the map sees only those versions (the rest are skipped by their keys alone);
+    // a discard among them reads as zeros where the base held data.
+    ReadView written = target_view;
+    written.chain.resize(1);  // the volume itself, not what it inherited
+    written.newer_than = (*bp)->info.epoch;
+    for (uint64_t first = 0; first < pages; first += kWindowPages) {
+      const uint64_t end = std::min(pages, first + kWindowPages);
+      in_target.clear();
+      CLONEFS_RETURN_IF_ERROR(
+          map_->VisitRange(written, first, end, [&](uint64_t page, const PageVersion& v) {
+            in_target.emplace_back(page, seen(v));
+            return Status::OK();
+          }));
+      for (const auto& [page, t] : in_target) {
+        if (t.data) {
+          CLONEFS_RETURN_IF_ERROR(runs.Add(page, /*zeros=*/false));
+          continue;
+        }
+        bool base_has = false;
+        CLONEFS_RETURN_IF_ERROR(
+            map_->VisitRange(base_view, page, page + 1, [&](uint64_t, const PageVersion& v) {
+              base_has = !v.value.tombstone;
+              return Status::OK();
+            }));
+        if (base_has) CLONEFS_RETURN_IF_ERROR(runs.Add(page, /*zeros=*/true));
+      }
+    }
+    return runs.Flush();
+  }
+
   for (uint64_t first = 0; first < pages; first += kWindowPages) {
     const uint64_t end = std::min(pages, first + kWindowPages);
     in_base.clear();
@@ -95,7 +128,7 @@ Status StoreImpl::VisitPinnedChanges(const SnapshotPin& target_pin, const Snapsh
     if (has_base) {
       CLONEFS_RETURN_IF_ERROR(
           map_->VisitRange(base_view, first, end, [&](uint64_t page, const PageVersion& v) {
-            if (!v.value.tombstone) in_base[page] = seen(v);
+            if (!v.value.tombstone) in_base.emplace_back(page, seen(v));
             return Status::OK();
           }));
     }
@@ -122,6 +155,97 @@ Status StoreImpl::VisitPinnedChanges(const SnapshotPin& target_pin, const Snapsh
     for (; b != in_base.end(); ++b) CLONEFS_RETURN_IF_ERROR(runs.Add(b->first, /*zeros=*/true));
   }
   return runs.Flush();
+}
+
+Status StoreImpl::ReadPinnedChanges(
+    SnapshotPin& target_pin, const SnapshotPin* base_pin,
+    const std::function<Status(const PageRun&, std::string_view)>& fn) {
+  constexpr uint64_t kRunPages = 256;
+  const std::shared_ptr<SnapshotState>* tp = PinnedState(target_pin);
+  const std::shared_ptr<SnapshotState>* bp = base_pin == nullptr ? nullptr : PinnedState(*base_pin);
+  if (tp == nullptr || (base_pin != nullptr && bp == nullptr)) {
+    return Status::InvalidArgument("ReadPinnedChanges takes pins of this store");
+  }
+  const SnapshotInfo& ti = (*tp)->info;
+  const uint64_t ps = ti.page_size;
+  std::string buf;
+  // Reads pages [first, first + count) of the target through its pin (a fresh lookup).
+  auto read_through_pin = [&](uint64_t first, uint64_t count) {
+    buf.resize(count * ps);
+    return target_pin.reader().Read(first * ps, buf.size(), buf.data());
+  };
+  const bool same_volume =
+      bp != nullptr && (*bp)->info.volume_id == ti.volume_id && (*bp)->info.epoch <= ti.epoch;
+  if (!same_volume) {
+    return VisitPinnedChanges(target_pin, base_pin, [&](const PageRun& run) -> Status {
+      if (run.zeros) return fn(run, {});
+      for (uint64_t done = 0; done < run.count;) {
+        const uint64_t n = std::min(kRunPages, run.count - done);
+        CLONEFS_RETURN_IF_ERROR(read_through_pin(run.first + done, n));
+        CLONEFS_RETURN_IF_ERROR(fn(PageRun{run.first + done, n, false}, buf));
+        done += n;
+      }
+      return Status::OK();
+    });
+  }
+  // Two snapshots of one volume: the versions the volume wrote between them are the changes
+  // (VisitPinnedChanges), and they say where each page's record is.
+  ReadView written, base_view;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    written = (*tp)->vol->View(ti.epoch);
+    base_view = (*bp)->vol->View((*bp)->info.epoch);
+  }
+  written.chain.resize(1);
+  written.newer_than = (*bp)->info.epoch;
+  const uint64_t pages = (ti.size_bytes + ps - 1) / ps;
+  std::vector<std::optional<PageVersion>> run_versions;
+  uint64_t run_first = 0;
+  auto flush = [&]() -> Status {
+    if (run_versions.empty()) return Status::OK();
+    const uint64_t n = run_versions.size();
+    buf.resize(n * ps);
+    Status s;
+    {
+      std::shared_lock<std::shared_mutex> segments(segments_mu_);
+      s = ReadVersionsLocked(*(*tp)->vol, run_first, run_versions, buf.data());
+    }
+    // GC may have moved a record since it was found (compaction): look the pages up again.
+    if (!s.ok()) CLONEFS_RETURN_IF_ERROR(read_through_pin(run_first, n));
+    run_versions.clear();
+    return fn(PageRun{run_first, n, false}, buf);
+  };
+  std::vector<std::pair<uint64_t, PageVersion>> found;
+  for (uint64_t first = 0; first < pages; first += kWindowPages) {
+    const uint64_t end = std::min(pages, first + kWindowPages);
+    found.clear();
+    CLONEFS_RETURN_IF_ERROR(
+        map_->VisitRange(written, first, end, [&](uint64_t page, const PageVersion& v) {
+          found.emplace_back(page, v);
+          return Status::OK();
+        }));
+    for (const auto& [page, v] : found) {
+      if (!v.value.tombstone) {
+        if (!run_versions.empty() &&
+            (run_first + run_versions.size() != page || run_versions.size() >= kRunPages)) {
+          CLONEFS_RETURN_IF_ERROR(flush());
+        }
+        if (run_versions.empty()) run_first = page;
+        run_versions.emplace_back(v);
+        continue;
+      }
+      bool base_has = false;
+      CLONEFS_RETURN_IF_ERROR(
+          map_->VisitRange(base_view, page, page + 1, [&](uint64_t, const PageVersion& bv) {
+            base_has = !bv.value.tombstone;
+            return Status::OK();
+          }));
+      if (!base_has) continue;
+      CLONEFS_RETURN_IF_ERROR(flush());
+      CLONEFS_RETURN_IF_ERROR(fn(PageRun{page, 1, true}, {}));
+    }
+  }
+  return flush();
 }
 
 }  // namespace clonefs::store

@@ -71,6 +71,9 @@ class StoreImpl final : public Store {
   Result<std::unique_ptr<SnapshotPin>> PinSnapshot(const std::string& name) override;
   Status VisitPinnedChanges(const SnapshotPin& target, const SnapshotPin* base,
                             const std::function<Status(const PageRun&)>& fn) override;
+  Status ReadPinnedChanges(
+      SnapshotPin& target, const SnapshotPin* base,
+      const std::function<Status(const PageRun&, std::string_view)>& fn) override;
   // A pin went away: the last pin of a snapshot deleted meanwhile lets its pages go.
   void ReleasePin(const std::shared_ptr<SnapshotState>& snap);
   Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(
@@ -116,6 +119,11 @@ class StoreImpl final : public Store {
   // Reads whole pages [first, first+count) at `epoch` into `out` (count * page_size bytes).
   Status ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first, uint32_t count,
                    char* out);
+  // ReadPages with the versions already looked up (nullopt: a page of zeros), `first` the page
+  // of versions[0]. REQUIRES: segments_mu_ held shared (a version looked up before it was taken
+  // may name a segment GC deleted since: that read fails, it never returns other bytes).
+  Status ReadVersionsLocked(const VolumeState& vol, uint64_t first,
+                            const std::vector<std::optional<PageVersion>>& versions, char* out);
   // `keys`: the data key of the previous record opened by this read (encrypted volumes).
   Status DecodeInto(const VolumeState& vol, uint64_t page, const PageVersion& version,
                     const char* record, char* out, VolumeKeyRing::OpenerCache* keys);

@@ -97,7 +97,6 @@ Status StoreImpl::DecodeInto(const VolumeState& vol, uint64_t page, const PageVe
 
 Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first, uint32_t count,
                             char* out) {
-  const uint32_t ps = vol.info.page_size;
   std::vector<std::optional<PageVersion>> versions(count);
   // Held while reading, so that GC cannot delete a segment between lookup and pread.
   std::shared_lock<std::shared_mutex> segments(segments_mu_);
@@ -106,6 +105,14 @@ Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t fir
                                              if (!v.value.tombstone) versions[page - first] = v;
                                              return Status::OK();
                                            }));
+  return ReadVersionsLocked(vol, first, versions, out);
+}
+
+Status StoreImpl::ReadVersionsLocked(const VolumeState& vol, uint64_t first,
+                                     const std::vector<std::optional<PageVersion>>& versions,
+                                     char* out) {
+  const uint32_t ps = vol.info.page_size;
+  const auto count = static_cast<uint32_t>(versions.size());
   thread_local std::string run;
   VolumeKeyRing::OpenerCache keys;
   for (uint32_t i = 0; i < count;) {

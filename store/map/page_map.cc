@@ -75,9 +75,18 @@ class StoredBlockCursor {
 
 // Merges the per-page candidates of an older layer into `best` (from newer layers): the largest
 // epoch wins; on a tie the newer layer wins.
-void MergeInto(std::vector<std::pair<uint64_t, PageVersion>>* best,
-               const std::vector<std::pair<uint64_t, PageVersion>>& older) {
-  std::vector<std::pair<uint64_t, PageVersion>> merged;
+using Versions = std::vector<std::pair<uint64_t, PageVersion>>;
+
+void MergeInto(Versions* best, const Versions& older) {
+  if (older.empty()) return;
+  if (best->empty()) {
+    best->assign(older.begin(), older.end());
+    return;
+  }
+  // Reused: a visit of a large range merges megabytes per chunk, and fresh buffers that size
+  // cost a page fault per 4 KiB every time.
+  thread_local Versions merged;
+  merged.clear();
   merged.reserve(best->size() + older.size());
   size_t i = 0, j = 0;
   while (i < best->size() || j < older.size()) {
@@ -300,7 +309,18 @@ Status PageMap::CollectStored(const ReadView& view, uint64_t first, uint64_t end
 
 Status PageMap::VisitRange(const ReadView& view, uint64_t first, uint64_t end,
                            const VersionVisitor& fn) const {
-  std::vector<std::pair<uint64_t, PageVersion>> best, layer;
+  // This thread's buffers, kept between visits (see MergeInto); a visit made from inside a
+  // visitor gets its own.
+  thread_local Versions kept_best, kept_layer;
+  thread_local int depth = 0;
+  Versions own_best, own_layer;
+  Versions& best = depth == 0 ? kept_best : own_best;
+  Versions& layer = depth == 0 ? kept_layer : own_layer;
+  ++depth;
+  struct Leave {
+    int& d;
+    ~Leave() { --d; }
+  } leave{depth};
   for (uint64_t lo = first; lo < end; lo = std::min(end, lo + kVisitChunkPages)) {
     const uint64_t hi = std::min(end, lo + kVisitChunkPages);
     best.clear();

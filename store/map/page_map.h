@@ -41,7 +41,11 @@ struct MapKey {
 struct ReadView {
   uint64_t lineage = 0;
   std::vector<std::pair<uint64_t, uint64_t>> chain;
+  // When set, only versions written after this epoch are seen: a view of what a volume wrote
+  // between two of its snapshots (epochs start at 1, so 0 hides nothing).
+  uint64_t newer_than = 0;
   bool Sees(uint64_t volume, uint64_t epoch) const {
+    if (epoch <= newer_than) return false;
     for (const auto& [v, max_epoch] : chain) {
       if (v == volume) return epoch <= max_epoch;
     }

@@ -1,6 +1,12 @@
 #include "tools/export/exporter.h"
 
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "base/error_names.h"
 #include "crypto/hex.h"
@@ -16,6 +22,98 @@ uint8_t Log2(uint32_t v) {
   while ((uint32_t{1} << n) < v) ++n;
   return n;
 }
+
+// Runs ReadPinnedChanges on a thread of its own, handing the pages
+// over in batches of about kReadPages pages (many small runs travel together), at most kDepth
+// ahead. Destroying it stops the thread.
+class ReadAhead {
+ public:
+  struct Batch {
+    std::vector<store::PageRun> runs;
+    std::string data;  // the pages of its data runs, one after the other
+  };
+
+  ReadAhead(store::Store& store, store::SnapshotPin& pin, const store::SnapshotPin* base)
+      : thread_([this, &store, &pin, base] {
+          Batch b;
+          uint64_t pages = 0;  // in b
+          auto flush = [&]() -> Status {
+            if (b.runs.empty()) return Status::OK();
+            CLONEFS_RETURN_IF_ERROR(Push(std::move(b)));
+            b = Batch{{}, Spare()};
+            b.data.clear();
+            pages = 0;
+            return Status::OK();
+          };
+          Status s = store.ReadPinnedChanges(
+              pin, base, [&](const store::PageRun& run, std::string_view data) {
+                b.runs.push_back(run);
+                b.data.append(data);
+                pages += run.zeros ? 0 : run.count;
+                return pages >= kReadPages || b.runs.size() >= kMaxRuns ? flush() : Status::OK();
+              });
+          if (s.ok()) s = flush();
+          std::lock_guard<std::mutex> l(mu_);
+          finished_ = true;
+          result_ = s;
+          cv_.notify_all();
+        }) {}
+  ~ReadAhead() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stopped_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // The next batch in page order; nullopt when every page was handed over.
+  Result<std::optional<Batch>> Next() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return !queue_.empty() || finished_; });
+    if (queue_.empty()) {
+      if (!result_.ok()) return result_;
+      return std::optional<Batch>();
+    }
+    Batch b = std::move(queue_.front());
+    queue_.pop_front();
+    cv_.notify_all();
+    return std::optional<Batch>(std::move(b));
+  }
+  void Recycle(std::string buf) {
+    std::lock_guard<std::mutex> l(mu_);
+    spare_.push_back(std::move(buf));
+  }
+
+ private:
+  static constexpr size_t kDepth = 4;
+  static constexpr size_t kMaxRuns = 1024;
+
+  Status Push(Batch b) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return queue_.size() < kDepth || stopped_; });
+    if (stopped_) return Status::IOError("export stopped");
+    queue_.push_back(std::move(b));
+    cv_.notify_all();
+    return Status::OK();
+  }
+  std::string Spare() {
+    std::lock_guard<std::mutex> l(mu_);
+    if (spare_.empty()) return {};
+    std::string s = std::move(spare_.back());
+    spare_.pop_back();
+    return s;
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Batch> queue_;         // GUARDED_BY mu_
+  std::vector<std::string> spare_;  // GUARDED_BY mu_
+  bool finished_ = false;           // GUARDED_BY mu_
+  bool stopped_ = false;            // GUARDED_BY mu_
+  Status result_;                   // GUARDED_BY mu_
+  std::thread thread_;              // last: starts once the rest is built
+};
 
 }  // namespace
 
@@ -61,7 +159,6 @@ Result<ExportSummary> ExportSnapshot(store::Store& store, const ExportOptions& o
   }
   SecretBytes key;
   CLONEFS_RETURN_IF_ERROR(PrepareKey(&h, options.recipient_pem, &key));
-  store::VolumeHandle& reader = pin->reader();
   CLONEFS_ASSIGN_OR_RETURN(auto writer, StreamWriter::Start(out, h, key));
   const uint64_t ps = snap.page_size;
   auto check_cancelled = [&] {
@@ -69,22 +166,29 @@ Result<ExportSummary> ExportSnapshot(store::Store& store, const ExportOptions& o
     return errors::Named(errors::kOperationCancelled,
                          Status::IOError("the export of '" + snap.name + "' was cancelled"));
   };
-  std::string buf;
-  CLONEFS_RETURN_IF_ERROR(
-      store.VisitPinnedChanges(*pin, base.get(), [&](const store::PageRun& run) {
-        CLONEFS_RETURN_IF_ERROR(check_cancelled());
-        if (run.zeros) return writer->AddZeros(run.first, run.count);
-        for (uint64_t done = 0; done < run.count;) {
-          CLONEFS_RETURN_IF_ERROR(check_cancelled());
-          if (options.progress) options.progress(run.first + done, h.page_count());
-          const uint64_t n = std::min(kReadPages, run.count - done);
-          buf.resize(n * ps);
-          CLONEFS_RETURN_IF_ERROR(reader.Read((run.first + done) * ps, buf.size(), buf.data()));
-          CLONEFS_RETURN_IF_ERROR(writer->AddPages(run.first + done, n, buf));
-          done += n;
-        }
-        return Status::OK();
-      }));
+  // Pages are read (and decrypted) on a thread of their own, a few batches ahead, while this
+  // one seals and writes: the two overlap, and so does the disk with both.
+  ReadAhead ahead(store, *pin, base.get());
+  for (;;) {
+    CLONEFS_RETURN_IF_ERROR(check_cancelled());
+    CLONEFS_ASSIGN_OR_RETURN(std::optional<ReadAhead::Batch> batch, ahead.Next());
+    if (!batch.has_value()) break;
+    size_t at = 0;
+    for (const store::PageRun& run : batch->runs) {
+      if (run.zeros) {
+        CLONEFS_RETURN_IF_ERROR(writer->AddZeros(run.first, run.count));
+        continue;
+      }
+      const size_t bytes = run.count * ps;
+      CLONEFS_RETURN_IF_ERROR(
+          writer->AddPages(run.first, run.count, std::string_view(batch->data).substr(at, bytes)));
+      at += bytes;
+    }
+    if (options.progress && !batch->runs.empty()) {
+      options.progress(batch->runs.back().first, h.page_count());
+    }
+    ahead.Recycle(std::move(batch->data));
+  }
   CLONEFS_ASSIGN_OR_RETURN(Trailer t, writer->Finish());
   return ExportSummary{h, t};
 }
