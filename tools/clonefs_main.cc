@@ -229,6 +229,7 @@ int RunDaemon(const fs::MountOptions& o, StartupReport* report, bool detached) {
   spdlog::info("daemon: shutting down");
   d->fuse.reset();
   d->control.reset();
+  d->copies.reset();  // copies in flight stop uncommitted (they start again next time)
   d->events.reset();
   d->store.reset();
   spdlog::info("daemon: store {} closed", o.store_dir);

@@ -102,18 +102,22 @@ class SnapshotHandle final : public VolumeHandle {
 
 class SnapshotPinImpl final : public SnapshotPin {
  public:
-  SnapshotPinImpl(StoreImpl* store, std::shared_ptr<SnapshotState> snap)
-      : store_(store), snap_(std::move(snap)), reader_(store_, snap_, /*counted=*/false) {
+  SnapshotPinImpl(StoreImpl* store, std::shared_ptr<SnapshotState> snap, SnapshotInfo info)
+      : store_(store),
+        snap_(std::move(snap)),
+        info_(std::move(info)),
+        reader_(store_, snap_, /*counted=*/false) {
     snap_->pins++;
   }
   ~SnapshotPinImpl() override { store_->ReleasePin(snap_); }
-  const SnapshotInfo& info() const override { return snap_->info; }
+  const SnapshotInfo& info() const override { return info_; }
   VolumeHandle& reader() override { return reader_; }
   const std::shared_ptr<SnapshotState>& state() const { return snap_; }
 
  private:
   StoreImpl* const store_;
   const std::shared_ptr<SnapshotState> snap_;
+  const SnapshotInfo info_;
   SnapshotHandle reader_;
 };
 
@@ -128,8 +132,9 @@ std::shared_ptr<VolumeHandle> NewSnapshotHandle(StoreImpl* store,
   return std::make_shared<SnapshotHandle>(store, std::move(snap), /*counted=*/true);
 }
 
-std::unique_ptr<SnapshotPin> NewSnapshotPin(StoreImpl* store, std::shared_ptr<SnapshotState> snap) {
-  return std::make_unique<SnapshotPinImpl>(store, std::move(snap));
+std::unique_ptr<SnapshotPin> NewSnapshotPin(StoreImpl* store, std::shared_ptr<SnapshotState> snap,
+                                            SnapshotInfo info) {
+  return std::make_unique<SnapshotPinImpl>(store, std::move(snap), std::move(info));
 }
 
 const std::shared_ptr<SnapshotState>* PinnedState(const SnapshotPin& pin) {

@@ -15,8 +15,10 @@ class StoreImpl;
 std::shared_ptr<VolumeHandle> NewVolumeHandle(StoreImpl* store, std::shared_ptr<VolumeState> vol);
 std::shared_ptr<VolumeHandle> NewSnapshotHandle(StoreImpl* store,
                                                 std::shared_ptr<SnapshotState> snap);
+// `info`: the snapshot as GetSnapshot shows it (with its volume's encryption).
 // REQUIRES: catalog_mu_ held (the pin counts itself in snap->pins).
-std::unique_ptr<SnapshotPin> NewSnapshotPin(StoreImpl* store, std::shared_ptr<SnapshotState> snap);
+std::unique_ptr<SnapshotPin> NewSnapshotPin(StoreImpl* store, std::shared_ptr<SnapshotState> snap,
+                                            SnapshotInfo info);
 // The state a pin made by NewSnapshotPin holds; null for any other SnapshotPin.
 const std::shared_ptr<SnapshotState>* PinnedState(const SnapshotPin& pin);
 

@@ -104,5 +104,20 @@ TEST_F(SnapshotPinTest, ARestartDropsWhatOnlyAPinHeld) {
   EXPECT_LT(store_->GetUsage().live_bytes, kPage);
 }
 
+TEST_F(SnapshotPinTest, APinShowsTheSnapshotsEncryptionAfterARestart) {
+  UseKeyFile();
+  VolumeOptions vo;
+  vo.size_bytes = 1 << 20;
+  vo.encrypted = true;
+  ASSERT_TRUE(store_->CreateVolume("e", vo).ok());
+  ASSERT_TRUE(store_->CreateSnapshot("e", "es", {}).ok());
+  Reopen();  // the snapshot record itself does not say: its volume does
+  auto pin = store_->PinSnapshot("es");
+  ASSERT_TRUE(pin.ok()) << pin.status().ToString();
+  EXPECT_TRUE((*pin)->info().encrypted);
+  EXPECT_FALSE((*pin)->info().kms_key_id.empty());
+  EXPECT_EQ((*pin)->info().kms_key_id, store_->GetSnapshot("es")->kms_key_id);
+}
+
 }  // namespace
 }  // namespace clonefs::store

@@ -162,7 +162,7 @@ Result<std::unique_ptr<SnapshotPin>> StoreImpl::PinSnapshot(const std::string& n
   if (!access.ok()) return access;
   std::lock_guard<std::mutex> l(catalog_mu_);
   if (snap->deleted || snap->unlisted) return errors::SnapshotNotFound(name);
-  return NewSnapshotPin(this, snap);
+  return NewSnapshotPin(this, snap, WithEncryption(*snap));
 }
 
 void StoreImpl::ReleasePin(const std::shared_ptr<SnapshotState>& snap) {

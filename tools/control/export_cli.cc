@@ -65,42 +65,66 @@ int Fail(const ExportCliOptions& o, const Status& s) {
   return Fail(o, ToApiError(s, "snapshot", o.snapshot));
 }
 
-// The file an export writes: created (or truncated) now, removed again if the export fails,
-// so that a failed export never leaves a stream that looks whole but is cut short.
+// Where an export goes. A regular file is written under a temporary name beside it and
+// renamed over it only once the stream is complete and synced, so that a failed export never
+// leaves a stream cut short nor destroys an older one of that name. Anything else (stdout, a
+// pipe, a character device such as /dev/null) is written as it is.
 class OutputFile {
  public:
   static Result<OutputFile> Open(const std::string& path) {
     if (path == "-") {
       if (::isatty(STDOUT_FILENO) == 1) {
-        return Status::InvalidArgument(
+        return errors::InvalidParameterValue(
             "refusing to write an export stream to a terminal; use --to FILE or a pipe");
       }
-      return OutputFile(STDOUT_FILENO, "");
+      return OutputFile(STDOUT_FILENO, "", "");
     }
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) return Status::FromErrno(errno, "create " + path);
-    return OutputFile(fd, path);
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+      if (S_ISDIR(st.st_mode))
+        return errors::InvalidParameterValue("--to " + path + " is a directory");
+      int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0)
+        return errors::InvalidParameterValue("cannot open --to " + path + ": " +
+                                             std::strerror(errno));
+      return OutputFile(fd, "", "");
+    }
+    const std::string temp = path + ".partial-" + std::to_string(::getpid());
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+      return errors::InvalidParameterValue("cannot create " + temp + " for --to " + path + ": " +
+                                           std::strerror(errno));
+    }
+    return OutputFile(fd, path, temp);
   }
   OutputFile(OutputFile&& other) noexcept
-      : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+      : fd_(std::exchange(other.fd_, -1)),
+        path_(std::move(other.path_)),
+        temp_(std::exchange(other.temp_, "")) {}
   ~OutputFile() {
     if (fd_ > STDOUT_FILENO) ::close(fd_);
+    if (!temp_.empty()) ::unlink(temp_.c_str());  // not finished: the old file stays as it was
   }
   int fd() const { return fd_; }
-  // A file export: makes the stream durable (ready to be a backup) and closes it.
+  // A file export: makes the stream durable (ready to be a backup) and gives it its name.
   Status Finish() {
-    if (path_.empty()) return Status::OK();
-    if (::fsync(fd_) != 0) return Status::FromErrno(errno, "fsync " + path_);
-    return Status::OK();
-  }
-  void Discard() {
-    if (!path_.empty()) ::unlink(path_.c_str());
+    if (temp_.empty()) return Status::OK();
+    if (::fsync(fd_) != 0) return Status::FromErrno(errno, "fsync " + temp_);
+    if (::rename(temp_.c_str(), path_.c_str()) != 0) {
+      return Status::FromErrno(errno, "rename " + temp_ + " to " + path_);
+    }
+    temp_.clear();
+    const size_t slash = path_.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
+    return Env::Default()->SyncDir(dir);
   }
 
  private:
-  OutputFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  OutputFile(int fd, std::string path, std::string temp)
+      : fd_(fd), path_(std::move(path)), temp_(std::move(temp)) {}
   int fd_;
   std::string path_;
+  std::string temp_;  // the file being written, until Finish() renames it
 };
 
 json Run(const ExportCliOptions& o, json args, int fd) {
@@ -120,7 +144,10 @@ int Export(const ExportCliOptions& o) {
   if (o.compress) args["codec"] = "zstd";
   if (!o.recipient.empty()) {
     auto pem = ReadFileToString(Env::Default(), o.recipient);
-    if (!pem.ok()) return Fail(o, pem.status());
+    if (!pem.ok()) {
+      return Fail(o, errors::InvalidParameterValue("cannot read --recipient " + o.recipient + ": " +
+                                                   pem.status().message()));
+    }
     args["recipient_pem"] = *pem;
   }
   auto out = OutputFile::Open(o.to);
@@ -128,10 +155,7 @@ int Export(const ExportCliOptions& o) {
   json response = Run(o, std::move(args), out->fd());
   if (response.value("ok", false)) {
     Status s = out->Finish();
-    if (!s.ok()) {
-      out->Discard();
-      return Fail(o, s);
-    }
+    if (!s.ok()) return Fail(o, s);
     const json& result = response["result"];
     if (o.json) {
       // stdout may be the stream itself: the summary goes to stderr then.
@@ -144,7 +168,6 @@ int Export(const ExportCliOptions& o) {
     }
     return kExitOk;
   }
-  out->Discard();
   return Fail(o, ErrorFromJson(response.value("error", json())));
 }
 
@@ -158,7 +181,10 @@ int Import(const ExportCliOptions& o) {
   int fd = STDIN_FILENO;
   if (o.from != "-") {
     fd = ::open(o.from.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return Fail(o, Status::FromErrno(errno, "open " + o.from));
+    if (fd < 0) {
+      return Fail(o, errors::InvalidParameterValue("cannot open --from " + o.from + ": " +
+                                                   std::strerror(errno)));
+    }
   }
   json response = Run(o, std::move(args), fd);
   if (fd != STDIN_FILENO) ::close(fd);

@@ -84,7 +84,11 @@ Result<json> List(CommandContext& ctx) {
   }
   if (Copies(ctx) != nullptr) {
     // Copies still running (or failed) show as their targets, as Aurora lists them.
+    std::set<std::string> listed;
+    for (const json& s : snapshots) listed.insert(s.value("SnapshotIdentifier", ""));
     for (json& copy : Copies(ctx)->List()) {
+      // A copy that has just committed is a snapshot already: it shows once, as that.
+      if (listed.count(copy.value("SnapshotIdentifier", "")) > 0) continue;
       if (!volume.has_value() || copy.value("VolumeIdentifier", "") == *volume) {
         snapshots.push_back(std::move(copy));
       }
@@ -98,11 +102,12 @@ Result<json> List(CommandContext& ctx) {
 
 Result<json> Show(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
+  auto s = ctx.store->GetSnapshot(name);
+  if (s.ok()) return SnapshotToJson(ctx.store->info(), *s);  // copies commit before they leave
   if (Copies(ctx) != nullptr) {
     if (std::optional<json> copy = Copies(ctx)->Describe(name)) return *copy;
   }
-  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ctx.store->GetSnapshot(name));
-  return SnapshotToJson(ctx.store->info(), s);
+  return s.status();
 }
 
 // Answers with the snapshot as it was, in Status "deleted". Deleting the target of a copy in
