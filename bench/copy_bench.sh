@@ -42,7 +42,7 @@ ACCOUNT="$(ca store info --json | iotool json-get AccountId)"
 secs() {
   local t0 t1
   t0=$(date +%s.%N)
-  "$@" >/dev/null || fail "$* failed"
+  "$@" >/dev/null 2>>"$RES/commands.log" || fail "$* failed (see $RES/commands.log)"
   t1=$(date +%s.%N)
   awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}'
 }

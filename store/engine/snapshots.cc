@@ -134,7 +134,7 @@ Status StoreImpl::DeleteSnapshot(const std::string& name) {
   return purged ? Checkpoint() : Status::OK();
 }
 
-Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenSnapshot(const std::string& name) {
+Result<std::shared_ptr<SnapshotState>> StoreImpl::ReadableSnapshot(const std::string& name) {
   std::shared_ptr<SnapshotState> snap;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
@@ -146,20 +146,18 @@ Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenSnapshot(const std::string&
     spdlog::error("open of snapshot {} refused: {}", name, access.message());
     return access;
   }
+  return snap;
+}
+
+Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenSnapshot(const std::string& name) {
+  CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<SnapshotState> snap, ReadableSnapshot(name));
   std::lock_guard<std::mutex> l(catalog_mu_);
-  if (snap->deleted) return errors::SnapshotNotFound(name);
+  if (snap->deleted || snap->unlisted) return errors::SnapshotNotFound(name);
   return NewSnapshotHandle(this, snap);
 }
 
 Result<std::unique_ptr<SnapshotPin>> StoreImpl::PinSnapshot(const std::string& name) {
-  std::shared_ptr<SnapshotState> snap;
-  {
-    std::lock_guard<std::mutex> l(catalog_mu_);
-    snap = catalog_.Snapshot(name);
-    if (snap == nullptr) return errors::SnapshotNotFound(name);
-  }
-  Status access = CheckKeyAccess(*snap->vol, "snapshot '" + name + "'");
-  if (!access.ok()) return access;
+  CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<SnapshotState> snap, ReadableSnapshot(name));
   std::lock_guard<std::mutex> l(catalog_mu_);
   if (snap->deleted || snap->unlisted) return errors::SnapshotNotFound(name);
   return NewSnapshotPin(this, snap, WithEncryption(*snap));

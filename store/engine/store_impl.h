@@ -74,6 +74,8 @@ class StoreImpl final : public Store {
   Status ReadPinnedChanges(
       SnapshotPin& target, const SnapshotPin* base,
       const std::function<Status(const PageRun&, std::string_view)>& fn) override;
+  // Snapshot `name` if its key may be used now (what OpenSnapshot and PinSnapshot read).
+  Result<std::shared_ptr<SnapshotState>> ReadableSnapshot(const std::string& name);
   // A pin went away: the last pin of a snapshot deleted meanwhile lets its pages go.
   void ReleasePin(const std::shared_ptr<SnapshotState>& snap);
   Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(

@@ -621,10 +621,7 @@ int RunClonectl(int argc, char** argv) {
     std::cerr << "clonectl: --store must not be empty\n";
     return kExitUsage;
   }
-  std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(o.store_dir, ec);
-  if (!ec) o.store_dir = abs.lexically_normal().string();
-  while (o.store_dir.size() > 1 && o.store_dir.back() == '/') o.store_dir.pop_back();
+  o.store_dir = NormalizeStoreDir(o.store_dir);
 
   if (o.command == "init") return Report(o, Init(o));
   json args;

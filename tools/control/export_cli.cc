@@ -252,10 +252,7 @@ int RunCloneFsExport(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
-  std::error_code ec;
-  std::filesystem::path abs = std::filesystem::absolute(o.store_dir, ec);
-  if (!ec) o.store_dir = abs.lexically_normal().string();
-  while (o.store_dir.size() > 1 && o.store_dir.back() == '/') o.store_dir.pop_back();
+  o.store_dir = NormalizeStoreDir(o.store_dir);
   return o.command == "snapshot.export" ? Export(o) : Import(o);
 }
 

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <optional>
 
 #include "store/keys/root_secret.h"
@@ -91,6 +92,14 @@ json RunDirect(const RunOptions& o, const json& request) {
 
 json Failure(std::string_view code, std::string message) {
   return ErrorResponse({std::string(code), std::move(message)});
+}
+
+std::string NormalizeStoreDir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::path abs = std::filesystem::absolute(dir, ec);
+  std::string out = ec ? dir : abs.lexically_normal().string();
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
 }
 
 std::string KeyFilePath(const std::string& flag, const std::string& store_dir) {

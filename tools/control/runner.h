@@ -33,6 +33,9 @@ nlohmann::json RunRequest(const RunOptions& o, const nlohmann::json& request);
 // The key file of a store: `flag` if given, else $CLONEFS_KEY_FILE, else STORE.key.
 std::string KeyFilePath(const std::string& flag, const std::string& store_dir);
 
+// `dir` made absolute and normal, without trailing slashes (as a store is named in messages).
+std::string NormalizeStoreDir(const std::string& dir);
+
 // {"ok": false, "error": {code, message}}
 nlohmann::json Failure(std::string_view code, std::string message);
 
