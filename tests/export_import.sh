@@ -46,18 +46,7 @@ xc() { "$EXPORT_BIN" --store "$SC" "$@"; }
 ca() { "$CLONECTL" --store "$SA" "$@"; }
 cb() { "$CLONECTL" --store "$SB" "$@"; }
 
-# jc STORE ARGS...: clonectl --json against STORE; fails the test when the command fails.
-jc() {
-  local store=$1 out
-  shift
-  out="$("$CLONECTL" --store "$store" --json "$@" 2>"$T/jc.err")" ||
-    fail "clonectl --store $store $* failed: $(cat "$T/jc.err") $out"
-  printf '%s\n' "$out"
-}
-show() { jc "$1" snapshot show "$2"; }
-sum_of() { b2sum <"$1" | cut -d' ' -f1; }
 size_of() { stat -c %s "$1"; }
-live_bytes() { jc "$1" store usage | jq -er .LiveBytes; }
 snap_list() { "$CLONECTL" --store "$1" --json snapshot list | jq -cS .; }
 
 # ok STORE ARGS...: clonefs-export --store STORE ARGS must succeed (its stderr kept in $T/x.err).

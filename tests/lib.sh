@@ -88,6 +88,21 @@ lock_pid() {
 
 ctl() { "$CLONECTL" --store "$STORE" "$@"; }
 
+# jc STORE ARGS...: clonectl --json against STORE; fails the test when the command fails.
+jc() {
+  local store=$1 out
+  shift
+  out="$("$CLONECTL" --store "$store" --json "$@" 2>"$T/jc.err")" ||
+    fail "clonectl --store $store $* failed: $(cat "$T/jc.err") $out"
+  printf '%s\n' "$out"
+}
+# show STORE SNAPSHOT: the snapshot as `snapshot show --json` describes it.
+show() { jc "$1" snapshot show "$2"; }
+# live_bytes STORE: bytes of records something can still read (store usage).
+live_bytes() { jc "$1" store usage | jq -er .LiveBytes; }
+# sum_of FILE: a checksum of FILE's bytes.
+sum_of() { b2sum <"$1" | cut -d' ' -f1; }
+
 # new_store DIR [REGION]: creates a store and sets STORE.
 new_store() {
   STORE="$1"

@@ -49,19 +49,8 @@ export CLONEFS_REGIONS="us-east-1=$SA,eu-west-1=$SB"
 ca() { "$CLONECTL" --store "$SA" "$@"; }
 cb() { "$CLONECTL" --store "$SB" "$@"; }
 
-# jc STORE ARGS...: clonectl --json against STORE; fails the test when the command fails.
-jc() {
-  local store=$1 out
-  shift
-  out="$("$CLONECTL" --store "$store" --json "$@" 2>"$T/jc.err")" ||
-    fail "clonectl --store $store $* failed: $(cat "$T/jc.err") $out"
-  printf '%s\n' "$out"
-}
-show() { jc "$1" snapshot show "$2"; }
 # tags_of JSON: the TagList as K=V,K=V.
 tags_of() { jq -r '[.TagList[] | .Key + "=" + .Value] | join(",")' <<<"$1"; }
-live_bytes() { jc "$1" store usage | jq -er .LiveBytes; }
-sum_of() { b2sum <"$1" | cut -d' ' -f1; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # state_of STORE NAME: "available", "failed", "queued" (copying, no PercentProgress yet),

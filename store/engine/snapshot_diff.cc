@@ -47,6 +47,53 @@ class RunBuilder {
 
 }  // namespace
 
+bool StoreImpl::OfOneVolume(const SnapshotState& target, const SnapshotState& base) {
+  return base.info.volume_id == target.info.volume_id && base.info.epoch <= target.info.epoch;
+}
+
+Status StoreImpl::VisitWrittenBetween(
+    const SnapshotState& target, const SnapshotState& base,
+    const std::function<Status(uint64_t page, const PageVersion* version)>& fn) {
+  ReadView written, base_view;
+  {
+    // The views are copied under the lock: CloneInto may change a volume's ancestors.
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    written = target.vol->View(target.info.epoch);
+    base_view = base.vol->View(base.info.epoch);
+  }
+  // One pass over the map sees only the versions the volume itself wrote after the base (the
+  // rest are skipped by their keys alone).
+  written.chain.resize(1);
+  written.newer_than = base.info.epoch;
+  const uint64_t pages =
+      (target.info.size_bytes + target.info.page_size - 1) / target.info.page_size;
+  std::vector<std::pair<uint64_t, PageVersion>> found;
+  for (uint64_t first = 0; first < pages; first += kWindowPages) {
+    const uint64_t end = std::min(pages, first + kWindowPages);
+    found.clear();
+    CLONEFS_RETURN_IF_ERROR(
+        map_->VisitRange(written, first, end, [&](uint64_t page, const PageVersion& v) {
+          found.emplace_back(page, v);
+          return Status::OK();
+        }));
+    for (const auto& [page, v] : found) {
+      if (!v.value.tombstone) {
+        CLONEFS_RETURN_IF_ERROR(fn(page, &v));
+        continue;
+      }
+      // A discard: a change only where the base held data.
+      bool base_has = false;
+      CLONEFS_RETURN_IF_ERROR(
+          map_->VisitRange(base_view, page, page + 1, [&](uint64_t, const PageVersion& bv) {
+            base_has = !bv.value.tombstone;
+            return Status::OK();
+          }));
+      if (base_has) CLONEFS_RETURN_IF_ERROR(fn(page, nullptr));
+    }
+  }
+  return Status::OK();
+}
+
 Status StoreImpl::VisitChangedPages(const std::string& target, const std::string& base,
                                     const std::function<Status(const PageRun&)>& fn) {
   CLONEFS_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotPin> t, PinSnapshot(target));
@@ -89,35 +136,11 @@ Status StoreImpl::VisitPinnedChanges(const SnapshotPin& target_pin, const Snapsh
   auto seen = [](const PageVersion& v) {
     return Seen{!v.value.tombstone, v.volume, v.epoch, v.value.seq};
   };
-  if (has_base && (*bp)->info.volume_id == ti.volume_id && (*bp)->info.epoch <= ti.epoch) {
-    // Two snapshots of one volume: what differs is what the volume wrote between them. One
-    // pass over the map sees only those versions (the rest are skipped by their keys alone);
-    // a discard among them reads as zeros where the base held data.
-    ReadView written = target_view;
-    written.chain.resize(1);  // the volume itself, not what it inherited
-    written.newer_than = (*bp)->info.epoch;
-    for (uint64_t first = 0; first < pages; first += kWindowPages) {
-      const uint64_t end = std::min(pages, first + kWindowPages);
-      in_target.clear();
-      CLONEFS_RETURN_IF_ERROR(
-          map_->VisitRange(written, first, end, [&](uint64_t page, const PageVersion& v) {
-            in_target.emplace_back(page, seen(v));
-            return Status::OK();
-          }));
-      for (const auto& [page, t] : in_target) {
-        if (t.data) {
-          CLONEFS_RETURN_IF_ERROR(runs.Add(page, /*zeros=*/false));
-          continue;
-        }
-        bool base_has = false;
-        CLONEFS_RETURN_IF_ERROR(
-            map_->VisitRange(base_view, page, page + 1, [&](uint64_t, const PageVersion& v) {
-              base_has = !v.value.tombstone;
-              return Status::OK();
-            }));
-        if (base_has) CLONEFS_RETURN_IF_ERROR(runs.Add(page, /*zeros=*/true));
-      }
-    }
+  if (has_base && OfOneVolume(**tp, **bp)) {
+    CLONEFS_RETURN_IF_ERROR(
+        VisitWrittenBetween(**tp, **bp, [&](uint64_t page, const PageVersion* v) {
+          return runs.Add(page, /*zeros=*/v == nullptr);
+        }));
     return runs.Flush();
   }
 
@@ -174,8 +197,7 @@ Status StoreImpl::ReadPinnedChanges(
     buf.resize(count * ps);
     return target_pin.reader().Read(first * ps, buf.size(), buf.data());
   };
-  const bool same_volume =
-      bp != nullptr && (*bp)->info.volume_id == ti.volume_id && (*bp)->info.epoch <= ti.epoch;
+  const bool same_volume = bp != nullptr && OfOneVolume(**tp, **bp);
   if (!same_volume) {
     return VisitPinnedChanges(target_pin, base_pin, [&](const PageRun& run) -> Status {
       if (run.zeros) return fn(run, {});
@@ -188,17 +210,8 @@ Status StoreImpl::ReadPinnedChanges(
       return Status::OK();
     });
   }
-  // Two snapshots of one volume: the versions the volume wrote between them are the changes
-  // (VisitPinnedChanges), and they say where each page's record is.
-  ReadView written, base_view;
-  {
-    std::lock_guard<std::mutex> l(catalog_mu_);
-    written = (*tp)->vol->View(ti.epoch);
-    base_view = (*bp)->vol->View((*bp)->info.epoch);
-  }
-  written.chain.resize(1);
-  written.newer_than = (*bp)->info.epoch;
-  const uint64_t pages = (ti.size_bytes + ps - 1) / ps;
+  // Two snapshots of one volume: the versions the volume wrote between them are the changes,
+  // and they say where each page's record is.
   std::vector<std::optional<PageVersion>> run_versions;
   uint64_t run_first = 0;
   auto flush = [&]() -> Status {
@@ -215,36 +228,19 @@ Status StoreImpl::ReadPinnedChanges(
     run_versions.clear();
     return fn(PageRun{run_first, n, false}, buf);
   };
-  std::vector<std::pair<uint64_t, PageVersion>> found;
-  for (uint64_t first = 0; first < pages; first += kWindowPages) {
-    const uint64_t end = std::min(pages, first + kWindowPages);
-    found.clear();
-    CLONEFS_RETURN_IF_ERROR(
-        map_->VisitRange(written, first, end, [&](uint64_t page, const PageVersion& v) {
-          found.emplace_back(page, v);
-          return Status::OK();
-        }));
-    for (const auto& [page, v] : found) {
-      if (!v.value.tombstone) {
-        if (!run_versions.empty() &&
-            (run_first + run_versions.size() != page || run_versions.size() >= kRunPages)) {
-          CLONEFS_RETURN_IF_ERROR(flush());
-        }
-        if (run_versions.empty()) run_first = page;
-        run_versions.emplace_back(v);
-        continue;
-      }
-      bool base_has = false;
-      CLONEFS_RETURN_IF_ERROR(
-          map_->VisitRange(base_view, page, page + 1, [&](uint64_t, const PageVersion& bv) {
-            base_has = !bv.value.tombstone;
-            return Status::OK();
-          }));
-      if (!base_has) continue;
+  CLONEFS_RETURN_IF_ERROR(VisitWrittenBetween(**tp, **bp, [&](uint64_t page, const PageVersion* v) {
+    if (v == nullptr) {
       CLONEFS_RETURN_IF_ERROR(flush());
-      CLONEFS_RETURN_IF_ERROR(fn(PageRun{page, 1, true}, {}));
+      return fn(PageRun{page, 1, true}, {});
     }
-  }
+    if (!run_versions.empty() &&
+        (run_first + run_versions.size() != page || run_versions.size() >= kRunPages)) {
+      CLONEFS_RETURN_IF_ERROR(flush());
+    }
+    if (run_versions.empty()) run_first = page;
+    run_versions.emplace_back(*v);
+    return Status::OK();
+  }));
   return flush();
 }
 

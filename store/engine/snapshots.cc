@@ -121,14 +121,7 @@ Status StoreImpl::DeleteSnapshot(const std::string& name) {
                    snap->pins);
       return Status::OK();
     }
-    snap->deleted = true;
-    {
-      std::lock_guard<std::mutex> m(misc_mu_);
-      lineages_to_scan_.insert(snap->info.lineage_id);
-    }
-    const size_t before = catalog_.all_volumes().size();
-    PurgeUnneededLocked(snap->info.volume_id);
-    purged = catalog_.all_volumes().size() != before;
+    purged = ForgetSnapshotLocked(*snap);
   }
   spdlog::info("snapshot {} deleted", name);
   return purged ? Checkpoint() : Status::OK();
@@ -163,20 +156,24 @@ Result<std::unique_ptr<SnapshotPin>> StoreImpl::PinSnapshot(const std::string& n
   return NewSnapshotPin(this, snap, WithEncryption(*snap));
 }
 
+bool StoreImpl::ForgetSnapshotLocked(SnapshotState& snap) {
+  snap.deleted = true;
+  {
+    std::lock_guard<std::mutex> m(misc_mu_);
+    lineages_to_scan_.insert(snap.info.lineage_id);
+  }
+  const size_t before = catalog_.all_volumes().size();
+  PurgeUnneededLocked(snap.info.volume_id);
+  return catalog_.all_volumes().size() != before;
+}
+
 void StoreImpl::ReleasePin(const std::shared_ptr<SnapshotState>& snap) {
   bool purged = false;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     if (--snap->pins > 0 || !snap->unlisted) return;
     catalog_.DropPinned(snap->info.id);
-    snap->deleted = true;
-    {
-      std::lock_guard<std::mutex> m(misc_mu_);
-      lineages_to_scan_.insert(snap->info.lineage_id);
-    }
-    const size_t before = catalog_.all_volumes().size();
-    PurgeUnneededLocked(snap->info.volume_id);
-    purged = catalog_.all_volumes().size() != before;
+    purged = ForgetSnapshotLocked(*snap);
   }
   spdlog::info("snapshot {}: the last pinned reader finished; its pages can go", snap->info.name);
   if (purged) {

@@ -74,9 +74,21 @@ class StoreImpl final : public Store {
   Status ReadPinnedChanges(
       SnapshotPin& target, const SnapshotPin* base,
       const std::function<Status(const PageRun&, std::string_view)>& fn) override;
+  // Whether `base` is an older snapshot of `target`'s own volume: then their difference is
+  // what the volume wrote in between (VisitWrittenBetween).
+  static bool OfOneVolume(const SnapshotState& target, const SnapshotState& base);
+  // Calls `fn` in page order for each page the volume wrote after `base` up to `target`: with
+  // the version `target` reads, or null for a discarded page where `base` held data.
+  // REQUIRES: OfOneVolume(target, base).
+  Status VisitWrittenBetween(
+      const SnapshotState& target, const SnapshotState& base,
+      const std::function<Status(uint64_t page, const PageVersion* version)>& fn);
   // Snapshot `name` if its key may be used now (what OpenSnapshot and PinSnapshot read).
   Result<std::shared_ptr<SnapshotState>> ReadableSnapshot(const std::string& name);
   // A pin went away: the last pin of a snapshot deleted meanwhile lets its pages go.
+  // Marks a snapshot that left the catalog deleted and lets go of what only it kept; true
+  // when a volume was purged (a checkpoint then frees its pages). REQUIRES: catalog_mu_.
+  bool ForgetSnapshotLocked(SnapshotState& snap);
   void ReleasePin(const std::shared_ptr<SnapshotState>& snap);
   Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(
       const std::string& name, const SnapshotImportOptions& options) override;

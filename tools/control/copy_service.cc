@@ -82,15 +82,12 @@ CopyService::~CopyService() {
 
 json CopyService::ViewLocked(const Job& job) const {
   const CopyPlan& p = job.plan;
-  store::SnapshotInfo shown;
+  // The target as it will be: the source's shape under the copy's name, key and tags.
+  store::SnapshotInfo shown = p.source;
   shown.name = p.request.target;
-  shown.volume_name = p.source.volume_name;
-  shown.size_bytes = p.source.size_bytes;
-  shown.page_size = p.source.page_size;
-  shown.compression = p.source.compression;
+  shown.type = store::SnapshotType::kManual;
   shown.create_time_us = job.create_time_us;
   shown.tags = p.tags;
-  shown.encrypted = p.source.encrypted;
   shown.kms_key_id = p.kms_key;
   shown.source_snapshot_arn = p.source_arn;
   json j = SnapshotToJson(store_->info(), shown);
