@@ -225,11 +225,13 @@ class Store {
   virtual Status VisitPinnedChanges(const SnapshotPin& target, const SnapshotPin* base,
                                     const std::function<Status(const PageRun&)>& fn) = 0;
   // The same runs with their data: `fn` gets each run and, for a data run, its pages
-  // (count * page size bytes; empty for zeros), in runs of at most 256 pages. Each page is
-  // read once, where the visit found it, not looked up again: what an export reads.
+  // (count * page size bytes in `*pages`; empty for zeros), in runs of at most 256 pages. Each
+  // page is read once, where the visit found it, not looked up again: what an export reads.
+  // `fn` may keep the pages without a copy by swapping another string (of any size) into
+  // `*pages`; the next run is read into that one.
   virtual Status ReadPinnedChanges(
       SnapshotPin& target, const SnapshotPin* base,
-      const std::function<Status(const PageRun&, std::string_view)>& fn) = 0;
+      const std::function<Status(const PageRun&, std::string* pages)>& fn) = 0;
   // Starts filling snapshot `name` (see SnapshotImport). The name is taken from now on:
   // SnapshotAlreadyExists for it until the import is committed or given up.
   virtual Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(

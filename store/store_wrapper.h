@@ -64,7 +64,7 @@ class StoreWrapper : public Store {
   }
   Status ReadPinnedChanges(
       SnapshotPin& target, const SnapshotPin* base,
-      const std::function<Status(const PageRun&, std::string_view)>& fn) override {
+      const std::function<Status(const PageRun&, std::string* pages)>& fn) override {
     return target_->ReadPinnedChanges(target, base, fn);
   }
   Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(

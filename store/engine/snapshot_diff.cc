@@ -182,7 +182,7 @@ Status StoreImpl::VisitPinnedChanges(const SnapshotPin& target_pin, const Snapsh
 
 Status StoreImpl::ReadPinnedChanges(
     SnapshotPin& target_pin, const SnapshotPin* base_pin,
-    const std::function<Status(const PageRun&, std::string_view)>& fn) {
+    const std::function<Status(const PageRun&, std::string* pages)>& fn) {
   constexpr uint64_t kRunPages = 256;
   const std::shared_ptr<SnapshotState>* tp = PinnedState(target_pin);
   const std::shared_ptr<SnapshotState>* bp = base_pin == nullptr ? nullptr : PinnedState(*base_pin);
@@ -192,6 +192,7 @@ Status StoreImpl::ReadPinnedChanges(
   const SnapshotInfo& ti = (*tp)->info;
   const uint64_t ps = ti.page_size;
   std::string buf;
+  std::string none;  // what a zero run carries
   // Reads pages [first, first + count) of the target through its pin (a fresh lookup).
   auto read_through_pin = [&](uint64_t first, uint64_t count) {
     buf.resize(count * ps);
@@ -200,11 +201,14 @@ Status StoreImpl::ReadPinnedChanges(
   const bool same_volume = bp != nullptr && OfOneVolume(**tp, **bp);
   if (!same_volume) {
     return VisitPinnedChanges(target_pin, base_pin, [&](const PageRun& run) -> Status {
-      if (run.zeros) return fn(run, {});
+      if (run.zeros) {
+        none.clear();
+        return fn(run, &none);
+      }
       for (uint64_t done = 0; done < run.count;) {
         const uint64_t n = std::min(kRunPages, run.count - done);
         CLONEFS_RETURN_IF_ERROR(read_through_pin(run.first + done, n));
-        CLONEFS_RETURN_IF_ERROR(fn(PageRun{run.first + done, n, false}, buf));
+        CLONEFS_RETURN_IF_ERROR(fn(PageRun{run.first + done, n, false}, &buf));
         done += n;
       }
       return Status::OK();
@@ -226,12 +230,13 @@ Status StoreImpl::ReadPinnedChanges(
     // GC may have moved a record since it was found (compaction): look the pages up again.
     if (!s.ok()) CLONEFS_RETURN_IF_ERROR(read_through_pin(run_first, n));
     run_versions.clear();
-    return fn(PageRun{run_first, n, false}, buf);
+    return fn(PageRun{run_first, n, false}, &buf);
   };
   CLONEFS_RETURN_IF_ERROR(VisitWrittenBetween(**tp, **bp, [&](uint64_t page, const PageVersion* v) {
     if (v == nullptr) {
       CLONEFS_RETURN_IF_ERROR(flush());
-      return fn(PageRun{page, 1, true}, {});
+      none.clear();
+      return fn(PageRun{page, 1, true}, &none);
     }
     if (!run_versions.empty() &&
         (run_first + run_versions.size() != page || run_versions.size() >= kRunPages)) {

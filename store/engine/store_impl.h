@@ -73,7 +73,7 @@ class StoreImpl final : public Store {
                             const std::function<Status(const PageRun&)>& fn) override;
   Status ReadPinnedChanges(
       SnapshotPin& target, const SnapshotPin* base,
-      const std::function<Status(const PageRun&, std::string_view)>& fn) override;
+      const std::function<Status(const PageRun&, std::string* pages)>& fn) override;
   // Whether `base` is an older snapshot of `target`'s own volume: then their difference is
   // what the volume wrote in between (VisitWrittenBetween).
   static bool OfOneVolume(const SnapshotState& target, const SnapshotState& base);

@@ -25,12 +25,13 @@ uint8_t Log2(uint32_t v) {
 
 // Runs ReadPinnedChanges on a thread of its own, handing the pages
 // over in batches of about kReadPages pages (many small runs travel together), at most kDepth
-// ahead. Destroying it stops the thread.
+// ahead. A data run's pages travel in the very buffer the store read them into (buffers are
+// swapped, not copied, and come back through Recycle). Destroying it stops the thread.
 class ReadAhead {
  public:
   struct Batch {
     std::vector<store::PageRun> runs;
-    std::string data;  // the pages of its data runs, one after the other
+    std::vector<std::string> pages;  // one per data run of `runs`, in order
   };
 
   ReadAhead(store::Store& store, store::SnapshotPin& pin, const store::SnapshotPin* base)
@@ -40,16 +41,18 @@ class ReadAhead {
           auto flush = [&]() -> Status {
             if (b.runs.empty()) return Status::OK();
             CLONEFS_RETURN_IF_ERROR(Push(std::move(b)));
-            b = Batch{{}, Spare()};
-            b.data.clear();
+            b = Batch{};
             pages = 0;
             return Status::OK();
           };
-          Status s = store.ReadPinnedChanges(
-              pin, base, [&](const store::PageRun& run, std::string_view data) {
+          Status s =
+              store.ReadPinnedChanges(pin, base, [&](const store::PageRun& run, std::string* data) {
                 b.runs.push_back(run);
-                b.data.append(data);
-                pages += run.zeros ? 0 : run.count;
+                if (!run.zeros) {
+                  b.pages.push_back(Spare());
+                  b.pages.back().swap(*data);
+                  pages += run.count;
+                }
                 return pages >= kReadPages || b.runs.size() >= kMaxRuns ? flush() : Status::OK();
               });
           if (s.ok()) s = flush();
@@ -80,14 +83,17 @@ class ReadAhead {
     cv_.notify_all();
     return std::optional<Batch>(std::move(b));
   }
-  void Recycle(std::string buf) {
+  void Recycle(Batch b) {
     std::lock_guard<std::mutex> l(mu_);
-    spare_.push_back(std::move(buf));
+    for (std::string& p : b.pages) {
+      if (spare_.size() < kSpares) spare_.push_back(std::move(p));
+    }
   }
 
  private:
   static constexpr size_t kDepth = 4;
   static constexpr size_t kMaxRuns = 1024;
+  static constexpr size_t kSpares = 2 * kDepth + 2;
 
   Status Push(Batch b) {
     std::unique_lock<std::mutex> l(mu_);
@@ -173,21 +179,20 @@ Result<ExportSummary> ExportSnapshot(store::Store& store, const ExportOptions& o
     CLONEFS_RETURN_IF_ERROR(check_cancelled());
     CLONEFS_ASSIGN_OR_RETURN(std::optional<ReadAhead::Batch> batch, ahead.Next());
     if (!batch.has_value()) break;
-    size_t at = 0;
+    size_t next_pages = 0;
     for (const store::PageRun& run : batch->runs) {
       if (run.zeros) {
         CLONEFS_RETURN_IF_ERROR(writer->AddZeros(run.first, run.count));
         continue;
       }
-      const size_t bytes = run.count * ps;
-      CLONEFS_RETURN_IF_ERROR(
-          writer->AddPages(run.first, run.count, std::string_view(batch->data).substr(at, bytes)));
-      at += bytes;
+      const std::string& data = batch->pages[next_pages++];
+      if (data.size() != run.count * ps) return Status::Corruption("a run of the wrong size");
+      CLONEFS_RETURN_IF_ERROR(writer->AddPages(run.first, run.count, data));
     }
     if (options.progress && !batch->runs.empty()) {
       options.progress(batch->runs.back().first, h.page_count());
     }
-    ahead.Recycle(std::move(batch->data));
+    ahead.Recycle(std::move(*batch));
   }
   CLONEFS_ASSIGN_OR_RETURN(Trailer t, writer->Finish());
   return ExportSummary{h, t};
