@@ -1,11 +1,14 @@
 #include "fs/fuse_adapter.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <mutex>
+#include <string>
 
 #include "fs/fuse_api.h"
 #include "fs/fuse_ops.h"
@@ -85,11 +88,39 @@ std::string EscapeOption(const std::string& opt) {
   return out;
 }
 
+// Whether this process may mount with allow_other: root may, others where /etc/fuse.conf
+// says user_allow_other.
+bool MayAllowOther() {
+  if (::geteuid() == 0) return true;
+  std::ifstream conf("/etc/fuse.conf");
+  std::string line;
+  while (std::getline(conf, line)) {
+    if (line.rfind("user_allow_other", 0) == 0) return true;
+  }
+  return false;
+}
+
 // The -o list handed to fuse_session_new().
 std::string SessionOptions(const FuseOptions& options) {
   std::vector<std::string> opts = options.mount_options;
-  // The kernel enforces the files' modes (0600, the daemon's user), also under allow_other.
-  if (!HasOption(opts, "default_permissions")) opts.push_back("default_permissions");
+  if (options.access == nullptr) {
+    // The kernel enforces the files' modes (0600, the daemon's user), also under allow_other.
+    if (!HasOption(opts, "default_permissions")) opts.push_back("default_permissions");
+  } else {
+    // The mount answers ENOENT for what a user's account does not own; the kernel's mode
+    // checks would answer EACCES first and tell that the name exists.
+    TakeFlag(&opts, "default_permissions");
+    if (!HasOption(opts, "allow_other")) {
+      if (MayAllowOther()) {
+        opts.push_back("allow_other");
+      } else {
+        spdlog::warn(
+            "mount: only uid {} can use this mount: allow_other needs root or user_allow_other "
+            "in /etc/fuse.conf",
+            ::geteuid());
+      }
+    }
+  }
   if (!HasOption(opts, "fsname")) {
     opts.push_back("fsname=" + (options.fsname.empty() ? std::string("clonefs") : options.fsname));
   }
@@ -138,6 +169,7 @@ Result<std::unique_ptr<FuseServer>> FuseServer::Mount(store::Store* store,
   impl->invalidator = std::make_shared<Invalidator>();
   VolumeFsOptions fs_options;
   fs_options.entry_timeout_s = options.entry_timeout_s;
+  fs_options.access = options.access;
   fs_options.sparse_blocks = TakeFlag(&impl->options.mount_options, kSparseBlocksOption);
   impl->fs = std::make_unique<VolumeFs>(store, fs_options);
   store->SetChangeListener([inv = impl->invalidator](const store::VolumeInfo& v, bool deleted) {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "fs/access_policy.h"
 #include "store/store.h"
 
 namespace clonefs::fs {
@@ -28,6 +29,10 @@ struct FuseOptions {
   bool debug = false;  // libfuse traces every request (at spdlog debug level)
   unsigned max_threads = 16;
   double entry_timeout_s = 1.0;  // how long the kernel may cache names and attributes
+  // Null: a single-owner mount, modes checked by the kernel (default_permissions). Otherwise
+  // every local user comes in (allow_other, where FUSE permits it) and sees what its account
+  // owns (access_policy.h); the mount checks, the kernel does not.
+  std::shared_ptr<const AccessPolicy> access;
 };
 
 class FuseServer {

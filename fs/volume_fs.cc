@@ -78,6 +78,32 @@ void VolumeFs::Destroy() {
   if (files_.size() != 0) spdlog::info("mount: {} files still open at unmount", files_.size());
 }
 
+VolumeFs::Viewer VolumeFs::ViewerOf(fuse_req_t req) const {
+  if (options_.access == nullptr) return Viewer{true, std::nullopt};
+  return Viewer{false, options_.access->AccountOfUid(fuse_req_ctx(req)->uid)};
+}
+
+bool VolumeFs::Sees(const Viewer& viewer, const std::string& store_name) const {
+  if (viewer.all) return true;
+  return viewer.account && options_.access->OwnerOf(store_name).account == *viewer.account;
+}
+
+std::optional<std::string> VolumeFs::StoreNameFor(const Viewer& viewer,
+                                                  const std::string& name) const {
+  if (viewer.all) return name;
+  if (!viewer.account) return std::nullopt;
+  return options_.access->StoreNameOf(*viewer.account, name);
+}
+
+std::string VolumeFs::ShownName(const std::string& store_name) const {
+  return options_.access == nullptr ? store_name : options_.access->OwnerOf(store_name).name;
+}
+
+uid_t VolumeFs::UidOf(const std::string& store_name) const {
+  if (options_.access == nullptr) return uid_;
+  return options_.access->UidOfAccount(options_.access->OwnerOf(store_name).account);
+}
+
 struct stat VolumeFs::DirStat(Ino ino) const {
   struct stat st {};
   st.st_ino = ino;
@@ -97,7 +123,7 @@ struct stat VolumeFs::VolumeStat(const store::VolumeInfo& v) {
   st.st_ino = VolumeIno(v.id);
   st.st_mode = S_IFREG | 0600;
   st.st_nlink = 1;
-  st.st_uid = uid_;
+  st.st_uid = UidOf(v.name);
   st.st_gid = gid_;
   st.st_size = static_cast<off_t>(v.size_bytes);
   st.st_blksize = v.page_size;
@@ -115,7 +141,7 @@ struct stat VolumeFs::SnapshotStat(const store::SnapshotInfo& s) const {
   st.st_ino = SnapshotIno(s.id);
   st.st_mode = S_IFREG | 0400;
   st.st_nlink = 1;
-  st.st_uid = uid_;
+  st.st_uid = UidOf(s.name);
   st.st_gid = gid_;
   st.st_size = static_cast<off_t>(s.size_bytes);
   st.st_blksize = s.page_size;
@@ -142,7 +168,7 @@ uint64_t VolumeFs::StoredBlocks(const store::VolumeInfo& v) {
   return blocks;
 }
 
-Result<struct stat> VolumeFs::StatInode(Ino ino) {
+Result<struct stat> VolumeFs::StatInode(Ino ino, const Viewer& viewer) {
   switch (KindOf(ino)) {
     case InodeKind::kRoot:
     case InodeKind::kVolumesDir:
@@ -150,15 +176,22 @@ Result<struct stat> VolumeFs::StatInode(Ino ino) {
       return DirStat(ino);
     case InodeKind::kVolume: {
       CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, store_->GetVolumeById(ObjectIdOf(ino)));
+      if (!Sees(viewer, v.name)) break;
       return VolumeStat(v);
     }
     case InodeKind::kSnapshot: {
       CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, snapshots_.Find(ObjectIdOf(ino)));
+      if (!Sees(viewer, s.name)) break;
       return SnapshotStat(s);
     }
     default:
-      return Status::NotFound("no inode " + std::to_string(ino));
+      break;
   }
+  return Status::NotFound("no inode " + std::to_string(ino));
+}
+
+double VolumeFs::AttrTimeout(Ino ino) const {
+  return options_.access != nullptr && !IsDirectory(ino) ? 0.0 : options_.entry_timeout_s;
 }
 
 fuse_entry_param VolumeFs::Entry(const struct stat& st) const {
@@ -166,8 +199,8 @@ fuse_entry_param VolumeFs::Entry(const struct stat& st) const {
   e.ino = st.st_ino;
   e.generation = 0;  // inode numbers are never reused
   e.attr = st;
-  e.attr_timeout = options_.entry_timeout_s;
-  e.entry_timeout = options_.entry_timeout_s;
+  e.attr_timeout = AttrTimeout(st.st_ino);
+  e.entry_timeout = AttrTimeout(st.st_ino);
   return e;
 }
 

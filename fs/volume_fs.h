@@ -5,6 +5,9 @@
 //   /snapshots/  one read-only regular file per snapshot, mode 0400; unlinking one deletes the
 //                snapshot; snapshots are taken with clonectl, never created here
 //
+// With an AccessPolicy (access_policy.h) each account sees its own volumes and snapshots in
+// those directories, under the names it gave them, owned by its first user's uid.
+//
 // Every method answers its request exactly once, with its last statement; nothing after the
 // reply may throw. (The trampolines in fuse_server.cc answer EIO for an exception thrown
 // before the reply.) Inode numbers come from catalog ids (inodes.h), so there is no inode
@@ -28,6 +31,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fs/access_policy.h"
 #include "fs/fuse_api.h"
 #include "fs/handle_table.h"
 #include "fs/inodes.h"
@@ -51,6 +55,10 @@ struct VolumeFsOptions {
   std::chrono::milliseconds usage_ttl{5000};
   unsigned max_write = 1u << 20;
   unsigned max_background = 64;  // parallel async requests (read-ahead, AIO from loop devices)
+  // Null: a single-owner mount. Otherwise each request sees what its user's account owns
+  // (access_policy.h), and names and attributes of volumes and snapshots are never cached by
+  // the kernel: its caches are shared by every user, a lookup is where the uid is checked.
+  std::shared_ptr<const AccessPolicy> access;
 };
 
 // Marks the calling thread as one that serves FUSE requests: store changes made from it came
@@ -105,6 +113,12 @@ class VolumeFs {
                      fuse_file_info* fi_out, size_t len, int flags);
 
  private:
+  // The account a request acts for. In a single-owner mount every request sees everything
+  // (`all`); otherwise `account` is the account of the request's uid, or none.
+  struct Viewer {
+    bool all = false;
+    std::optional<std::string> account;
+  };
   // A volume or snapshot opened through the mount. It holds the store handle, and nothing
   // else does: the handle (which keeps the object from being deleted) goes with the release.
   struct OpenFile {
@@ -133,16 +147,29 @@ class VolumeFs {
   struct DirListing {
     Ino ino = 0;
     std::vector<DirEntry> entries;
+    Viewer viewer;  // whom the listing was made for
   };
+
+  Viewer ViewerOf(fuse_req_t req) const;
+  // Whether `viewer` owns store name `store_name`.
+  bool Sees(const Viewer& viewer, const std::string& store_name) const;
+  // The store name of what `viewer` calls `name`; nullopt when it has no account.
+  std::optional<std::string> StoreNameFor(const Viewer& viewer, const std::string& name) const;
+  // The name a store name shows under in the owner's view.
+  std::string ShownName(const std::string& store_name) const;
+  uid_t UidOf(const std::string& store_name) const;
 
   struct stat DirStat(Ino ino) const;
   struct stat VolumeStat(const store::VolumeInfo& v);
   struct stat SnapshotStat(const store::SnapshotInfo& s) const;
   // st_blocks of a volume under sparse_blocks, from a cache refreshed at most every usage_ttl.
   uint64_t StoredBlocks(const store::VolumeInfo& v);
-  // Attributes of any inode; NotFound for a deleted volume or an unknown number.
-  Result<struct stat> StatInode(Ino ino);
+  // Attributes of any inode as `viewer` sees it; NotFound for a deleted volume, an unknown
+  // number or one the viewer may not see.
+  Result<struct stat> StatInode(Ino ino, const Viewer& viewer);
   fuse_entry_param Entry(const struct stat& st) const;
+  // How long the kernel may keep the name and attributes of `ino`.
+  double AttrTimeout(Ino ino) const;
 
   // Opens volume `info` and registers it in fi->fh.
   Status OpenInto(const store::VolumeInfo& info, fuse_file_info* fi);
@@ -153,7 +180,7 @@ class VolumeFs {
   std::shared_ptr<OpenFile> FileOf(const fuse_file_info* fi) const;
   // Sets the size to `size` rounded up to a sector (grow or shrink): a synced catalog change.
   Result<store::VolumeInfo> ResizeTo(const std::string& name, uint64_t size);
-  Status CreateVolume(const char* name, store::VolumeInfo* info);
+  Status CreateVolume(const std::string& store_name, store::VolumeInfo* info);
   // copy_file_range helpers (volume_fs_copy.cc).
   bool IsClonedRange(const OpenFile& in, OpenFile& out, uint64_t off_in, uint64_t off_out,
                      uint64_t n);

@@ -42,19 +42,24 @@ Status RetryWhileOpen(Op op) {
 
 void VolumeFs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   std::string n(name);
+  const Viewer viewer = ViewerOf(req);
+  // Another account's object of that name is simply not there for this one.
+  const std::string store_name = StoreNameFor(viewer, n).value_or("");
   Result<struct stat> st = Status::NotFound(n);
   if (parent == kRootIno) {
     if (n == "volumes") st = DirStat(kVolumesDirIno);
     if (n == "snapshots") st = DirStat(kSnapshotsDirIno);
+  } else if (store_name.empty() && (parent == kVolumesDirIno || parent == kSnapshotsDirIno)) {
+    // a user without an account: nothing is there
   } else if (parent == kVolumesDirIno) {
-    Result<store::VolumeInfo> v = store_->GetVolume(n);
+    Result<store::VolumeInfo> v = store_->GetVolume(store_name);
     if (v.ok()) {
       st = VolumeStat(*v);
     } else if (!IsNoSuchName(v.status())) {
       st = v.status();  // a real failure, not a name that cannot exist
     }
   } else if (parent == kSnapshotsDirIno) {
-    Result<store::SnapshotInfo> s = store_->GetSnapshot(n);
+    Result<store::SnapshotInfo> s = store_->GetSnapshot(store_name);
     if (s.ok()) {
       snapshots_.Remember(*s);
       st = SnapshotStat(*s);
@@ -78,16 +83,16 @@ void VolumeFs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 void VolumeFs::GetAttr(fuse_req_t req, fuse_ino_t ino) {
-  Result<struct stat> st = StatInode(ino);
+  Result<struct stat> st = StatInode(ino, ViewerOf(req));
   if (!st.ok()) {
     ReplyError(req, st.status(), "getattr", "inode " + std::to_string(ino));
     return;
   }
-  fuse_reply_attr(req, &*st, options_.entry_timeout_s);
+  fuse_reply_attr(req, &*st, AttrTimeout(ino));
 }
 
 void VolumeFs::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, int to_set) {
-  Result<struct stat> cur = StatInode(ino);
+  Result<struct stat> cur = StatInode(ino, ViewerOf(req));
   if (!cur.ok()) {
     ReplyError(req, cur.status(), "setattr", "inode " + std::to_string(ino));
     return;
@@ -120,7 +125,7 @@ void VolumeFs::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, 
     cur = VolumeStat(*v);
   }
   // Access and modification times are accepted and not kept.
-  fuse_reply_attr(req, &*cur, options_.entry_timeout_s);
+  fuse_reply_attr(req, &*cur, AttrTimeout(ino));
 }
 
 Result<store::VolumeInfo> VolumeFs::ResizeTo(const std::string& name, uint64_t size) {
@@ -133,8 +138,10 @@ void VolumeFs::OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     fuse_reply_err(req, KindOf(ino) == InodeKind::kInvalid ? ENOENT : ENOTDIR);
     return;
   }
+  const Viewer viewer = ViewerOf(req);
   auto listing = std::make_shared<DirListing>();
   listing->ino = ino;
+  listing->viewer = viewer;
   listing->entries.push_back({".", ino, S_IFDIR});
   listing->entries.push_back({"..", kRootIno, S_IFDIR});
   if (ino == kRootIno) {
@@ -142,13 +149,15 @@ void VolumeFs::OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     listing->entries.push_back({"snapshots", kSnapshotsDirIno, S_IFDIR});
   } else if (ino == kVolumesDirIno) {
     for (const store::VolumeInfo& v : store_->ListVolumes()) {
-      listing->entries.push_back({v.name, VolumeIno(v.id), S_IFREG});
+      if (Sees(viewer, v.name))
+        listing->entries.push_back({ShownName(v.name), VolumeIno(v.id), S_IFREG});
     }
   } else if (ino == kSnapshotsDirIno) {
     std::vector<store::SnapshotInfo> all = store_->ListSnapshots();
     snapshots_.RememberAll(all);
     for (const store::SnapshotInfo& s : all) {
-      listing->entries.push_back({s.name, SnapshotIno(s.id), S_IFREG});
+      if (Sees(viewer, s.name))
+        listing->entries.push_back({ShownName(s.name), SnapshotIno(s.id), S_IFREG});
     }
   }
   fi->fh = dirs_.Add(std::move(listing));
@@ -178,7 +187,7 @@ void VolumeFs::ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, f
       e.attr.st_ino = d.ino;
       e.attr.st_mode = d.type;
       if (!IsDotOrDotDot(d.name)) {
-        Result<struct stat> st = StatInode(d.ino);
+        Result<struct stat> st = StatInode(d.ino, listing->viewer);
         if (!st.ok()) continue;  // deleted since opendir
         e = Entry(*st);
       }
@@ -195,10 +204,10 @@ void VolumeFs::ReleaseDir(fuse_req_t req, fuse_file_info* fi) {
   fuse_reply_err(req, 0);
 }
 
-Status VolumeFs::CreateVolume(const char* name, store::VolumeInfo* info) {
+Status VolumeFs::CreateVolume(const std::string& store_name, store::VolumeInfo* info) {
   store::VolumeOptions opts;
   opts.size_bytes = 0;  // grows with writes, fallocate or truncate(1)
-  CLONEFS_ASSIGN_OR_RETURN(*info, store_->CreateVolume(name, opts));
+  CLONEFS_ASSIGN_OR_RETURN(*info, store_->CreateVolume(store_name, opts));
   spdlog::info("mount: volume {} created through the mount", info->name);
   return Status::OK();
 }
@@ -208,11 +217,16 @@ void VolumeFs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_
     fuse_reply_err(req, EACCES);
     return;
   }
+  const std::optional<std::string> store_name = StoreNameFor(ViewerOf(req), name);
+  if (!store_name) {
+    fuse_reply_err(req, EACCES);  // a user without an account may create nothing
+    return;
+  }
   store::VolumeInfo info;
-  Status s = CreateVolume(name, &info);
+  Status s = CreateVolume(*store_name, &info);
   if (s.code() == Status::Code::kAlreadyExists && !(fi->flags & O_EXCL)) {
     // Created by someone else since the kernel's lookup: open it, as open(2) would.
-    Result<store::VolumeInfo> v = store_->GetVolume(name);
+    Result<store::VolumeInfo> v = store_->GetVolume(*store_name);
     s = v.status();
     if (v.ok()) info = *v;
   }
@@ -230,8 +244,13 @@ void VolumeFs::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t
     fuse_reply_err(req, parent != kVolumesDirIno ? EACCES : EPERM);
     return;
   }
+  const std::optional<std::string> store_name = StoreNameFor(ViewerOf(req), name);
+  if (!store_name) {
+    fuse_reply_err(req, EACCES);
+    return;
+  }
   store::VolumeInfo info;
-  Status s = CreateVolume(name, &info);
+  Status s = CreateVolume(*store_name, &info);
   if (!s.ok()) {
     ReplyError(req, s, "mknod", name);
     return;
@@ -241,10 +260,13 @@ void VolumeFs::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t
 }
 
 void VolumeFs::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  if (parent == kVolumesDirIno) {
-    UnlinkVolume(req, name);
+  const std::optional<std::string> store_name = StoreNameFor(ViewerOf(req), name);
+  if ((parent == kVolumesDirIno || parent == kSnapshotsDirIno) && !store_name) {
+    fuse_reply_err(req, ENOENT);
+  } else if (parent == kVolumesDirIno) {
+    UnlinkVolume(req, *store_name);
   } else if (parent == kSnapshotsDirIno) {
-    UnlinkSnapshot(req, name);
+    UnlinkSnapshot(req, *store_name);
   } else {
     fuse_reply_err(req, IsDirectory(parent) ? EACCES : ENOTDIR);
   }

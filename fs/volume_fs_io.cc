@@ -74,8 +74,11 @@ std::shared_ptr<VolumeFs::OpenFile> VolumeFs::FileOf(const fuse_file_info* fi) c
 void VolumeFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   InodeKind kind = KindOf(ino);
   Status s;
+  const Viewer viewer = ViewerOf(req);
+  auto unseen = [&] { return Status::NotFound("inode " + std::to_string(ino)); };
   if (kind == InodeKind::kVolume) {
     Result<store::VolumeInfo> v = store_->GetVolumeById(ObjectIdOf(ino));
+    if (v.ok() && !Sees(viewer, v->name)) v = unseen();
     if (v.ok() && (fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
       v = ResizeTo(v->name, 0);  // POSIX O_TRUNC: the image becomes empty
       if (v.ok()) spdlog::info("mount: volume {} truncated to 0 by open", v->name);
@@ -83,6 +86,7 @@ void VolumeFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     s = v.ok() ? OpenInto(*v, fi) : v.status();
   } else if (kind == InodeKind::kSnapshot) {
     Result<store::SnapshotInfo> snap = snapshots_.Find(ObjectIdOf(ino));
+    if (snap.ok() && !Sees(viewer, snap->name)) snap = unseen();
     if (snap.ok() && ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))) {
       fuse_reply_err(req, EROFS);  // root passes the 0400 mode check; the snapshot does not
       return;

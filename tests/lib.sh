@@ -18,6 +18,7 @@ TEST_NAME="${TEST_NAME:-$(basename "${BASH_SOURCE[1]:-$0}" .sh)}"
 DAEMON_PID=""          # pid of the daemon serving the most recent mount_store
 declare -a T_DAEMONS=()  # every daemon pid started by this test
 declare -a T_LOOPS=()    # "DEVICE FILE" of every loop device this test attached
+declare -a T_USERS=()    # Unix users this test created (t_useradd)
 T_LOG_SEQ=0
 T_STARTED=$(date +%s)
 
@@ -226,6 +227,19 @@ loop_dio() { losetup -l -n -O DIO "$1" | tr -d ' '; }
 IOTOOL="$(dirname "${BASH_SOURCE[0]}")/iotool.py"
 iotool() { python3 "$IOTOOL" "$@"; }
 
+# t_useradd NAME: a Unix user without home or login shell, removed again by the cleanup.
+t_useradd() {
+  useradd --no-create-home --no-user-group --gid nogroup --shell /usr/sbin/nologin "$1" ||
+    fail "useradd $1 failed"
+  T_USERS+=("$1")
+}
+# as USER COMMAND...: runs COMMAND as USER.
+as() {
+  local user=$1
+  shift
+  runuser -u "$user" -- "$@"
+}
+
 # A free TCP port on the loopback interface.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
@@ -276,6 +290,8 @@ t_cleanup() {
     fi
   done < <(t_mounts_under "$T")
   for dev in $(t_loops_under "$T"); do losetup -d "$dev" 2>/dev/null; done
+  local user
+  for user in "${T_USERS[@]}"; do userdel "$user" 2>/dev/null; done
   for pid in "${T_DAEMONS[@]}"; do
     if pid_alive "$pid" && ! wait_gone "$pid" 30; then
       echo "[$TEST_NAME] cleanup: daemon $pid still running; killing it" >&2
