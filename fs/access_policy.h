@@ -5,7 +5,8 @@
 // (default_permissions). With one, each request is answered for the account of the Unix user
 // who made it (the FUSE request's uid): volumes/ and snapshots/ list only what that account
 // owns, under the names it gave them, and anything else is ENOENT on lookup, getattr and
-// open alike, so that a name's existence never leaks across accounts. The daemon implements
+// open alike, so that a name's existence never leaks across accounts. Snapshots another
+// account shares with it show read-only under shared/OWNER/snapshots/. The daemon implements
 // it over the store's account registry (store/access/); VolumeFs only asks.
 //
 // Implementations must be thread-safe: every FUSE worker thread calls them.
@@ -14,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace clonefs::fs {
 
@@ -35,6 +37,12 @@ class AccessPolicy {
   virtual Owned OwnerOf(const std::string& store_name) const = 0;
   // The uid an account's files show (its first Unix user).
   virtual uint32_t UidOfAccount(const std::string& account) const = 0;
+  // Whether another account's snapshot `store_name` is shared with `account` (its restore
+  // attribute names `account`, or "all").
+  virtual bool SnapshotSharedWith(const std::string& account,
+                                  const std::string& store_name) const = 0;
+  // The store names of the snapshots other accounts share with `account`.
+  virtual std::vector<std::string> SnapshotsSharedWith(const std::string& account) const = 0;
 };
 
 }  // namespace clonefs::fs

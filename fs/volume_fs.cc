@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "fs/errno_map.h"
@@ -91,7 +92,9 @@ bool VolumeFs::Sees(const Viewer& viewer, const std::string& store_name) const {
 std::optional<std::string> VolumeFs::StoreNameFor(const Viewer& viewer,
                                                   const std::string& name) const {
   if (viewer.all) return name;
-  if (!viewer.account) return std::nullopt;
+  // Only a name an account can type: a store name of another account ("ACCOUNT.NAME") must
+  // not be reachable by spelling it out.
+  if (!viewer.account || !store::ValidateName(name, "").ok()) return std::nullopt;
   return options_.access->StoreNameOf(*viewer.account, name);
 }
 
@@ -104,13 +107,43 @@ uid_t VolumeFs::UidOf(const std::string& store_name) const {
   return options_.access->UidOfAccount(options_.access->OwnerOf(store_name).account);
 }
 
+bool VolumeFs::SeesSnapshot(const Viewer& viewer, const std::string& store_name) const {
+  return Sees(viewer, store_name) ||
+         (viewer.account && options_.access->SnapshotSharedWith(*viewer.account, store_name));
+}
+
+std::vector<std::pair<std::string, std::string>> VolumeFs::SharedWith(const Viewer& viewer) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (viewer.all || !viewer.account) return out;
+  for (std::string& name : options_.access->SnapshotsSharedWith(*viewer.account)) {
+    out.emplace_back(options_.access->OwnerOf(name).account, std::move(name));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string VolumeFs::AccountText(uint64_t number) {
+  std::string digits = std::to_string(number);
+  return std::string(digits.size() < 12 ? 12 - digits.size() : 0, '0') + digits;
+}
+
+std::optional<uint64_t> VolumeFs::AccountNumber(const std::string& id) {
+  if (id.size() != 12) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : id) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
 struct stat VolumeFs::DirStat(Ino ino) const {
   struct stat st {};
   st.st_ino = ino;
   // snapshots/ is writable by its owner only so that unlink can delete a snapshot; creating
   // a file there is refused by the mount itself.
   st.st_mode = S_IFDIR | 0755;
-  st.st_nlink = ino == kRootIno ? 4 : 2;
+  st.st_nlink = ino == kRootIno ? (options_.access != nullptr ? 5 : 4) : 2;
   st.st_uid = uid_;
   st.st_gid = gid_;
   st.st_blksize = 4096;
@@ -174,6 +207,18 @@ Result<struct stat> VolumeFs::StatInode(Ino ino, const Viewer& viewer) {
     case InodeKind::kVolumesDir:
     case InodeKind::kSnapshotsDir:
       return DirStat(ino);
+    case InodeKind::kSharedDir:
+      if (options_.access == nullptr) break;
+      return DirStat(ino);
+    case InodeKind::kAccountDir:
+    case InodeKind::kAccountSnapshotsDir: {
+      // There for a viewer only while that account shares something with it.
+      const std::string owner = AccountText(ObjectIdOf(ino));
+      for (const auto& [account, name] : SharedWith(viewer)) {
+        if (account == owner) return DirStat(ino);
+      }
+      break;
+    }
     case InodeKind::kVolume: {
       CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, store_->GetVolumeById(ObjectIdOf(ino)));
       if (!Sees(viewer, v.name)) break;
@@ -181,7 +226,7 @@ Result<struct stat> VolumeFs::StatInode(Ino ino, const Viewer& viewer) {
     }
     case InodeKind::kSnapshot: {
       CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, snapshots_.Find(ObjectIdOf(ino)));
-      if (!Sees(viewer, s.name)) break;
+      if (!SeesSnapshot(viewer, s.name)) break;
       return SnapshotStat(s);
     }
     default:

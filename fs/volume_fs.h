@@ -6,7 +6,8 @@
 //                snapshot; snapshots are taken with clonectl, never created here
 //
 // With an AccessPolicy (access_policy.h) each account sees its own volumes and snapshots in
-// those directories, under the names it gave them, owned by its first user's uid.
+// those directories, under the names it gave them, owned by its first user's uid, and
+//   /shared/ACCOUNT/snapshots/  the snapshots account ACCOUNT shares with it, read-only
 //
 // Every method answers its request exactly once, with its last statement; nothing after the
 // reply may throw. (The trampolines in fuse_server.cc answer EIO for an exception thrown
@@ -29,6 +30,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "fs/access_policy.h"
@@ -158,6 +160,14 @@ class VolumeFs {
   // The name a store name shows under in the owner's view.
   std::string ShownName(const std::string& store_name) const;
   uid_t UidOf(const std::string& store_name) const;
+  // Whether `viewer` owns snapshot `store_name` or has it shared with it.
+  bool SeesSnapshot(const Viewer& viewer, const std::string& store_name) const;
+  // The snapshots other accounts share with `viewer`, as (owner, store name), by owner.
+  std::vector<std::pair<std::string, std::string>> SharedWith(const Viewer& viewer) const;
+  // An account id and the number its shared/ directories' inodes carry.
+  static std::string AccountText(uint64_t number);
+  static std::optional<uint64_t> AccountNumber(const std::string& id);
+  static Ino ParentOf(Ino dir);
 
   struct stat DirStat(Ino ino) const;
   struct stat VolumeStat(const store::VolumeInfo& v);
@@ -168,6 +178,10 @@ class VolumeFs {
   // number or one the viewer may not see.
   Result<struct stat> StatInode(Ino ino, const Viewer& viewer);
   fuse_entry_param Entry(const struct stat& st) const;
+  // The attributes of a name in volumes/ or in a snapshots/ directory (NotFound when there is
+  // none, or none `viewer` may see).
+  Result<struct stat> LookupVolume(const std::string& store_name);
+  Result<struct stat> LookupSnapshot(const Viewer& viewer, const std::string& store_name);
   // How long the kernel may keep the name and attributes of `ino`.
   double AttrTimeout(Ino ino) const;
 

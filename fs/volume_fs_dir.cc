@@ -40,39 +40,62 @@ Status RetryWhileOpen(Op op) {
 
 }  // namespace
 
+Result<struct stat> VolumeFs::LookupVolume(const std::string& store_name) {
+  Result<store::VolumeInfo> v = store_->GetVolume(store_name);
+  if (v.ok()) return VolumeStat(*v);
+  return v.status();
+}
+
+Result<struct stat> VolumeFs::LookupSnapshot(const Viewer& viewer, const std::string& store_name) {
+  Result<store::SnapshotInfo> s = store_->GetSnapshot(store_name);
+  if (!s.ok()) return s.status();
+  if (!SeesSnapshot(viewer, s->name)) return Status::NotFound(store_name);
+  snapshots_.Remember(*s);
+  return SnapshotStat(*s);
+}
+
 void VolumeFs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   std::string n(name);
   const Viewer viewer = ViewerOf(req);
   // Another account's object of that name is simply not there for this one.
-  const std::string store_name = StoreNameFor(viewer, n).value_or("");
+  const std::optional<std::string> own = StoreNameFor(viewer, n);
   Result<struct stat> st = Status::NotFound(n);
-  if (parent == kRootIno) {
-    if (n == "volumes") st = DirStat(kVolumesDirIno);
-    if (n == "snapshots") st = DirStat(kSnapshotsDirIno);
-  } else if (store_name.empty() && (parent == kVolumesDirIno || parent == kSnapshotsDirIno)) {
-    // a user without an account: nothing is there
-  } else if (parent == kVolumesDirIno) {
-    Result<store::VolumeInfo> v = store_->GetVolume(store_name);
-    if (v.ok()) {
-      st = VolumeStat(*v);
-    } else if (!IsNoSuchName(v.status())) {
-      st = v.status();  // a real failure, not a name that cannot exist
-    }
-  } else if (parent == kSnapshotsDirIno) {
-    Result<store::SnapshotInfo> s = store_->GetSnapshot(store_name);
-    if (s.ok()) {
-      snapshots_.Remember(*s);
-      st = SnapshotStat(*s);
-    } else if (!IsNoSuchName(s.status())) {
-      st = s.status();
-    }
-  } else if (!IsDirectory(parent)) {
-    fuse_reply_err(req, ENOTDIR);
-    return;
+  switch (KindOf(parent)) {
+    case InodeKind::kRoot:
+      if (n == "volumes") st = DirStat(kVolumesDirIno);
+      if (n == "snapshots") st = DirStat(kSnapshotsDirIno);
+      if (n == "shared" && options_.access != nullptr) st = DirStat(kSharedDirIno);
+      break;
+    case InodeKind::kVolumesDir:
+      if (own) st = LookupVolume(*own);
+      break;
+    case InodeKind::kSnapshotsDir:
+      if (own) st = LookupSnapshot(viewer, *own);
+      break;
+    case InodeKind::kSharedDir:
+      if (std::optional<uint64_t> account = AccountNumber(n)) {
+        st = StatInode(AccountDirIno(*account), viewer);
+      }
+      break;
+    case InodeKind::kAccountDir:
+      if (n == "snapshots") st = StatInode(AccountSnapshotsIno(ObjectIdOf(parent)), viewer);
+      break;
+    case InodeKind::kAccountSnapshotsDir:
+      if (store::ValidateName(n, "snapshot").ok()) {
+        st = LookupSnapshot(viewer,
+                            options_.access->StoreNameOf(AccountText(ObjectIdOf(parent)), n));
+      }
+      break;
+    case InodeKind::kInvalid:
+      break;
+    case InodeKind::kVolume:
+    case InodeKind::kSnapshot:
+      fuse_reply_err(req, ENOTDIR);
+      return;
   }
   if (!st.ok()) {
-    if (st.status().IsNotFound()) {
-      fuse_reply_err(req, ENOENT);
+    if (IsNoSuchName(st.status())) {
+      fuse_reply_err(req, ENOENT);  // not there, or a name that cannot exist
     } else {
       ReplyError(req, st.status(), "lookup", n);
     }
@@ -139,14 +162,39 @@ void VolumeFs::OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     return;
   }
   const Viewer viewer = ViewerOf(req);
+  if (!StatInode(ino, viewer).ok()) {
+    fuse_reply_err(req, ENOENT);  // a shared/ directory of an account that shares nothing now
+    return;
+  }
   auto listing = std::make_shared<DirListing>();
   listing->ino = ino;
   listing->viewer = viewer;
   listing->entries.push_back({".", ino, S_IFDIR});
-  listing->entries.push_back({"..", kRootIno, S_IFDIR});
+  listing->entries.push_back({"..", ParentOf(ino), S_IFDIR});
+  const InodeKind kind = KindOf(ino);
   if (ino == kRootIno) {
     listing->entries.push_back({"volumes", kVolumesDirIno, S_IFDIR});
     listing->entries.push_back({"snapshots", kSnapshotsDirIno, S_IFDIR});
+    if (options_.access != nullptr) listing->entries.push_back({"shared", kSharedDirIno, S_IFDIR});
+  } else if (kind == InodeKind::kSharedDir) {
+    std::string last;
+    for (const auto& [owner, name] : SharedWith(viewer)) {
+      std::optional<uint64_t> number = AccountNumber(owner);
+      if (owner == last || !number) continue;
+      listing->entries.push_back({owner, AccountDirIno(*number), S_IFDIR});
+      last = owner;
+    }
+  } else if (kind == InodeKind::kAccountDir) {
+    listing->entries.push_back({"snapshots", AccountSnapshotsIno(ObjectIdOf(ino)), S_IFDIR});
+  } else if (kind == InodeKind::kAccountSnapshotsDir) {
+    const std::string owner = AccountText(ObjectIdOf(ino));
+    for (const auto& [account, name] : SharedWith(viewer)) {
+      if (account != owner) continue;
+      Result<store::SnapshotInfo> s = store_->GetSnapshot(name);
+      if (!s.ok()) continue;  // deleted since it was shared
+      snapshots_.Remember(*s);
+      listing->entries.push_back({ShownName(s->name), SnapshotIno(s->id), S_IFREG});
+    }
   } else if (ino == kVolumesDirIno) {
     for (const store::VolumeInfo& v : store_->ListVolumes()) {
       if (Sees(viewer, v.name))
@@ -217,9 +265,11 @@ void VolumeFs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_
     fuse_reply_err(req, EACCES);
     return;
   }
-  const std::optional<std::string> store_name = StoreNameFor(ViewerOf(req), name);
+  const Viewer viewer = ViewerOf(req);
+  const std::optional<std::string> store_name = StoreNameFor(viewer, name);
   if (!store_name) {
-    fuse_reply_err(req, EACCES);  // a user without an account may create nothing
+    // A user without an account may create nothing; a name no volume can have is invalid.
+    fuse_reply_err(req, viewer.account ? EINVAL : EACCES);
     return;
   }
   store::VolumeInfo info;
@@ -244,9 +294,10 @@ void VolumeFs::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t
     fuse_reply_err(req, parent != kVolumesDirIno ? EACCES : EPERM);
     return;
   }
-  const std::optional<std::string> store_name = StoreNameFor(ViewerOf(req), name);
+  const Viewer viewer = ViewerOf(req);
+  const std::optional<std::string> store_name = StoreNameFor(viewer, name);
   if (!store_name) {
-    fuse_reply_err(req, EACCES);
+    fuse_reply_err(req, viewer.account ? EINVAL : EACCES);
     return;
   }
   store::VolumeInfo info;
@@ -257,6 +308,17 @@ void VolumeFs::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t
   }
   fuse_entry_param e = Entry(VolumeStat(info));
   fuse_reply_entry(req, &e);
+}
+
+Ino VolumeFs::ParentOf(Ino dir) {
+  switch (KindOf(dir)) {
+    case InodeKind::kAccountDir:
+      return kSharedDirIno;
+    case InodeKind::kAccountSnapshotsDir:
+      return AccountDirIno(ObjectIdOf(dir));
+    default:
+      return kRootIno;
+  }
 }
 
 void VolumeFs::Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
