@@ -40,6 +40,10 @@ using nlohmann::json;
 
 struct CliOptions {
   std::string store_dir;
+  std::string account;  // --account ID: root acts as that account
+  CLI::Option* account_opt = nullptr;
+  std::string account_id;          // `account create|show ID`
+  std::vector<std::string> users;  // `account create --user NAME`
   bool json = false;
   double timeout_seconds = 300;
   std::string region = "local";
@@ -246,7 +250,8 @@ json Init(const CliOptions& o) {
 }
 
 // Sends the request to the daemon when one answers on the store's socket, else runs it here.
-json Execute(const CliOptions& o, const json& request) {
+json Execute(const CliOptions& o, json request) {
+  if (o.account_opt->count() > 0) request["account"] = o.account;
   RunOptions r;
   r.store_dir = o.store_dir;
   r.key_file = KeyFilePath(o);
@@ -298,6 +303,8 @@ json BuildArgs(const CliOptions& o, json* args) {
     (*args)["kms_key"] = o.kms_key;
   }
   if (c == "volume.rekey") (*args)["name"] = o.name;
+  if (c == "account.create" || c == "account.show") (*args)["id"] = o.account_id;
+  if (c == "account.create") (*args)["users"] = o.users;
   if (c.rfind("key.", 0) == 0 && c != "key.create" && c != "key.list") (*args)["key"] = o.key;
   if (c == "key.create" && !o.alias.empty()) (*args)["alias"] = o.alias;
   if (c == "key.create" && !o.description.empty()) (*args)["description"] = o.description;
@@ -558,6 +565,23 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
       ->required();
 }
 
+void DefineAccountCommands(CLI::App& app, CliOptions& o) {
+  CLI::App* account =
+      app.add_subcommand("account", "Accounts: who owns which volumes, snapshots and keys");
+  account->require_subcommand(1);
+  CLI::App* create = Leaf(account, "create", "Create an account for Unix users (store owner only)",
+                          o, "account.create");
+  create->add_option("ACCOUNT_ID", o.account_id, "12 digits, e.g. 012345678901")->required();
+  create->add_option("--user", o.users, "A Unix user of the account (repeatable)")
+      ->required()
+      ->type_name("NAME")
+      ->allow_extra_args(false);
+  Leaf(account, "list", "List accounts (yours, unless you own the store)", o, "account.list");
+  Leaf(account, "show", "Describe an account", o, "account.show")
+      ->add_option("ACCOUNT_ID", o.account_id, "12 digits")
+      ->required();
+}
+
 void DefineCommands(CLI::App& app, CliOptions& o) {
   app.fallthrough();  // global options may follow the subcommand
   app.require_subcommand(1);
@@ -565,6 +589,10 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
                  "Store directory ($CLONEFS_HOME, else /var/lib/clonefs/local)")
       ->type_name("DIR");
   app.add_flag("--json", o.json, "Print the result (or error) as JSON");
+  o.account_opt = app.add_option("--account", o.account,
+                                 "Act as this account (12 digits; root only, for administration "
+                                 "and tests)")
+                      ->type_name("ID");
   app.add_option("--timeout", o.timeout_seconds, "Seconds to wait for the daemon's answer")
       ->check(CLI::PositiveNumber)
       ->type_name("SECONDS")
@@ -583,6 +611,7 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
   DefineVolumeCommands(app, o);
   DefineSnapshotCommands(app, o);
   DefineKeyCommands(app, o);
+  DefineAccountCommands(app, o);
   CLI::App* st = app.add_subcommand("store", "Inspect and maintain the store");
   st->require_subcommand(1);
   Leaf(st, "info", "Region, directory, account and format version", o, "store.info");
