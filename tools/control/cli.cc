@@ -438,26 +438,26 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
       ->check(CLI::IsMember({"none", "zstd"}));
   Leaf(volume, "list", "List volumes", o, "volume.list");
   Leaf(volume, "show", "Describe a volume", o, "volume.show")
-      ->add_option("NAME", o.name, "Volume name")
+      ->add_option("NAME", o.name, "Volume name or ARN")
       ->required();
   CLI::App* resize = Leaf(volume, "resize", "Grow or shrink a volume", o, "volume.resize");
-  resize->add_option("NAME", o.name, "Volume name")->required();
+  resize->add_option("NAME", o.name, "Volume name or ARN")->required();
   resize->add_option("--size", o.size, "New size, e.g. 20G")->required()->type_name("SIZE");
   Leaf(volume, "delete", "Delete a volume and free its pages", o, "volume.delete")
-      ->add_option("NAME", o.name, "Volume name")
+      ->add_option("NAME", o.name, "Volume name or ARN")
       ->required();
   o.name_opt =
       Leaf(volume, "usage", "Space used by one volume, or by every volume", o, "volume.usage")
-          ->add_option("NAME", o.name, "Volume name (default: all volumes)");
+          ->add_option("NAME", o.name, "Volume name or ARN (default: all your volumes)");
   CLI::App* clone =
       Leaf(volume, "clone", "Clone a volume as of now (copy-on-write)", o, "volume.clone");
-  clone->add_option("SOURCE_VOLUME", o.source, "The volume to clone")->required();
+  clone->add_option("SOURCE_VOLUME", o.source, "The volume to clone (name or ARN)")->required();
   clone->add_option("NEW_VOLUME", o.name, "The new volume's name")->required();
   clone->add_flag("--full-copy", o.full_copy,
                   "Copy every byte into an independent volume (a new clone lineage)");
   CLI::App* restore = Leaf(volume, "restore", "Create a volume from a snapshot (copy-on-write)", o,
                            "volume.restore");
-  restore->add_option("SNAPSHOT", o.snapshot, "The snapshot to restore")->required();
+  restore->add_option("SNAPSHOT", o.snapshot, "The snapshot to restore (name or ARN)")->required();
   restore->add_option("NEW_VOLUME", o.name, "The new volume's name")->required();
   restore->add_flag("--full-copy", o.full_copy,
                     "Copy every byte into an independent volume (a new clone lineage)");
@@ -475,7 +475,7 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
       ->type_name("KEY");
   CLI::App* rekey = Leaf(volume, "rekey", "Re-wrap an encrypted volume's data keys under a key", o,
                          "volume.rekey");
-  rekey->add_option("NAME", o.name, "Volume name")->required();
+  rekey->add_option("NAME", o.name, "Volume name or ARN")->required();
   rekey->add_option("--kms-key", o.kms_key, kms_help)->required()->type_name("KEY");
 }
 
@@ -531,7 +531,7 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
   snapshot->require_subcommand(1);
   CLI::App* create =
       Leaf(snapshot, "create", "Take a point-in-time snapshot of a volume", o, "snapshot.create");
-  create->add_option("VOLUME", o.volume, "The volume to snapshot")->required();
+  create->add_option("VOLUME", o.volume, "The volume to snapshot (name or ARN)")->required();
   create->add_option("SNAPSHOT", o.snapshot, "The snapshot's name")->required();
   create->add_option("--tag", o.tags, "A tag, KEY=VALUE (repeatable)")
       ->type_name("KEY=VALUE")
@@ -540,7 +540,7 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
                      ->add_option("--volume", o.volume, "Only the snapshots of this volume")
                      ->type_name("VOLUME");
   Leaf(snapshot, "show", "Describe a snapshot", o, "snapshot.show")
-      ->add_option("SNAPSHOT", o.snapshot, "Snapshot name")
+      ->add_option("SNAPSHOT", o.snapshot, "Snapshot name or ARN")
       ->required();
   CLI::App* copy = Leaf(snapshot, "copy",
                         "Copy a snapshot of this region, or of another by its ARN, into a new "
@@ -561,7 +561,7 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
   copy->add_flag("--wait", o.wait, "Wait until the copy is available, showing its progress");
   Leaf(snapshot, "delete", "Delete a snapshot (the target of a copy: cancel the copy)", o,
        "snapshot.delete")
-      ->add_option("SNAPSHOT", o.snapshot, "Snapshot name")
+      ->add_option("SNAPSHOT", o.snapshot, "Snapshot name or ARN")
       ->required();
 }
 
