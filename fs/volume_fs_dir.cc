@@ -196,6 +196,9 @@ void VolumeFs::ReleaseDir(fuse_req_t req, fuse_file_info* fi) {
 }
 
 Status VolumeFs::CreateVolume(const char* name, store::VolumeInfo* info) {
+  // A name as typed: the store also takes another account's ACCOUNT.NAME, which a file
+  // created in the mount must never become.
+  CLONEFS_RETURN_IF_ERROR(store::ValidateName(name, "volume"));
   store::VolumeOptions opts;
   opts.size_bytes = 0;  // grows with writes, fallocate or truncate(1)
   CLONEFS_ASSIGN_OR_RETURN(*info, store_->CreateVolume(name, opts));

@@ -226,6 +226,19 @@ TEST_F(AccountsTest, OnlyTheOwnersAccountUsesKeysForNow) {
   EXPECT_TRUE(OkAs(kNobody, "volume.list")["Volumes"].empty());
 }
 
+TEST_F(AccountsTest, StoreWideCommandsAreTheOwnersAndTheTemporaryPrefixIsReserved) {
+  MakeAccounts();
+  EXPECT_EQ(CodeAs(kNobody, "store.usage"), "AccessDenied");
+  EXPECT_EQ(CodeAs(kNobody, "store.gc"), "AccessDenied");
+  OkAs(kNobody, "store.info");
+  OkAs(kNobody, "store.sync");
+  OkAs(0, "store.usage");
+  OkAs(kNobody, "volume.create", {{"name", "v"}, {"size", "1M"}});
+  EXPECT_EQ(CodeAs(kNobody, "snapshot.create", {{"volume", "v"}, {"name", "clonefs-full-copy-x"}}),
+            "InvalidParameterValue");
+  EXPECT_TRUE(OkAs(kNobody, "snapshot.list")["Snapshots"].empty());
+}
+
 TEST_F(AccountsTest, AtMostOneHundredManualSnapshotsPerAccount) {
   MakeAccounts();
   OkAs(kNobody, "volume.create", {{"name", "v"}, {"size", "1M"}});

@@ -3,6 +3,7 @@
 #include "base/error_names.h"
 #include "store/access/arn.h"
 #include "store/access/store_names.h"
+#include "tools/control/snapshot_quota.h"
 
 namespace clonefs::control {
 namespace {
@@ -17,6 +18,11 @@ Status NotFound(std::string_view kind, const std::string& ref) {
 Result<std::string> NewStoreName(const CommandContext& ctx, const std::string& typed,
                                  std::string_view kind) {
   CLONEFS_RETURN_IF_ERROR(store::ValidateName(typed, kind));
+  if (kind == access::kSnapshotType && typed.rfind(kTemporarySnapshotPrefix, 0) == 0) {
+    return errors::InvalidParameterValue(
+        "snapshot name '" + typed + "': names starting with " + kTemporarySnapshotPrefix +
+        " are reserved for the temporary snapshots of --full-copy clones");
+  }
   return access::StoreName(ctx.store->info().account_id, ctx.caller.account, typed);
 }
 

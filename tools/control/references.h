@@ -18,7 +18,8 @@
 namespace clonefs::control {
 
 // The store name of the caller's new resource `typed` (a volume or snapshot about to be made);
-// InvalidParameterValue when `typed` breaks the naming rules. `kind` is "volume" or "snapshot".
+// InvalidParameterValue when `typed` breaks the naming rules, or is a snapshot name with the
+// prefix reserved for --full-copy's temporary snapshots. `kind` is "volume" or "snapshot".
 Result<std::string> NewStoreName(const CommandContext& ctx, const std::string& typed,
                                  std::string_view kind);
 

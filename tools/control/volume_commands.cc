@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 
+#include "store/access/store_names.h"
 #include "tools/control/commands.h"
 #include "tools/control/full_copy.h"
 #include "tools/control/json_views.h"
@@ -192,8 +193,8 @@ Result<json> Clone(CommandContext& ctx) {
     CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CloneVolume(source, name, keys));
     return VolumeJson(ctx, v);
   }
-  CLONEFS_ASSIGN_OR_RETURN(std::string temporary,
-                           NewStoreName(ctx, TemporarySnapshotName(), "snapshot"));
+  const std::string temporary =
+      access::StoreName(ctx.store->info().account_id, ctx.caller.account, TemporarySnapshotName());
   CLONEFS_RETURN_IF_ERROR(ctx.store->CreateSnapshot(source, temporary, {}).status());
   Result<store::VolumeInfo> copied = Status::IOError("not copied");
   {
