@@ -239,6 +239,27 @@ TEST_F(AccountsTest, StoreWideCommandsAreTheOwnersAndTheTemporaryPrefixIsReserve
   EXPECT_TRUE(OkAs(kNobody, "snapshot.list")["Snapshots"].empty());
 }
 
+TEST_F(AccountsTest, AnAccountsCopiesAreItsOwn) {
+  MakeAccounts();
+  OkAs(kNobody, "volume.create", {{"name", "v"}, {"size", "1M"}});
+  OkAs(kNobody, "snapshot.create", {{"volume", "v"}, {"name", "s1"}});
+  json copy =
+      OkAs(kNobody, "snapshot.copy", {{"source", Arn(kA, "snapshot", "s1")}, {"target", "c1"}});
+  EXPECT_EQ(copy["SnapshotArn"], Arn(kA, "snapshot", "c1"));
+  EXPECT_EQ(copy["SourceSnapshotArn"], Arn(kA, "snapshot", "s1"));
+  EXPECT_EQ(OkAs(kNobody, "snapshot.list")["Snapshots"].size(), 2u);
+  EXPECT_TRUE(OkAs(0, "snapshot.list")["Snapshots"].empty());
+  EXPECT_EQ(CodeAs(kNobody, "snapshot.copy", {{"source", "s1"}, {"target", "c1"}}),
+            "SnapshotAlreadyExists");
+  json dup = As(kNobody, "snapshot.copy", {{"source", "s1"}, {"target", "c1"}});
+  EXPECT_EQ(dup["error"]["Message"], "snapshot 'c1' already exists");  // never ACCOUNT.c1
+  // Another region's store has accounts of its own: only the owner's account copies from it.
+  EXPECT_EQ(CodeAs(kNobody, "snapshot.copy",
+                   {{"source", "arn:clonefs:eu-west-1:" + std::string(kA) + ":snapshot:s1"},
+                    {"target", "c2"}}),
+            "InvalidParameterCombination");
+}
+
 TEST_F(AccountsTest, AtMostOneHundredManualSnapshotsPerAccount) {
   MakeAccounts();
   OkAs(kNobody, "volume.create", {{"name", "v"}, {"size", "1M"}});
