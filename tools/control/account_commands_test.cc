@@ -113,6 +113,7 @@ TEST_F(AccountsTest, OnlyRootMayActAsAnotherAccount) {
       "AccessDenied");  // root acting as A has A's rights
   EXPECT_EQ(As(kNobody, "volume.list", {}, kA)["error"]["Code"], "AccessDenied");  // even its own
   EXPECT_EQ(As(kNobody, "volume.list", {}, kB)["error"]["Code"], "AccessDenied");
+  EXPECT_EQ(As(kNobody, "volume.list", {}, "bad")["error"]["Code"], "AccessDenied");
   EXPECT_EQ(As(0, "volume.list", {}, "999999999999")["error"]["Code"], "AccountNotFound");
   EXPECT_EQ(As(0, "volume.list", {}, "0123456789012")["error"]["Code"], "InvalidParameterValue");
   EXPECT_EQ(As(0, "volume.list", {}, owner_)["ok"], true);

@@ -63,11 +63,11 @@ Result<Caller> IdentifyCaller(const access::AccountRegistry& accounts,
   // Root and the directory's owner are exactly the owner account's users.
   caller.admin = own->store_owner;
   if (!as_account.has_value()) return caller;
-  CLONEFS_RETURN_IF_ERROR(access::ValidateAccountId(*as_account));
   if (caller.uid != 0) {
     return errors::AccessDenied("only root may act as another account (--account " + *as_account +
                                 ")");
   }
+  CLONEFS_RETURN_IF_ERROR(access::ValidateAccountId(*as_account));
   std::optional<access::Account> acted = accounts.Find(*as_account);
   if (!acted.has_value()) return errors::AccountNotFound(*as_account);
   caller.account = acted->id;
