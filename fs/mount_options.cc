@@ -39,6 +39,17 @@ bool IsLogLevel(std::string_view v) {
   return v == "trace" || v == "debug" || v == "info" || v == "warn" || v == "error";
 }
 
+// The value of option `key`: a positive number of `what`.
+Result<uint64_t> PositiveCount(std::string_view key, std::string_view value, const char* what) {
+  uint64_t n = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec != std::errc() || end != value.data() + value.size() || n == 0) {
+    return Status::InvalidArgument("bad " + std::string(key) + " '" + std::string(value) +
+                                   "' (a positive number of " + what + ")");
+  }
+  return n;
+}
+
 // Applies one option of a -o list.
 Status ApplyOption(std::string_view opt, MountOptions* out) {
   if (opt.empty()) return Status::OK();
@@ -61,13 +72,10 @@ Status ApplyOption(std::string_view opt, MountOptions* out) {
     }
     out->cache_bytes = mb << 20;
   } else if (key == "snapshot_quota") {
-    uint64_t n = 0;
-    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
-    if (ec != std::errc() || end != value.data() + value.size() || n == 0) {
-      return Status::InvalidArgument("bad snapshot_quota '" + std::string(value) +
-                                     "' (a positive number of snapshots)");
-    }
-    out->snapshot_quota = n;
+    CLONEFS_ASSIGN_OR_RETURN(out->snapshot_quota, PositiveCount(key, value, "snapshots"));
+  } else if (key == "max_connections_per_uid") {
+    CLONEFS_ASSIGN_OR_RETURN(out->max_connections_per_uid,
+                             PositiveCount(key, value, "connections"));
   } else if (key == "log_file") {
     if (value.empty()) return Status::InvalidArgument("log_file needs a path");
     out->log_file = std::string(value);
@@ -164,6 +172,8 @@ std::string MountUsage(std::string_view program) {
          "  passphrase_file=PATH  unlock them with the passphrase in PATH instead\n"
          "  snapshot_quota=N    manual snapshots a snapshot copy may bring the store to\n"
          "                      (default 10000; SnapshotQuotaExceeded past it)\n"
+         "  max_connections_per_uid=N  control connections one Unix user may hold at once\n"
+         "                      (default 16, of 64 in all; StoreBusy past it)\n"
          "  sparse_blocks       a volume's st_blocks (du) count the bytes it stores, not its\n"
          "                      size; cp then copies a sparse volume instead of cloning it\n"
          "                      (`clonectl volume usage` shows real use either way)\n"

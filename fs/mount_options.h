@@ -4,8 +4,8 @@
 //
 // mount(8) and mount.fuse3 call `clonefs SOURCE MOUNTPOINT -o opts` for fstab entries of type
 // `fuse.clonefs`, so the options are a mix of four kinds, sorted here:
-//   - ours (log_level=, cache_mb=, log_file=, key_file=, passphrase_file=, snapshot_quota=),
-//     consumed;
+//   - ours (log_level=, cache_mb=, log_file=, key_file=, passphrase_file=, snapshot_quota=,
+//     max_connections_per_uid=), consumed;
 //   - the filesystem's own (sparse_blocks), checked here and left in fuse_options, where
 //     FuseServer (fuse_adapter.h) takes them out before libfuse sees the list;
 //   - mount(8)-only ones (defaults, noauto, _netdev, x-systemd.*, ...), dropped;
@@ -39,6 +39,9 @@ struct MountOptions {
   uint64_t cache_bytes = 512ull << 20;
   // Manual snapshots (copies in progress included) a snapshot copy may bring the store to.
   uint64_t snapshot_quota = 10000;
+  // Control-socket connections one uid may hold at once, under the socket's limit in all
+  // (ControlServer::kMaxConnections), so that one user cannot starve the others.
+  uint64_t max_connections_per_uid = 16;
   // The key store's root secret: a key file (empty: STORE_DIR.key) or a passphrase file.
   std::string key_file;
   std::string passphrase_file;

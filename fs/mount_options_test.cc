@@ -95,6 +95,25 @@ TEST(MountOptions, Errors) {
   EXPECT_NE(r.status().message().find("log_level"), std::string::npos);
 }
 
+TEST(MountOptions, CountsArePositive) {
+  Result<MountOptions> d = ParseMountArgs({"/s", "/m"});
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->max_connections_per_uid, 16u);
+  EXPECT_EQ(d->snapshot_quota, 10000u);
+  Result<MountOptions> r =
+      ParseMountArgs({"/s", "/m", "-o", "max_connections_per_uid=3,snapshot_quota=7"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->max_connections_per_uid, 3u);
+  EXPECT_EQ(r->snapshot_quota, 7u);
+  EXPECT_TRUE(r->fuse_options.empty());  // ours: not handed to libfuse
+  for (const char* bad : {"max_connections_per_uid=0", "max_connections_per_uid=x",
+                          "max_connections_per_uid=", "snapshot_quota=-1"}) {
+    Result<MountOptions> e = ParseMountArgs({"/s", "/m", "-o", bad});
+    EXPECT_EQ(e.status().code(), Status::Code::kInvalidArgument) << bad;
+    EXPECT_NE(e.status().message().find("a positive number"), std::string::npos) << bad;
+  }
+}
+
 TEST(MountOptions, HelpAndVersionNeedNoPositionals) {
   Result<MountOptions> h = ParseMountArgs({"--help"});
   ASSERT_TRUE(h.ok());

@@ -91,10 +91,11 @@ bool VolumeFs::Sees(const Viewer& viewer, const std::string& store_name) const {
 
 std::optional<std::string> VolumeFs::StoreNameFor(const Viewer& viewer,
                                                   const std::string& name) const {
-  if (viewer.all) return name;
   // Only a name an account can type: a store name of another account ("ACCOUNT.NAME") must
-  // not be reachable by spelling it out.
-  if (!viewer.account || !store::ValidateName(name, "").ok()) return std::nullopt;
+  // not be reachable by spelling it out, nor be created in the mount.
+  if (!store::ValidateName(name, "").ok()) return std::nullopt;
+  if (viewer.all) return name;
+  if (!viewer.account) return std::nullopt;
   return options_.access->StoreNameOf(*viewer.account, name);
 }
 

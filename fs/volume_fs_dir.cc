@@ -269,7 +269,7 @@ void VolumeFs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_
   const std::optional<std::string> store_name = StoreNameFor(viewer, name);
   if (!store_name) {
     // A user without an account may create nothing; a name no volume can have is invalid.
-    fuse_reply_err(req, viewer.account ? EINVAL : EACCES);
+    fuse_reply_err(req, viewer.all || viewer.account ? EINVAL : EACCES);
     return;
   }
   store::VolumeInfo info;
@@ -297,7 +297,7 @@ void VolumeFs::MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t
   const Viewer viewer = ViewerOf(req);
   const std::optional<std::string> store_name = StoreNameFor(viewer, name);
   if (!store_name) {
-    fuse_reply_err(req, viewer.account ? EINVAL : EACCES);
+    fuse_reply_err(req, viewer.all || viewer.account ? EINVAL : EACCES);
     return;
   }
   store::VolumeInfo info;

@@ -266,6 +266,15 @@ class Store {
   // The store's key store (KMS keys), as the store owner's account. Never null.
   virtual KeyService& keys() = 0;
 
+  // Documents: small opaque blobs that the layers above the store keep in its metadata (the
+  // account registry's "accounts"), so they live wherever the store's metadata does, whatever
+  // the backend. `name` is 1 to 64 letters, digits, '-', '_' or '.'; InvalidArgument otherwise.
+  // NotFound when the document was never saved.
+  virtual Result<std::string> LoadDocument(std::string_view name) = 0;
+  // Replaces document `name` with `bytes` in one step: after a crash it is either the old or the
+  // new bytes. Durable when it returns OK.
+  virtual Status SaveDocument(std::string_view name, std::string_view bytes) = 0;
+
   // Makes every acknowledged write of every volume durable.
   virtual Status Sync() = 0;
   virtual StoreUsage GetUsage() = 0;

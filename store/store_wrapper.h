@@ -91,6 +91,13 @@ class StoreWrapper : public Store {
     return target_->RestoreSnapshotInto(snapshot, dest);
   }
 
+  Result<std::string> LoadDocument(std::string_view name) override {
+    return target_->LoadDocument(name);
+  }
+  Status SaveDocument(std::string_view name, std::string_view bytes) override {
+    return target_->SaveDocument(name, bytes);
+  }
+
   Status Sync() override { return target_->Sync(); }
   StoreUsage GetUsage() override { return target_->GetUsage(); }
   Status CollectGarbage() override { return target_->CollectGarbage(); }

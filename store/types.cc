@@ -2,6 +2,7 @@
 // the names of the catalog's enums (as stored in catalog records and shown in JSON).
 #include "store/types.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace clonefs::store {
@@ -25,6 +26,18 @@ Status ValidateName(std::string_view name, std::string_view kind) {
   }
   if (name.back() == '-') return Status::InvalidArgument(quoted + " must not end with a hyphen");
   return Status::OK();
+}
+
+bool IsAccountId(std::string_view id) {
+  return id.size() == 12 &&
+         std::all_of(id.begin(), id.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Status ValidateStoreName(std::string_view name, std::string_view kind) {
+  if (name.size() > 13 && name[12] == '.' && IsAccountId(name.substr(0, 12))) {
+    return ValidateName(name.substr(13), kind);
+  }
+  return ValidateName(name, kind);
 }
 
 std::string_view CompressionName(Compression c) {

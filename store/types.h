@@ -95,6 +95,13 @@ struct StoreInfo {
 // Aurora identifier rules: 1-63 letters, digits and hyphens; first a letter; no trailing
 // hyphen; no two consecutive hyphens. `kind` ("volume", "snapshot") goes into the message.
 Status ValidateName(std::string_view name, std::string_view kind);
+// True when `id` is an account id: exactly 12 ASCII digits (leading zeros allowed). The
+// messages for anything else are store/access/account_id.h's.
+bool IsAccountId(std::string_view id);
+// A name as the store keeps it: a typed name (ValidateName) or, for a resource of an account
+// other than the store owner's, ACCOUNT.NAME (12 digits, a dot, a typed name; see
+// store/access/store_names.h). What the store engine checks; commands check typed names.
+Status ValidateStoreName(std::string_view name, std::string_view kind);
 // InvalidArgument unless `size` is a multiple of 512 bytes and at most 1 PiB.
 Status ValidateVolumeSize(uint64_t size);
 // InvalidArgument unless `page_size` is a power of two from 4096 to 65536.

@@ -175,7 +175,7 @@ Status Start(const fs::MountOptions& o, Daemon* d) {
   control::Services services;
   services.copies = d->copies.get();
   Result<std::unique_ptr<control::ControlServer>> control =
-      control::ControlServer::Start(d->events.get(), socket, services);
+      control::ControlServer::Start(d->events.get(), socket, services, o.max_connections_per_uid);
   if (!control.ok()) {
     return Status::IOError("cannot serve the control socket " + socket + ": " +
                            control.status().message());

@@ -49,6 +49,9 @@ inline constexpr std::string_view kDekExhausted = "DekExhausted";
 
 // --- the control plane ---
 inline constexpr std::string_view kAccessDenied = "AccessDenied";
+// Accounts (store/access): a well-formed account id with no account, or one taken already.
+inline constexpr std::string_view kAccountNotFound = "AccountNotFound";
+inline constexpr std::string_view kAccountAlreadyExists = "AccountAlreadyExists";
 inline constexpr std::string_view kDaemonUnavailable = "DaemonUnavailable";
 inline constexpr std::string_view kInternalError = "InternalError";
 // A long command (a --full-copy) was stopped before it finished; it left nothing behind.
@@ -87,6 +90,16 @@ inline Status InvalidParameterValue(std::string message) {
 }
 inline Status InvalidParameterCombination(std::string message) {
   return Named(kInvalidParameterCombination, Status::InvalidArgument(std::move(message)));
+}
+inline Status AccessDenied(std::string message) {
+  return Named(kAccessDenied, Status::InvalidState(std::move(message)));
+}
+inline Status AccountNotFound(const std::string& account) {
+  return Named(kAccountNotFound, Status::NotFound("account '" + account + "' does not exist"));
+}
+inline Status AccountAlreadyExists(const std::string& account) {
+  return Named(kAccountAlreadyExists,
+               Status::AlreadyExists("account '" + account + "' already exists"));
 }
 // A KMS key that cannot be used now (disabled, pending deletion, store locked, no grant).
 inline Status KmsKeyNotAccessible(std::string message) {

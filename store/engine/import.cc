@@ -49,7 +49,7 @@ class SnapshotImportImpl final : public SnapshotImport {
 
 Result<std::unique_ptr<SnapshotImport>> StoreImpl::BeginSnapshotImport(
     const std::string& name, const SnapshotImportOptions& options) {
-  CLONEFS_RETURN_IF_ERROR(ValidateName(name, "snapshot"));
+  CLONEFS_RETURN_IF_ERROR(ValidateStoreName(name, "snapshot"));
   const VolumeOptions& opts = options.volume;
   CLONEFS_RETURN_IF_ERROR(ValidateVolumeSize(opts.size_bytes));
   CLONEFS_RETURN_IF_ERROR(ValidatePageSize(opts.page_size));

@@ -47,7 +47,7 @@ SnapshotInfo StoreImpl::SnapshotNow(const VolumeState& vol, const std::string& n
 
 Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const std::string& name,
                                                const Tags& tags) {
-  CLONEFS_RETURN_IF_ERROR(ValidateName(name, "snapshot"));
+  CLONEFS_RETURN_IF_ERROR(ValidateStoreName(name, "snapshot"));
   CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(volume));
   std::unique_lock<std::shared_mutex> io(vol->io_mu);  // no write in flight across the switch
   std::lock_guard<std::mutex> l(catalog_mu_);
@@ -216,7 +216,7 @@ Result<VolumeInfo> StoreImpl::AddClone(const std::shared_ptr<VolumeState>& sourc
 
 Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::string& name,
                                           const CloneOptions& options) {
-  CLONEFS_RETURN_IF_ERROR(ValidateName(name, "volume"));
+  CLONEFS_RETURN_IF_ERROR(ValidateStoreName(name, "volume"));
   CLONEFS_ASSIGN_OR_RETURN(auto src, FindVolume(source));
   std::string kek;  // empty: the source's key, if it is encrypted
   if (!options.kms_key.empty()) {
@@ -256,7 +256,7 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
 
 Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot, const std::string& name,
                                               const CloneOptions& options) {
-  CLONEFS_RETURN_IF_ERROR(ValidateName(name, "volume"));
+  CLONEFS_RETURN_IF_ERROR(ValidateStoreName(name, "volume"));
   std::string kek;  // empty: the snapshot's key, if it is encrypted
   if (!options.kms_key.empty()) {
     CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(options.kms_key));

@@ -107,6 +107,8 @@ class StoreImpl final : public Store {
   Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override;
   Result<CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
                                               const std::string& dest) override;
+  Result<std::string> LoadDocument(std::string_view name) override;
+  Status SaveDocument(std::string_view name, std::string_view bytes) override;
   Status Sync() override;
   Status GrowVolume(VolumeState& vol, uint64_t new_size);
   StoreUsage GetUsage() override;

@@ -61,7 +61,7 @@ Result<std::shared_ptr<VolumeState>> StoreImpl::PersistRootVolume(const std::str
 }
 
 Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const VolumeOptions& opts) {
-  CLONEFS_RETURN_IF_ERROR(ValidateName(name, "volume"));
+  CLONEFS_RETURN_IF_ERROR(ValidateStoreName(name, "volume"));
   CLONEFS_RETURN_IF_ERROR(ValidateVolumeSize(opts.size_bytes));
   CLONEFS_RETURN_IF_ERROR(ValidatePageSize(opts.page_size));
   VolumeInfo v;

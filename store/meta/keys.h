@@ -7,6 +7,8 @@
 //   l + BE32(segment)                        live record bytes of a segment (LE64)
 //   m + BE64(lineage) + BE64(block) + BE64(~epoch) + BE64(volume)   page-map block (page_map.h)
 //   s/<name>                                 store state: checkpoint, id and epoch counters
+//   d/<name>                                 a document kept for the layers above
+//   (Store::SaveDocument)
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,11 @@ inline constexpr char kCheckpoint[] = "s/checkpoint";
 inline constexpr char kNextVolumeId[] = "s/next_volume_id";
 inline constexpr char kNextEpoch[] = "s/next_epoch";  // BE64: the store-wide epoch counter
 inline constexpr char kNextSnapshotId[] = "s/next_snapshot_id";
+
+inline constexpr char kDocumentPrefix[] = "d/";
+inline std::string DocumentKey(std::string_view name) {
+  return kDocumentPrefix + std::string(name);
+}
 
 // The key of one object, or the prefix of every key of a kind ("...Prefix").
 inline std::string Tagged(char tag, uint64_t id) {

@@ -5,6 +5,9 @@
 #include <rocksdb/db.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
+#include <sys/stat.h>
+
+#include <cerrno>
 
 namespace clonefs::store {
 namespace {
@@ -107,7 +110,11 @@ Result<std::unique_ptr<MetaDb>> OpenRocksMetaDb(const std::string& dir, uint64_t
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   CLONEFS_RETURN_IF_ERROR(FromRocks(s, "open metadata"));
-  return std::unique_ptr<MetaDb>(new RocksMetaDb(db));
+  std::unique_ptr<MetaDb> meta(new RocksMetaDb(db));
+  // RocksDB makes its directory 0755 and its files 0644: the directory alone keeps the catalog
+  // (every account's names) from other local users, whatever mode the store directory has.
+  if (::chmod(dir.c_str(), 0700) != 0) return Status::FromErrno(errno, "chmod " + dir);
+  return meta;
 }
 
 }  // namespace clonefs::store

@@ -40,6 +40,10 @@ using nlohmann::json;
 
 struct CliOptions {
   std::string store_dir;
+  std::string account;  // --account ID: root acts as that account
+  CLI::Option* account_opt = nullptr;
+  std::string account_id;          // `account create|show ID`
+  std::vector<std::string> users;  // `account create --user NAME`
   bool json = false;
   double timeout_seconds = 300;
   std::string region = "local";
@@ -246,7 +250,8 @@ json Init(const CliOptions& o) {
 }
 
 // Sends the request to the daemon when one answers on the store's socket, else runs it here.
-json Execute(const CliOptions& o, const json& request) {
+json Execute(const CliOptions& o, json request) {
+  if (o.account_opt->count() > 0) request["account"] = o.account;
   RunOptions r;
   r.store_dir = o.store_dir;
   r.key_file = KeyFilePath(o);
@@ -298,6 +303,8 @@ json BuildArgs(const CliOptions& o, json* args) {
     (*args)["kms_key"] = o.kms_key;
   }
   if (c == "volume.rekey") (*args)["name"] = o.name;
+  if (c == "account.create" || c == "account.show") (*args)["id"] = o.account_id;
+  if (c == "account.create") (*args)["users"] = o.users;
   if (c.rfind("key.", 0) == 0 && c != "key.create" && c != "key.list") (*args)["key"] = o.key;
   if (c == "key.create" && !o.alias.empty()) (*args)["alias"] = o.alias;
   if (c == "key.create" && !o.description.empty()) (*args)["description"] = o.description;
@@ -431,26 +438,26 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
       ->check(CLI::IsMember({"none", "zstd"}));
   Leaf(volume, "list", "List volumes", o, "volume.list");
   Leaf(volume, "show", "Describe a volume", o, "volume.show")
-      ->add_option("NAME", o.name, "Volume name")
+      ->add_option("NAME", o.name, "Volume name or ARN")
       ->required();
   CLI::App* resize = Leaf(volume, "resize", "Grow or shrink a volume", o, "volume.resize");
-  resize->add_option("NAME", o.name, "Volume name")->required();
+  resize->add_option("NAME", o.name, "Volume name or ARN")->required();
   resize->add_option("--size", o.size, "New size, e.g. 20G")->required()->type_name("SIZE");
   Leaf(volume, "delete", "Delete a volume and free its pages", o, "volume.delete")
-      ->add_option("NAME", o.name, "Volume name")
+      ->add_option("NAME", o.name, "Volume name or ARN")
       ->required();
   o.name_opt =
       Leaf(volume, "usage", "Space used by one volume, or by every volume", o, "volume.usage")
-          ->add_option("NAME", o.name, "Volume name (default: all volumes)");
+          ->add_option("NAME", o.name, "Volume name or ARN (default: all your volumes)");
   CLI::App* clone =
       Leaf(volume, "clone", "Clone a volume as of now (copy-on-write)", o, "volume.clone");
-  clone->add_option("SOURCE_VOLUME", o.source, "The volume to clone")->required();
+  clone->add_option("SOURCE_VOLUME", o.source, "The volume to clone (name or ARN)")->required();
   clone->add_option("NEW_VOLUME", o.name, "The new volume's name")->required();
   clone->add_flag("--full-copy", o.full_copy,
                   "Copy every byte into an independent volume (a new clone lineage)");
   CLI::App* restore = Leaf(volume, "restore", "Create a volume from a snapshot (copy-on-write)", o,
                            "volume.restore");
-  restore->add_option("SNAPSHOT", o.snapshot, "The snapshot to restore")->required();
+  restore->add_option("SNAPSHOT", o.snapshot, "The snapshot to restore (name or ARN)")->required();
   restore->add_option("NEW_VOLUME", o.name, "The new volume's name")->required();
   restore->add_flag("--full-copy", o.full_copy,
                     "Copy every byte into an independent volume (a new clone lineage)");
@@ -468,7 +475,7 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
       ->type_name("KEY");
   CLI::App* rekey = Leaf(volume, "rekey", "Re-wrap an encrypted volume's data keys under a key", o,
                          "volume.rekey");
-  rekey->add_option("NAME", o.name, "Volume name")->required();
+  rekey->add_option("NAME", o.name, "Volume name or ARN")->required();
   rekey->add_option("--kms-key", o.kms_key, kms_help)->required()->type_name("KEY");
 }
 
@@ -524,7 +531,7 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
   snapshot->require_subcommand(1);
   CLI::App* create =
       Leaf(snapshot, "create", "Take a point-in-time snapshot of a volume", o, "snapshot.create");
-  create->add_option("VOLUME", o.volume, "The volume to snapshot")->required();
+  create->add_option("VOLUME", o.volume, "The volume to snapshot (name or ARN)")->required();
   create->add_option("SNAPSHOT", o.snapshot, "The snapshot's name")->required();
   create->add_option("--tag", o.tags, "A tag, KEY=VALUE (repeatable)")
       ->type_name("KEY=VALUE")
@@ -533,7 +540,7 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
                      ->add_option("--volume", o.volume, "Only the snapshots of this volume")
                      ->type_name("VOLUME");
   Leaf(snapshot, "show", "Describe a snapshot", o, "snapshot.show")
-      ->add_option("SNAPSHOT", o.snapshot, "Snapshot name")
+      ->add_option("SNAPSHOT", o.snapshot, "Snapshot name or ARN")
       ->required();
   CLI::App* copy = Leaf(snapshot, "copy",
                         "Copy a snapshot of this region, or of another by its ARN, into a new "
@@ -554,7 +561,24 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
   copy->add_flag("--wait", o.wait, "Wait until the copy is available, showing its progress");
   Leaf(snapshot, "delete", "Delete a snapshot (the target of a copy: cancel the copy)", o,
        "snapshot.delete")
-      ->add_option("SNAPSHOT", o.snapshot, "Snapshot name")
+      ->add_option("SNAPSHOT", o.snapshot, "Snapshot name or ARN")
+      ->required();
+}
+
+void DefineAccountCommands(CLI::App& app, CliOptions& o) {
+  CLI::App* account =
+      app.add_subcommand("account", "Accounts: who owns which volumes, snapshots and keys");
+  account->require_subcommand(1);
+  CLI::App* create = Leaf(account, "create", "Create an account for Unix users (store owner only)",
+                          o, "account.create");
+  create->add_option("ACCOUNT_ID", o.account_id, "12 digits, e.g. 012345678901")->required();
+  create->add_option("--user", o.users, "A Unix user of the account (repeatable)")
+      ->required()
+      ->type_name("NAME")
+      ->allow_extra_args(false);
+  Leaf(account, "list", "List accounts (yours, unless you own the store)", o, "account.list");
+  Leaf(account, "show", "Describe an account", o, "account.show")
+      ->add_option("ACCOUNT_ID", o.account_id, "12 digits")
       ->required();
 }
 
@@ -565,6 +589,10 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
                  "Store directory ($CLONEFS_HOME, else /var/lib/clonefs/local)")
       ->type_name("DIR");
   app.add_flag("--json", o.json, "Print the result (or error) as JSON");
+  o.account_opt = app.add_option("--account", o.account,
+                                 "Act as this account (12 digits; root only, for administration "
+                                 "and tests)")
+                      ->type_name("ID");
   app.add_option("--timeout", o.timeout_seconds, "Seconds to wait for the daemon's answer")
       ->check(CLI::PositiveNumber)
       ->type_name("SECONDS")
@@ -583,6 +611,7 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
   DefineVolumeCommands(app, o);
   DefineSnapshotCommands(app, o);
   DefineKeyCommands(app, o);
+  DefineAccountCommands(app, o);
   CLI::App* st = app.add_subcommand("store", "Inspect and maintain the store");
   st->require_subcommand(1);
   Leaf(st, "info", "Region, directory, account and format version", o, "store.info");

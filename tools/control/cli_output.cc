@@ -212,6 +212,34 @@ void PrintInit(std::ostream& out, const json& r) {
   }
 }
 
+std::string UsersText(const json& a) {
+  std::string text;
+  for (const json& u : a.at("Users")) {
+    if (!text.empty()) text += ", ";
+    text += Str(u, "UserName") + " (uid " + Str(u, "Uid") + ")";
+  }
+  return text.empty() ? "-" : text;
+}
+
+void PrintAccount(std::ostream& out, const json& a) {
+  PrintFields(out, {{"Account", Str(a, "AccountId")},
+                    {"Users", UsersText(a)},
+                    {"Created", Str(a, "CreationTime")}});
+}
+
+void PrintAccountList(std::ostream& out, const json& result) {
+  const json& accounts = result.at("Accounts");
+  if (accounts.empty()) {
+    out << "No accounts.\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {{"ACCOUNT", "USERS", "CREATED"}};
+  for (const json& a : accounts) {
+    rows.push_back({Str(a, "AccountId"), UsersText(a), Str(a, "CreationTime")});
+  }
+  PrintTable(out, rows);
+}
+
 }  // namespace
 
 void PrintTable(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
@@ -282,6 +310,10 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
       PrintPublicKey(out, result);
     } else if (command.rfind("key.", 0) == 0) {
       PrintKey(out, result);
+    } else if (command == "account.create" || command == "account.show") {
+      PrintAccount(out, result);
+    } else if (command == "account.list") {
+      PrintAccountList(out, result);
     } else {
       out << JsonToString(result, 2) << '\n';
     }

@@ -52,7 +52,18 @@ Result<nlohmann::json> ControlClient::Call(const nlohmann::json& request,
   nlohmann::json sent = request;
   if (on_progress && sent.is_object()) sent["progress"] = true;
   Status s = SendAllWithFds(fd_, JsonToString(sent) + "\n", fds, deadline);
-  if (!s.ok()) return Unavailable("sending the request to the daemon failed: " + s.message());
+  if (!s.ok()) {
+    // A daemon that refuses the connection (StoreBusy) answers before it has read anything
+    // and closes: its answer may be waiting even though the request could not be sent.
+    auto refusal =
+        reader_.ReadLine(std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+    if (refusal.ok() && refusal->has_value()) {
+      nlohmann::json response =
+          nlohmann::json::parse(refusal->value(), nullptr, /*allow_exceptions=*/false);
+      if (!response.is_discarded() && IsResponse(response)) return response;
+    }
+    return Unavailable("sending the request to the daemon failed: " + s.message());
+  }
   for (;;) {
     auto line = reader_.ReadLine(deadline);
     if (!line.ok()) {

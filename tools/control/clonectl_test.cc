@@ -504,5 +504,42 @@ TEST_F(ControlClonectl, RecipientKeysAndTheirPublicKeys) {
       << volume.err;
 }
 
+// Accounts in direct mode: root administers them, --account acts as one, and the text and
+// JSON forms follow the other commands'.
+TEST_F(ControlClonectl, AccountsInDirectMode) {
+  Init();
+  CliRun help = Clonectl("account --help");  // no store, no daemon
+  EXPECT_EQ(help.rc, 0) << help.err;
+  EXPECT_NE(help.out.find("create"), std::string::npos) << help.out;
+  CliRun made = InStore("account create 012345678901 --user nobody");
+  ASSERT_EQ(made.rc, 0) << made.err;
+  EXPECT_NE(made.out.find("Account:"), std::string::npos) << made.out;
+  EXPECT_NE(made.out.find("nobody (uid 65534)"), std::string::npos) << made.out;
+  CliRun list = InStore("account list");
+  ASSERT_EQ(list.rc, 0) << list.err;
+  EXPECT_EQ(list.out.rfind("ACCOUNT", 0), 0u) << list.out;
+  CliRun json_list = InStore("--json account list");
+  ASSERT_EQ(json_list.rc, 0);
+  json accounts = json::parse(json_list.out)["Accounts"];
+  ASSERT_EQ(accounts.size(), 2u);
+  EXPECT_TRUE(accounts[0]["AccountId"].is_string());
+  CliRun bad = InStore("account create 0123456789012 --user daemon");
+  EXPECT_EQ(bad.rc, 1);
+  EXPECT_NE(bad.err.find("InvalidParameterValue: account id '0123456789012' must be exactly 12 "
+                         "digits, not 13"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_EQ(InStore("account create 333333333333").rc, 2);  // --user is required
+  ASSERT_EQ(InStore("--account 012345678901 volume create db1 --size 1M").rc, 0);
+  CliRun shown = InStore("--json --account 012345678901 volume show db1");
+  ASSERT_EQ(shown.rc, 0) << shown.err;
+  EXPECT_EQ(json::parse(shown.out)["VolumeArn"], "arn:clonefs:eu-west-2:012345678901:volume:db1");
+  CliRun owners = InStore("volume show db1");
+  EXPECT_EQ(owners.rc, 1);
+  EXPECT_NE(owners.err.find("VolumeNotFound: volume 'db1' does not exist"), std::string::npos)
+      << owners.err;
+  EXPECT_EQ(InStore("--account 999999999999 volume list").rc, 1);
+}
+
 }  // namespace
 }  // namespace clonefs::control

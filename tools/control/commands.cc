@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <exception>
 
+#include "store/access/account_registry.h"
+#include "tools/control/identity.h"
 #include "tools/control/sizes.h"
 
 namespace clonefs::control {
@@ -21,6 +23,17 @@ const CommandSpec* FindCommand(std::string_view name) {
 
 ApiError Malformed(std::string message) {
   return {std::string(errors::kMalformedRequest), std::move(message)};
+}
+
+// The store names other accounts' resources ACCOUNT.NAME (store/access/store_names.h), and its
+// messages use those names; a caller knows its own resources by the names it typed.
+std::string InCallersNames(std::string message, const Caller& caller, const std::string& owner) {
+  if (caller.account.empty() || caller.account == owner) return message;
+  const std::string qualified = "'" + caller.account + ".";
+  for (size_t at; (at = message.find(qualified)) != std::string::npos;) {
+    message.erase(at + 1, qualified.size() - 1);  // keeps the quote
+  }
+  return message;
 }
 
 }  // namespace
@@ -45,6 +58,20 @@ Result<std::optional<std::string>> Args::OptionalString(const std::string& key) 
   std::string s = v->get<std::string>();
   if (s.empty()) return BadArg(key, "must not be empty");
   return std::optional<std::string>(std::move(s));
+}
+
+Result<std::vector<std::string>> Args::RequiredStrings(const std::string& key) {
+  const nlohmann::json* v = Find(key);
+  if (v == nullptr) return BadArg(key, "is required");
+  if (!v->is_array() || v->empty()) return BadArg(key, "must be a non-empty list of strings");
+  std::vector<std::string> out;
+  for (const nlohmann::json& item : *v) {
+    if (!item.is_string() || item.get<std::string>().empty()) {
+      return BadArg(key, "must be a non-empty list of strings");
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return out;
 }
 
 Result<std::optional<uint64_t>> Args::OptionalSize(const std::string& key) {
@@ -104,10 +131,16 @@ const std::vector<CommandSpec>& AllCommands() {
     RegisterKeyCommands(t);
     RegisterStreamCommands(t);
     RegisterCopyCommands(t);
+    RegisterAccountCommands(t);
     return t;
   }();
   return table;
 }
+
+Dispatcher::Dispatcher(store::Store* store, Services services)
+    : store_(store), services_(services), accounts_(OpenAccountRegistry(store)) {}
+
+Dispatcher::~Dispatcher() = default;
 
 nlohmann::json Dispatcher::HandleLine(std::string_view line, const Caller& caller,
                                       std::string* command, const ProgressHooks* hooks) const {
@@ -131,7 +164,8 @@ nlohmann::json Dispatcher::Handle(const nlohmann::json& request, const Caller& c
       (args_it == request.end() || args_it->is_null()) ? kNoArgs : *args_it;
   if (!args_json.is_object()) return ErrorResponse(Malformed("\"args\" must be a JSON object"));
   for (auto it = request.begin(); it != request.end(); ++it) {
-    if (it.key() != "command" && it.key() != "args" && it.key() != "progress") {
+    if (it.key() != "command" && it.key() != "args" && it.key() != "progress" &&
+        it.key() != "account") {
       return ErrorResponse(Malformed("unknown request field '" + it.key() + "'"));
     }
   }
@@ -140,6 +174,16 @@ nlohmann::json Dispatcher::Handle(const nlohmann::json& request, const Caller& c
     return ErrorResponse(Malformed("\"progress\" must be true or false"));
   }
   const bool wants_progress = progress_it != request.end() && progress_it->get<bool>();
+  auto account_it = request.find("account");
+  if (account_it != request.end() && !account_it->is_string()) {
+    return ErrorResponse(Malformed("\"account\" must be a string of 12 digits"));
+  }
+  if (!accounts_.ok()) return ErrorResponse(ToApiError(accounts_.status(), "store"));
+  const std::optional<std::string> as_account =
+      account_it == request.end() ? std::nullopt
+                                  : std::optional<std::string>(account_it->get<std::string>());
+  Result<Caller> who = IdentifyCaller(*accounts_.value(), store_->info(), caller, as_account);
+  if (!who.ok()) return ErrorResponse(ToApiError(who.status(), "account"));
 
   const CommandSpec* spec = FindCommand(name);
   if (spec == nullptr) {
@@ -153,8 +197,9 @@ nlohmann::json Dispatcher::Handle(const nlohmann::json& request, const Caller& c
   }
 
   Args args(args_json);
-  CommandContext ctx{store_, args, caller, "", nullptr, nullptr};
+  CommandContext ctx{store_, args, *who, "", nullptr, nullptr};
   ctx.services = &services_;
+  ctx.accounts = accounts_->get();
   if (hooks != nullptr) {
     if (wants_progress) ctx.progress = hooks->report;
     ctx.cancelled = hooks->cancelled;
@@ -162,8 +207,11 @@ nlohmann::json Dispatcher::Handle(const nlohmann::json& request, const Caller& c
   }
   try {
     Result<nlohmann::json> result = spec->handler(ctx);
-    if (!result.ok())
-      return ErrorResponse(ToApiError(result.status(), spec->resource, ctx.subject));
+    if (!result.ok()) {
+      ApiError e = ToApiError(result.status(), spec->resource, ctx.subject);
+      e.message = InCallersNames(std::move(e.message), *who, store_->info().account_id);
+      return ErrorResponse(e);
+    }
     return OkResponse(std::move(result).value());
   } catch (const std::exception& e) {
     return ErrorResponse(

@@ -1,7 +1,8 @@
 // Dispatcher: executes one control request against a Store. The daemon's control server and
 // clonectl's direct mode both go through here, so a command behaves the same either way.
 //
-// A request is {"command": "volume.create", "args": {...}}; the response is
+// A request is {"command": "volume.create", "args": {...}}, with "account": ID when root acts as
+// another account (--account); the response is
 // {"ok": true, "result": ...} or {"ok": false, "error": {"Code": ..., "Message": ...}}
 // (docs/CLI.md). A request may add "progress": true to be told how a long command (a
 // --full-copy) is getting on; the transport decides how (ProgressHooks). Commands live in a
@@ -15,6 +16,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -24,6 +26,10 @@
 #include "base/result.h"
 #include "store/store.h"
 #include "tools/control/errors.h"
+
+namespace clonefs::access {
+class AccountRegistry;
+}  // namespace clonefs::access
 
 namespace clonefs::control {
 
@@ -35,10 +41,16 @@ struct Services {
   CopyService* copies = nullptr;
 };
 
-// Who sent a request (from SO_PEERCRED, or the current process in direct mode).
+// Who sent a request: uid and pid from SO_PEERCRED (or the current process in direct mode);
+// the rest is filled in by the Dispatcher (identity.h) before any handler runs.
 struct Caller {
+  Caller() = default;
+  Caller(uint32_t uid_in, int32_t pid_in) : uid(uid_in), pid(pid_in) {}
+
   uint32_t uid = 0;
   int32_t pid = 0;
+  std::string account;  // the acting account: the uid's, or the one root named with --account
+  bool admin = false;   // acting as the store owner's account as root or the directory's owner
 };
 
 // Typed, validated access to a request's "args" object. Every accessor fails with
@@ -49,6 +61,8 @@ class Args {
 
   Result<std::string> RequiredString(const std::string& key);
   Result<std::optional<std::string>> OptionalString(const std::string& key);
+  // A non-empty list of non-empty strings.
+  Result<std::vector<std::string>> RequiredStrings(const std::string& key);
   // A size: a JSON integer of bytes, or a string such as "10G" (see ParseSize()).
   Result<std::optional<uint64_t>> OptionalSize(const std::string& key);
   Result<std::optional<uint64_t>> OptionalUint(const std::string& key);
@@ -90,6 +104,7 @@ struct CommandContext {
   CancelledFn cancelled;
   std::vector<int> fds = {};  // passed with the request; not the handler's to close
   const Services* services = nullptr;
+  access::AccountRegistry* accounts = nullptr;  // never null in a handler
 };
 
 using CommandHandler = std::function<Result<nlohmann::json>(CommandContext&)>;
@@ -110,6 +125,7 @@ void RegisterSnapshotCommands(std::vector<CommandSpec>& table);
 void RegisterKeyCommands(std::vector<CommandSpec>& table);
 void RegisterStreamCommands(std::vector<CommandSpec>& table);
 void RegisterCopyCommands(std::vector<CommandSpec>& table);
+void RegisterAccountCommands(std::vector<CommandSpec>& table);
 
 // Aurora's tag rules (at most 50, keys 1-128 and values 0-256 characters, no key twice);
 // InvalidArgument naming what is wrong.
@@ -117,9 +133,10 @@ Status CheckSnapshotTags(const store::Tags& tags);
 
 class Dispatcher {
  public:
+  // Loads the store's accounts (a failure is every request's answer).
   // REQUIRES: `store` and `services` outlive the Dispatcher.
-  explicit Dispatcher(store::Store* store, Services services = {})
-      : store_(store), services_(services) {}
+  explicit Dispatcher(store::Store* store, Services services = {});
+  ~Dispatcher();
 
   // One request line in, one response object out (malformed input gets an error response).
   // `command` receives the command name when the request names one (for logging). `hooks`
@@ -133,6 +150,7 @@ class Dispatcher {
  private:
   store::Store* store_;
   Services services_;
+  Result<std::unique_ptr<access::AccountRegistry>> accounts_;
 };
 
 // Response builders shared by the dispatcher, server, client and clonectl.

@@ -2,26 +2,55 @@
 // daemon runs it in the background (CopyService) and answers at once with the target in
 // Status "copying"; clonectl's direct mode, with no daemon to keep a queue, copies inside the
 // request.
+#include "store/access/arn.h"
 #include "tools/control/commands.h"
 #include "tools/control/copy_service.h"
+#include "tools/control/references.h"
+#include "tools/control/snapshot_quota.h"
 
 namespace clonefs::control {
 namespace {
 
 using nlohmann::json;
 
+// The source as the copy service takes it: the store name of one of the caller's snapshots,
+// or the ARN of another region's snapshot (for the store owner's account only: the other
+// region's store has accounts of its own).
+Result<std::string> CopySource(const CommandContext& ctx, const std::string& ref) {
+  if (access::LooksLikeArn(ref)) {
+    CLONEFS_ASSIGN_OR_RETURN(access::Arn arn, access::ParseArn(ref, access::kSnapshotType));
+    if (arn.region != ctx.store->info().region) {
+      CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "a copy from another region"));
+      return ref;
+    }
+  }
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, OwnStoreName(ctx, ref, access::kSnapshotType));
+  const bool copying =
+      ctx.services != nullptr && ctx.services->copies != nullptr && ctx.services->copies->Has(name);
+  if (!copying && ctx.store->GetSnapshot(name).status().IsNotFound()) {
+    return errors::SnapshotNotFound(ref);  // as typed, whoever's it is
+  }
+  return name;
+}
+
 Result<json> Copy(CommandContext& ctx) {
   CopyRequest r;
-  CLONEFS_ASSIGN_OR_RETURN(r.source, ctx.args.RequiredString("source"));
-  CLONEFS_ASSIGN_OR_RETURN(r.target, ctx.args.RequiredString("target"));
-  ctx.subject = r.target;
+  CLONEFS_ASSIGN_OR_RETURN(std::string source, ctx.args.RequiredString("source"));
+  CLONEFS_ASSIGN_OR_RETURN(std::string target, ctx.args.RequiredString("target"));
+  ctx.subject = target;
+  CLONEFS_ASSIGN_OR_RETURN(r.target, NewStoreName(ctx, target, access::kSnapshotType));
+  CLONEFS_ASSIGN_OR_RETURN(r.source, CopySource(ctx, source));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> key, ctx.args.OptionalString("kms_key"));
   r.kms_key = key.value_or("");
+  if (key.has_value()) CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "--kms-key"));
   CLONEFS_ASSIGN_OR_RETURN(r.copy_tags, ctx.args.OptionalBool("copy_tags"));
   CLONEFS_ASSIGN_OR_RETURN(r.tags, ctx.args.OptionalTags("tags"));
+  std::unique_lock<std::mutex> quota = SnapshotQuotaLock();
+  CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));
   if (ctx.services != nullptr && ctx.services->copies != nullptr) {
     return ctx.services->copies->Submit(r);
   }
+  quota.unlock();  // a copy in this process runs inside the request
   return CopyNow(ctx.store, r, ctx.progress, ctx.cancelled);
 }
 

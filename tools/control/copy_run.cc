@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "crypto/recipient.h"
+#include "store/access/arn.h"
 #include "store/keys/key_service.h"
 #include "store/keys/root_secret.h"
 #include "tools/control/client.h"
@@ -216,15 +217,16 @@ Result<CopyPlan> PlanCopy(store::Store* store, const CopyRequest& request,
                           const std::function<bool(const std::string&)>& target_taken) {
   CopyPlan plan;
   plan.request = request;
-  CLONEFS_RETURN_IF_ERROR(store::ValidateName(request.target, "snapshot"));
+  CLONEFS_RETURN_IF_ERROR(store::ValidateStoreName(request.target, "snapshot"));
   CLONEFS_RETURN_IF_ERROR(CheckSnapshotTags(request.tags));
   if (store->GetSnapshot(request.target).ok() || (target_taken && target_taken(request.target))) {
     return errors::SnapshotAlreadyExists(request.target);
   }
   const store::StoreInfo& here = store->info();
-  if (LooksLikeArn(request.source)) {
-    CLONEFS_ASSIGN_OR_RETURN(SnapshotArnParts arn, ParseSnapshotArn(request.source));
-    plan.source_arn = FormatSnapshotArn(arn);
+  if (access::LooksLikeArn(request.source)) {
+    CLONEFS_ASSIGN_OR_RETURN(access::Arn arn,
+                             access::ParseArn(request.source, access::kSnapshotType));
+    plan.source_arn = access::FormatArn(arn);
     plan.source_name = arn.name;
     if (arn.region != here.region) {
       CLONEFS_ASSIGN_OR_RETURN(RegionMap regions, LoadRegions());

@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "store/access/arn.h"
 #include "tools/control/commands.h"
 #include "tools/control/regions.h"
 #include "tools/control/test_util.h"
@@ -204,16 +205,18 @@ TEST(Regions, ParsesFilesInlineListsAndArns) {
   EXPECT_FALSE(ParseRegions("a /x\na /y\n", "f").ok());
   EXPECT_FALSE(ParseRegions("a /x extra\n", "f").ok());
 
-  auto arn = ParseSnapshotArn("arn:clonefs:eu-west-1:123456789012:snapshot:db-snap");
+  auto arn = access::ParseArn("arn:clonefs:eu-west-1:123456789012:snapshot:db-snap", "snapshot");
   ASSERT_TRUE(arn.ok());
   EXPECT_EQ(arn->region, "eu-west-1");
   EXPECT_EQ(arn->account, "123456789012");
   EXPECT_EQ(arn->name, "db-snap");
-  EXPECT_EQ(FormatSnapshotArn(*arn), "arn:clonefs:eu-west-1:123456789012:snapshot:db-snap");
+  EXPECT_EQ(access::FormatArn(*arn), "arn:clonefs:eu-west-1:123456789012:snapshot:db-snap");
   for (const char* bad :
-       {"arn:clonefs:r:1:volume:x", "arn:aws:r:1:snapshot:x", "arn:clonefs::1:snapshot:x",
-        "arn:clonefs:r:1:snapshot:", "arn:clonefs:r"}) {
-    EXPECT_EQ(ParseSnapshotArn(bad).status().ErrorName(), "InvalidParameterValue") << bad;
+       {"arn:clonefs:r:123456789012:volume:x", "arn:aws:r:123456789012:snapshot:x",
+        "arn:clonefs::123456789012:snapshot:x",
+        "arn:clonefs:r:123456789012:snapshot:", "arn:clonefs:r:1:snapshot:x", "arn:clonefs:r"}) {
+    EXPECT_EQ(access::ParseArn(bad, "snapshot").status().ErrorName(), "InvalidParameterValue")
+        << bad;
   }
 }
 

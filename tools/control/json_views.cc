@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "store/access/arn.h"
+#include "store/access/store_names.h"
 #include "tools/control/sizes.h"
 
 namespace clonefs::control {
@@ -11,16 +13,31 @@ std::string JsonToString(const nlohmann::json& j, int indent) {
   return j.dump(indent, ' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
 }
 
+namespace {
+
+// The ARN of the resource the store knows as `store_name`: its owner's account, its typed name.
+std::string OwnedArn(const store::StoreInfo& store, std::string_view type,
+                     const std::string& store_name) {
+  access::OwnedName owned = access::SplitStoreName(store.account_id, store_name);
+  return access::FormatArn(store.region, owned.account, type, owned.name);
+}
+
+std::string Typed(const store::StoreInfo& store, const std::string& store_name) {
+  return access::SplitStoreName(store.account_id, store_name).name;
+}
+
+}  // namespace
+
 std::string VolumeArn(const store::StoreInfo& store, const std::string& name) {
-  return "arn:clonefs:" + store.region + ":" + store.account_id + ":volume:" + name;
+  return OwnedArn(store, access::kVolumeType, name);
 }
 
 std::string SnapshotArn(const store::StoreInfo& store, const std::string& name) {
-  return "arn:clonefs:" + store.region + ":" + store.account_id + ":snapshot:" + name;
+  return OwnedArn(store, access::kSnapshotType, name);
 }
 
 std::string KeyArn(const store::StoreInfo& store, const std::string& key_id) {
-  return "arn:clonefs:" + store.region + ":" + store.account_id + ":key:" + key_id;
+  return access::FormatArn(store.region, store.account_id, access::kKeyType, key_id);
 }
 
 std::string IsoTime(uint64_t micros) {
@@ -38,7 +55,7 @@ std::string IsoTime(uint64_t micros) {
 nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume,
                             const std::string& source_volume) {
   nlohmann::json j = {
-      {"VolumeIdentifier", volume.name},
+      {"VolumeIdentifier", Typed(store, volume.name)},
       {"VolumeArn", VolumeArn(store, volume.name)},
       {"VolumeId", volume.id},
       {"Status", std::string(store::VolumeStatusName(volume.status))},
@@ -52,8 +69,12 @@ nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeIn
       {"StorageEncrypted", volume.encrypted},
   };
   if (volume.encrypted) j["KmsKeyId"] = KeyArn(store, volume.kms_key_id);
-  if (volume.parent_id != 0 && !source_volume.empty()) j["SourceVolumeIdentifier"] = source_volume;
-  if (!volume.source_snapshot.empty()) j["SourceSnapshotIdentifier"] = volume.source_snapshot;
+  if (volume.parent_id != 0 && !source_volume.empty()) {
+    j["SourceVolumeIdentifier"] = Typed(store, source_volume);
+  }
+  if (!volume.source_snapshot.empty()) {
+    j["SourceSnapshotIdentifier"] = Typed(store, volume.source_snapshot);
+  }
   return j;
 }
 
@@ -61,9 +82,9 @@ nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::Snapsh
   nlohmann::json tags = nlohmann::json::array();
   for (const auto& [key, value] : snapshot.tags) tags.push_back({{"Key", key}, {"Value", value}});
   nlohmann::json j = {
-      {"SnapshotIdentifier", snapshot.name},
+      {"SnapshotIdentifier", Typed(store, snapshot.name)},
       {"SnapshotArn", SnapshotArn(store, snapshot.name)},
-      {"VolumeIdentifier", snapshot.volume_name},
+      {"VolumeIdentifier", Typed(store, snapshot.volume_name)},
       {"SnapshotType", std::string(store::SnapshotTypeName(snapshot.type))},
       {"Status", std::string(store::SnapshotStatusName(snapshot.status))},
       {"SnapshotCreateTime", IsoTime(snapshot.create_time_us)},
@@ -121,6 +142,18 @@ nlohmann::json KeyToJson(const crypto::KeyMetadata& key) {
     j["DeletionDate"] = IsoTime(key.deletion_date_us);
   }
   return j;
+}
+
+nlohmann::json AccountToJson(const access::Account& account) {
+  nlohmann::json users = nlohmann::json::array();
+  for (const access::AccountUser& u : account.users) {
+    users.push_back({{"UserName", u.name}, {"Uid", u.uid}});
+  }
+  return {
+      {"AccountId", account.id},
+      {"Users", std::move(users)},
+      {"CreationTime", IsoTime(account.creation_time_us)},
+  };
 }
 
 nlohmann::json StoreUsageToJson(const store::StoreUsage& usage) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "crypto/key_store.h"
+#include "store/access/account_registry.h"
 #include "store/store.h"
 
 namespace clonefs::control {
@@ -14,7 +15,10 @@ namespace clonefs::control {
 // Serializes compactly (indent -1) or pretty-printed; invalid UTF-8 is replaced, never thrown.
 std::string JsonToString(const nlohmann::json& j, int indent = -1);
 
-// arn:clonefs:REGION:ACCOUNT:volume:NAME
+// Objects are rendered as their owners know them: a store name ACCOUNT.NAME
+// (store/access/store_names.h) shows as NAME, with ACCOUNT in its ARN.
+
+// arn:clonefs:REGION:ACCOUNT:volume:NAME of the volume the store knows as `name`.
 std::string VolumeArn(const store::StoreInfo& store, const std::string& name);
 
 // arn:clonefs:REGION:ACCOUNT:key:KEY_ID: the ARN a KMS key of this store's owner has.
@@ -23,7 +27,7 @@ std::string KeyArn(const store::StoreInfo& store, const std::string& key_id);
 // Microseconds since the Unix epoch as ISO 8601 UTC with milliseconds: 2024-05-01T12:34:56.789Z
 std::string IsoTime(uint64_t micros);
 
-// arn:clonefs:REGION:ACCOUNT:snapshot:NAME
+// arn:clonefs:REGION:ACCOUNT:snapshot:NAME of the snapshot the store knows as `name`.
 std::string SnapshotArn(const store::StoreInfo& store, const std::string& name);
 
 // {"VolumeIdentifier","VolumeArn","VolumeId","Status","SizeBytes","AllocatedStorage",
@@ -51,6 +55,9 @@ nlohmann::json StoreInfoToJson(const store::StoreInfo& info);
 //  "KeyUsage" (ENCRYPT_DECRYPT),"CreationDate","PrimaryKeyVersion","KeyVersionCount"} and
 //  "DeletionDate" while pending deletion. Never key material.
 nlohmann::json KeyToJson(const crypto::KeyMetadata& key);
+
+// {"AccountId" (a string: leading zeros count),"Users":[{"UserName","Uid"}],"CreationTime"}
+nlohmann::json AccountToJson(const access::Account& account);
 
 // {"SegmentCount","SegmentBytes","LiveBytes","GarbageBytes"}
 nlohmann::json StoreUsageToJson(const store::StoreUsage& usage);

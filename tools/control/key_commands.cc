@@ -1,6 +1,7 @@
 // key.* commands: the store's KMS keys (docs/ENCRYPTION.md, docs/CLI.md "Keys").
 //
-// They act as the store owner's account through Store::keys(), so in a daemon they run where
+// They act as the store owner's account through Store::keys(), and only that account may run
+// them (others are refused with AccessDenied), so in a daemon they run where
 // the key store is unlocked and a disabled key takes effect on the open volumes at once.
 // Answers carry metadata only: no command returns secret key material (a recipient key's public
 // key is not secret).
@@ -126,9 +127,24 @@ Result<json> Rotate(CommandContext& ctx) {
   return KeyToJson(key);
 }
 
+// The store engine wraps data keys under the owner account's keys, so the key store is that
+// account's alone for now: any other account is refused before a key is looked up.
+CommandHandler OwnerOnly(CommandHandler handler) {
+  return [handler = std::move(handler)](CommandContext& ctx) -> Result<json> {
+    if (ctx.caller.account != ctx.store->info().account_id) {
+      return errors::AccessDenied(
+          "the KMS keys of this store belong to the store owner's account; "
+          "account " +
+          ctx.caller.account + " has none");
+    }
+    return handler(ctx);
+  };
+}
+
 }  // namespace
 
-void RegisterKeyCommands(std::vector<CommandSpec>& table) {
+void RegisterKeyCommands(std::vector<CommandSpec>& all) {
+  std::vector<CommandSpec> table;
   table.push_back({"key.create",
                    "key",
                    "Create a KMS key (symmetric: one fresh 256-bit version; or a key pair)",
@@ -165,6 +181,10 @@ void RegisterKeyCommands(std::vector<CommandSpec>& table) {
                    "Add a new key version for new data keys; old versions still unwrap",
                    {"key"},
                    Rotate});
+  for (CommandSpec& spec : table) {
+    spec.handler = OwnerOnly(std::move(spec.handler));
+    all.push_back(std::move(spec));
+  }
 }
 
 }  // namespace clonefs::control

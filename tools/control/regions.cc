@@ -78,33 +78,4 @@ Result<RegionMap> LoadRegions() {
   return ParseRegions(*text, kRegionsFile);
 }
 
-bool LooksLikeArn(std::string_view text) { return text.substr(0, 4) == "arn:"; }
-
-Result<SnapshotArnParts> ParseSnapshotArn(std::string_view arn) {
-  auto bad = [&] {
-    std::string message = "'";
-    message.append(arn);
-    message.append("' is not a snapshot ARN (arn:clonefs:REGION:ACCOUNT:snapshot:NAME)");
-    return errors::InvalidParameterValue(std::move(message));
-  };
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (int i = 0; i < 5; ++i) {
-    const size_t colon = arn.find(':', start);
-    if (colon == std::string_view::npos) return bad();
-    parts.emplace_back(arn.substr(start, colon - start));
-    start = colon + 1;
-  }
-  parts.emplace_back(arn.substr(start));
-  if (parts[0] != "arn" || parts[1] != "clonefs" || parts[2].empty() || parts[3].empty() ||
-      parts[4] != "snapshot" || parts[5].empty()) {
-    return bad();
-  }
-  return SnapshotArnParts{parts[2], parts[3], parts[5]};
-}
-
-std::string FormatSnapshotArn(const SnapshotArnParts& arn) {
-  return "arn:clonefs:" + arn.region + ":" + arn.account + ":snapshot:" + arn.name;
-}
-
 }  // namespace clonefs::control

@@ -1,4 +1,5 @@
-// The regions a host knows (region name -> store directory) and snapshot ARNs that name them.
+// The regions a host knows (region name -> store directory); ARNs name them
+// (store/access/arn.h).
 //
 // The list comes from $CLONEFS_REGIONS when set — either a file in the format below, or the
 // entries themselves, "us-east-1=/srv/a,eu-west-1=/srv/b" — else from /etc/clonefs/regions.conf:
@@ -29,16 +30,5 @@ struct RegionMap {
 Result<RegionMap> ParseRegions(std::string_view text, const std::string& origin);
 // $CLONEFS_REGIONS, else /etc/clonefs/regions.conf; an empty map when neither exists.
 Result<RegionMap> LoadRegions();
-
-// arn:clonefs:REGION:ACCOUNT:snapshot:NAME
-struct SnapshotArnParts {
-  std::string region;
-  std::string account;
-  std::string name;
-};
-bool LooksLikeArn(std::string_view text);  // starts with "arn:"
-// InvalidParameterValue for anything but a snapshot ARN of that shape.
-Result<SnapshotArnParts> ParseSnapshotArn(std::string_view arn);
-std::string FormatSnapshotArn(const SnapshotArnParts& arn);
 
 }  // namespace clonefs::control

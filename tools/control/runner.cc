@@ -57,14 +57,20 @@ json RunDirect(const RunOptions& o, const json& request) {
   if (!store::Store::IsStore(env, o.store_dir)) {
     if (::access(o.store_dir.c_str(), R_OK | X_OK) != 0 && errno == EACCES) {
       return Failure(errors::kAccessDenied,
-                     "permission denied on " + o.store_dir + " (root or the store's owner only)");
+                     "permission denied on " + o.store_dir +
+                         ": no clonefs daemon serves it, and only root or the store's owner may "
+                         "open it directly");
     }
     return NotAStore(o.store_dir);
   }
   struct stat st;
   if (::stat(o.store_dir.c_str(), &st) == 0 && !CallerMayControl(::geteuid(), st.st_uid)) {
-    return Failure(errors::kAccessDenied, "only root or the owner of " + o.store_dir + " (uid " +
-                                              std::to_string(st.st_uid) + ") may open it");
+    return Failure(errors::kAccessDenied,
+                   "no clonefs daemon serves " + o.store_dir +
+                       ", and only root or the owner of the store (uid " +
+                       std::to_string(st.st_uid) +
+                       ") may open it directly; other users need the daemon running (clonefs " +
+                       o.store_dir + " MOUNTPOINT)");
   }
   store::StoreOptions options;
   options.background_threads = false;

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -67,7 +68,7 @@ Caller PeerOf(int fd) {
   ucred cred{};
   socklen_t len = sizeof(cred);
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-    return Caller{static_cast<uint32_t>(-1), -1};  // unknown: refused by CallerMayControl
+    return Caller{static_cast<uint32_t>(-1), -1};  // unknown: has no account, is refused
   }
   return Caller{cred.uid, cred.pid};
 }
@@ -92,7 +93,8 @@ bool CallerMayControl(uint32_t uid, uint32_t owner_uid) { return uid == 0 || uid
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(store::Store* store,
                                                             const std::string& socket_path,
-                                                            Services services) {
+                                                            Services services,
+                                                            size_t max_connections_per_uid) {
   sockaddr_un addr;
   CLONEFS_RETURN_IF_ERROR(MakeSocketAddress(socket_path, &addr));
   struct stat dir_st;
@@ -100,6 +102,13 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(store::Store* store,
     return Status::FromErrno(errno, "stat " + store->info().dir);
   }
   CLONEFS_RETURN_IF_ERROR(RemoveStaleSocket(socket_path, addr));
+  // Every local user must reach the socket inside the store directory: make the directory
+  // searchable (not listable). Everything else in it is the owner's only (docs/FORMAT.md).
+  const mode_t searchable = dir_st.st_mode | S_IXGRP | S_IXOTH;
+  if ((dir_st.st_mode & 0777) != (searchable & 0777) &&
+      ::chmod(store->info().dir.c_str(), searchable & 07777) != 0) {
+    return Status::FromErrno(errno, "chmod " + store->info().dir);
+  }
 
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Status::FromErrno(errno, "socket");
@@ -107,9 +116,9 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(store::Store* store,
   if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
     return Status::FromErrno(errno, "bind " + socket_path);
   }
-  // Nobody can connect before listen(), so tightening the mode here leaves no window.
+  // Every local user may connect: each request is checked against the caller's account.
   Status s;
-  if (::chmod(socket_path.c_str(), 0600) != 0) s = Status::FromErrno(errno, "chmod " + socket_path);
+  if (::chmod(socket_path.c_str(), 0666) != 0) s = Status::FromErrno(errno, "chmod " + socket_path);
   if (s.ok() && ::geteuid() == 0 && dir_st.st_uid != 0 &&
       ::chown(socket_path.c_str(), dir_st.st_uid, static_cast<gid_t>(-1)) != 0) {
     s = Status::FromErrno(errno, "chown " + socket_path);
@@ -126,23 +135,25 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(store::Store* store,
     return s;
   }
   guard.release();
-  std::unique_ptr<ControlServer> server(new ControlServer(
-      store, services, socket_path, fd, pipe_fds[0], pipe_fds[1], dir_st.st_uid, sock_st.st_ino));
+  std::unique_ptr<ControlServer> server(
+      new ControlServer(store, services, socket_path, fd, pipe_fds[0], pipe_fds[1], sock_st.st_ino,
+                        std::clamp<size_t>(max_connections_per_uid, 1, kMaxConnections)));
   server->accept_thread_ = std::thread([srv = server.get()] { srv->AcceptLoop(); });
-  spdlog::info("control: listening on {} (store owner uid {})", socket_path, dir_st.st_uid);
+  spdlog::info("control: listening on {} (store owner uid {}, at most {} connections per uid)",
+               socket_path, dir_st.st_uid, server->max_per_uid_);
   return server;
 }
 
 ControlServer::ControlServer(store::Store* store, Services services, std::string path,
-                             int listen_fd, int wake_read_fd, int wake_write_fd, uint32_t owner_uid,
-                             ino_t inode)
+                             int listen_fd, int wake_read_fd, int wake_write_fd, ino_t inode,
+                             size_t max_per_uid)
     : dispatcher_(store, services),
       path_(std::move(path)),
       listen_fd_(listen_fd),
       wake_read_fd_(wake_read_fd),
       wake_write_fd_(wake_write_fd),
-      owner_uid_(owner_uid),
-      inode_(inode) {}
+      inode_(inode),
+      max_per_uid_(max_per_uid) {}
 
 ControlServer::~ControlServer() {
   char byte = 0;
@@ -187,16 +198,29 @@ void ControlServer::AcceptLoop() {
   }
 }
 
+void ControlServer::Refuse(int fd, const Caller& caller, const std::string& why) {
+  spdlog::warn("control: refusing uid={} pid={}: {}", caller.uid, caller.pid, why);
+  nlohmann::json busy = ErrorResponse({std::string(errors::kStoreBusy), why});
+  SendAll(fd, JsonToString(busy) + "\n", std::chrono::steady_clock::now() + kSendTimeout)
+      .IgnoreError();  // the connection is closed either way
+  ::close(fd);
+}
+
 void ControlServer::AddConnection(int fd) {
   Caller caller = PeerOf(fd);
   if (connections_.size() >= kMaxConnections) {
-    spdlog::warn("control: refusing uid={} pid={}: {} connections open", caller.uid, caller.pid,
-                 connections_.size());
-    nlohmann::json busy =
-        ErrorResponse({std::string(errors::kStoreBusy), "too many control connections; try again"});
-    SendAll(fd, JsonToString(busy) + "\n", std::chrono::steady_clock::now() + kSendTimeout)
-        .IgnoreError();  // the connection is closed either way
-    ::close(fd);
+    Refuse(
+        fd, caller,
+        "too many control connections (" + std::to_string(kMaxConnections) + " open); try again");
+    return;
+  }
+  const size_t mine = std::count_if(connections_.begin(), connections_.end(),
+                                    [&](const auto& c) { return c->caller.uid == caller.uid; });
+  if (mine >= max_per_uid_) {
+    Refuse(fd, caller,
+           "uid " + std::to_string(caller.uid) + " already holds " + std::to_string(mine) +
+               " control connections, the most one user may (max_connections_per_uid=" +
+               std::to_string(max_per_uid_) + "); close some and try again");
     return;
   }
   auto conn = std::make_unique<Connection>();
@@ -222,14 +246,6 @@ void ControlServer::ReapFinished() {
 std::string ControlServer::Answer(const Connection& conn, std::string_view line,
                                   const std::vector<int>& fds) {
   const Caller& caller = conn.caller;
-  if (!CallerMayControl(caller.uid, owner_uid_)) {
-    spdlog::warn("control: uid={} pid={} refused: not root or the store owner (uid {})", caller.uid,
-                 caller.pid, owner_uid_);
-    return JsonToString(ErrorResponse(
-        {std::string(errors::kAccessDenied), "uid " + std::to_string(caller.uid) +
-                                                 " may not control this store (root or uid " +
-                                                 std::to_string(owner_uid_) + " only)"}));
-  }
   // Progress lines go out on this thread, before the response, so lines never interleave.
   bool lost = false;  // a progress line could not be sent: the client is gone
   ProgressHooks hooks;

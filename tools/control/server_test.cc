@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tools/control/client.h"
+#include "tools/control/identity.h"
 #include "tools/control/socket_io.h"
 #include "tools/control/test_util.h"
 
@@ -60,7 +61,7 @@ TEST_F(ControlServerTest, RoundTripSeveralRequestsOnOneConnection) {
   struct stat st;
   ASSERT_EQ(::lstat(socket_.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_mode & 0777, 0666u);  // every user reaches the account checks
 
   auto client = ControlClient::Connect(socket_);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
@@ -332,29 +333,26 @@ TEST(ControlClient, UnreachableAndSilentDaemons) {
   ::close(fd);
 }
 
-// Runs volume.list over `socket` as `uid` in a child process; returns the error Code, "ok", or
-// what went wrong.
-std::string ListAsUser(const std::string& socket, uid_t uid) {
+// Sends `request` over `socket` as `uid` in a child process; returns the response, or
+// {"child": what went wrong}.
+json CallAsUser(const std::string& socket, uid_t uid, const json& request) {
   int pipe_fds[2];
-  if (::pipe(pipe_fds) != 0) return "pipe failed";
+  if (::pipe(pipe_fds) != 0) return {{"child", "pipe failed"}};
   pid_t pid = ::fork();
-  if (pid < 0) return "fork failed";
+  if (pid < 0) return {{"child", "fork failed"}};
   if (pid == 0) {
     ::close(pipe_fds[0]);
-    std::string code = "setuid failed";
+    json out = {{"child", "setuid failed"}};
     if (::setgid(uid) == 0 && ::setuid(uid) == 0) {
       auto client = ControlClient::Connect(socket);
-      code = client.ok() ? "" : "connect failed: " + client.status().message();
+      out = {{"child", client.ok() ? "" : "connect failed: " + client.status().message()}};
       if (client.ok()) {
-        auto r = (*client)->Call(MakeRequest("volume.list", nullptr), kTimeout);
-        if (!r.ok()) {
-          code = r.status().ToString();
-        } else {
-          code = (*r)["ok"] == true ? std::string("ok") : (*r)["error"].value("Code", "?");
-        }
+        auto r = (*client)->Call(request, kTimeout);
+        out = r.ok() ? *r : json{{"child", r.status().ToString()}};
       }
     }
-    ssize_t n = ::write(pipe_fds[1], code.data(), code.size());
+    const std::string text = out.dump();
+    ssize_t n = ::write(pipe_fds[1], text.data(), text.size());
     ::_exit(n >= 0 ? 0 : 1);
   }
   ::close(pipe_fds[1]);
@@ -364,7 +362,14 @@ std::string ListAsUser(const std::string& socket, uid_t uid) {
   ::close(pipe_fds[0]);
   int wstatus = 0;
   ::waitpid(pid, &wstatus, 0);
-  return out;
+  return json::parse(out, nullptr, /*allow_exceptions=*/false);
+}
+
+// Runs volume.list over `socket` as `uid`; returns the error Code, "ok", or what went wrong.
+std::string ListAsUser(const std::string& socket, uid_t uid) {
+  json r = CallAsUser(socket, uid, MakeRequest("volume.list", nullptr));
+  if (r.contains("child")) return r["child"].get<std::string>();
+  return r.value("ok", false) ? std::string("ok") : r["error"].value("Code", "?");
 }
 
 // A caller that is neither root nor the store's owner is refused even if it can reach the
@@ -389,9 +394,73 @@ TEST_F(ControlServerTest, StoreOwnerMayConnectToARootDaemon) {
   struct stat st;
   ASSERT_EQ(::lstat(socket_.c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 65534u);
-  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(st.st_mode & 0777, 0666u);
   EXPECT_EQ(ListAsUser(socket_, 65534), "ok");
-  EXPECT_NE(ListAsUser(socket_, 65533).rfind("connect failed", 0), std::string::npos);
+  EXPECT_EQ(ListAsUser(socket_, 65533), "AccessDenied");  // reaches the socket; has no account
+}
+
+// A user with no account is told what to ask for; once the store owner has made it an
+// account, it is served as that account.
+TEST_F(ControlServerTest, AUserIsServedOnlyOnceItHasAnAccount) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to run a client as another uid";
+  const std::string user = UserNameOf(65534);
+  if (user.rfind("uid ", 0) == 0) GTEST_SKIP() << "no Unix user with uid 65534";
+  auto server = StartServer();
+  ASSERT_NE(server, nullptr);
+  ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
+  ASSERT_EQ(::chmod(dir_.c_str(), 0711), 0);
+  json denied = CallAsUser(socket_, 65534, MakeRequest("volume.list", nullptr));
+  EXPECT_EQ(denied["error"]["Code"], "AccessDenied") << denied.dump();
+  EXPECT_EQ(denied["error"]["Message"],
+            "Unix user '" + user + "' (uid 65534) has no clonefs account in the store " + dir_ +
+                "; ask the store owner to run: clonectl account create ACCOUNT_ID --user " + user);
+  auto client = ControlClient::Connect(socket_);
+  ASSERT_TRUE(client.ok());
+  json made = Call(**client, "account.create", {{"id", "012345678901"}, {"users", {user}}});
+  ASSERT_EQ(made["ok"], true) << made.dump();
+  json created =
+      CallAsUser(socket_, 65534, MakeRequest("volume.create", {{"name", "db1"}, {"size", "1M"}}));
+  ASSERT_EQ(created["ok"], true) << created.dump();
+  EXPECT_EQ(created["result"]["VolumeArn"], "arn:clonefs:us-east-1:012345678901:volume:db1");
+  // Not the owner's: root's own list does not show it.
+  EXPECT_TRUE(Call(**client, "volume.list")["result"]["Volumes"].empty());
+  json as_other =
+      CallAsUser(socket_, 65534, {{"command", "volume.list"}, {"account", "012345678901"}});
+  EXPECT_EQ(as_other["error"]["Code"], "AccessDenied") << as_other.dump();
+}
+
+// One uid at its connection limit is refused, naming the per-user limit, while other uids are
+// still served.
+TEST_F(ControlServerTest, AUidAtItsConnectionLimitDoesNotStarveOthers) {
+  auto server = ControlServer::Start(store_.get(), socket_, {}, /*max_connections_per_uid=*/2);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  std::vector<std::unique_ptr<ControlClient>> held;
+  for (int i = 0; i < 2; ++i) {
+    auto c = ControlClient::Connect(socket_);
+    ASSERT_TRUE(c.ok());
+    EXPECT_EQ(Call(**c, "volume.list")["ok"], true);  // accepted and served
+    held.push_back(std::move(c).value());
+  }
+  auto third = ControlClient::Connect(socket_);
+  ASSERT_TRUE(third.ok());
+  json busy = Call(**third, "volume.list");
+  EXPECT_EQ(busy["error"]["Code"], "StoreBusy") << busy.dump();
+  EXPECT_NE(busy["error"].value("Message", "").find("max_connections_per_uid=2"), std::string::npos)
+      << busy.dump();
+  if (::geteuid() == 0) {
+    ASSERT_EQ(::chmod(tmp_.path().c_str(), 0711), 0);
+    ASSERT_EQ(::chmod(dir_.c_str(), 0711), 0);
+    // Another uid still gets an answer of its own (no account here: AccessDenied, not busy).
+    EXPECT_EQ(ListAsUser(socket_, 65534), "AccessDenied");
+  }
+  held.pop_back();  // a freed place is free again
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto again = ControlClient::Connect(socket_);
+    ASSERT_TRUE(again.ok());
+    if (Call(**again, "volume.list")["ok"] == true) return;
+    std::this_thread::sleep_for(milliseconds(20));  // the server reaps the closed one
+  }
+  ADD_FAILURE() << "the freed connection place was never given back";
 }
 
 TEST(ControlAccess, RootAndOwnerOnly) {

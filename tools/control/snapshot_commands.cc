@@ -2,9 +2,12 @@
 #include <algorithm>
 #include <set>
 
+#include "store/access/store_names.h"
 #include "tools/control/commands.h"
 #include "tools/control/copy_service.h"
 #include "tools/control/json_views.h"
+#include "tools/control/references.h"
+#include "tools/control/snapshot_quota.h"
 
 namespace clonefs::control {
 namespace {
@@ -55,31 +58,48 @@ CopyService* Copies(const CommandContext& ctx) {
   return ctx.services == nullptr ? nullptr : ctx.services->copies;
 }
 
-// Reads the "name" argument and makes it the subject of NotFound/AlreadyExists errors.
+// Reads the "name" argument (a name or an ARN), makes it the subject of NotFound/AlreadyExists
+// errors, and answers with the store name of the caller's snapshot it names.
 Result<std::string> SnapshotName(CommandContext& ctx) {
-  CLONEFS_ASSIGN_OR_RETURN(std::string name, ctx.args.RequiredString("name"));
-  ctx.subject = name;
-  return name;
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, ctx.args.RequiredString("name"));
+  ctx.subject = ref;
+  return OwnStoreName(ctx, ref, "snapshot");
 }
 
 Result<json> Create(CommandContext& ctx) {
-  CLONEFS_ASSIGN_OR_RETURN(std::string volume, ctx.args.RequiredString("volume"));
-  CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(std::string volume_ref, ctx.args.RequiredString("volume"));
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, ctx.args.RequiredString("name"));
+  ctx.subject = name;
   CLONEFS_ASSIGN_OR_RETURN(store::Tags tags, ctx.args.OptionalTags("tags"));
-  CLONEFS_RETURN_IF_ERROR(store::ValidateName(name, "snapshot"));
+  CLONEFS_ASSIGN_OR_RETURN(std::string store_name, NewStoreName(ctx, name, "snapshot"));
   CLONEFS_RETURN_IF_ERROR(CheckSnapshotTags(tags));
-  if (Copies(ctx) != nullptr && Copies(ctx)->Has(name)) return errors::SnapshotAlreadyExists(name);
-  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ctx.store->CreateSnapshot(volume, name, tags));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo volume, ResolveVolume(ctx, volume_ref));
+  if (Copies(ctx) != nullptr && Copies(ctx)->Has(store_name)) {
+    return errors::SnapshotAlreadyExists(name);
+  }
+  std::unique_lock<std::mutex> quota = SnapshotQuotaLock();
+  CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s,
+                           ctx.store->CreateSnapshot(volume.name, store_name, tags));
   return SnapshotToJson(ctx.store->info(), s);
 }
 
-// Every snapshot, or with "volume" those taken of the volume that had that name (whether or
-// not it still exists).
+// True when a copy's rendering (SnapshotToJson) is one of the caller's.
+bool CallersCopy(const CommandContext& ctx, const json& copy) {
+  return copy.value("SnapshotArn", "") ==
+         SnapshotArn(ctx.store->info(),
+                     access::StoreName(ctx.store->info().account_id, ctx.caller.account,
+                                       copy.value("SnapshotIdentifier", "")));
+}
+
+// The caller's snapshots, or with "volume" those taken of the caller's volume that had that
+// name (whether or not it still exists).
 Result<json> List(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> volume, ctx.args.OptionalString("volume"));
   json snapshots = json::array();
   for (const store::SnapshotInfo& s : ctx.store->ListSnapshots()) {
-    if (volume.has_value() && s.volume_name != *volume) continue;
+    if (!OwnedByCaller(ctx, s.name)) continue;
+    if (volume.has_value() && TypedName(ctx.store->info(), s.volume_name) != *volume) continue;
     snapshots.push_back(SnapshotToJson(ctx.store->info(), s));
   }
   if (Copies(ctx) != nullptr) {
@@ -89,6 +109,7 @@ Result<json> List(CommandContext& ctx) {
     for (json& copy : Copies(ctx)->List()) {
       // A copy that has just committed is a snapshot already: it shows once, as that.
       if (listed.count(copy.value("SnapshotIdentifier", "")) > 0) continue;
+      if (!CallersCopy(ctx, copy)) continue;
       if (!volume.has_value() || copy.value("VolumeIdentifier", "") == *volume) {
         snapshots.push_back(std::move(copy));
       }
@@ -107,6 +128,7 @@ Result<json> Show(CommandContext& ctx) {
   if (Copies(ctx) != nullptr) {
     if (std::optional<json> copy = Copies(ctx)->Describe(name)) return *copy;
   }
+  if (s.status().IsNotFound()) return errors::SnapshotNotFound(ctx.subject);
   return s.status();
 }
 
@@ -115,7 +137,7 @@ Result<json> Show(CommandContext& ctx) {
 Result<json> Delete(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
   if (Copies(ctx) != nullptr && Copies(ctx)->Has(name)) return Copies(ctx)->Cancel(name);
-  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ctx.store->GetSnapshot(name));
+  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ResolveSnapshot(ctx, ctx.subject));
   CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteSnapshot(name));
   s.status = store::SnapshotStatus::kDeleted;
   return SnapshotToJson(ctx.store->info(), s);

@@ -9,7 +9,17 @@ using nlohmann::json;
 
 Result<json> Info(CommandContext& ctx) { return StoreInfoToJson(ctx.store->info()); }
 
+// Space and garbage collection are the whole store's, every account's: the store owner's to
+// see and to run.
+Status RequireAdmin(const CommandContext& ctx, const char* command) {
+  if (ctx.caller.admin) return Status::OK();
+  return errors::AccessDenied(std::string(command) +
+                              " concerns the whole store and is for the store owner; "
+                              "`volume usage` shows your own volumes' space");
+}
+
 Result<json> Usage(CommandContext& ctx) {
+  CLONEFS_RETURN_IF_ERROR(RequireAdmin(ctx, "store usage"));
   json usage = StoreUsageToJson(ctx.store->GetUsage());
   usage["VolumeCount"] = ctx.store->ListVolumes().size();
   return usage;
@@ -17,6 +27,7 @@ Result<json> Usage(CommandContext& ctx) {
 
 // Runs one GC pass; answers with the usage before and after and the bytes it gave back.
 Result<json> CollectGarbage(CommandContext& ctx) {
+  CLONEFS_RETURN_IF_ERROR(RequireAdmin(ctx, "gc"));
   const store::StoreUsage before = ctx.store->GetUsage();
   CLONEFS_RETURN_IF_ERROR(ctx.store->CollectGarbage());
   const store::StoreUsage after = ctx.store->GetUsage();

@@ -10,6 +10,8 @@
 #include "tools/control/commands.h"
 #include "tools/control/copy_service.h"
 #include "tools/control/json_views.h"
+#include "tools/control/references.h"
+#include "tools/control/snapshot_quota.h"
 #include "tools/export/exporter.h"
 #include "tools/export/importer.h"
 
@@ -62,9 +64,13 @@ Result<json> Export(CommandContext& ctx) {
   ctx.subject = name;
   CLONEFS_ASSIGN_OR_RETURN(int fd, StreamFd(ctx, "write"));
   exportfmt::ExportOptions o;
-  o.snapshot = name;
+  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo snapshot, ResolveSnapshot(ctx, name));
+  o.snapshot = snapshot.name;
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> since, ctx.args.OptionalString("since"));
-  o.since = since.value_or("");
+  if (since.has_value()) {
+    CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo base, ResolveSnapshot(ctx, *since));
+    o.since = base.name;
+  }
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> recipient,
                            ctx.args.OptionalString("recipient_pem"));
   o.recipient_pem = recipient.value_or("");
@@ -86,24 +92,37 @@ Result<json> Export(CommandContext& ctx) {
 Result<json> Import(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, ctx.args.RequiredString("name"));
   ctx.subject = name;
-  CLONEFS_RETURN_IF_ERROR(store::ValidateName(name, "snapshot"));
+  exportfmt::ImportOptions o;
+  CLONEFS_ASSIGN_OR_RETURN(o.target, NewStoreName(ctx, name, "snapshot"));
   if (ctx.services != nullptr && ctx.services->copies != nullptr &&
-      ctx.services->copies->Has(name)) {
+      ctx.services->copies->Has(o.target)) {
     return errors::SnapshotAlreadyExists(name);
   }
   CLONEFS_ASSIGN_OR_RETURN(int fd, StreamFd(ctx, "read"));
-  exportfmt::ImportOptions o;
-  o.target = name;
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> base, ctx.args.OptionalString("base"));
-  o.base = base.value_or("");
+  if (base.has_value()) {
+    CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo base_snapshot, ResolveSnapshot(ctx, *base));
+    o.base = base_snapshot.name;
+  }
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> kms_key, ctx.args.OptionalString("kms_key"));
   o.kms_key = kms_key.value_or("");
+  if (kms_key.has_value()) CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "--kms-key"));
+  // Only the owner's account may use the store's keys: to encrypt, or to open a stream sealed
+  // for one of its recipient keys.
+  o.refuse_encrypted = !RequireOwnerForKeys(ctx, "").ok();
+  CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));
   CLONEFS_ASSIGN_OR_RETURN(o.tags, ctx.args.OptionalTags("tags"));
   CLONEFS_RETURN_IF_ERROR(CheckSnapshotTags(o.tags));
   store::KeyService& keys = ctx.store->keys();
   // A stream sealed for a recipient opens only with a recipient key of this store's key store.
-  o.open_envelope = [&keys](std::string_view fingerprint, std::string_view envelope,
-                            std::string_view context) {
+  o.open_envelope = [&keys, owner = !o.refuse_encrypted](
+                        std::string_view fingerprint, std::string_view envelope,
+                        std::string_view context) -> Result<crypto::SecretBytes> {
+    if (!owner) {
+      return errors::InvalidParameterCombination(
+          "the stream is sealed for a recipient key, and the store's keys are available only to "
+          "the store owner's account");
+    }
     return keys.OpenForRecipient(fingerprint, envelope, context);
   };
   o.cancelled = ctx.cancelled;
@@ -111,7 +130,7 @@ Result<json> Import(CommandContext& ctx) {
   exportfmt::FdSource source(fd, ctx.cancelled);
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s,
                            exportfmt::ImportSnapshot(*ctx.store, o, &source));
-  spdlog::info("snapshot {} imported from {}", name, s.source_snapshot_arn);
+  spdlog::info("snapshot {} imported from {}", o.target, s.source_snapshot_arn);
   return SnapshotToJson(ctx.store->info(), s);
 }
 

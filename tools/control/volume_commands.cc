@@ -6,21 +6,25 @@
 #include <map>
 #include <random>
 
+#include "store/access/store_names.h"
 #include "tools/control/commands.h"
 #include "tools/control/full_copy.h"
 #include "tools/control/json_views.h"
+#include "tools/control/references.h"
 #include "tools/control/sizes.h"
+#include "tools/control/snapshot_quota.h"
 
 namespace clonefs::control {
 namespace {
 
 using nlohmann::json;
 
-// Reads the "name" argument and makes it the subject of NotFound/AlreadyExists errors.
-Result<std::string> VolumeName(CommandContext& ctx) {
-  CLONEFS_ASSIGN_OR_RETURN(std::string name, ctx.args.RequiredString("name"));
-  ctx.subject = name;
-  return name;
+// Reads the "name" argument (a name or an ARN), makes it the subject of errors, and finds the
+// caller's volume it names.
+Result<store::VolumeInfo> NamedVolume(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string ref, ctx.args.RequiredString("name"));
+  ctx.subject = ref;
+  return ResolveVolume(ctx, ref);
 }
 
 // Reads the required "size" argument and checks it against the volume size limit.
@@ -72,30 +76,36 @@ Result<store::VolumeOptions> CreateOptions(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(opts.encrypted, ctx.args.OptionalBool("encrypted"));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> kms_key, ctx.args.OptionalString("kms_key"));
   opts.kms_key = kms_key.value_or("");
+  if (opts.encrypted || !opts.kms_key.empty()) {
+    CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "encryption (--encrypted, --kms-key)"));
+  }
   return opts;
 }
 
 // The optional "kms_key" argument of a clone or restore.
 Result<store::CloneOptions> CloneKeyOptions(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> kms_key, ctx.args.OptionalString("kms_key"));
+  if (kms_key.has_value()) CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "--kms-key"));
   return store::CloneOptions{kms_key.value_or("")};
 }
 
 Result<json> Create(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, ctx.args.RequiredString("name"));
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeOptions opts, CreateOptions(ctx));
-  CLONEFS_RETURN_IF_ERROR(store::ValidateName(name, "volume"));
+  CLONEFS_ASSIGN_OR_RETURN(std::string store_name, NewStoreName(ctx, name, "volume"));
   ctx.subject = name;
-  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CreateVolume(name, opts));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CreateVolume(store_name, opts));
   return VolumeJson(ctx, v);
 }
 
+// The caller's own volumes.
 Result<json> List(CommandContext& ctx) {
   const std::vector<store::VolumeInfo> all = ctx.store->ListVolumes();
   std::map<uint64_t, std::string> names;
   for (const store::VolumeInfo& v : all) names[v.id] = v.name;
   json volumes = json::array();
   for (const store::VolumeInfo& v : all) {
+    if (!OwnedByCaller(ctx, v.name)) continue;
     auto parent = names.find(v.parent_id);
     volumes.push_back(
         VolumeToJson(ctx.store->info(), v, parent == names.end() ? "" : parent->second));
@@ -104,23 +114,21 @@ Result<json> List(CommandContext& ctx) {
 }
 
 Result<json> Show(CommandContext& ctx) {
-  CLONEFS_ASSIGN_OR_RETURN(std::string name, VolumeName(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->GetVolume(name));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, NamedVolume(ctx));
   return VolumeJson(ctx, v);
 }
 
 Result<json> Resize(CommandContext& ctx) {
-  CLONEFS_ASSIGN_OR_RETURN(std::string name, VolumeName(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo found, NamedVolume(ctx));
   CLONEFS_ASSIGN_OR_RETURN(uint64_t size, VolumeSize(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->ResizeVolume(name, size));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->ResizeVolume(found.name, size));
   return VolumeJson(ctx, v);
 }
 
 // Answers with the volume as it was, in Status "deleted".
 Result<json> Delete(CommandContext& ctx) {
-  CLONEFS_ASSIGN_OR_RETURN(std::string name, VolumeName(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->GetVolume(name));
-  CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteVolume(name));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, NamedVolume(ctx));
+  CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteVolume(v.name));
   std::string source = SourceVolumeName(ctx, v);
   v.status = store::VolumeStatus::kDeleted;
   return VolumeToJson(ctx.store->info(), v, source);
@@ -128,7 +136,9 @@ Result<json> Delete(CommandContext& ctx) {
 
 Result<json> UsageOf(CommandContext& ctx, const store::VolumeInfo& v) {
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeUsage usage, ctx.store->GetVolumeUsage(v.name));
-  return VolumeUsageToJson(v, usage);
+  store::VolumeInfo shown = v;
+  shown.name = TypedName(ctx.store->info(), v.name);
+  return VolumeUsageToJson(shown, usage);
 }
 
 // With "name": that volume's usage. Without: {"VolumeUsages": [...]} for every volume.
@@ -136,11 +146,12 @@ Result<json> Usage(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> name, ctx.args.OptionalString("name"));
   if (name.has_value()) {
     ctx.subject = *name;
-    CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->GetVolume(*name));
+    CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ResolveVolume(ctx, *name));
     return UsageOf(ctx, v);
   }
   json usages = json::array();
   for (const store::VolumeInfo& v : ctx.store->ListVolumes()) {
+    if (!OwnedByCaller(ctx, v.name)) continue;
     Result<json> u = UsageOf(ctx, v);
     if (u.status().IsNotFound()) continue;  // deleted since the listing
     if (!u.ok()) return u.status();
@@ -149,37 +160,41 @@ Result<json> Usage(CommandContext& ctx) {
   return json{{"VolumeUsages", std::move(usages)}};
 }
 
-// Reads the new volume's "name", checks it and makes it the subject of errors. A full copy
-// also refuses a name in use before it starts any work.
+// Reads the new volume's "name", checks it and makes it the subject of errors; answers with
+// its store name. A full copy also refuses a name in use before it starts any work.
 Result<std::string> NewVolumeName(CommandContext& ctx, bool full_copy) {
-  CLONEFS_ASSIGN_OR_RETURN(std::string name, VolumeName(ctx));
-  CLONEFS_RETURN_IF_ERROR(store::ValidateName(name, "volume"));
-  if (full_copy && ctx.store->GetVolume(name).ok()) return Status::AlreadyExists(name);
-  return name;
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, ctx.args.RequiredString("name"));
+  ctx.subject = name;
+  CLONEFS_ASSIGN_OR_RETURN(std::string store_name, NewStoreName(ctx, name, "volume"));
+  if (full_copy && ctx.store->GetVolume(store_name).ok()) return Status::AlreadyExists(name);
+  return store_name;
 }
 
 // A name for the snapshot a full clone copies from; unlikely to collide with a user's.
 std::string TemporarySnapshotName() {
   std::random_device rd;
   const uint64_t r = (uint64_t{rd()} << 32) ^ rd();
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "clonefs-full-copy-%016llx", static_cast<unsigned long long>(r));
-  return buf;
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(r));
+  return kTemporarySnapshotPrefix + std::string(buf);
 }
 
 // A copy-on-write clone of a volume as of now or, with "full_copy", an independent full copy
 // of it as of now (copied from a temporary snapshot, so it is consistent however busy the
 // source is).
 Result<json> Clone(CommandContext& ctx) {
-  CLONEFS_ASSIGN_OR_RETURN(std::string source, ctx.args.RequiredString("source"));
+  CLONEFS_ASSIGN_OR_RETURN(std::string source_ref, ctx.args.RequiredString("source"));
   CLONEFS_ASSIGN_OR_RETURN(bool full_copy, ctx.args.OptionalBool("full_copy"));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo from_volume, ResolveVolume(ctx, source_ref));
+  const std::string& source = from_volume.name;
   CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
   if (!full_copy) {
     CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CloneVolume(source, name, keys));
     return VolumeJson(ctx, v);
   }
-  const std::string temporary = TemporarySnapshotName();
+  const std::string temporary =
+      access::StoreName(ctx.store->info().account_id, ctx.caller.account, TemporarySnapshotName());
   CLONEFS_RETURN_IF_ERROR(ctx.store->CreateSnapshot(source, temporary, {}).status());
   Result<store::VolumeInfo> copied = Status::IOError("not copied");
   {
@@ -199,8 +214,10 @@ Result<json> Clone(CommandContext& ctx) {
 // A copy-on-write volume with a snapshot's content or, with "full_copy", an independent full
 // copy of it.
 Result<json> Restore(CommandContext& ctx) {
-  CLONEFS_ASSIGN_OR_RETURN(std::string snapshot, ctx.args.RequiredString("snapshot"));
+  CLONEFS_ASSIGN_OR_RETURN(std::string snapshot_ref, ctx.args.RequiredString("snapshot"));
   CLONEFS_ASSIGN_OR_RETURN(bool full_copy, ctx.args.OptionalBool("full_copy"));
+  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo from_snapshot, ResolveSnapshot(ctx, snapshot_ref));
+  const std::string& snapshot = from_snapshot.name;
   CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
   if (!full_copy) {
@@ -216,9 +233,10 @@ Result<json> Restore(CommandContext& ctx) {
 
 // Re-wraps an encrypted volume's data keys under another KMS key.
 Result<json> Rekey(CommandContext& ctx) {
-  CLONEFS_ASSIGN_OR_RETURN(std::string name, VolumeName(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo found, NamedVolume(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::string kms_key, ctx.args.RequiredString("kms_key"));
-  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->RekeyVolume(name, kms_key));
+  CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "--kms-key"));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->RekeyVolume(found.name, kms_key));
   return VolumeJson(ctx, v);
 }
 

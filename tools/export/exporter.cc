@@ -10,6 +10,8 @@
 
 #include "base/error_names.h"
 #include "crypto/hex.h"
+#include "store/access/arn.h"
+#include "store/access/store_names.h"
 #include "tools/export/stream_writer.h"
 
 namespace clonefs::exportfmt {
@@ -153,7 +155,8 @@ Result<ExportSummary> ExportSnapshot(store::Store& store, const ExportOptions& o
   h.codec = options.codec;
   h.volume_size = snap.size_bytes;
   const store::StoreInfo& info = store.info();
-  h.source_arn = "arn:clonefs:" + info.region + ":" + info.account_id + ":snapshot:" + snap.name;
+  const access::OwnedName owned = access::SplitStoreName(info.account_id, snap.name);
+  h.source_arn = access::FormatArn(info.region, owned.account, access::kSnapshotType, owned.name);
   CLONEFS_ASSIGN_OR_RETURN(h.source, IdentityOf(info, snap));
   h.source_create_time_us = snap.create_time_us;
   h.source_encrypted = snap.encrypted;

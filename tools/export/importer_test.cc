@@ -151,10 +151,30 @@ TEST_F(ImporterTest, AnEncryptedSnapshotTravelsSealedAndArrivesEncrypted) {
   EXPECT_FALSE(Import(sealed, "copy").ok());  // no private key
   EXPECT_FALSE(Import(sealed, "copy", "", &other->private_pem).ok());
   ExpectDestUnchanged(0);
+  // An importer whose caller may not use the store's keys refuses it before writing anything.
+  ImportOptions refusing;
+  refusing.target = "copy";
+  refusing.recipient_private_pem = &mine->private_pem;
+  refusing.refuse_encrypted = true;
+  StringSource refused_source(sealed);
+  EXPECT_EQ(ImportSnapshot(*dest_, refusing, &refused_source).status().ErrorName(),
+            "InvalidParameterCombination");
+  ExpectDestUnchanged(0);
   auto r = Import(sealed, "copy", "", &mine->private_pem);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->encrypted);
   EXPECT_EQ(Image(*dest_, "copy"), Image(*store_, "ss"));
+}
+
+TEST_F(ImporterTest, AStreamNamesItsSnapshotsOwnerAndTypedName) {
+  store::VolumeOptions vo;
+  vo.size_bytes = kVolume;
+  ASSERT_TRUE(store_->CreateVolume("012345678901.v", vo).ok());
+  ASSERT_TRUE(store_->CreateSnapshot("012345678901.v", "012345678901.s", {}).ok());
+  const std::string stream = Stream("012345678901.s");
+  auto r = Import(stream, "t");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->source_snapshot_arn, "arn:clonefs:us-east-1:012345678901:snapshot:s");
 }
 
 }  // namespace

@@ -1,0 +1,285 @@
+// Accounts, caller identity and per-account names through the Dispatcher: account.*, root's
+// --account, and every volume and snapshot command seeing only the caller's own resources.
+#include <gtest/gtest.h>
+
+#include "tools/control/commands.h"
+#include "tools/control/test_util.h"
+
+namespace clonefs::control {
+namespace {
+
+using nlohmann::json;
+
+constexpr uint32_t kNobody = 65534;  // account A
+constexpr uint32_t kDaemon = 1;      // account B
+constexpr uint32_t kStranger = 4242;
+constexpr char kA[] = "012345678901";
+constexpr char kB[] = "222222222222";
+
+class AccountsTest : public testing::DispatcherTest {
+ protected:
+  void SetUp() override {
+    DispatcherTest::SetUp();
+    owner_ = store_->info().account_id;
+  }
+  json As(uint32_t uid, const std::string& command, json args = json::object(),
+          std::optional<std::string> account = std::nullopt) {
+    Dispatcher d(store_.get());
+    json request = MakeRequest(command, std::move(args));
+    if (account.has_value()) request["account"] = *account;
+    return d.Handle(request, Caller{uid, 7});
+  }
+  json OkAs(uint32_t uid, const std::string& command, json args = json::object()) {
+    json r = As(uid, command, std::move(args));
+    EXPECT_EQ(r["ok"], true) << command << ": " << r.dump();
+    return r.value("result", json());
+  }
+  std::string CodeAs(uint32_t uid, const std::string& command, json args = json::object()) {
+    json r = As(uid, command, std::move(args));
+    EXPECT_EQ(r["ok"], false) << command << ": " << r.dump();
+    return r["error"].value("Code", "");
+  }
+  void MakeAccounts() {
+    Ok("account.create", {{"id", kA}, {"users", {"nobody"}}});
+    Ok("account.create", {{"id", kB}, {"users", {"daemon"}}});
+  }
+  std::string Arn(const std::string& account, const std::string& type, const std::string& name) {
+    return "arn:clonefs:us-east-1:" + account + ":" + type + ":" + name;
+  }
+
+  std::string owner_;
+};
+
+TEST_F(AccountsTest, TheOwnerCreatesListsAndShowsAccounts) {
+  json a = Ok("account.create", {{"id", kA}, {"users", {"nobody"}}});
+  EXPECT_EQ(a["AccountId"], kA);  // a string, leading zero kept
+  EXPECT_EQ(a["Users"], json::parse(R"([{"UserName":"nobody","Uid":65534}])"));
+  EXPECT_TRUE(a["CreationTime"].is_string());
+  json list = Ok("account.list");
+  ASSERT_EQ(list["Accounts"].size(), 2u);
+  EXPECT_EQ(Ok("account.show", {{"id", kA}}), a);
+  EXPECT_EQ(Ok("account.show", {{"id", owner_}})["Users"][0]["Uid"], 0);
+}
+
+TEST_F(AccountsTest, BadAccountCreatesAreClearAndChangeNothing) {
+  Ok("account.create", {{"id", kA}, {"users", {"nobody"}}});
+  EXPECT_EQ(Err("account.create", {{"id", kA}, {"users", {"daemon"}}}), "AccountAlreadyExists");
+  EXPECT_EQ(Err("account.create", {{"id", owner_}, {"users", {"daemon"}}}), "AccountAlreadyExists");
+  for (const char* id :
+       {"01234567890", "0123456789012", "01234567890a", "+12345678901", "1234 5678901"}) {
+    EXPECT_EQ(Err("account.create", {{"id", id}, {"users", {"daemon"}}}), "InvalidParameterValue")
+        << id;
+  }
+  EXPECT_EQ(Err("account.create", {{"id", kB}, {"users", {"no-such-user-here"}}}),
+            "InvalidParameterValue");
+  EXPECT_EQ(Err("account.create", {{"id", kB}, {"users", {"nobody"}}}), "InvalidParameterValue");
+  EXPECT_EQ(Err("account.create", {{"id", kB}, {"users", json::array()}}), "InvalidParameterValue");
+  EXPECT_EQ(Ok("account.list")["Accounts"].size(), 2u);
+}
+
+TEST_F(AccountsTest, OthersSeeOnlyThemselvesAndMayNotCreate) {
+  MakeAccounts();
+  EXPECT_EQ(CodeAs(kNobody, "account.create", {{"id", "333333333333"}, {"users", {"bin"}}}),
+            "AccessDenied");
+  json mine = OkAs(kNobody, "account.list");
+  ASSERT_EQ(mine["Accounts"].size(), 1u);
+  EXPECT_EQ(mine["Accounts"][0]["AccountId"], kA);
+  // Another's account answers exactly as an unknown one (but for the id echoed).
+  json other = As(kNobody, "account.show", {{"id", kB}});
+  json unknown = As(kNobody, "account.show", {{"id", "999999999999"}});
+  EXPECT_EQ(other["error"]["Code"], "AccountNotFound");
+  EXPECT_EQ(other["error"]["Message"], "account '" + std::string(kB) + "' does not exist");
+  EXPECT_EQ(unknown["error"]["Message"], "account '999999999999' does not exist");
+}
+
+TEST_F(AccountsTest, AUidWithoutAnAccountCanDoNothing) {
+  for (const char* command : {"volume.list", "store.info", "account.list", "no.such.command"}) {
+    json r = As(kStranger, command);
+    EXPECT_EQ(r["error"]["Code"], "AccessDenied") << command;
+    const std::string message = r["error"].value("Message", "");
+    EXPECT_NE(message.find("(uid 4242) has no clonefs account"), std::string::npos) << message;
+    EXPECT_NE(message.find("clonectl account create ACCOUNT_ID --user "), std::string::npos);
+  }
+}
+
+TEST_F(AccountsTest, OnlyRootMayActAsAnotherAccount) {
+  MakeAccounts();
+  json as_a = As(0, "volume.create", {{"name", "db1"}, {"size", "1M"}}, kA);
+  ASSERT_EQ(as_a["ok"], true) << as_a.dump();
+  EXPECT_EQ(as_a["result"]["VolumeArn"], Arn(kA, "volume", "db1"));
+  EXPECT_EQ(OkAs(kNobody, "volume.list")["Volumes"].size(), 1u);  // it is A's
+  EXPECT_EQ(
+      As(0, "account.create", {{"id", "333333333333"}, {"users", {"bin"}}}, kA)["error"]["Code"],
+      "AccessDenied");  // root acting as A has A's rights
+  EXPECT_EQ(As(kNobody, "volume.list", {}, kA)["error"]["Code"], "AccessDenied");  // even its own
+  EXPECT_EQ(As(kNobody, "volume.list", {}, kB)["error"]["Code"], "AccessDenied");
+  EXPECT_EQ(As(kNobody, "volume.list", {}, "bad")["error"]["Code"], "AccessDenied");
+  EXPECT_EQ(As(0, "volume.list", {}, "999999999999")["error"]["Code"], "AccountNotFound");
+  EXPECT_EQ(As(0, "volume.list", {}, "0123456789012")["error"]["Code"], "InvalidParameterValue");
+  EXPECT_EQ(As(0, "volume.list", {}, owner_)["ok"], true);
+}
+
+TEST_F(AccountsTest, NamesArePerAccount) {
+  MakeAccounts();
+  for (uint32_t uid : {0u, kNobody, kDaemon}) {
+    json v = OkAs(uid, "volume.create", {{"name", "db1"}, {"size", "1M"}});
+    EXPECT_EQ(v["VolumeIdentifier"], "db1");
+  }
+  EXPECT_EQ(OkAs(kNobody, "volume.show", {{"name", "db1"}})["VolumeArn"], Arn(kA, "volume", "db1"));
+  EXPECT_EQ(OkAs(0, "volume.show", {{"name", "db1"}})["VolumeArn"], Arn(owner_, "volume", "db1"));
+  for (uint32_t uid : {0u, kNobody, kDaemon}) {
+    json list = OkAs(uid, "volume.list");
+    ASSERT_EQ(list["Volumes"].size(), 1u) << uid;
+    EXPECT_EQ(list["Volumes"][0]["VolumeIdentifier"], "db1");
+    EXPECT_EQ(OkAs(uid, "volume.usage")["VolumeUsages"].size(), 1u);
+  }
+  // A's own ARN works; snapshots, clones and restores it makes are its own.
+  OkAs(kNobody, "snapshot.create", {{"volume", Arn(kA, "volume", "db1")}, {"name", "s1"}});
+  json clone = OkAs(kNobody, "volume.clone", {{"source", "db1"}, {"name", "c1"}});
+  EXPECT_EQ(clone["VolumeArn"], Arn(kA, "volume", "c1"));
+  EXPECT_EQ(clone["SourceVolumeIdentifier"], "db1");
+  json restored = OkAs(kNobody, "volume.restore", {{"snapshot", "s1"}, {"name", "r1"}});
+  EXPECT_EQ(restored["SourceSnapshotIdentifier"], "s1");
+  json snaps = OkAs(kNobody, "snapshot.list", {{"volume", "db1"}});
+  ASSERT_EQ(snaps["Snapshots"].size(), 1u);
+  EXPECT_EQ(snaps["Snapshots"][0]["SnapshotArn"], Arn(kA, "snapshot", "s1"));
+  EXPECT_EQ(snaps["Snapshots"][0]["VolumeIdentifier"], "db1");
+  EXPECT_TRUE(OkAs(kDaemon, "snapshot.list")["Snapshots"].empty());
+  EXPECT_TRUE(OkAs(0, "snapshot.list")["Snapshots"].empty());
+  EXPECT_EQ(OkAs(0, "volume.list")["Volumes"].size(), 1u);
+  // Deleting B's db1 leaves A's alone.
+  OkAs(kDaemon, "volume.delete", {{"name", "db1"}});
+  EXPECT_EQ(OkAs(kNobody, "volume.show", {{"name", "db1"}})["Status"], "available");
+}
+
+// Another account's resource fails exactly as one that does not exist.
+TEST_F(AccountsTest, AnotherAccountsResourceIsIndistinguishableFromNone) {
+  MakeAccounts();
+  OkAs(kDaemon, "volume.create", {{"name", "db1"}, {"size", "1M"}});
+  OkAs(kDaemon, "snapshot.create", {{"volume", "db1"}, {"name", "s1"}});
+  OkAs(kNobody, "volume.create", {{"name", "mine"}, {"size", "1M"}});
+  struct Case {
+    std::string command;
+    std::string key;
+    std::string type;
+    json extra;
+  };
+  const std::vector<Case> cases = {
+      {"volume.show", "name", "volume", json::object()},
+      {"volume.delete", "name", "volume", json::object()},
+      {"volume.resize", "name", "volume", {{"size", "2M"}}},
+      {"volume.usage", "name", "volume", json::object()},
+      {"volume.clone", "source", "volume", {{"name", "new1"}}},
+      {"snapshot.create", "volume", "volume", {{"name", "new1"}}},
+      {"snapshot.show", "name", "snapshot", json::object()},
+      {"snapshot.delete", "name", "snapshot", json::object()},
+      {"volume.restore", "snapshot", "snapshot", {{"name", "new1"}}},
+      {"snapshot.copy", "source", "snapshot", {{"target", "new1"}}},
+  };
+  for (const Case& c : cases) {
+    const std::string real = c.type == "volume" ? "db1" : "s1";
+    for (const std::string& other : {Arn(kB, c.type, real), Arn(owner_, c.type, real)}) {
+      json args_other = c.extra;
+      args_other[c.key] = other;
+      json args_none = c.extra;
+      // The same text as typed, naming nothing: the response must be the same.
+      const std::string none = Arn("999999999999", c.type, real);
+      args_none[c.key] = none;
+      json seen = As(kNobody, c.command, args_other);
+      json absent = As(kNobody, c.command, args_none);
+      ASSERT_EQ(seen["ok"], false) << c.command << " " << seen.dump();
+      EXPECT_EQ(seen["error"]["Code"], absent["error"]["Code"]) << c.command;
+      std::string expected = absent["error"].value("Message", "");
+      expected.replace(expected.find(none), none.size(), other);
+      EXPECT_EQ(seen["error"]["Message"], expected) << c.command;
+      EXPECT_EQ(seen["error"]["Code"], c.type == "volume" ? "VolumeNotFound" : "SnapshotNotFound");
+    }
+  }
+  // A typed name reaches only the caller's own: the owner typing B's store name finds nothing.
+  EXPECT_EQ(CodeAs(0, "volume.show", {{"name", std::string(kB) + ".db1"}}), "VolumeNotFound");
+  EXPECT_EQ(CodeAs(kNobody, "volume.show", {{"name", "db1"}}), "VolumeNotFound");
+  // Nothing was touched.
+  EXPECT_EQ(OkAs(kDaemon, "volume.show", {{"name", "db1"}})["SizeBytes"], 1 << 20);
+  EXPECT_EQ(OkAs(kDaemon, "snapshot.list")["Snapshots"].size(), 1u);
+  EXPECT_EQ(OkAs(kNobody, "volume.list")["Volumes"].size(), 1u);
+}
+
+TEST_F(AccountsTest, MalformedAndForeignRegionArnsAreClearErrors) {
+  MakeAccounts();
+  for (const char* arn :
+       {"arn:clonefs:us-east-1:0123456789012:volume:db1", "arn:clonefs:us-east-1:012345678901",
+        "arn:clonefs:us-east-1:012345678901:snapshot:db1",
+        "arn:aws:us-east-1:012345678901:volume:x",
+        "arn:clonefs:eu-west-1:012345678901:volume:db1"}) {
+    json r = As(kNobody, "volume.show", {{"name", arn}});
+    EXPECT_EQ(r["error"]["Code"], "InvalidParameterValue") << arn << " " << r.dump();
+  }
+}
+
+TEST_F(AccountsTest, OnlyTheOwnersAccountUsesKeysForNow) {
+  MakeAccounts();
+  json r = As(kNobody, "volume.create", {{"name", "e1"}, {"size", "1M"}, {"encrypted", true}});
+  EXPECT_EQ(r["error"]["Code"], "InvalidParameterCombination") << r.dump();
+  EXPECT_EQ(CodeAs(kNobody, "volume.create", {{"name", "e1"}, {"size", "1M"}, {"kms_key", "k"}}),
+            "InvalidParameterCombination");
+  EXPECT_EQ(CodeAs(kNobody, "key.list"), "AccessDenied");
+  EXPECT_EQ(CodeAs(kNobody, "key.create"), "AccessDenied");
+  EXPECT_TRUE(OkAs(kNobody, "volume.list")["Volumes"].empty());
+}
+
+TEST_F(AccountsTest, StoreWideCommandsAreTheOwnersAndTheTemporaryPrefixIsReserved) {
+  MakeAccounts();
+  EXPECT_EQ(CodeAs(kNobody, "store.usage"), "AccessDenied");
+  EXPECT_EQ(CodeAs(kNobody, "store.gc"), "AccessDenied");
+  OkAs(kNobody, "store.info");
+  OkAs(kNobody, "store.sync");
+  OkAs(0, "store.usage");
+  OkAs(kNobody, "volume.create", {{"name", "v"}, {"size", "1M"}});
+  EXPECT_EQ(CodeAs(kNobody, "snapshot.create", {{"volume", "v"}, {"name", "clonefs-full-copy-x"}}),
+            "InvalidParameterValue");
+  EXPECT_TRUE(OkAs(kNobody, "snapshot.list")["Snapshots"].empty());
+}
+
+TEST_F(AccountsTest, AnAccountsCopiesAreItsOwn) {
+  MakeAccounts();
+  OkAs(kNobody, "volume.create", {{"name", "v"}, {"size", "1M"}});
+  OkAs(kNobody, "snapshot.create", {{"volume", "v"}, {"name", "s1"}});
+  json copy =
+      OkAs(kNobody, "snapshot.copy", {{"source", Arn(kA, "snapshot", "s1")}, {"target", "c1"}});
+  EXPECT_EQ(copy["SnapshotArn"], Arn(kA, "snapshot", "c1"));
+  EXPECT_EQ(copy["SourceSnapshotArn"], Arn(kA, "snapshot", "s1"));
+  EXPECT_EQ(OkAs(kNobody, "snapshot.list")["Snapshots"].size(), 2u);
+  EXPECT_TRUE(OkAs(0, "snapshot.list")["Snapshots"].empty());
+  EXPECT_EQ(CodeAs(kNobody, "snapshot.copy", {{"source", "s1"}, {"target", "c1"}}),
+            "SnapshotAlreadyExists");
+  json dup = As(kNobody, "snapshot.copy", {{"source", "s1"}, {"target", "c1"}});
+  EXPECT_EQ(dup["error"]["Message"], "snapshot 'c1' already exists");  // never ACCOUNT.c1
+  // Another region's store has accounts of its own: only the owner's account copies from it.
+  EXPECT_EQ(CodeAs(kNobody, "snapshot.copy",
+                   {{"source", "arn:clonefs:eu-west-1:" + std::string(kA) + ":snapshot:s1"},
+                    {"target", "c2"}}),
+            "InvalidParameterCombination");
+}
+
+TEST_F(AccountsTest, AtMostOneHundredManualSnapshotsPerAccount) {
+  MakeAccounts();
+  OkAs(kNobody, "volume.create", {{"name", "v"}, {"size", "1M"}});
+  OkAs(kDaemon, "volume.create", {{"name", "v"}, {"size", "1M"}});
+  for (int i = 0; i < 100; ++i) {
+    std::string name = "s";
+    name += std::to_string(i);
+    OkAs(kNobody, "snapshot.create", {{"volume", "v"}, {"name", name}});
+  }
+  json over = As(kNobody, "snapshot.create", {{"volume", "v"}, {"name", "s100"}});
+  EXPECT_EQ(over["error"]["Code"], "SnapshotQuotaExceeded") << over.dump();
+  EXPECT_EQ(CodeAs(kNobody, "snapshot.copy", {{"source", "s1"}, {"target", "c1"}}),
+            "SnapshotQuotaExceeded");
+  // The quota is per account, and a full copy's temporary snapshot does not count.
+  OkAs(kDaemon, "snapshot.create", {{"volume", "v"}, {"name", "s100"}});
+  OkAs(kNobody, "volume.clone", {{"source", "v"}, {"name", "full"}, {"full_copy", true}});
+  OkAs(kNobody, "snapshot.delete", {{"name", "s0"}});
+  OkAs(kNobody, "snapshot.create", {{"volume", "v"}, {"name", "s100"}});
+}
+
+}  // namespace
+}  // namespace clonefs::control

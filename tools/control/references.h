@@ -1,0 +1,47 @@
+// References to volumes and snapshots as a caller types them, and the store names they stand
+// for (store/access/store_names.h).
+//
+// A typed name means the caller's own resource; an ARN names its owning account. Nothing is
+// shared between accounts yet, so a reference to another account's resource fails exactly as
+// one to a resource that does not exist: the same error name and the same message, which
+// echoes the reference as typed (never the store name or the owner). Pure functions of the
+// context; thread-safe as the Store is.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "store/store.h"
+#include "tools/control/commands.h"
+
+namespace clonefs::control {
+
+// The store name of the caller's new resource `typed` (a volume or snapshot about to be made);
+// InvalidParameterValue when `typed` breaks the naming rules, or is a snapshot name with the
+// prefix reserved for --full-copy's temporary snapshots. `kind` is "volume" or "snapshot".
+Result<std::string> NewStoreName(const CommandContext& ctx, const std::string& typed,
+                                 std::string_view kind);
+
+// The store name `ref` (a typed name or an ARN of `kind`) stands for when it names one of the
+// caller's resources. <Kind>NotFound echoing `ref` when it names another account's or cannot
+// name anything; InvalidParameterValue for a malformed ARN or one of another region.
+Result<std::string> OwnStoreName(const CommandContext& ctx, const std::string& ref,
+                                 std::string_view kind);
+
+// The caller's volume `ref`; VolumeNotFound echoing `ref` when it does not exist or is not the
+// caller's.
+Result<store::VolumeInfo> ResolveVolume(const CommandContext& ctx, const std::string& ref);
+// The caller's snapshot `ref` (SnapshotNotFound likewise).
+Result<store::SnapshotInfo> ResolveSnapshot(const CommandContext& ctx, const std::string& ref);
+
+// True when the store name `store_name` is a resource of the caller's account.
+bool OwnedByCaller(const CommandContext& ctx, std::string_view store_name);
+// The name the owner of `store_name` typed.
+std::string TypedName(const store::StoreInfo& store, std::string_view store_name);
+
+// InvalidParameterCombination unless the caller acts as the store owner's account: data keys
+// are wrapped under the owner's KMS keys, so only that account may use encryption for now.
+Status RequireOwnerForKeys(const CommandContext& ctx, std::string_view what);
+
+}  // namespace clonefs::control
