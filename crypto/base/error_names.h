@@ -52,6 +52,15 @@ inline constexpr std::string_view kAccessDenied = "AccessDenied";
 // Accounts (store/access): a well-formed account id with no account, or one taken already.
 inline constexpr std::string_view kAccountNotFound = "AccountNotFound";
 inline constexpr std::string_view kAccountAlreadyExists = "AccountAlreadyExists";
+// Sharing (store/access/sharing.h): a snapshot's restore attribute past 20 accounts; resource
+// shares of volumes and the invitations they send (AWS RAM's, under shorter names).
+inline constexpr std::string_view kSharedSnapshotQuotaExceeded = "SharedSnapshotQuotaExceeded";
+inline constexpr std::string_view kShareNotFound = "ShareNotFound";
+inline constexpr std::string_view kShareAlreadyExists = "ShareAlreadyExists";
+inline constexpr std::string_view kInvitationNotFound = "InvitationNotFound";
+inline constexpr std::string_view kInvitationAlreadyAccepted = "InvitationAlreadyAccepted";
+inline constexpr std::string_view kInvitationAlreadyRejected = "InvitationAlreadyRejected";
+inline constexpr std::string_view kInvitationExpired = "InvitationExpired";
 inline constexpr std::string_view kDaemonUnavailable = "DaemonUnavailable";
 inline constexpr std::string_view kInternalError = "InternalError";
 // A long command (a --full-copy) was stopped before it finished; it left nothing behind.
