@@ -25,6 +25,7 @@
 #include "store/keys/root_secret.h"
 #include "store/store.h"
 #include "tools/control/cli_output.h"
+#include "tools/control/cli_sharing.h"
 #include "tools/control/client.h"
 #include "tools/control/commands.h"
 #include "tools/control/errors.h"
@@ -72,6 +73,7 @@ struct CliOptions {
   std::string policy_file;      // `key policy put --policy-file PATH`
   std::string key_spec;         // `key create --key-spec`
   std::string public_key_out;   // `key get-public-key --out FILE`
+  SharingCliOptions sharing;    // `snapshot attribute`, `share`, `invitation`
   std::string command;          // "volume.create", "init", ... set by the chosen subcommand
   // Given on the command line (possibly as an empty string)?
   CLI::Option* name_opt = nullptr;       // of `volume usage`
@@ -281,6 +283,7 @@ Result<json> ParseTag(const std::string& text) {
 json BuildArgs(const CliOptions& o, json* args) {
   *args = json::object();
   const std::string& c = o.command;
+  if (SharingArgs(c, o.sharing, args)) return json();
   if (c == "volume.create" || c == "volume.show" || c == "volume.resize" || c == "volume.delete" ||
       (c == "volume.usage" && o.name_opt->count() > 0)) {
     (*args)["name"] = o.name;
@@ -612,6 +615,10 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
   DefineSnapshotCommands(app, o);
   DefineKeyCommands(app, o);
   DefineAccountCommands(app, o);
+  DefineSharingCommands(
+      app, o.sharing,
+      [&o](CLI::App* parent, const std::string& name, const std::string& help,
+           const std::string& command) { return Leaf(parent, name, help, o, command); });
   CLI::App* st = app.add_subcommand("store", "Inspect and maintain the store");
   st->require_subcommand(1);
   Leaf(st, "info", "Region, directory, account and format version", o, "store.info");

@@ -240,6 +240,58 @@ void PrintAccountList(std::ostream& out, const json& result) {
   PrintTable(out, rows);
 }
 
+void PrintSnapshotAttributes(std::ostream& out, const json& result) {
+  const json& r = result.at("SnapshotAttributesResult");
+  for (const json& a : r.at("SnapshotAttributes")) {
+    std::string values;
+    for (const json& v : a.at("AttributeValues")) {
+      values += (values.empty() ? "" : ", ") + v.get<std::string>();
+    }
+    out << Str(r, "SnapshotIdentifier") << ' ' << Str(a, "AttributeName") << ": "
+        << (values.empty() ? "(no other account)" : values) << '\n';
+  }
+}
+
+void PrintShares(std::ostream& out, const json& shares) {
+  if (shares.empty()) {
+    out << "No resource shares.\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {{"NAME", "RESOURCE", "CREATED", "ARN"}};
+  for (const json& s : shares) {
+    rows.push_back({Str(s, "Name"), s.at("ResourceArns").at(0).get<std::string>(),
+                    Str(s, "CreationTime"), Str(s, "ResourceShareArn")});
+  }
+  PrintTable(out, rows);
+}
+
+void PrintPrincipals(std::ostream& out, const json& result) {
+  const json& principals = result.at("Principals");
+  if (principals.empty()) {
+    out << "Shared with no account.\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {{"ACCOUNT", "STATUS", "SHARE", "SINCE"}};
+  for (const json& p : principals) {
+    rows.push_back(
+        {Str(p, "Id"), Str(p, "Status"), Str(p, "ResourceShareName"), Str(p, "LastUpdatedTime")});
+  }
+  PrintTable(out, rows);
+}
+
+void PrintInvitations(std::ostream& out, const json& invitations) {
+  if (invitations.empty()) {
+    out << "No invitations.\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {{"INVITATION", "SHARE", "FROM", "STATUS", "SENT"}};
+  for (const json& i : invitations) {
+    rows.push_back({Str(i, "ResourceShareInvitationArn"), Str(i, "ResourceShareName"),
+                    Str(i, "SenderAccountId"), Str(i, "Status"), Str(i, "InvitationTimestamp")});
+  }
+  PrintTable(out, rows);
+}
+
 }  // namespace
 
 void PrintTable(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
@@ -314,6 +366,20 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
       PrintAccount(out, result);
     } else if (command == "account.list") {
       PrintAccountList(out, result);
+    } else if (command.rfind("snapshot.attribute.", 0) == 0) {
+      PrintSnapshotAttributes(out, result);
+    } else if (command == "share.create") {
+      PrintShares(out, json::array({result.at("ResourceShare")}));
+    } else if (command == "share.list") {
+      PrintShares(out, result.at("ResourceShares"));
+    } else if (command == "share.delete") {
+      out << "Deleted the resource share.\n";
+    } else if (command == "share.principals") {
+      PrintPrincipals(out, result);
+    } else if (command == "invitation.list") {
+      PrintInvitations(out, result.at("ResourceShareInvitations"));
+    } else if (command == "invitation.accept" || command == "invitation.reject") {
+      PrintInvitations(out, json::array({result.at("ResourceShareInvitation")}));
     } else {
       out << JsonToString(result, 2) << '\n';
     }

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "store/access/account_registry.h"
+#include "store/access/sharing.h"
 #include "tools/control/identity.h"
 #include "tools/control/sizes.h"
 
@@ -74,6 +75,11 @@ Result<std::vector<std::string>> Args::RequiredStrings(const std::string& key) {
   return out;
 }
 
+Result<std::vector<std::string>> Args::OptionalStrings(const std::string& key) {
+  if (Find(key) == nullptr) return std::vector<std::string>{};
+  return RequiredStrings(key);
+}
+
 Result<std::optional<uint64_t>> Args::OptionalSize(const std::string& key) {
   const nlohmann::json* v = Find(key);
   if (v == nullptr) return std::optional<uint64_t>();
@@ -132,13 +138,33 @@ const std::vector<CommandSpec>& AllCommands() {
     RegisterStreamCommands(t);
     RegisterCopyCommands(t);
     RegisterAccountCommands(t);
+    RegisterSharingCommands(t);
     return t;
   }();
   return table;
 }
 
 Dispatcher::Dispatcher(store::Store* store, Services services)
-    : store_(store), services_(services), accounts_(OpenAccountRegistry(store)) {}
+    : store_(store), services_(services) {
+  if (services_.accounts == nullptr) {
+    Result<std::unique_ptr<access::AccountRegistry>> accounts = OpenAccountRegistry(store);
+    if (!accounts.ok()) {
+      opened_ = accounts.status();
+      return;
+    }
+    own_accounts_ = std::move(accounts).value();
+    services_.accounts = own_accounts_.get();
+  }
+  if (services_.sharing == nullptr) {
+    Result<std::unique_ptr<access::Sharing>> sharing = access::Sharing::Open(store);
+    if (!sharing.ok()) {
+      opened_ = sharing.status();
+      return;
+    }
+    own_sharing_ = std::move(sharing).value();
+    services_.sharing = own_sharing_.get();
+  }
+}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -178,11 +204,11 @@ nlohmann::json Dispatcher::Handle(const nlohmann::json& request, const Caller& c
   if (account_it != request.end() && !account_it->is_string()) {
     return ErrorResponse(Malformed("\"account\" must be a string of 12 digits"));
   }
-  if (!accounts_.ok()) return ErrorResponse(ToApiError(accounts_.status(), "store"));
+  if (!opened_.ok()) return ErrorResponse(ToApiError(opened_, "store"));
   const std::optional<std::string> as_account =
       account_it == request.end() ? std::nullopt
                                   : std::optional<std::string>(account_it->get<std::string>());
-  Result<Caller> who = IdentifyCaller(*accounts_.value(), store_->info(), caller, as_account);
+  Result<Caller> who = IdentifyCaller(*services_.accounts, store_->info(), caller, as_account);
   if (!who.ok()) return ErrorResponse(ToApiError(who.status(), "account"));
 
   const CommandSpec* spec = FindCommand(name);
@@ -199,7 +225,7 @@ nlohmann::json Dispatcher::Handle(const nlohmann::json& request, const Caller& c
   Args args(args_json);
   CommandContext ctx{store_, args, *who, "", nullptr, nullptr};
   ctx.services = &services_;
-  ctx.accounts = accounts_->get();
+  ctx.accounts = services_.accounts;
   if (hooks != nullptr) {
     if (wants_progress) ctx.progress = hooks->report;
     ctx.cancelled = hooks->cancelled;

@@ -29,6 +29,7 @@
 
 namespace clonefs::access {
 class AccountRegistry;
+class Sharing;
 }  // namespace clonefs::access
 
 namespace clonefs::control {
@@ -39,6 +40,10 @@ class CopyService;
 // has none, and such commands then do their work inside the request or refuse).
 struct Services {
   CopyService* copies = nullptr;
+  // Who the accounts are and what they share. The daemon passes its own, which its mount uses
+  // as well; when null the Dispatcher opens them itself.
+  access::AccountRegistry* accounts = nullptr;
+  access::Sharing* sharing = nullptr;
 };
 
 // Who sent a request: uid and pid from SO_PEERCRED (or the current process in direct mode);
@@ -63,6 +68,8 @@ class Args {
   Result<std::optional<std::string>> OptionalString(const std::string& key);
   // A non-empty list of non-empty strings.
   Result<std::vector<std::string>> RequiredStrings(const std::string& key);
+  // The same, or empty when absent.
+  Result<std::vector<std::string>> OptionalStrings(const std::string& key);
   // A size: a JSON integer of bytes, or a string such as "10G" (see ParseSize()).
   Result<std::optional<uint64_t>> OptionalSize(const std::string& key);
   Result<std::optional<uint64_t>> OptionalUint(const std::string& key);
@@ -126,6 +133,7 @@ void RegisterKeyCommands(std::vector<CommandSpec>& table);
 void RegisterStreamCommands(std::vector<CommandSpec>& table);
 void RegisterCopyCommands(std::vector<CommandSpec>& table);
 void RegisterAccountCommands(std::vector<CommandSpec>& table);
+void RegisterSharingCommands(std::vector<CommandSpec>& table);
 
 // Aurora's tag rules (at most 50, keys 1-128 and values 0-256 characters, no key twice);
 // InvalidArgument naming what is wrong.
@@ -133,7 +141,8 @@ Status CheckSnapshotTags(const store::Tags& tags);
 
 class Dispatcher {
  public:
-  // Loads the store's accounts (a failure is every request's answer).
+  // Loads the store's accounts and sharing unless `services` has them (a failure is every
+  // request's answer).
   // REQUIRES: `store` and `services` outlive the Dispatcher.
   explicit Dispatcher(store::Store* store, Services services = {});
   ~Dispatcher();
@@ -149,8 +158,10 @@ class Dispatcher {
 
  private:
   store::Store* store_;
-  Services services_;
-  Result<std::unique_ptr<access::AccountRegistry>> accounts_;
+  Services services_;  // accounts and sharing never null once the constructor succeeded
+  std::unique_ptr<access::AccountRegistry> own_accounts_;
+  std::unique_ptr<access::Sharing> own_sharing_;
+  Status opened_;  // why accounts or sharing could not be read, if they could not
 };
 
 // Response builders shared by the dispatcher, server, client and clonectl.
