@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "store/types.h"
+
 namespace clonefs::fs {
 
 class AccessPolicy {
@@ -37,10 +39,10 @@ class AccessPolicy {
   virtual Owned OwnerOf(const std::string& store_name) const = 0;
   // The uid an account's files show (its first Unix user).
   virtual uint32_t UidOfAccount(const std::string& account) const = 0;
-  // Whether another account's snapshot `store_name` is shared with `account` (its restore
-  // attribute names `account`, or "all").
+  // Whether another account's snapshot is shared with `account` (its restore attribute names
+  // `account`, or "all").
   virtual bool SnapshotSharedWith(const std::string& account,
-                                  const std::string& store_name) const = 0;
+                                  const store::SnapshotInfo& snapshot) const = 0;
   // The store names of the snapshots other accounts share with `account`.
   virtual std::vector<std::string> SnapshotsSharedWith(const std::string& account) const = 0;
 };

@@ -108,9 +108,9 @@ uid_t VolumeFs::UidOf(const std::string& store_name) const {
   return options_.access->UidOfAccount(options_.access->OwnerOf(store_name).account);
 }
 
-bool VolumeFs::SeesSnapshot(const Viewer& viewer, const std::string& store_name) const {
-  return Sees(viewer, store_name) ||
-         (viewer.account && options_.access->SnapshotSharedWith(*viewer.account, store_name));
+bool VolumeFs::SeesSnapshot(const Viewer& viewer, const store::SnapshotInfo& snapshot) const {
+  return Sees(viewer, snapshot.name) ||
+         (viewer.account && options_.access->SnapshotSharedWith(*viewer.account, snapshot));
 }
 
 std::vector<std::pair<std::string, std::string>> VolumeFs::SharedWith(const Viewer& viewer) const {
@@ -227,7 +227,7 @@ Result<struct stat> VolumeFs::StatInode(Ino ino, const Viewer& viewer) {
     }
     case InodeKind::kSnapshot: {
       CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, snapshots_.Find(ObjectIdOf(ino)));
-      if (!SeesSnapshot(viewer, s.name)) break;
+      if (!SeesSnapshot(viewer, s)) break;
       return SnapshotStat(s);
     }
     default:
@@ -237,7 +237,12 @@ Result<struct stat> VolumeFs::StatInode(Ino ino, const Viewer& viewer) {
 }
 
 double VolumeFs::AttrTimeout(Ino ino) const {
-  return options_.access != nullptr && !IsDirectory(ino) ? 0.0 : options_.entry_timeout_s;
+  if (options_.access == nullptr) return options_.entry_timeout_s;
+  // What each account sees differs: only the fixed directories are the same for all.
+  const InodeKind k = KindOf(ino);
+  const bool fixed = k == InodeKind::kRoot || k == InodeKind::kVolumesDir ||
+                     k == InodeKind::kSnapshotsDir || k == InodeKind::kSharedDir;
+  return fixed ? options_.entry_timeout_s : 0.0;
 }
 
 fuse_entry_param VolumeFs::Entry(const struct stat& st) const {

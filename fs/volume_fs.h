@@ -161,7 +161,7 @@ class VolumeFs {
   std::string ShownName(const std::string& store_name) const;
   uid_t UidOf(const std::string& store_name) const;
   // Whether `viewer` owns snapshot `store_name` or has it shared with it.
-  bool SeesSnapshot(const Viewer& viewer, const std::string& store_name) const;
+  bool SeesSnapshot(const Viewer& viewer, const store::SnapshotInfo& snapshot) const;
   // The snapshots other accounts share with `viewer`, as (owner, store name), by owner.
   std::vector<std::pair<std::string, std::string>> SharedWith(const Viewer& viewer) const;
   // An account id and the number its shared/ directories' inodes carry.

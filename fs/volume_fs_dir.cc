@@ -49,7 +49,7 @@ Result<struct stat> VolumeFs::LookupVolume(const std::string& store_name) {
 Result<struct stat> VolumeFs::LookupSnapshot(const Viewer& viewer, const std::string& store_name) {
   Result<store::SnapshotInfo> s = store_->GetSnapshot(store_name);
   if (!s.ok()) return s.status();
-  if (!SeesSnapshot(viewer, s->name)) return Status::NotFound(store_name);
+  if (!SeesSnapshot(viewer, *s)) return Status::NotFound(store_name);
   snapshots_.Remember(*s);
   return SnapshotStat(*s);
 }

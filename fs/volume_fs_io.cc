@@ -86,7 +86,7 @@ void VolumeFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     s = v.ok() ? OpenInto(*v, fi) : v.status();
   } else if (kind == InodeKind::kSnapshot) {
     Result<store::SnapshotInfo> snap = snapshots_.Find(ObjectIdOf(ino));
-    if (snap.ok() && !Sees(viewer, snap->name)) snap = unseen();
+    if (snap.ok() && !SeesSnapshot(viewer, *snap)) snap = unseen();
     if (snap.ok() && ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC))) {
       fuse_reply_err(req, EROFS);  // root passes the 0400 mode check; the snapshot does not
       return;

@@ -30,10 +30,14 @@
 #include "fs/fuse_adapter.h"
 #include "fs/mount_options.h"
 #include "fs/notifying_store.h"
+#include "store/access/account_registry.h"
+#include "store/access/sharing.h"
 #include "store/keys/key_service.h"
 #include "store/keys/root_secret.h"
 #include "store/store.h"
 #include "tools/control/copy_service.h"
+#include "tools/control/identity.h"
+#include "tools/control/mount_access.h"
 #include "tools/control/server.h"
 
 namespace clonefs {
@@ -46,6 +50,9 @@ namespace {
 struct Daemon {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<fs::NotifyingStore> events;
+  // Who the accounts are and what they share: one of each, for the control plane and the mount.
+  std::unique_ptr<access::AccountRegistry> accounts;
+  std::unique_ptr<access::Sharing> sharing;
   std::unique_ptr<control::CopyService> copies;
   std::unique_ptr<control::ControlServer> control;
   std::unique_ptr<fs::FuseServer> fuse;
@@ -163,6 +170,13 @@ Status Start(const fs::MountOptions& o, Daemon* d) {
                  d->store->keys().lock_reason().message());
   }
   d->events = std::make_unique<fs::NotifyingStore>(d->store.get());
+  Result<std::unique_ptr<access::AccountRegistry>> accounts =
+      control::OpenAccountRegistry(d->events.get());
+  if (!accounts.ok()) return Status::IOError("accounts: " + accounts.status().ToString());
+  d->accounts = std::move(accounts).value();
+  Result<std::unique_ptr<access::Sharing>> sharing = access::Sharing::Open(d->events.get());
+  if (!sharing.ok()) return Status::IOError("sharing: " + sharing.status().ToString());
+  d->sharing = std::move(sharing).value();
 
   control::CopyServiceOptions co;
   co.snapshot_quota = o.snapshot_quota;
@@ -174,6 +188,8 @@ Status Start(const fs::MountOptions& o, Daemon* d) {
   const std::string socket = control::ControlSocketPath(o.store_dir);
   control::Services services;
   services.copies = d->copies.get();
+  services.accounts = d->accounts.get();
+  services.sharing = d->sharing.get();
   Result<std::unique_ptr<control::ControlServer>> control =
       control::ControlServer::Start(d->events.get(), socket, services, o.max_connections_per_uid);
   if (!control.ok()) {
@@ -186,6 +202,8 @@ Status Start(const fs::MountOptions& o, Daemon* d) {
   fo.mount_options = o.fuse_options;
   fo.fsname = o.store_dir;
   fo.debug = o.debug;
+  // Every local user comes in, and each sees what its account owns or is shared with it.
+  fo.access = std::make_shared<control::AccountsAccessPolicy>(d->accounts.get(), d->sharing.get());
   Result<std::unique_ptr<fs::FuseServer>> fuse =
       fs::FuseServer::Mount(d->events.get(), o.mountpoint, fo);
   if (!fuse.ok()) {
