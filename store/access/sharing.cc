@@ -28,8 +28,8 @@ constexpr int kDocumentVersion = 1;
 Result<std::string> NewId(std::string_view prefix) {
   uint8_t bytes[8];
   CLONEFS_RETURN_IF_ERROR(crypto::RandomBytes(bytes, sizeof(bytes)));
-  return std::string(prefix) + crypto::HexEncode(std::string_view(reinterpret_cast<char*>(bytes),
-                                                                  sizeof(bytes)));
+  return std::string(prefix) +
+         crypto::HexEncode(std::string_view(reinterpret_cast<char*>(bytes), sizeof(bytes)));
 }
 
 json EncodeState(const Sharing::State& s) {
@@ -156,9 +156,10 @@ Result<InvitationStatus> ParseInvitationStatus(std::string_view name) {
                              InvitationStatus::kRejected, InvitationStatus::kExpired}) {
     if (name == InvitationStatusName(s)) return s;
   }
-  return errors::InvalidParameterValue("invitation status must be pending, accepted, rejected "
-                                       "or expired, not '" +
-                                       std::string(name) + "'");
+  return errors::InvalidParameterValue(
+      "invitation status must be pending, accepted, rejected "
+      "or expired, not '" +
+      std::string(name) + "'");
 }
 
 std::string_view AssociationName(InvitationStatus s) {
@@ -229,8 +230,9 @@ Result<std::vector<std::string>> Sharing::ModifyRestore(const std::string& owner
     }
   }
   if (!facts.manual) {
-    return errors::InvalidSnapshotState("only manual snapshots can be shared; copy this one to a "
-                                        "manual snapshot to share it");
+    return errors::InvalidSnapshotState(
+        "only manual snapshots can be shared; copy this one to a "
+        "manual snapshot to share it");
   }
   if (!add.empty() && facts.encrypted && facts.default_key) {
     return errors::InvalidParameterCombination(
@@ -251,11 +253,11 @@ Result<std::vector<std::string>> Sharing::ModifyRestore(const std::string& owner
   for (const std::string& v : add) values.insert(v);
   const size_t ids = values.size() - values.count(std::string(kPublic));
   if (ids > kMaxRestoreAccounts) {
-    return errors::Named(errors::kSharedSnapshotQuotaExceeded,
-                         Status::QuotaExceeded("a snapshot can be shared with at most " +
-                                               std::to_string(kMaxRestoreAccounts) +
-                                               " accounts; this change would make it " +
-                                               std::to_string(ids)));
+    return errors::Named(
+        errors::kSharedSnapshotQuotaExceeded,
+        Status::QuotaExceeded("a snapshot can be shared with at most " +
+                              std::to_string(kMaxRestoreAccounts) +
+                              " accounts; this change would make it " + std::to_string(ids)));
   }
   auto next = std::make_unique<State>(*state_);
   if (values.empty()) {
@@ -427,8 +429,8 @@ Status InvitationNotFound(const std::string& id) {
 }
 
 // Answers invitation `id` of `account`: accepted when `accept`, else rejected.
-Result<Invitation> Answer(Sharing::State* s, const std::string& account,
-                                 const std::string& id, bool accept, uint64_t now) {
+Result<Invitation> Answer(Sharing::State* s, const std::string& account, const std::string& id,
+                          bool accept, uint64_t now) {
   for (Share& sh : s->shares) {
     for (Principal& p : sh.principals) {
       if (p.invitation_id != id || p.account != account) continue;

@@ -157,7 +157,7 @@ TEST_F(SharingTest, AShareIsInvisibleUntilAcceptedAndGoneWhenRejected) {
     seen.emplace(p.principal.account, AssociationName(p.principal.status));
   }
   EXPECT_EQ(seen, (std::set<std::pair<std::string, std::string>>{{kB, "associated"},
-                                                                {kC, "disassociated"}}));
+                                                                 {kC, "disassociated"}}));
   ASSERT_OK(sharing_->DeleteShare(kOwner, "db-share"));
   EXPECT_FALSE(sharing_->MayClone(kB, "vol"));
   EXPECT_FALSE(sharing_->IsShared("vol"));

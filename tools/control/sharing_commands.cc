@@ -82,7 +82,6 @@ Result<json> Show(CommandContext& ctx) {
   return AttributesJson(ctx, s, SharingOf(ctx).RestoreValues(access::SharingKey(s.name, s.id)));
 }
 
-
 std::string ShareArn(const CommandContext& ctx, const access::Share& s) {
   return access::FormatArn(ctx.store->info().region, s.owner, access::kResourceShareType, s.id);
 }
@@ -96,7 +95,8 @@ json ShareJson(const CommandContext& ctx, const access::Share& s) {
           {"Name", s.name},
           {"OwningAccountId", s.owner},
           {"Status", "active"},
-          {"ResourceArns", json::array({VolumeArn(ctx.store->info(), access::StoreNameOfKey(s.resource))})},
+          {"ResourceArns",
+           json::array({VolumeArn(ctx.store->info(), access::StoreNameOfKey(s.resource))})},
           {"CreationTime", IsoTime(s.created_us)},
           {"LastUpdatedTime", IsoTime(s.updated_us)}};
 }
@@ -104,9 +104,8 @@ json ShareJson(const CommandContext& ctx, const access::Share& s) {
 json InvitationJson(const CommandContext& ctx, const access::Invitation& i) {
   return {{"ResourceShareInvitationArn", InvitationArn(ctx, i.receiver, i.id)},
           {"ResourceShareName", i.share_name},
-          {"ResourceShareArn",
-           access::FormatArn(ctx.store->info().region, i.sender, access::kResourceShareType,
-                             i.share_id)},
+          {"ResourceShareArn", access::FormatArn(ctx.store->info().region, i.sender,
+                                                 access::kResourceShareType, i.share_id)},
           {"SenderAccountId", i.sender},
           {"ReceiverAccountId", i.receiver},
           {"InvitationTimestamp", IsoTime(i.created_us)},
@@ -130,10 +129,10 @@ Result<json> ShareCreate(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ResolveVolume(ctx, resource));
   const access::VolumeFacts facts = VolumeFactsOf(ctx, v);
   auto exists = [&](const std::string& a) { return ctx.accounts->Find(a).has_value(); };
-  CLONEFS_ASSIGN_OR_RETURN(access::Share share,
-                           SharingOf(ctx).CreateShare(ctx.caller.account, ctx.subject,
-                                                      access::SharingKey(v.name, v.id),
-                                                      principals, facts, exists));
+  CLONEFS_ASSIGN_OR_RETURN(
+      access::Share share,
+      SharingOf(ctx).CreateShare(ctx.caller.account, ctx.subject, access::SharingKey(v.name, v.id),
+                                 principals, facts, exists));
   return json{{"ResourceShare", ShareJson(ctx, share)}};
 }
 
@@ -155,15 +154,16 @@ Result<json> SharePrincipals(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string resource, ctx.args.RequiredString("resource"));
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ResolveVolume(ctx, resource));
   json out = json::array();
-  for (const access::PrincipalOfResource& p : SharingOf(ctx).PrincipalsOf(access::SharingKey(v.name, v.id))) {
-    out.push_back({{"Id", p.principal.account},
-                   {"ResourceShareArn", access::FormatArn(ctx.store->info().region,
-                                                          ctx.caller.account,
-                                                          access::kResourceShareType, p.share_id)},
-                   {"ResourceShareName", p.share_name},
-                   {"Status", access::AssociationName(p.principal.status)},
-                   {"CreationTime", IsoTime(p.principal.created_us)},
-                   {"LastUpdatedTime", IsoTime(p.principal.updated_us)}});
+  for (const access::PrincipalOfResource& p :
+       SharingOf(ctx).PrincipalsOf(access::SharingKey(v.name, v.id))) {
+    out.push_back(
+        {{"Id", p.principal.account},
+         {"ResourceShareArn", access::FormatArn(ctx.store->info().region, ctx.caller.account,
+                                                access::kResourceShareType, p.share_id)},
+         {"ResourceShareName", p.share_name},
+         {"Status", access::AssociationName(p.principal.status)},
+         {"CreationTime", IsoTime(p.principal.created_us)},
+         {"LastUpdatedTime", IsoTime(p.principal.updated_us)}});
   }
   return json{{"Principals", std::move(out)}};
 }
@@ -220,11 +220,12 @@ void RegisterSharingCommands(std::vector<CommandSpec>& table) {
                    "Show which accounts may restore or copy a snapshot",
                    {"name"},
                    Show});
-  table.push_back({"share.create",
-                   "share",
-                   "Share a volume with accounts: each is invited, and may clone it once it accepts",
-                   {"name", "resource", "principals"},
-                   ShareCreate});
+  table.push_back(
+      {"share.create",
+       "share",
+       "Share a volume with accounts: each is invited, and may clone it once it accepts",
+       {"name", "resource", "principals"},
+       ShareCreate});
   table.push_back({"share.list", "share", "List this account's resource shares", {}, ShareList});
   table.push_back({"share.delete",
                    "share",
@@ -254,4 +255,3 @@ void RegisterSharingCommands(std::vector<CommandSpec>& table) {
 }
 
 }  // namespace clonefs::control
-
