@@ -12,19 +12,7 @@ UB="cfs-b-$$"  # account B
 UC="cfs-c-$$"  # no account
 A=012345678901
 B=222222222222
-declare -a MADE_USERS=()
-
-remove_users() {
-  local u
-  for u in "${MADE_USERS[@]}"; do userdel "$u" 2>/dev/null || true; done
-}
-# The users go on every exit path, before the usual cleanup (which sees the test's status).
-trap 'rc=$?; remove_users; (exit $rc); t_cleanup' EXIT
-
-for u in "$UA" "$UB" "$UC"; do
-  useradd --system --no-create-home --shell /usr/sbin/nologin "$u" || fail "useradd $u failed"
-  MADE_USERS+=("$u")
-done
+for u in "$UA" "$UB" "$UC"; do t_useradd "$u"; done
 
 new_store "$T/store"
 MOUNT_OPTS="max_connections_per_uid=3" mount_store "$STORE" "$T/mnt"
@@ -32,71 +20,40 @@ REGION="$(jc "$STORE" store info | jq -er .Region)"
 OWNER="$(jc "$STORE" store info | jq -er .AccountId)"
 arn() { echo "arn:clonefs:$REGION:$1:$2:$3"; }
 
-# as USER ARGS...: clonectl as USER; its stdout, stderr and exit code go to $T/out.N.{o,e,rc}.
-N=0
-as() {
-  local user=$1
-  shift
-  N=$((N + 1))
-  local rc=0
-  runuser -u "$user" -- "$CLONECTL" --store "$STORE" "$@" >"$T/out.$N.o" 2>"$T/out.$N.e" || rc=$?
-  echo "$rc" >"$T/out.$N.rc"
-  LAST="$T/out.$N"
-}
-# expect_error CODE: the last command failed (exit 1) with error CODE.
-expect_error() {
-  [[ "$(cat "$LAST.rc")" == 1 ]] || fail "expected exit 1 with $1, got $(cat "$LAST.rc"): $(cat "$LAST.e" "$LAST.o")"
-  grep -q "^clonectl: $1: " "$LAST.e" || fail "expected $1, got: $(cat "$LAST.e")"
-}
-expect_ok() {
-  [[ "$(cat "$LAST.rc")" == 0 ]] || fail "expected success, got $(cat "$LAST.rc"): $(cat "$LAST.e")"
-}
-# same_output RUN1 RUN2: byte-identical stdout, stderr and exit code.
-same_output() {
-  local x
-  for x in o e rc; do
-    cmp -s "$1.$x" "$2.$x" || fail "outputs differ ($x): $(cat "$1.$x") | $(cat "$2.$x")"
-  done
-}
-
 step "the socket lets every user in, and a user without an account is told what to ask for"
 [[ "$(stat -c %a "$STORE/control.sock")" == 666 ]] || fail "control.sock is not mode 0666"
 [[ "$(stat -c %a "$STORE/meta")" == 700 ]] || fail "the store's metadata is readable by others"
-as "$UC" --help
+ctl_as "$UC" --help
 expect_ok
 grep -q "account" "$LAST.o" || fail "--help does not list the account commands"
-as "$UC" volume list
+ctl_as "$UC" volume list
 expect_error AccessDenied
 uid_c="$(id -u "$UC")"
 want="clonectl: AccessDenied: Unix user '$UC' (uid $uid_c) has no clonefs account in the store $STORE; ask the store owner to run: clonectl account create ACCOUNT_ID --user $UC"
 [[ "$(cat "$LAST.e")" == "$want" ]] || fail "unexpected message: $(cat "$LAST.e")"
 
 step "the store owner creates accounts; nobody else may"
-as "$UC" account create "$A" --user "$UC"
+ctl_as "$UC" account create "$A" --user "$UC"
 expect_error AccessDenied
 jc "$STORE" account create "$A" --user "$UA" | jq -e --arg a "$A" '.AccountId == $a' >/dev/null
 ctl account create "$B" --user "$UB" >/dev/null || fail "account create $B failed"
-as "$UA" account create 333333333333 --user "$UC"
+ctl_as "$UA" account create 333333333333 --user "$UC"
 expect_error AccessDenied
 [[ "$(jc "$STORE" account list | jq '.Accounts | length')" == 3 ]] || fail "expected 3 accounts"
-as "$UA" --json account list
+ctl_as "$UA" --json account list
 expect_ok
 jq -e --arg a "$A" '.Accounts | length == 1 and .[0].AccountId == $a' "$LAST.o" >/dev/null ||
   fail "A's account list shows more than A: $(cat "$LAST.o")"
-as "$UA" account show "$B"
+ctl_as "$UA" account show "$B"
 cp "$LAST.e" "$T/show-b.e"
 expect_error AccountNotFound
-as "$UA" account show 999999999999
+ctl_as "$UA" account show 999999999999
 expect_error AccountNotFound
 sed "s/999999999999/$B/" "$LAST.e" | cmp -s - "$T/show-b.e" || fail "another account's show differs from an unknown one's"
 
 step "malformed ids, unknown users and taken users change nothing"
 for bad in 0123456789012 01234567890 01234567890a +12345678901 "1234 5678901"; do
-  N=$((N + 1))
-  LAST="$T/out.$N"
-  rc=0
-  "$CLONECTL" --store "$STORE" account create "$bad" --user "$UC" >"$LAST.o" 2>"$LAST.e" || rc=$?
-  echo "$rc" >"$LAST.rc"
+  ctl_as root account create "$bad" --user "$UC"
   expect_error InvalidParameterValue
 done
 rc=0
@@ -109,28 +66,28 @@ grep -q "already belongs to account $A" "$T/taken.e" || fail "a taken user: $(ca
 [[ "$(jc "$STORE" account list | jq '.Accounts | length')" == 3 ]] || fail "a refused create changed the accounts"
 
 step "two accounts both own db1, and each sees only its own"
-as "$UA" volume create db1 --size 16M
+ctl_as "$UA" volume create db1 --size 16M
 expect_ok
-as "$UB" volume create db1 --size 32M
+ctl_as "$UB" volume create db1 --size 32M
 expect_ok
-as "$UA" snapshot create db1 s1
+ctl_as "$UA" snapshot create db1 s1
 expect_ok
-as "$UB" snapshot create db1 s1
+ctl_as "$UB" snapshot create db1 s1
 expect_ok
 for who in A B; do
   user="U$who"
   id="${!who}"
-  as "${!user}" --json volume list
+  ctl_as "${!user}" --json volume list
   expect_ok
   jq -e --arg arn "$(arn "$id" volume db1)" \
     '.Volumes | length == 1 and .[0].VolumeIdentifier == "db1" and .[0].VolumeArn == $arn' "$LAST.o" \
     >/dev/null || fail "$who's volume list: $(cat "$LAST.o")"
-  as "${!user}" --json snapshot list
+  ctl_as "${!user}" --json snapshot list
   jq -e --arg arn "$(arn "$id" snapshot s1)" '.Snapshots | length == 1 and .[0].SnapshotArn == $arn' \
     "$LAST.o" >/dev/null || fail "$who's snapshot list: $(cat "$LAST.o")"
 done
 [[ "$(jc "$STORE" volume list | jq '.Volumes | length')" == 0 ]] || fail "the owner sees other accounts' volumes"
-as "$UA" --json volume show db1
+ctl_as "$UA" --json volume show db1
 jq -e '.SizeBytes == 16777216' "$LAST.o" >/dev/null || fail "A's db1 is not A's"
 
 step "another account's ARN answers byte for byte as one that does not exist"
@@ -151,43 +108,43 @@ declare -a CASES=(
 declare -a SEEN=()
 for c in "${CASES[@]}"; do
   # shellcheck disable=SC2086 # each case is a word list
-  as "$UA" $c
+  ctl_as "$UA" $c
   [[ "$(cat "$LAST.rc")" == 1 ]] || fail "A's '$c' on B's resource did not fail"
   SEEN+=("$LAST")
 done
 # Now make them not exist at all, and ask again.
-as "$UB" snapshot delete s1
+ctl_as "$UB" snapshot delete s1
 expect_ok
-as "$UB" volume delete db1
+ctl_as "$UB" volume delete db1
 expect_ok
 i=0
 for c in "${CASES[@]}"; do
   # shellcheck disable=SC2086
-  as "$UA" $c
+  ctl_as "$UA" $c
   same_output "${SEEN[$i]}" "$LAST"
   i=$((i + 1))
 done
 grep -q "^clonectl: VolumeNotFound: volume '$B_DB1' does not exist$" "${SEEN[0]}.e" ||
   fail "the message does not echo the ARN as typed: $(cat "${SEEN[0]}.e")"
 # And a typed name never reaches another account's store name.
-as "$UB" volume create db2 --size 1M
+ctl_as "$UB" volume create db2 --size 1M
 expect_ok
 ctl volume show "$B.db2" >/dev/null 2>"$T/q.e" && fail "the owner reached B's volume by its store name"
 grep -q VolumeNotFound "$T/q.e" || fail "$(cat "$T/q.e")"
-as "$UA" --json volume list
+ctl_as "$UA" --json volume list
 jq -e '.Volumes | length == 1' "$LAST.o" >/dev/null || fail "A's volumes changed"
 
 step "only root may act as another account"
-as "$UA" --account "$A" volume list
+ctl_as "$UA" --account "$A" volume list
 expect_error AccessDenied
 grep -q "only root may act as another account" "$LAST.e" || fail "$(cat "$LAST.e")"
-as "$UA" --account "$B" volume list
+ctl_as "$UA" --account "$B" volume list
 expect_error AccessDenied
 out="$(ctl --json --account "$A" volume list)" || fail "root --account $A failed"
 jq -e --arg arn "$(arn "$A" volume db1)" '.Volumes | length == 1 and .[0].VolumeArn == $arn' \
   <<<"$out" >/dev/null || fail "root acting as A: $out"
 ctl --account "$A" volume create made-by-root --size 1M >/dev/null || fail "root could not create as A"
-as "$UA" --json volume show made-by-root
+ctl_as "$UA" --json volume show made-by-root
 expect_ok
 ctl --account 999999999999 volume list >/dev/null 2>"$T/u.e" && fail "an unknown --account was accepted"
 grep -q AccountNotFound "$T/u.e" || fail "$(cat "$T/u.e")"
@@ -198,16 +155,16 @@ step "malformed ARNs are clear errors that change nothing"
 for bad in "arn:clonefs:$REGION:0123456789012:volume:db1" "arn:clonefs:$REGION:$A:volume" \
   "arn:aws:$REGION:$A:volume:db1" "arn:clonefs:$REGION:$A:table:db1" \
   "arn:clonefs:$REGION:$A:snapshot:db1"; do
-  as "$UA" volume delete "$bad"
+  ctl_as "$UA" volume delete "$bad"
   expect_error InvalidParameterValue
 done
-as "$UA" volume show "$(arn "$A" volume db1)"
+ctl_as "$UA" volume show "$(arn "$A" volume db1)"
 expect_ok
 
 step "encryption and keys stay the store owner's for now"
-as "$UA" volume create e1 --size 1M --encrypted
+ctl_as "$UA" volume create e1 --size 1M --encrypted
 expect_error InvalidParameterCombination
-as "$UA" key list
+ctl_as "$UA" key list
 expect_error AccessDenied
 
 step "a user at its connection limit does not starve the others"
@@ -230,17 +187,17 @@ for _ in $(seq 100); do
 done
 grep -q held "$T/hold.out" || fail "the connection holder did not start"
 sleep 0.5  # the daemon accepts them
-as "$UA" volume list
+ctl_as "$UA" volume list
 expect_error StoreBusy
 grep -q "max_connections_per_uid=3" "$LAST.e" || fail "StoreBusy does not name the per-user limit: $(cat "$LAST.e")"
-as "$UB" volume list
+ctl_as "$UB" volume list
 expect_ok
 ctl volume list >/dev/null || fail "root was starved"
 kill "$HOLDER"
 wait "$HOLDER" 2>/dev/null || true
 ok=0
 for _ in $(seq 50); do
-  as "$UA" volume list
+  ctl_as "$UA" volume list
   if [[ "$(cat "$LAST.rc")" == 0 ]]; then
     ok=1
     break

@@ -229,15 +229,41 @@ iotool() { python3 "$IOTOOL" "$@"; }
 
 # t_useradd NAME: a Unix user without home or login shell, removed again by the cleanup.
 t_useradd() {
-  useradd --no-create-home --no-user-group --gid nogroup --shell /usr/sbin/nologin "$1" ||
+  useradd --system --no-create-home --no-user-group --gid nogroup --shell /usr/sbin/nologin "$1" ||
     fail "useradd $1 failed"
   T_USERS+=("$1")
 }
-# as USER COMMAND...: runs COMMAND as USER.
-as() {
+# run_as USER COMMAND...: runs COMMAND as USER.
+run_as() {
   local user=$1
   shift
   runuser -u "$user" -- "$@"
+}
+# ctl_as USER ARGS...: clonectl against $STORE as USER; its stdout, stderr and exit code go to
+# $LAST.{o,e,rc} (a new $LAST each time), for expect_ok, expect_error and same_output.
+T_RUNS=0
+ctl_as() {
+  local user=$1 rc=0
+  shift
+  T_RUNS=$((T_RUNS + 1))
+  LAST="$T/out.$T_RUNS"
+  runuser -u "$user" -- "$CLONECTL" --store "$STORE" "$@" >"$LAST.o" 2>"$LAST.e" || rc=$?
+  echo "$rc" >"$LAST.rc"
+}
+# expect_error CODE: the last ctl_as failed (exit 1) with error CODE.
+expect_error() {
+  [[ "$(cat "$LAST.rc")" == 1 ]] || fail "expected exit 1 with $1, got $(cat "$LAST.rc"): $(cat "$LAST.e" "$LAST.o")"
+  grep -q "^clonectl: $1: " "$LAST.e" || fail "expected $1, got: $(cat "$LAST.e")"
+}
+expect_ok() {
+  [[ "$(cat "$LAST.rc")" == 0 ]] || fail "expected success, got $(cat "$LAST.rc"): $(cat "$LAST.e")"
+}
+# same_output RUN1 RUN2: byte-identical stdout, stderr and exit code of two runs ($LAST values).
+same_output() {
+  local x
+  for x in o e rc; do
+    cmp -s "$1.$x" "$2.$x" || fail "outputs differ ($x): $(cat "$1.$x") | $(cat "$2.$x")"
+  done
 }
 
 # A free TCP port on the loopback interface.

@@ -16,7 +16,7 @@ A=111111111111 B=222222222222
 
 # errno_of USER PATH FLAGS: "ok" or the errno name of open(PATH, FLAGS) as USER.
 errno_of() {
-  as "$1" python3 - "$2" "$3" <<'EOF'
+  run_as "$1" python3 - "$2" "$3" <<'EOF'
 import errno, os, sys
 try:
     os.close(os.open(sys.argv[1], eval(sys.argv[2], {"os": os}), 0o600))
@@ -27,7 +27,7 @@ EOF
 }
 # stat_errno USER PATH: "ok" or the errno name of stat(PATH) as USER.
 stat_errno() {
-  as "$1" python3 -c '
+  run_as "$1" python3 -c '
 import errno, os, sys
 try:
     os.stat(sys.argv[1]); print("ok")
@@ -35,9 +35,9 @@ except OSError as e:
     print(errno.errorcode[e.errno])' "$2"
 }
 # fill USER PATH BYTE: writes 1 MiB of BYTE at the start of PATH as USER.
-fill() { as "$1" python3 -c 'import sys; open(sys.argv[1], "r+b").write(sys.argv[2].encode() * (1 << 20))' "$2" "$3"; }
-head4() { as "$1" head -c 4 "$2"; }
-listing() { as "$1" ls -1 "$2" | tr '\n' ' '; }
+fill() { run_as "$1" python3 -c 'import sys; open(sys.argv[1], "r+b").write(sys.argv[2].encode() * (1 << 20))' "$2" "$3"; }
+head4() { run_as "$1" head -c 4 "$2"; }
+listing() { run_as "$1" ls -1 "$2" | tr '\n' ' '; }
 
 step "two accounts with a user each, a user without one"
 t_useradd "$UA"
@@ -50,8 +50,8 @@ ctl account create "$B" --user "$UB" >/dev/null
 grep -q "allow_other" <(findmnt -rn -o OPTIONS -M "$M") || fail "the mount is not allow_other: $(findmnt -rn -o OPTIONS -M "$M")"
 
 step "both accounts create db1 in the mount; each gets its own"
-as "$UA" truncate -s 8M "$M/volumes/db1"
-as "$UB" truncate -s 8M "$M/volumes/db1"
+run_as "$UA" truncate -s 8M "$M/volumes/db1"
+run_as "$UB" truncate -s 8M "$M/volumes/db1"
 ctl volume create owned --size 8M >/dev/null
 fill "$UA" "$M/volumes/db1" A
 fill "$UB" "$M/volumes/db1" B
@@ -61,27 +61,27 @@ fill "$UB" "$M/volumes/db1" B
 [[ "$(listing "$UA" "$M/volumes")" == "db1 " ]] || fail "$UA lists: $(listing "$UA" "$M/volumes")"
 [[ "$(listing "$UB" "$M/volumes")" == "db1 " ]] || fail "$UB lists: $(listing "$UB" "$M/volumes")"
 [[ "$(ls -1 "$M/volumes" | tr '\n' ' ')" == "owned " ]] || fail "root lists: $(ls -1 "$M/volumes")"
-[[ "$(as "$UA" stat -c '%u %a' "$M/volumes/db1")" == "$(id -u "$UA") 600" ]] ||
-  fail "$UA's db1 shows $(as "$UA" stat -c '%u %a' "$M/volumes/db1")"
+[[ "$(run_as "$UA" stat -c '%u %a' "$M/volumes/db1")" == "$(id -u "$UA") 600" ]] ||
+  fail "$UA's db1 shows $(run_as "$UA" stat -c '%u %a' "$M/volumes/db1")"
 [[ "$(stat -c '%u' "$M/volumes/owned")" == "0" ]] || fail "the owner's volume shows uid $(stat -c %u "$M/volumes/owned")"
 jc "$T/store" --account "$A" volume list | jq -e '.Volumes | map(.VolumeIdentifier) == ["db1"]' >/dev/null ||
   fail "clonectl --account $A does not list exactly db1"
 
 step "another account's volume is ENOENT, even right after its owner looked it up"
-as "$UA" truncate -s 4M "$M/volumes/only-a"
+run_as "$UA" truncate -s 4M "$M/volumes/only-a"
 for who in "$UB" "$UC" root; do
   stat_errno "$UA" "$M/volumes/only-a" >/dev/null
   [[ "$(stat_errno "$who" "$M/volumes/only-a")" == ENOENT ]] || fail "stat by $who: $(stat_errno "$who" "$M/volumes/only-a")"
   [[ "$(errno_of "$who" "$M/volumes/only-a" os.O_RDONLY)" == ENOENT ]] || fail "open by $who: $(errno_of "$who" "$M/volumes/only-a" os.O_RDONLY)"
-  out="$(as "$who" rm -f "$M/volumes/only-a" 2>&1 || true)"
+  out="$(run_as "$who" rm -f "$M/volumes/only-a" 2>&1 || true)"
   [[ "$(stat_errno "$UA" "$M/volumes/only-a")" == ok ]] || fail "rm by $who removed $UA's only-a: $out"
 done
-out="$(as "$UB" cat "$M/volumes/only-a" 2>&1 || true)"
+out="$(run_as "$UB" cat "$M/volumes/only-a" 2>&1 || true)"
 [[ $out == *"No such file or directory"* ]] || fail "cat by $UB says: $out"
-[[ "$(as "$UB" ls "$M/volumes")" != *only-a* ]] || fail "$UB lists only-a"
+[[ "$(run_as "$UB" ls "$M/volumes")" != *only-a* ]] || fail "$UB lists only-a"
 # O_CREAT of that name makes $UB's own volume; $UA's stays as it was.
 [[ "$(errno_of "$UB" "$M/volumes/only-a" 'os.O_CREAT|os.O_EXCL|os.O_RDWR')" == ok ]] || fail "$UB cannot create its own only-a"
-[[ "$(as "$UA" stat -c %s "$M/volumes/only-a")" == 4194304 ]] || fail "$UA's only-a changed when $UB created its own"
+[[ "$(run_as "$UA" stat -c %s "$M/volumes/only-a")" == 4194304 ]] || fail "$UA's only-a changed when $UB created its own"
 
 step "a user without an account sees nothing and creates nothing"
 [[ -z "$(listing "$UC" "$M/volumes")" ]] || fail "$UC lists: $(listing "$UC" "$M/volumes")"
@@ -95,14 +95,14 @@ ctl snapshot create owned so >/dev/null
 [[ -z "$(listing "$UB" "$M/snapshots")" ]] || fail "$UB lists snapshots: $(listing "$UB" "$M/snapshots")"
 [[ "$(ls -1 "$M/snapshots" | tr '\n' ' ')" == "so " ]] || fail "root lists snapshots: $(ls -1 "$M/snapshots")"
 [[ "$(head4 "$UA" "$M/snapshots/sa")" == AAAA ]] || fail "$UA's snapshot reads $(head4 "$UA" "$M/snapshots/sa")"
-[[ "$(as "$UA" stat -c '%u %a' "$M/snapshots/sa")" == "$(id -u "$UA") 400" ]] || fail "sa shows $(as "$UA" stat -c '%u %a' "$M/snapshots/sa")"
+[[ "$(run_as "$UA" stat -c '%u %a' "$M/snapshots/sa")" == "$(id -u "$UA") 400" ]] || fail "sa shows $(run_as "$UA" stat -c '%u %a' "$M/snapshots/sa")"
 [[ "$(errno_of "$UA" "$M/snapshots/sa" os.O_RDWR)" == EROFS ]] || fail "$UA opened its snapshot for writing"
 for who in "$UB" "$UC" root; do
   [[ "$(stat_errno "$who" "$M/snapshots/sa")" == ENOENT ]] || fail "stat of sa by $who: $(stat_errno "$who" "$M/snapshots/sa")"
-  as "$who" rm -f "$M/snapshots/sa" 2>/dev/null || true
+  run_as "$who" rm -f "$M/snapshots/sa" 2>/dev/null || true
 done
 [[ "$(stat_errno "$UA" "$M/snapshots/sa")" == ok ]] || fail "another user's rm deleted sa"
-as "$UA" rm "$M/snapshots/sa"
+run_as "$UA" rm "$M/snapshots/sa"
 [[ "$(stat_errno "$UA" "$M/snapshots/sa")" == ENOENT ]] || fail "$UA could not delete its snapshot through the mount"
 
 step "a snapshot shared by its restore attribute shows read-only under shared/OWNER/snapshots"
@@ -116,10 +116,10 @@ jc "$T/store" --account "$A" snapshot attribute show sa2 |
 [[ "$(listing "$UB" "$M/shared")" == "$A " ]] || fail "$UB lists shared/: $(listing "$UB" "$M/shared")"
 [[ "$(listing "$UB" "$M/shared/$A/snapshots")" == "sa2 " ]] || fail "$UB lists: $(listing "$UB" "$M/shared/$A/snapshots")"
 [[ "$(head4 "$UB" "$M/shared/$A/snapshots/sa2")" == AAAA ]] || fail "$UB reads the shared snapshot wrong"
-[[ "$(as "$UB" stat -c '%u %a' "$M/shared/$A/snapshots/sa2")" == "$(id -u "$UA") 400" ]] ||
-  fail "the shared snapshot shows $(as "$UB" stat -c '%u %a' "$M/shared/$A/snapshots/sa2")"
+[[ "$(run_as "$UB" stat -c '%u %a' "$M/shared/$A/snapshots/sa2")" == "$(id -u "$UA") 400" ]] ||
+  fail "the shared snapshot shows $(run_as "$UB" stat -c '%u %a' "$M/shared/$A/snapshots/sa2")"
 [[ "$(errno_of "$UB" "$M/shared/$A/snapshots/sa2" os.O_RDWR)" == EROFS ]] || fail "$UB opened a shared snapshot for writing"
-out="$(as "$UB" rm -f "$M/shared/$A/snapshots/sa2" 2>&1 || true)"
+out="$(run_as "$UB" rm -f "$M/shared/$A/snapshots/sa2" 2>&1 || true)"
 [[ $out == *"Permission denied"* ]] || fail "rm of a shared snapshot by $UB says: $out"
 [[ "$(listing "$UB" "$M/snapshots")" == "" ]] || fail "the shared snapshot shows in $UB's own snapshots/"
 for who in "$UC" root; do

@@ -9,8 +9,8 @@
 namespace clonefs::access {
 namespace {
 
-constexpr std::array<std::string_view, 4> kTypes = {kVolumeType, kSnapshotType, kKeyType,
-                                                    kResourceShareType};
+constexpr std::array<std::string_view, 5> kTypes = {kVolumeType, kSnapshotType, kKeyType,
+                                                    kResourceShareType, kInvitationType};
 
 Status Bad(std::string_view text, std::string_view why) {
   std::string message = "'";

@@ -14,6 +14,7 @@ inline constexpr std::string_view kVolumeType = "volume";
 inline constexpr std::string_view kSnapshotType = "snapshot";
 inline constexpr std::string_view kKeyType = "key";
 inline constexpr std::string_view kResourceShareType = "resource-share";
+inline constexpr std::string_view kInvitationType = "resource-share-invitation";
 
 struct Arn {
   std::string region;

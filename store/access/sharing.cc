@@ -504,10 +504,12 @@ bool Sharing::IsShared(const std::string& volume) const {
 
 // --- cross-account clones ---
 
-Status Sharing::CheckCrossAccountClone(const std::string& source) const {
+Status Sharing::CheckCrossAccountClone(const std::string& source, const Alive& alive) const {
   std::shared_lock l(mu_);
   size_t n = 0;
-  for (const auto& [clone, from] : state_->cross_account_clones) n += from == source ? 1 : 0;
+  for (const auto& [clone, from] : state_->cross_account_clones) {
+    n += from == source && alive(clone) ? 1 : 0;
+  }
   if (n >= kMaxCrossAccountClones) {
     return errors::Named(errors::kCloneQuotaExceeded,
                          Status::QuotaExceeded("the volume already has " + std::to_string(n) +

@@ -150,8 +150,10 @@ class Sharing {
   bool IsShared(const std::string& volume) const;
 
   // --- cross-account clones ---
-  // Refuses a new cross-account clone of `source` once it has kMaxCrossAccountClones.
-  Status CheckCrossAccountClone(const std::string& source) const;
+  // Refuses a new cross-account clone of `source` once it has kMaxCrossAccountClones that are
+  // `alive` (a clone deleted by any path, the mount's unlink included, no longer counts).
+  using Alive = std::function<bool(const std::string& clone)>;
+  Status CheckCrossAccountClone(const std::string& source, const Alive& alive) const;
   Status RecordCrossAccountClone(const std::string& clone, const std::string& source);
   bool IsCrossAccountClone(const std::string& volume) const;
   // A renamed volume keeps what it is (a shared volume cannot be renamed: IsShared).

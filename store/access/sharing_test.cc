@@ -52,6 +52,9 @@ class SharingTest : public ::testing::Test {
                                           SnapshotFacts facts = {}) {
     return sharing_->ModifyRestore(kOwner, "s1", add, remove, facts, Exists());
   }
+  static Sharing::Alive All() {
+    return [](const std::string&) { return true; };
+  }
   Result<Share> NewShare(const std::string& name, const std::vector<std::string>& principals,
                          VolumeFacts facts = {}) {
     return sharing_->CreateShare(kOwner, name, "vol", principals, facts, Exists());
@@ -206,24 +209,29 @@ TEST_F(SharingTest, ShareRefusals) {
 
 TEST_F(SharingTest, CrossAccountClonesAreCountedPerSourceAndForgotten) {
   for (int i = 0; i < 15; ++i) {
-    ASSERT_OK(sharing_->CheckCrossAccountClone("vol"));
+    ASSERT_OK(sharing_->CheckCrossAccountClone("vol", All()));
     std::string clone = "c";
     clone += std::to_string(i);
     ASSERT_OK(sharing_->RecordCrossAccountClone(clone, "vol"));
   }
-  EXPECT_EQ(sharing_->CheckCrossAccountClone("vol").ErrorName(), "CloneQuotaExceeded");
-  EXPECT_OK(sharing_->CheckCrossAccountClone("other"));
+  EXPECT_EQ(sharing_->CheckCrossAccountClone("vol", All()).ErrorName(), "CloneQuotaExceeded");
+  EXPECT_OK(sharing_->CheckCrossAccountClone("other", All()));
   EXPECT_TRUE(sharing_->IsCrossAccountClone("c3"));
   ASSERT_OK(sharing_->ForgetVolume("c3"));
   EXPECT_FALSE(sharing_->IsCrossAccountClone("c3"));
-  EXPECT_OK(sharing_->CheckCrossAccountClone("vol"));
+  EXPECT_OK(sharing_->CheckCrossAccountClone("vol", All()));
+  // A clone gone by another path (no ForgetVolume) stops counting too.
+  ASSERT_OK(sharing_->RecordCrossAccountClone("c3", "vol"));
+  EXPECT_EQ(sharing_->CheckCrossAccountClone("vol", All()).ErrorName(), "CloneQuotaExceeded");
+  EXPECT_OK(sharing_->CheckCrossAccountClone(
+      "vol", [](const std::string& clone) { return clone != "c5"; }));
   ASSERT_OK(sharing_->RenameVolume("c4", "c4-renamed"));
   EXPECT_TRUE(sharing_->IsCrossAccountClone("c4-renamed"));
   // The source gone: its clones stay cross-account clones and count for no new volume.
   ASSERT_OK(sharing_->ForgetVolume("vol"));
   Reopen();
   EXPECT_TRUE(sharing_->IsCrossAccountClone("c0"));
-  EXPECT_OK(sharing_->CheckCrossAccountClone("vol"));
+  EXPECT_OK(sharing_->CheckCrossAccountClone("vol", All()));
 }
 
 TEST_F(SharingTest, ForgettingASnapshotOrVolumeDropsItsSharing) {

@@ -35,7 +35,8 @@ TEST_F(ControlDispatcher, CreateReturnsAuroraStyleFields) {
   EXPECT_TRUE(v["Epoch"].is_number_unsigned());
   EXPECT_EQ(v["CloneGroupId"], v["VolumeId"]);  // a root volume starts its own lineage
   EXPECT_EQ(v["StorageEncrypted"], false);
-  EXPECT_EQ(v.size(), 12u);  // no Source* or KmsKeyId fields: not cloned, restored or encrypted
+  EXPECT_EQ(v["CrossAccountClone"], false);
+  EXPECT_EQ(v.size(), 13u);  // no Source* or KmsKeyId fields: not cloned, restored or encrypted
 }
 
 TEST_F(ControlDispatcher, SizeMayBeAString) {

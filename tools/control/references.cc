@@ -2,6 +2,7 @@
 
 #include "base/error_names.h"
 #include "store/access/arn.h"
+#include "store/access/sharing.h"
 #include "store/access/store_names.h"
 #include "tools/control/snapshot_quota.h"
 
@@ -26,7 +27,10 @@ Result<std::string> NewStoreName(const CommandContext& ctx, const std::string& t
   return access::StoreName(ctx.store->info().account_id, ctx.caller.account, typed);
 }
 
-Result<std::string> OwnStoreName(const CommandContext& ctx, const std::string& ref,
+namespace {
+
+// The store name `ref` stands for, whoever owns it; NotFound when it cannot name anything.
+Result<std::string> AnyStoreName(const CommandContext& ctx, const std::string& ref,
                                  std::string_view kind) {
   const store::StoreInfo& here = ctx.store->info();
   std::string account = ctx.caller.account;
@@ -40,12 +44,44 @@ Result<std::string> OwnStoreName(const CommandContext& ctx, const std::string& r
     account = arn.account;
     name = arn.name;
   }
-  // A name outside the naming rules can name nothing; and a typed name must never reach
-  // another account's resource through its store name.
-  if (account != ctx.caller.account || !store::ValidateName(name, kind).ok()) {
-    return NotFound(kind, ref);
-  }
+  // A name outside the naming rules can name nothing.
+  if (!store::ValidateName(name, kind).ok()) return NotFound(kind, ref);
   return access::StoreName(here.account_id, account, name);
+}
+
+}  // namespace
+
+Result<store::SnapshotInfo> ResolveReadableSnapshot(const CommandContext& ctx,
+                                                    const std::string& ref) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, AnyStoreName(ctx, ref, access::kSnapshotType));
+  Result<store::SnapshotInfo> s = ctx.store->GetSnapshot(name);
+  if (s.status().IsNotFound()) return errors::SnapshotNotFound(ref);
+  CLONEFS_RETURN_IF_ERROR(s.status());
+  if (!OwnedByCaller(ctx, s->name) &&
+      !ctx.services->sharing->MayRestore(ctx.caller.account, access::SharingKey(s->name, s->id))) {
+    return errors::SnapshotNotFound(ref);  // exactly as if it did not exist
+  }
+  return s;
+}
+
+Result<store::VolumeInfo> ResolveClonableVolume(const CommandContext& ctx, const std::string& ref) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, AnyStoreName(ctx, ref, access::kVolumeType));
+  Result<store::VolumeInfo> v = ctx.store->GetVolume(name);
+  if (v.status().IsNotFound()) return errors::VolumeNotFound(ref);
+  CLONEFS_RETURN_IF_ERROR(v.status());
+  if (!OwnedByCaller(ctx, v->name) &&
+      !ctx.services->sharing->MayClone(ctx.caller.account, access::SharingKey(v->name, v->id))) {
+    return errors::VolumeNotFound(ref);
+  }
+  return v;
+}
+
+Result<std::string> OwnStoreName(const CommandContext& ctx, const std::string& ref,
+                                 std::string_view kind) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, AnyStoreName(ctx, ref, kind));
+  // A typed name never reaches another account's resource through its store name.
+  if (!OwnedByCaller(ctx, name)) return NotFound(kind, ref);
+  return name;
 }
 
 Result<store::VolumeInfo> ResolveVolume(const CommandContext& ctx, const std::string& ref) {

@@ -1,8 +1,9 @@
 // References to volumes and snapshots as a caller types them, and the store names they stand
 // for (store/access/store_names.h).
 //
-// A typed name means the caller's own resource; an ARN names its owning account. Nothing is
-// shared between accounts yet, so a reference to another account's resource fails exactly as
+// A typed name means the caller's own resource; an ARN names its owning account. Only what
+// reads a shared resource (a restore, a clone) reaches another account's, and only when it is
+// shared with the caller; any other reference to another account's resource fails exactly as
 // one to a resource that does not exist: the same error name and the same message, which
 // echoes the reference as typed (never the store name or the owner). Pure functions of the
 // context; thread-safe as the Store is.
@@ -34,6 +35,14 @@ Result<std::string> OwnStoreName(const CommandContext& ctx, const std::string& r
 Result<store::VolumeInfo> ResolveVolume(const CommandContext& ctx, const std::string& ref);
 // The caller's snapshot `ref` (SnapshotNotFound likewise).
 Result<store::SnapshotInfo> ResolveSnapshot(const CommandContext& ctx, const std::string& ref);
+
+// The snapshot `ref` when the caller owns it or its restore attribute lets the caller restore
+// and copy it; SnapshotNotFound echoing `ref` otherwise (not shared is not there).
+Result<store::SnapshotInfo> ResolveReadableSnapshot(const CommandContext& ctx,
+                                                    const std::string& ref);
+// The volume `ref` when the caller owns it or accepted a resource share of it (it may clone
+// it); VolumeNotFound echoing `ref` otherwise.
+Result<store::VolumeInfo> ResolveClonableVolume(const CommandContext& ctx, const std::string& ref);
 
 // True when the store name `store_name` is a resource of the caller's account.
 bool OwnedByCaller(const CommandContext& ctx, std::string_view store_name);

@@ -87,7 +87,7 @@ std::string ShareArn(const CommandContext& ctx, const access::Share& s) {
 }
 std::string InvitationArn(const CommandContext& ctx, const std::string& receiver,
                           const std::string& id) {
-  return access::FormatArn(ctx.store->info().region, receiver, "resource-share-invitation", id);
+  return access::FormatArn(ctx.store->info().region, receiver, access::kInvitationType, id);
 }
 
 json ShareJson(const CommandContext& ctx, const access::Share& s) {
@@ -171,8 +171,7 @@ Result<json> SharePrincipals(CommandContext& ctx) {
 // An invitation as given: its ARN (of the caller's) or its id.
 Result<std::string> InvitationId(const CommandContext& ctx) {
   if (!access::LooksLikeArn(ctx.subject)) return ctx.subject;
-  CLONEFS_ASSIGN_OR_RETURN(access::Arn arn,
-                           access::ParseArn(ctx.subject, "resource-share-invitation"));
+  CLONEFS_ASSIGN_OR_RETURN(access::Arn arn, access::ParseArn(ctx.subject, access::kInvitationType));
   if (arn.account != ctx.caller.account) {
     return errors::Named(errors::kInvitationNotFound,
                          Status::NotFound("invitation '" + ctx.subject + "' does not exist"));

@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 
+#include "store/access/sharing.h"
 #include "store/access/store_names.h"
 #include "tools/control/commands.h"
 #include "tools/control/full_copy.h"
@@ -47,7 +48,10 @@ std::string SourceVolumeName(CommandContext& ctx, const store::VolumeInfo& v) {
 }
 
 json VolumeJson(CommandContext& ctx, const store::VolumeInfo& v) {
-  return VolumeToJson(ctx.store->info(), v, SourceVolumeName(ctx, v));
+  json j = VolumeToJson(ctx.store->info(), v, SourceVolumeName(ctx, v));
+  j["CrossAccountClone"] =
+      ctx.services->sharing->IsCrossAccountClone(access::SharingKey(v.name, v.id));
+  return j;
 }
 
 Result<store::VolumeOptions> CreateOptions(CommandContext& ctx) {
@@ -107,8 +111,10 @@ Result<json> List(CommandContext& ctx) {
   for (const store::VolumeInfo& v : all) {
     if (!OwnedByCaller(ctx, v.name)) continue;
     auto parent = names.find(v.parent_id);
-    volumes.push_back(
-        VolumeToJson(ctx.store->info(), v, parent == names.end() ? "" : parent->second));
+    json j = VolumeToJson(ctx.store->info(), v, parent == names.end() ? "" : parent->second);
+    j["CrossAccountClone"] =
+        ctx.services->sharing->IsCrossAccountClone(access::SharingKey(v.name, v.id));
+    volumes.push_back(std::move(j));
   }
   return json{{"Volumes", std::move(volumes)}};
 }
@@ -182,15 +188,47 @@ std::string TemporarySnapshotName() {
 // A copy-on-write clone of a volume as of now or, with "full_copy", an independent full copy
 // of it as of now (copied from a temporary snapshot, so it is consistent however busy the
 // source is).
+// Refuses what Aurora refuses of a clone of `from`: cloning a cross-account clone again, and
+// for a clone of another account's volume (shared with the caller) a full copy, an encrypted
+// source (keys are the store owner's account's for now) and the 16th such clone of it.
+Status CheckCloneRules(CommandContext& ctx, const store::VolumeInfo& from, bool full_copy) {
+  access::Sharing& sharing = *ctx.services->sharing;
+  if (sharing.IsCrossAccountClone(access::SharingKey(from.name, from.id))) {
+    return errors::InvalidVolumeState("volume '" + TypedName(ctx.store->info(), from.name) +
+                                      "' is a cross-account clone: it cannot be cloned again");
+  }
+  if (OwnedByCaller(ctx, from.name)) return Status::OK();
+  if (full_copy) {
+    return errors::InvalidParameterCombination(
+        "a clone of another account's volume is copy-on-write: --full-copy copies your own");
+  }
+  if (from.encrypted) CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "an encrypted source"));
+  return sharing.CheckCrossAccountClone(
+      access::SharingKey(from.name, from.id), [&](const std::string& clone) {
+        Result<store::VolumeInfo> v = ctx.store->GetVolume(access::StoreNameOfKey(clone));
+        return v.ok() && access::SharingKey(v->name, v->id) == clone;
+      });
+}
+
 Result<json> Clone(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string source_ref, ctx.args.RequiredString("source"));
   CLONEFS_ASSIGN_OR_RETURN(bool full_copy, ctx.args.OptionalBool("full_copy"));
-  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo from_volume, ResolveVolume(ctx, source_ref));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo from_volume, ResolveClonableVolume(ctx, source_ref));
+  CLONEFS_RETURN_IF_ERROR(CheckCloneRules(ctx, from_volume, full_copy));
   const std::string& source = from_volume.name;
   CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
   if (!full_copy) {
     CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CloneVolume(source, name, keys));
+    if (!OwnedByCaller(ctx, source)) {
+      Status marked = ctx.services->sharing->RecordCrossAccountClone(
+          access::SharingKey(v.name, v.id), access::SharingKey(source, from_volume.id));
+      if (!marked.ok()) {
+        // Not recorded, not kept: an unmarked clone could be cloned and shared again.
+        ctx.store->DeleteVolume(v.name).IgnoreError();
+        return marked;
+      }
+    }
     return VolumeJson(ctx, v);
   }
   const std::string temporary =
@@ -216,7 +254,11 @@ Result<json> Clone(CommandContext& ctx) {
 Result<json> Restore(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string snapshot_ref, ctx.args.RequiredString("snapshot"));
   CLONEFS_ASSIGN_OR_RETURN(bool full_copy, ctx.args.OptionalBool("full_copy"));
-  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo from_snapshot, ResolveSnapshot(ctx, snapshot_ref));
+  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo from_snapshot,
+                           ResolveReadableSnapshot(ctx, snapshot_ref));
+  if (from_snapshot.encrypted && !OwnedByCaller(ctx, from_snapshot.name)) {
+    CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "an encrypted snapshot"));
+  }
   const std::string& snapshot = from_snapshot.name;
   CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));

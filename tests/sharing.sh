@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Sharing between accounts through the CLI and the mount, as real Unix users against a running
+# daemon: a snapshot's restore attribute lets the accounts it names restore it (and nobody
+# else: an unshared ARN answers byte for byte as one that does not exist); a resource share
+# lets an account clone a volume only once it accepted the invitation; a cross-account clone
+# is marked, reads the source's data through the mount, and can be neither cloned nor shared
+# again; deleting the share or removing the account ends it at once.
+source "$(dirname "$0")/lib.sh"
+t_init "$@"
+
+UA="cfs-sa-$$" UB="cfs-sb-$$" UC="cfs-sc-$$"
+A=111111111111 B=222222222222 C=333333333333
+M="$T/mnt"
+for u in "$UA" "$UB" "$UC"; do t_useradd "$u"; done
+new_store "$T/store"
+mount_store "$STORE" "$M"
+ctl account create "$A" --user "$UA" >/dev/null
+ctl account create "$B" --user "$UB" >/dev/null
+ctl account create "$C" --user "$UC" >/dev/null
+REGION="$(jc "$STORE" store info | jq -er .Region)"
+arn() { echo "arn:clonefs:$REGION:$1:$2:$3"; }
+head4() { run_as "$1" head -c 4 "$2"; }
+
+step "account A makes a volume with data and a snapshot of it"
+ctl_as "$UA" volume create db --size 8M
+expect_ok
+run_as "$UA" python3 -c 'import sys; open(sys.argv[1], "r+b").write(b"A" * (1 << 20))' "$M/volumes/db"
+ctl_as "$UA" snapshot create db nightly
+expect_ok
+SNAP="$(arn "$A" snapshot nightly)" VOL="$(arn "$A" volume db)"
+
+step "an unshared snapshot answers as a missing one"
+ctl_as "$UB" volume restore "$SNAP" mine
+unshared="$LAST"
+expect_error SnapshotNotFound
+ctl_as "$UB" volume restore "$(arn "$A" snapshot no-such)" mine
+sed "s/no-such/nightly/" "$LAST.e" | cmp -s - "$unshared.e" || fail "an unshared snapshot's error differs from a missing one's"
+cmp -s "$LAST.rc" "$unshared.rc" && cmp -s "$LAST.o" "$unshared.o" || fail "exit code or stdout differ"
+
+step "the restore attribute: refusals change nothing"
+ctl_as "$UB" snapshot attribute modify "$SNAP" --attribute restore --add "$B"
+expect_error SnapshotNotFound  # only the owner may share it, and it is not B's to see
+ctl_as "$UA" snapshot attribute modify nightly --attribute restore --add 999999999999
+expect_error AccountNotFound
+ctl_as "$UA" snapshot attribute modify nightly --attribute restore --add 1234567890123
+expect_error InvalidParameterValue
+ctl_as "$UA" snapshot attribute modify nightly --attribute restore --add "$B" --remove "$B"
+expect_error InvalidParameterCombination
+ctl_as "$UA" snapshot attribute modify nightly --attribute restore --add "$A"
+expect_error InvalidParameterValue
+ctl_as "$UA" --json snapshot attribute show nightly
+expect_ok
+jq -e '.SnapshotAttributesResult.SnapshotAttributes[0].AttributeValues == []' "$LAST.o" >/dev/null ||
+  fail "a refused change shared the snapshot: $(cat "$LAST.o")"
+
+step "shared with B: B restores it, C still cannot"
+ctl_as "$UA" snapshot attribute modify nightly --attribute restore --add "$B"
+expect_ok
+ctl_as "$UB" --json volume restore "$SNAP" mine
+expect_ok
+jq -e --arg b "$B" '.VolumeArn | contains(":" + $b + ":volume:mine")' "$LAST.o" >/dev/null ||
+  fail "B's restore is not B's: $(cat "$LAST.o")"
+[[ "$(head4 "$UB" "$M/volumes/mine")" == AAAA ]] || fail "B's restored volume reads $(head4 "$UB" "$M/volumes/mine")"
+ctl_as "$UC" volume restore "$SNAP" theirs
+expect_error SnapshotNotFound
+ctl_as "$UA" snapshot attribute modify nightly --attribute restore --remove "$B"
+expect_ok
+ctl_as "$UB" volume restore "$SNAP" again
+expect_error SnapshotNotFound
+[[ "$(head4 "$UB" "$M/volumes/mine")" == AAAA ]] || fail "B's restored volume changed when sharing ended"
+
+step "a resource share: nothing before the invitation is accepted"
+ctl_as "$UB" volume clone "$VOL" c1
+pending="$LAST"
+expect_error VolumeNotFound
+ctl_as "$UB" volume clone "$(arn "$A" volume no-such)" c1
+sed "s/no-such/db/" "$LAST.e" | cmp -s - "$pending.e" || fail "an unshared volume's error differs from a missing one's"
+ctl_as "$UA" share create qa --resource db --principal "$B" --principal "$B"
+expect_error InvalidParameterValue
+ctl_as "$UA" share create qa --resource db --principal "$A"
+expect_error InvalidParameterValue
+ctl_as "$UA" --json share create qa --resource db --principal "$B"
+expect_ok
+ctl_as "$UA" share create qa --resource db --principal "$C"
+expect_error ShareAlreadyExists
+ctl_as "$UB" volume clone "$VOL" c1
+same_output "$pending" "$LAST"
+ctl_as "$UA" --json share principals --resource db
+jq -e --arg b "$B" '.Principals == [.Principals[0]] and .Principals[0].Id == $b and .Principals[0].Status == "associating"' "$LAST.o" >/dev/null ||
+  fail "principals before acceptance: $(cat "$LAST.o")"
+ctl_as "$UB" --json invitation list --status pending
+expect_ok
+INV="$(jq -er '.ResourceShareInvitations[0].ResourceShareInvitationArn' "$LAST.o")"
+jq -e --arg a "$A" '.ResourceShareInvitations[0].SenderAccountId == $a' "$LAST.o" >/dev/null || fail "invitation: $(cat "$LAST.o")"
+ctl_as "$UC" invitation accept "${INV##*:}"
+expect_error InvitationNotFound  # another account's invitation is not there for C
+
+step "accepted: B clones the volume across accounts"
+ctl_as "$UB" invitation accept "$INV"
+expect_ok
+ctl_as "$UB" invitation accept "$INV"
+expect_error InvitationAlreadyAccepted
+ctl_as "$UA" --json share principals --resource db
+jq -e '.Principals[0].Status == "associated"' "$LAST.o" >/dev/null || fail "principal after acceptance: $(cat "$LAST.o")"
+ctl_as "$UB" volume clone "$VOL" c1 --full-copy
+expect_error InvalidParameterCombination
+ctl_as "$UB" --json volume clone "$VOL" c1
+expect_ok
+jq -e '.CrossAccountClone == true' "$LAST.o" >/dev/null || fail "the clone is not marked: $(cat "$LAST.o")"
+[[ "$(head4 "$UB" "$M/volumes/c1")" == AAAA ]] || fail "B's clone reads $(head4 "$UB" "$M/volumes/c1")"
+run_as "$UB" python3 -c 'import sys; open(sys.argv[1], "r+b").write(b"B" * 4096)' "$M/volumes/c1"
+[[ "$(head4 "$UA" "$M/volumes/db")" == AAAA ]] || fail "B's write reached A's volume"
+ctl_as "$UB" volume clone c1 c2
+expect_error InvalidVolumeState
+ctl_as "$UB" share create again --resource c1 --principal "$C"
+expect_error InvalidVolumeState
+ctl_as "$UC" volume clone "$VOL" c3
+expect_error VolumeNotFound
+ctl_as "$UA" --json volume show db
+jq -e '.CrossAccountClone == false' "$LAST.o" >/dev/null || fail "the source shows as a cross-account clone"
+
+step "deleting the share ends it at once; B's clone stays B's"
+ctl_as "$UA" share delete qa
+expect_ok
+ctl_as "$UA" share delete qa
+expect_error ShareNotFound
+ctl_as "$UB" volume clone "$VOL" c4
+same_output "$pending" "$LAST"
+[[ "$(head4 "$UB" "$M/volumes/c1")" == BBBB ]] || fail "B's clone changed when the share went"
+ctl_as "$UB" --json volume list
+jq -e '[.Volumes[].VolumeIdentifier] | sort == ["c1", "mine"]' "$LAST.o" >/dev/null || fail "B lists: $(cat "$LAST.o")"
+
+step "a restart keeps what is shared and what was accepted"
+unmount_store "$STORE" "$M"
+mount_store "$STORE" "$M"
+ctl_as "$UA" --json share list
+jq -e '.ResourceShares == []' "$LAST.o" >/dev/null || fail "a deleted share came back: $(cat "$LAST.o")"
+ctl_as "$UB" --json volume show c1
+jq -e '.CrossAccountClone == true' "$LAST.o" >/dev/null || fail "the clone lost its mark on restart"
+ctl_as "$UB" invitation list
+expect_ok
+log "PASSED"
