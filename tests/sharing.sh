@@ -20,6 +20,13 @@ ctl account create "$C" --user "$UC" >/dev/null
 REGION="$(jc "$STORE" store info | jq -er .Region)"
 arn() { echo "arn:clonefs:$REGION:$1:$2:$3"; }
 head4() { run_as "$1" head -c 4 "$2"; }
+# like_missing RUN NAME: RUN (an earlier $LAST, naming NAME) answered exactly as the run just
+# made, which named "no-such" in its place: the same stdout, exit code and, but for the name
+# echoed as typed, stderr.
+like_missing() {
+  sed "s/no-such/$2/" "$LAST.e" | cmp -s - "$1.e" || fail "$2: $(cat "$1.e") | $(cat "$LAST.e")"
+  cmp -s "$LAST.rc" "$1.rc" && cmp -s "$LAST.o" "$1.o" || fail "$2: exit code or stdout differ"
+}
 
 step "account A makes a volume with data and a snapshot of it"
 ctl_as "$UA" volume create db --size 8M
@@ -34,8 +41,7 @@ ctl_as "$UB" volume restore "$SNAP" mine
 unshared="$LAST"
 expect_error SnapshotNotFound
 ctl_as "$UB" volume restore "$(arn "$A" snapshot no-such)" mine
-sed "s/no-such/nightly/" "$LAST.e" | cmp -s - "$unshared.e" || fail "an unshared snapshot's error differs from a missing one's"
-cmp -s "$LAST.rc" "$unshared.rc" && cmp -s "$LAST.o" "$unshared.o" || fail "exit code or stdout differ"
+like_missing "$unshared" nightly
 
 step "the restore attribute: refusals change nothing"
 ctl_as "$UB" snapshot attribute modify "$SNAP" --attribute restore --add "$B"
@@ -74,7 +80,7 @@ ctl_as "$UB" volume clone "$VOL" c1
 pending="$LAST"
 expect_error VolumeNotFound
 ctl_as "$UB" volume clone "$(arn "$A" volume no-such)" c1
-sed "s/no-such/db/" "$LAST.e" | cmp -s - "$pending.e" || fail "an unshared volume's error differs from a missing one's"
+like_missing "$pending" db
 ctl_as "$UA" share create qa --resource db --principal "$B" --principal "$B"
 expect_error InvalidParameterValue
 ctl_as "$UA" share create qa --resource db --principal "$A"
