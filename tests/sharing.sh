@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sharing between accounts through the CLI and the mount, as real Unix users against a running
-# daemon: a snapshot's restore attribute lets the accounts it names restore it (and nobody
-# else: an unshared ARN answers byte for byte as one that does not exist); a resource share
+# daemon: a snapshot's restore attribute lets the accounts it names restore and copy it, and
+# list it with --include-shared (and nobody else: an unshared ARN answers byte for byte as one
+# that does not exist); a resource share
 # lets an account clone a volume only once it accepted the invitation; a cross-account clone
 # is marked, reads the source's data through the mount, and can be neither cloned nor shared
 # again; deleting the share or removing the account ends it at once.
@@ -69,6 +70,32 @@ jq -e --arg b "$B" '.VolumeArn | contains(":" + $b + ":volume:mine")' "$LAST.o" 
 [[ "$(head4 "$UB" "$M/volumes/mine")" == AAAA ]] || fail "B's restored volume reads $(head4 "$UB" "$M/volumes/mine")"
 ctl_as "$UC" volume restore "$SNAP" theirs
 expect_error SnapshotNotFound
+ctl_as "$UB" snapshot copy "$SNAP" bcopy --copy-tags
+expect_error InvalidParameterCombination
+ctl_as "$UB" --json snapshot copy "$SNAP" bcopy --wait
+expect_ok
+jq -e --arg s "$SNAP" '.SourceSnapshotArn == $s and .SnapshotType == "manual"' "$LAST.o" >/dev/null ||
+  fail "B's copy: $(cat "$LAST.o")"
+[[ "$(head4 "$UB" "$M/snapshots/bcopy")" == AAAA ]] || fail "B's copy reads $(head4 "$UB" "$M/snapshots/bcopy")"
+ctl_as "$UC" snapshot copy "$SNAP" ccopy
+expect_error SnapshotNotFound
+ctl_as "$UB" snapshot delete bcopy
+expect_ok
+ctl_as "$UB" --json snapshot list
+jq -e '.Snapshots == []' "$LAST.o" >/dev/null || fail "B's own list shows another's: $(cat "$LAST.o")"
+ctl_as "$UB" --json snapshot list --include-shared
+jq -e --arg s "$SNAP" '.Snapshots | length == 1 and .[0].SnapshotArn == $s and .[0].SnapshotType == "shared" and .[0].TagList == []' "$LAST.o" >/dev/null ||
+  fail "B's --include-shared: $(cat "$LAST.o")"
+ctl_as "$UC" --json snapshot list --include-shared --include-public
+jq -e '.Snapshots == []' "$LAST.o" >/dev/null || fail "C sees: $(cat "$LAST.o")"
+ctl_as "$UA" snapshot attribute modify nightly --attribute restore --add all
+expect_ok
+ctl_as "$UC" --json snapshot list --include-public
+jq -e '.Snapshots | length == 1 and .[0].SnapshotType == "public"' "$LAST.o" >/dev/null || fail "C's --include-public: $(cat "$LAST.o")"
+ctl_as "$UC" --json snapshot list --include-shared
+jq -e '.Snapshots == []' "$LAST.o" >/dev/null || fail "a public snapshot shows as shared: $(cat "$LAST.o")"
+ctl_as "$UA" snapshot attribute modify nightly --attribute restore --remove all
+expect_ok
 ctl_as "$UA" snapshot attribute modify nightly --attribute restore --remove "$B"
 expect_ok
 ctl_as "$UB" volume restore "$SNAP" again
@@ -124,6 +151,14 @@ ctl_as "$UC" volume clone "$VOL" c3
 expect_error VolumeNotFound
 ctl_as "$UA" --json volume show db
 jq -e '.CrossAccountClone == false' "$LAST.o" >/dev/null || fail "the source shows as a cross-account clone"
+ctl_as "$UB" --json volume list --include-shared
+jq -e --arg v "$VOL" --arg a "$A" '[.Volumes[] | select(.Shared == true)] == [{"VolumeIdentifier": "db", "VolumeArn": $v, "OwnerAccountId": $a, "SizeBytes": 8388608, "PageSize": 4096, "Compression": "none", "StorageEncrypted": false, "Shared": true}]' "$LAST.o" >/dev/null ||
+  fail "B's --include-shared volume list: $(cat "$LAST.o")"
+ctl_as "$UC" --json volume list --include-shared
+jq -e '.Volumes == []' "$LAST.o" >/dev/null || fail "C sees volumes: $(cat "$LAST.o")"
+ctl_as "$UB" volume list --include-shared
+expect_ok
+grep -q "shared by $A" "$LAST.o" || fail "the text list does not say who shares it: $(cat "$LAST.o")"
 
 step "deleting the share ends it at once; B's clone stays B's"
 ctl_as "$UA" share delete qa

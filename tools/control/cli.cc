@@ -79,6 +79,8 @@ struct CliOptions {
   CLI::Option* name_opt = nullptr;       // of `volume usage`
   CLI::Option* page_size_opt = nullptr;  // of `volume create`
   CLI::Option* volume_opt = nullptr;     // of `snapshot list`
+  bool include_shared = false;           // `volume list`, `snapshot list --include-shared`
+  bool include_public = false;           // `snapshot list --include-public`
 };
 
 // A progress bar on stderr, drawn only when stderr is a terminal and --json is not given.
@@ -342,6 +344,10 @@ json BuildArgs(const CliOptions& o, json* args) {
   if (c == "snapshot.create" || c == "snapshot.show" || c == "snapshot.delete") {
     (*args)["name"] = o.snapshot;
   }
+  if ((c == "volume.list" || c == "snapshot.list") && o.include_shared) {
+    (*args)["include_shared"] = true;
+  }
+  if (c == "snapshot.list" && o.include_public) (*args)["include_public"] = true;
   if (c == "snapshot.create" || (c == "snapshot.list" && o.volume_opt->count() > 0)) {
     (*args)["volume"] = o.volume;
   }
@@ -439,7 +445,9 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
           ->type_name("SIZE");
   create->add_option("--compression", o.compression, "Page compression")
       ->check(CLI::IsMember({"none", "zstd"}));
-  Leaf(volume, "list", "List volumes", o, "volume.list");
+  Leaf(volume, "list", "List volumes", o, "volume.list")
+      ->add_flag("--include-shared", o.include_shared,
+                 "Also the volumes other accounts share with you (accepted shares)");
   Leaf(volume, "show", "Describe a volume", o, "volume.show")
       ->add_option("NAME", o.name, "Volume name or ARN")
       ->required();
@@ -539,9 +547,13 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
   create->add_option("--tag", o.tags, "A tag, KEY=VALUE (repeatable)")
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
-  o.volume_opt = Leaf(snapshot, "list", "List snapshots", o, "snapshot.list")
-                     ->add_option("--volume", o.volume, "Only the snapshots of this volume")
+  CLI::App* list = Leaf(snapshot, "list", "List snapshots", o, "snapshot.list");
+  o.volume_opt = list->add_option("--volume", o.volume, "Only the snapshots of this volume")
                      ->type_name("VOLUME");
+  list->add_flag("--include-shared", o.include_shared,
+                 "Also other accounts' snapshots shared with you (type shared)");
+  list->add_flag("--include-public", o.include_public,
+                 "Also other accounts' public snapshots (type public)");
   Leaf(snapshot, "show", "Describe a snapshot", o, "snapshot.show")
       ->add_option("SNAPSHOT", o.snapshot, "Snapshot name or ARN")
       ->required();

@@ -151,9 +151,12 @@ void PrintVolumeList(std::ostream& out, const json& result) {
   std::vector<std::vector<std::string>> rows = {
       {"NAME", "SIZE", "PAGE", "COMPRESSION", "ENCRYPTED", "STATUS", "CREATED"}};
   for (const json& v : volumes) {
+    // Another account's volume shared with the caller shows only what a clone inherits.
+    const bool shared = v.value("Shared", false);
     rows.push_back({Str(v, "VolumeIdentifier"), Size(v, "SizeBytes"), Size(v, "PageSize"),
                     Str(v, "Compression"), v.value("StorageEncrypted", false) ? "yes" : "no",
-                    Str(v, "Status"), Str(v, "VolumeCreateTime")});
+                    shared ? "shared by " + Str(v, "OwnerAccountId") : Str(v, "Status"),
+                    shared ? "-" : Str(v, "VolumeCreateTime")});
   }
   PrintTable(out, rows);
 }

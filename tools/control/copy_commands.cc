@@ -13,10 +13,11 @@ namespace {
 
 using nlohmann::json;
 
-// The source as the copy service takes it: the store name of one of the caller's snapshots,
-// or the ARN of another region's snapshot (for the store owner's account only: the other
-// region's store has accounts of its own).
-Result<std::string> CopySource(const CommandContext& ctx, const std::string& ref) {
+// The source as the copy service takes it: the store name of one of the caller's snapshots or
+// of one another account shares with it (same region only, as in Aurora), or the ARN of another
+// region's snapshot (for the store owner's account only: the other region's store has accounts
+// of its own).
+Result<std::string> CopySource(const CommandContext& ctx, const std::string& ref, bool copy_tags) {
   if (access::LooksLikeArn(ref)) {
     CLONEFS_ASSIGN_OR_RETURN(access::Arn arn, access::ParseArn(ref, access::kSnapshotType));
     if (arn.region != ctx.store->info().region) {
@@ -24,13 +25,22 @@ Result<std::string> CopySource(const CommandContext& ctx, const std::string& ref
       return ref;
     }
   }
-  CLONEFS_ASSIGN_OR_RETURN(std::string name, OwnStoreName(ctx, ref, access::kSnapshotType));
-  const bool copying =
-      ctx.services != nullptr && ctx.services->copies != nullptr && ctx.services->copies->Has(name);
-  if (!copying && ctx.store->GetSnapshot(name).status().IsNotFound()) {
-    return errors::SnapshotNotFound(ref);  // as typed, whoever's it is
+  Result<std::string> own = OwnStoreName(ctx, ref, access::kSnapshotType);
+  if (own.ok() && ctx.services != nullptr && ctx.services->copies != nullptr &&
+      ctx.services->copies->Has(*own)) {
+    return own;  // the target of a copy in progress: refused as such later
   }
-  return name;
+  CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ResolveReadableSnapshot(ctx, ref));
+  if (!OwnedByCaller(ctx, s.name)) {
+    if (s.encrypted) {
+      CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "a copy of an encrypted snapshot"));
+    }
+    if (copy_tags) {
+      return errors::InvalidParameterCombination(
+          "--copy-tags copies the tags of your own snapshots only; give the copy its own --tag");
+    }
+  }
+  return s.name;
 }
 
 Result<json> Copy(CommandContext& ctx) {
@@ -39,11 +49,11 @@ Result<json> Copy(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string target, ctx.args.RequiredString("target"));
   ctx.subject = target;
   CLONEFS_ASSIGN_OR_RETURN(r.target, NewStoreName(ctx, target, access::kSnapshotType));
-  CLONEFS_ASSIGN_OR_RETURN(r.source, CopySource(ctx, source));
+  CLONEFS_ASSIGN_OR_RETURN(r.copy_tags, ctx.args.OptionalBool("copy_tags"));
+  CLONEFS_ASSIGN_OR_RETURN(r.source, CopySource(ctx, source, r.copy_tags));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> key, ctx.args.OptionalString("kms_key"));
   r.kms_key = key.value_or("");
   if (key.has_value()) CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "--kms-key"));
-  CLONEFS_ASSIGN_OR_RETURN(r.copy_tags, ctx.args.OptionalBool("copy_tags"));
   CLONEFS_ASSIGN_OR_RETURN(r.tags, ctx.args.OptionalTags("tags"));
   std::unique_lock<std::mutex> quota = SnapshotQuotaLock();
   CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));

@@ -1,7 +1,9 @@
 // snapshot.* commands: create, list, show, delete.
 #include <algorithm>
 #include <set>
+#include <utility>
 
+#include "store/access/sharing.h"
 #include "store/access/store_names.h"
 #include "tools/control/commands.h"
 #include "tools/control/copy_service.h"
@@ -94,13 +96,45 @@ bool CallersCopy(const CommandContext& ctx, const json& copy) {
 
 // The caller's snapshots, or with "volume" those taken of the caller's volume that had that
 // name (whether or not it still exists).
+// Other accounts' snapshots the caller may restore, as Aurora's IncludeShared (type "shared":
+// its restore attribute names the caller) and IncludePublic (type "public": it names "all").
+// Their owner's tags are not shown (an empty TagList).
+json OthersSnapshots(CommandContext& ctx, bool shared, bool with_public) {
+  const access::Sharing& sharing = *ctx.services->sharing;
+  std::set<std::string> by_id, by_all;
+  for (std::string& k : sharing.SharedSnapshots(ctx.caller.account)) by_id.insert(std::move(k));
+  for (std::string& k : sharing.PublicSnapshots()) by_all.insert(std::move(k));
+  json out = json::array();
+  for (const store::SnapshotInfo& s : ctx.store->ListSnapshots()) {
+    if (OwnedByCaller(ctx, s.name)) continue;
+    const std::string key = access::SharingKey(s.name, s.id);
+    const char* type = shared && by_id.count(key)         ? "shared"
+                       : with_public && by_all.count(key) ? "public"
+                                                          : nullptr;
+    if (type == nullptr) continue;
+    json j = SnapshotToJson(ctx.store->info(), s);
+    j["SnapshotType"] = type;
+    j["TagList"] = json::array();
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 Result<json> List(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> volume, ctx.args.OptionalString("volume"));
+  CLONEFS_ASSIGN_OR_RETURN(bool include_shared, ctx.args.OptionalBool("include_shared"));
+  CLONEFS_ASSIGN_OR_RETURN(bool include_public, ctx.args.OptionalBool("include_public"));
   json snapshots = json::array();
   for (const store::SnapshotInfo& s : ctx.store->ListSnapshots()) {
     if (!OwnedByCaller(ctx, s.name)) continue;
     if (volume.has_value() && TypedName(ctx.store->info(), s.volume_name) != *volume) continue;
     snapshots.push_back(SnapshotToJson(ctx.store->info(), s));
+  }
+  // --volume names one of the caller's volumes: no other account's snapshot is of it.
+  if (!volume.has_value()) {
+    for (json& s : OthersSnapshots(ctx, include_shared, include_public)) {
+      snapshots.push_back(std::move(s));
+    }
   }
   if (Copies(ctx) != nullptr) {
     // Copies still running (or failed) show as their targets, as Aurora lists them.
@@ -115,7 +149,9 @@ Result<json> List(CommandContext& ctx) {
       }
     }
     std::sort(snapshots.begin(), snapshots.end(), [](const json& a, const json& b) {
-      return a.value("SnapshotIdentifier", "") < b.value("SnapshotIdentifier", "");
+      // Another account's snapshot may have the name of one of the caller's.
+      return std::pair(a.value("SnapshotIdentifier", ""), a.value("SnapshotArn", "")) <
+             std::pair(b.value("SnapshotIdentifier", ""), b.value("SnapshotArn", ""));
     });
   }
   return json{{"Snapshots", std::move(snapshots)}};
@@ -153,8 +189,9 @@ void RegisterSnapshotCommands(std::vector<CommandSpec>& table) {
                    Create});
   table.push_back({"snapshot.list",
                    "snapshot",
-                   "List snapshots, sorted by name, optionally of one volume",
-                   {"volume"},
+                   "List snapshots, sorted by name, optionally of one volume, or with those "
+                   "other accounts share",
+                   {"volume", "include_shared", "include_public"},
                    List});
   table.push_back({"snapshot.show", "snapshot", "Describe one snapshot", {"name"}, Show});
   table.push_back({"snapshot.delete",

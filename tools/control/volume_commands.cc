@@ -103,13 +103,30 @@ Result<json> Create(CommandContext& ctx) {
 }
 
 // The caller's own volumes.
+// What an account that may clone another's volume sees of it: only what a clone inherits.
+json SharedVolumeJson(CommandContext& ctx, const store::VolumeInfo& v) {
+  const access::OwnedName owner = access::SplitStoreName(ctx.store->info().account_id, v.name);
+  return {{"VolumeIdentifier", owner.name},  {"VolumeArn", VolumeArn(ctx.store->info(), v.name)},
+          {"OwnerAccountId", owner.account}, {"SizeBytes", v.size_bytes},
+          {"PageSize", v.page_size},         {"Compression", store::CompressionName(v.compression)},
+          {"StorageEncrypted", v.encrypted}, {"Shared", true}};
+}
+
 Result<json> List(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(bool include_shared, ctx.args.OptionalBool("include_shared"));
   const std::vector<store::VolumeInfo> all = ctx.store->ListVolumes();
   std::map<uint64_t, std::string> names;
   for (const store::VolumeInfo& v : all) names[v.id] = v.name;
   json volumes = json::array();
   for (const store::VolumeInfo& v : all) {
-    if (!OwnedByCaller(ctx, v.name)) continue;
+    if (!OwnedByCaller(ctx, v.name)) {
+      // A volume of a resource share the caller accepted (--include-shared).
+      if (include_shared &&
+          ctx.services->sharing->MayClone(ctx.caller.account, access::SharingKey(v.name, v.id))) {
+        volumes.push_back(SharedVolumeJson(ctx, v));
+      }
+      continue;
+    }
     auto parent = names.find(v.parent_id);
     json j = VolumeToJson(ctx.store->info(), v, parent == names.end() ? "" : parent->second);
     j["CrossAccountClone"] =
@@ -290,7 +307,11 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
                    "Create an empty volume",
                    {"name", "size", "page_size", "compression", "encrypted", "kms_key"},
                    Create});
-  table.push_back({"volume.list", "volume", "List volumes, sorted by name", {}, List});
+  table.push_back({"volume.list",
+                   "volume",
+                   "List volumes, sorted by name (and those shared with the caller)",
+                   {"include_shared"},
+                   List});
   table.push_back({"volume.show", "volume", "Describe one volume", {"name"}, Show});
   table.push_back({"volume.resize", "volume", "Grow or shrink a volume", {"name", "size"}, Resize});
   table.push_back(
