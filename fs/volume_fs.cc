@@ -236,9 +236,11 @@ Result<struct stat> VolumeFs::StatInode(Ino ino, const Viewer& viewer) {
   return Status::NotFound("no inode " + std::to_string(ino));
 }
 
-double VolumeFs::AttrTimeout(Ino ino) const {
+double VolumeFs::EntryTimeout(Ino ino) const {
   if (options_.access == nullptr) return options_.entry_timeout_s;
-  // What each account sees differs: only the fixed directories are the same for all.
+  // What each account sees differs: only the fixed directories are the same for all. A name
+  // of anything else is looked up afresh by every path walk, with the walker's uid; an inode's
+  // attributes may stay cached, as only who already reached it can ask for them.
   const InodeKind k = KindOf(ino);
   const bool fixed = k == InodeKind::kRoot || k == InodeKind::kVolumesDir ||
                      k == InodeKind::kSnapshotsDir || k == InodeKind::kSharedDir;
@@ -250,8 +252,8 @@ fuse_entry_param VolumeFs::Entry(const struct stat& st) const {
   e.ino = st.st_ino;
   e.generation = 0;  // inode numbers are never reused
   e.attr = st;
-  e.attr_timeout = AttrTimeout(st.st_ino);
-  e.entry_timeout = AttrTimeout(st.st_ino);
+  e.attr_timeout = options_.entry_timeout_s;
+  e.entry_timeout = EntryTimeout(st.st_ino);
   return e;
 }
 

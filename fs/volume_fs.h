@@ -58,8 +58,8 @@ struct VolumeFsOptions {
   unsigned max_write = 1u << 20;
   unsigned max_background = 64;  // parallel async requests (read-ahead, AIO from loop devices)
   // Null: a single-owner mount. Otherwise each request sees what its user's account owns
-  // (access_policy.h), and names and attributes of volumes and snapshots are never cached by
-  // the kernel: its caches are shared by every user, a lookup is where the uid is checked.
+  // (access_policy.h), and names of volumes and snapshots are never cached by the kernel: its
+  // dentry cache is shared by every user, and a lookup is where the uid is checked.
   std::shared_ptr<const AccessPolicy> access;
 };
 
@@ -182,8 +182,8 @@ class VolumeFs {
   // none, or none `viewer` may see).
   Result<struct stat> LookupVolume(const std::string& store_name);
   Result<struct stat> LookupSnapshot(const Viewer& viewer, const std::string& store_name);
-  // How long the kernel may keep the name and attributes of `ino`.
-  double AttrTimeout(Ino ino) const;
+  // How long the kernel may keep a name of `ino`.
+  double EntryTimeout(Ino ino) const;
 
   // Opens volume `info` and registers it in fi->fh.
   Status OpenInto(const store::VolumeInfo& info, fuse_file_info* fi);

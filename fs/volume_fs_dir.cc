@@ -111,7 +111,7 @@ void VolumeFs::GetAttr(fuse_req_t req, fuse_ino_t ino) {
     ReplyError(req, st.status(), "getattr", "inode " + std::to_string(ino));
     return;
   }
-  fuse_reply_attr(req, &*st, AttrTimeout(ino));
+  fuse_reply_attr(req, &*st, options_.entry_timeout_s);
 }
 
 void VolumeFs::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, int to_set) {
@@ -148,7 +148,7 @@ void VolumeFs::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, 
     cur = VolumeStat(*v);
   }
   // Access and modification times are accepted and not kept.
-  fuse_reply_attr(req, &*cur, AttrTimeout(ino));
+  fuse_reply_attr(req, &*cur, options_.entry_timeout_s);
 }
 
 Result<store::VolumeInfo> VolumeFs::ResizeTo(const std::string& name, uint64_t size) {
