@@ -171,6 +171,23 @@ same_output "$pending" "$LAST"
 ctl_as "$UB" --json volume list
 jq -e '[.Volumes[].VolumeIdentifier] | sort == ["c1", "mine"]' "$LAST.o" >/dev/null || fail "B lists: $(cat "$LAST.o")"
 
+step "a share of a volume deleted through the mount is gone from every list"
+ctl_as "$UA" volume create tmp --size 4M
+expect_ok
+ctl_as "$UA" share create tmp-share --resource tmp --principal "$C"
+expect_ok
+ctl_as "$UC" --json invitation list
+jq -e '.ResourceShareInvitations | length == 1' "$LAST.o" >/dev/null || fail "C's invitation: $(cat "$LAST.o")"
+run_as "$UA" rm "$M/volumes/tmp"
+ctl_as "$UA" --json share list
+jq -e '.ResourceShares == []' "$LAST.o" >/dev/null || fail "a deleted volume's share is listed: $(cat "$LAST.o")"
+ctl_as "$UC" --json invitation list
+jq -e '.ResourceShareInvitations == []' "$LAST.o" >/dev/null || fail "a deleted volume's invitation: $(cat "$LAST.o")"
+ctl_as "$UA" volume create tmp --size 4M
+expect_ok
+ctl_as "$UA" --json share list
+jq -e '.ResourceShares == []' "$LAST.o" >/dev/null || fail "a new tmp inherited the old share: $(cat "$LAST.o")"
+
 step "a restart keeps what is shared and what was accepted"
 unmount_store "$STORE" "$M"
 mount_store "$STORE" "$M"

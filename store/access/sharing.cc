@@ -18,7 +18,7 @@ using nlohmann::json;
 struct Sharing::State {
   std::map<std::string, std::set<std::string>> restore;  // snapshot -> account ids and "all"
   std::vector<Share> shares;
-  std::map<std::string, std::string> cross_account_clones;  // clone -> source ("" once gone)
+  std::map<std::string, std::string> cross_account_clones;  // clone -> source
 };
 
 namespace {
@@ -412,7 +412,8 @@ std::vector<Invitation> Sharing::InvitationsOf(const std::string& account,
       if (p.account != account) continue;
       const InvitationStatus s = Effective(p, now);
       if (status && *status != s) continue;
-      out.push_back({p.invitation_id, sh.id, sh.name, sh.owner, p.account, s, p.created_us});
+      out.push_back(
+          {p.invitation_id, sh.id, sh.name, sh.resource, sh.owner, p.account, s, p.created_us});
     }
   }
   std::sort(out.begin(), out.end(), [](const Invitation& a, const Invitation& b) {
@@ -450,8 +451,8 @@ Result<Invitation> Answer(Sharing::State* s, const std::string& account, const s
       p.status = accept ? InvitationStatus::kAccepted : InvitationStatus::kRejected;
       p.updated_us = now;
       sh.updated_us = now;
-      return Invitation{p.invitation_id, sh.id,    sh.name,     sh.owner,
-                        p.account,       p.status, p.created_us};
+      return Invitation{p.invitation_id, sh.id,     sh.name,  sh.resource,
+                        sh.owner,        p.account, p.status, p.created_us};
     }
   }
   return InvitationNotFound(id);
@@ -496,12 +497,6 @@ std::vector<std::string> Sharing::SharedVolumes(const std::string& account) cons
   return {out.begin(), out.end()};
 }
 
-bool Sharing::IsShared(const std::string& volume) const {
-  std::shared_lock l(mu_);
-  return std::any_of(state_->shares.begin(), state_->shares.end(),
-                     [&](const Share& s) { return s.resource == volume; });
-}
-
 // --- cross-account clones ---
 
 Status Sharing::CheckCrossAccountClone(const std::string& source, const Alive& alive) const {
@@ -525,45 +520,9 @@ Status Sharing::RecordCrossAccountClone(const std::string& clone, const std::str
   return CommitLocked(std::move(next));
 }
 
-Status Sharing::RenameVolume(const std::string& from, const std::string& to) {
-  std::unique_lock l(mu_);
-  auto next = std::make_unique<State>(*state_);
-  if (auto it = next->cross_account_clones.find(from); it != next->cross_account_clones.end()) {
-    next->cross_account_clones[to] = it->second;
-    next->cross_account_clones.erase(it);
-  }
-  for (auto& [clone, source] : next->cross_account_clones) {
-    if (source == from) source = to;
-  }
-  return CommitLocked(std::move(next));
-}
-
 bool Sharing::IsCrossAccountClone(const std::string& volume) const {
   std::shared_lock l(mu_);
   return state_->cross_account_clones.count(volume) > 0;
-}
-
-// --- forgetting ---
-
-Status Sharing::ForgetSnapshot(const std::string& snapshot) {
-  std::unique_lock l(mu_);
-  if (state_->restore.count(snapshot) == 0) return Status::OK();
-  auto next = std::make_unique<State>(*state_);
-  next->restore.erase(snapshot);
-  return CommitLocked(std::move(next));
-}
-
-Status Sharing::ForgetVolume(const std::string& volume) {
-  std::unique_lock l(mu_);
-  auto next = std::make_unique<State>(*state_);
-  std::erase_if(next->shares, [&](const Share& s) { return s.resource == volume; });
-  next->cross_account_clones.erase(volume);
-  // Its clones stay cross-account clones; they no longer count against a later volume that
-  // takes the name.
-  for (auto& [clone, from] : next->cross_account_clones) {
-    if (from == volume) from.clear();
-  }
-  return CommitLocked(std::move(next));
 }
 
 }  // namespace clonefs::access

@@ -10,7 +10,9 @@
 //
 // Resources are named by key: store name and catalog id (SharingKey), so that a snapshot or
 // volume deleted and made again under the same name is not shared by the old entry (ids are
-// never reused); the owner of each is implied by its store name. The rules that need facts
+// never reused), and an entry of a deleted one is inert, whichever way it was deleted (callers
+// that list shares leave out those of volumes gone); the owner of each is implied by its store
+// name. The rules that need facts
 // about a resource (is it manual, encrypted, under a default key,
 // available) take them as arguments, so this class needs nothing but its document.
 //
@@ -87,6 +89,7 @@ struct Invitation {
   std::string id;
   std::string share_id;
   std::string share_name;
+  std::string resource;  // the shared volume's key
   std::string sender;
   std::string receiver;
   InvitationStatus status = InvitationStatus::kPending;
@@ -146,8 +149,6 @@ class Sharing {
   bool MayClone(const std::string& account, const std::string& volume) const;
   // The volumes shared with `account` and accepted, by store name.
   std::vector<std::string> SharedVolumes(const std::string& account) const;
-  // Whether any share names `volume` (a shared volume cannot be renamed).
-  bool IsShared(const std::string& volume) const;
 
   // --- cross-account clones ---
   // Refuses a new cross-account clone of `source` once it has kMaxCrossAccountClones that are
@@ -156,12 +157,6 @@ class Sharing {
   Status CheckCrossAccountClone(const std::string& source, const Alive& alive) const;
   Status RecordCrossAccountClone(const std::string& clone, const std::string& source);
   bool IsCrossAccountClone(const std::string& volume) const;
-  // A renamed volume keeps what it is (a shared volume cannot be renamed: IsShared).
-  Status RenameVolume(const std::string& from, const std::string& to);
-
-  // A deleted snapshot or volume leaves every list it was in.
-  Status ForgetSnapshot(const std::string& snapshot);
-  Status ForgetVolume(const std::string& volume);
 
   struct State;  // the document's contents (sharing.cc)
 

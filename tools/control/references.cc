@@ -98,6 +98,11 @@ Result<store::SnapshotInfo> ResolveSnapshot(const CommandContext& ctx, const std
   return s;
 }
 
+bool VolumeKeyAlive(const CommandContext& ctx, const std::string& key) {
+  Result<store::VolumeInfo> v = ctx.store->GetVolume(access::StoreNameOfKey(key));
+  return v.ok() && access::SharingKey(v->name, v->id) == key;
+}
+
 bool OwnedByCaller(const CommandContext& ctx, std::string_view store_name) {
   return access::SplitStoreName(ctx.store->info().account_id, store_name).account ==
          ctx.caller.account;

@@ -44,6 +44,10 @@ Result<store::SnapshotInfo> ResolveReadableSnapshot(const CommandContext& ctx,
 // it); VolumeNotFound echoing `ref` otherwise.
 Result<store::VolumeInfo> ResolveClonableVolume(const CommandContext& ctx, const std::string& ref);
 
+// Whether the volume a sharing key (store/access/sharing.h) names still exists: the same name
+// with the same catalog id. Volumes go by `volume delete` and by unlink in the mount alike.
+bool VolumeKeyAlive(const CommandContext& ctx, const std::string& key);
+
 // True when the store name `store_name` is a resource of the caller's account.
 bool OwnedByCaller(const CommandContext& ctx, std::string_view store_name);
 // The name the owner of `store_name` typed.

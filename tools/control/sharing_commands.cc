@@ -139,7 +139,7 @@ Result<json> ShareCreate(CommandContext& ctx) {
 Result<json> ShareList(CommandContext& ctx) {
   json out = json::array();
   for (const access::Share& s : SharingOf(ctx).SharesOf(ctx.caller.account)) {
-    out.push_back(ShareJson(ctx, s));
+    if (VolumeKeyAlive(ctx, s.resource)) out.push_back(ShareJson(ctx, s));  // not a deleted one
   }
   return json{{"ResourceShares", std::move(out)}};
 }
@@ -187,7 +187,7 @@ Result<json> InvitationList(CommandContext& ctx) {
   }
   json out = json::array();
   for (const access::Invitation& i : SharingOf(ctx).InvitationsOf(ctx.caller.account, filter)) {
-    out.push_back(InvitationJson(ctx, i));
+    if (VolumeKeyAlive(ctx, i.resource)) out.push_back(InvitationJson(ctx, i));
   }
   return json{{"ResourceShareInvitations", std::move(out)}};
 }

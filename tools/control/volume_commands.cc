@@ -221,10 +221,8 @@ Status CheckCloneRules(CommandContext& ctx, const store::VolumeInfo& from, bool 
   }
   if (from.encrypted) CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "an encrypted source"));
   return sharing.CheckCrossAccountClone(
-      access::SharingKey(from.name, from.id), [&](const std::string& clone) {
-        Result<store::VolumeInfo> v = ctx.store->GetVolume(access::StoreNameOfKey(clone));
-        return v.ok() && access::SharingKey(v->name, v->id) == clone;
-      });
+      access::SharingKey(from.name, from.id),
+      [&](const std::string& clone) { return VolumeKeyAlive(ctx, clone); });
 }
 
 Result<json> Clone(CommandContext& ctx) {
