@@ -287,6 +287,29 @@ Result<SecretBytes> KeyStore::UnwrapDek(const std::string& account, const Wrappe
   return dek;
 }
 
+Status KeyStore::CheckOperation(const std::string& account, std::string_view ref, KeyOperation op) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
+  CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
+  CLONEFS_ASSIGN_OR_RETURN(size_t i, internal::FindKey(state_->records, region_, account, ref));
+  const KeyRecord& key = state_->records[i];
+  internal::Access access = internal::Access::kDecrypt;
+  if (op == KeyOperation::kReEncrypt) access = internal::Access::kReEncrypt;
+  if (op == KeyOperation::kCreateGrant) access = internal::Access::kCreateGrant;
+  CLONEFS_RETURN_IF_ERROR(internal::CheckAccess(key, account, ref, access));
+  CLONEFS_RETURN_IF_ERROR(internal::CheckSymmetric(key));
+  return internal::CheckUsable(key);
+}
+
+Result<std::string> KeyStore::KeyArn(std::string_view key_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
+  for (const KeyRecord& key : state_->records) {
+    if (key.key_id == key_id) return internal::Arn(region_, key);
+  }
+  return internal::KeyNotFound(key_id);
+}
+
 Result<std::string> KeyStore::GetPublicKey(const std::string& account, std::string_view ref) {
   std::lock_guard<std::mutex> lock(mu_);
   CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));

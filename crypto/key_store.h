@@ -247,6 +247,16 @@ class KeyStore {
   Result<SecretBytes> UnwrapDek(const std::string& account, const WrappedDek& wrapped,
                                 std::string_view context);
 
+  // Whether `account` may perform `op` with the key `ref` now: OK, or the error WrapDek or
+  // UnwrapDek would give (NotFoundException for a key not shared with it, AccessDeniedException
+  // when shared for other operations, DisabledException / KMSInvalidStateException for a key
+  // not enabled, InvalidKeyUsageException for a recipient key). For checks before work that
+  // will need the key, so that it fails early with the key's own reason.
+  Status CheckOperation(const std::string& account, std::string_view ref, KeyOperation op);
+  // The ARN of the key with id `key_id`, whoever owns it: for naming the key a resource is
+  // encrypted with to anyone who may see the resource. NotFoundException for no such key.
+  Result<std::string> KeyArn(std::string_view key_id);
+
   // --- recipient keys ----------------------------------------------------------------------
 
   // The public key (SubjectPublicKeyInfo PEM) of the recipient key `ref`, for sealing with

@@ -394,6 +394,27 @@ TEST_F(KeyStoreTest, KeysNotSharedWithAnAccountLookAbsentToIt) {
   EXPECT_ERROR_NAME(store_->UnwrapDek(kOther, *wrapped, kContext), "NotFoundException");
 }
 
+TEST_F(KeyStoreTest, CheckOperationAnswersAsTheOperationWould) {
+  const std::string key = NewKey(kOwner, "mine");
+  EXPECT_OK(store_->CheckOperation(kOwner, key, KeyOperation::kReEncrypt));
+  EXPECT_OK(store_->CheckOperation(kOwner, "alias/mine", KeyOperation::kDecrypt));
+  EXPECT_ERROR_NAME(store_->CheckOperation(kOther, key, KeyOperation::kDecrypt),
+                    "NotFoundException");
+  ASSERT_OK(store_->PutPolicy(kOwner, key,
+                              std::string(R"({"accounts": {")") + kOther + R"(": ["Decrypt"]}})"));
+  EXPECT_OK(store_->CheckOperation(kOther, key, KeyOperation::kDecrypt));
+  EXPECT_ERROR_NAME(store_->CheckOperation(kOther, key, KeyOperation::kReEncrypt),
+                    "AccessDeniedException");
+  ASSERT_OK(store_->DisableKey(kOwner, key));
+  EXPECT_ERROR_NAME(store_->CheckOperation(kOther, key, KeyOperation::kDecrypt),
+                    "DisabledException");
+  // The ARN names the key's owner, whoever asks.
+  auto arn = store_->KeyArn(key);
+  ASSERT_OK(arn.status());
+  EXPECT_EQ(*arn, store_->DescribeKey(kOwner, key)->arn);
+  EXPECT_ERROR_NAME(store_->KeyArn("key-00000000000000aa"), "NotFoundException");
+}
+
 TEST_F(KeyStoreTest, GrantsAllowUseUntilRevoked) {
   const std::string key = NewKey();
   Dek dek = NewDek();

@@ -265,6 +265,9 @@ class Store {
   virtual Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) = 0;
   // The store's key store (KMS keys), as the store owner's account. Never null.
   virtual KeyService& keys() = 0;
+  // The key store as `account` sees it (its own keys and those shared with it); a disabled key
+  // takes effect on the open volumes as through keys().
+  virtual std::unique_ptr<KeyService> KeysOf(const std::string& account) = 0;
 
   // Documents: small opaque blobs that the layers above the store keep in its metadata (the
   // account registry's "accounts"), so they live wherever the store's metadata does, whatever

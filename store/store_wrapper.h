@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "store/keys/key_service.h"
 #include "store/store.h"
 
 namespace clonefs::store {
@@ -83,6 +84,9 @@ class StoreWrapper : public Store {
     return target_->RekeyVolume(name, kms_key);
   }
   KeyService& keys() override { return target_->keys(); }
+  std::unique_ptr<KeyService> KeysOf(const std::string& account) override {
+    return target_->KeysOf(account);
+  }
   Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override {
     return target_->CloneInto(source, dest);
   }

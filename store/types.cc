@@ -40,6 +40,15 @@ Status ValidateStoreName(std::string_view name, std::string_view kind) {
   return ValidateName(name, kind);
 }
 
+std::string_view AccountOfStoreName(std::string_view name) {
+  const size_t colon = name.rfind(':');
+  if (colon != std::string_view::npos) name = name.substr(colon + 1);
+  if (name.size() > 13 && name[12] == '.' && IsAccountId(name.substr(0, 12))) {
+    return name.substr(0, 12);
+  }
+  return {};
+}
+
 std::string_view CompressionName(Compression c) {
   return c == Compression::kZstd ? "zstd" : "none";
 }

@@ -102,6 +102,9 @@ bool IsAccountId(std::string_view id);
 // other than the store owner's, ACCOUNT.NAME (12 digits, a dot, a typed name; see
 // store/access/store_names.h). What the store engine checks; commands check typed names.
 Status ValidateStoreName(std::string_view name, std::string_view kind);
+// The account that owns the resource a store name names: ACCOUNT of ACCOUNT.NAME, or empty for
+// a plain name (the store owner's). A hidden volume's name (PREFIX:NAME) is that of NAME.
+std::string_view AccountOfStoreName(std::string_view name);
 // InvalidArgument unless `size` is a multiple of 512 bytes and at most 1 PiB.
 Status ValidateVolumeSize(uint64_t size);
 // InvalidArgument unless `page_size` is a power of two from 4096 to 65536.

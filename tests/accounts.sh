@@ -161,11 +161,22 @@ done
 ctl_as "$UA" volume show "$(arn "$A" volume db1)"
 expect_ok
 
-step "encryption and keys stay the store owner's for now"
-ctl_as "$UA" volume create e1 --size 1M --encrypted
-expect_error InvalidParameterCombination
-ctl_as "$UA" key list
-expect_error AccessDenied
+step "each account has its own keys, aliases and default key"
+ctl_as "$UA" --json key create --alias k
+expect_ok
+jq -e --arg a "$A" '.Arn | contains(":" + $a + ":key:")' "$LAST.o" >/dev/null || fail "A's key: $(cat "$LAST.o")"
+ctl_as "$UB" --json key create --alias k
+expect_ok
+ctl_as "$UA" --json volume create e1 --size 1M --kms-key k
+expect_ok
+jq -e --arg a "$A" '.StorageEncrypted and (.KmsKeyId | contains(":" + $a + ":key:"))' "$LAST.o" >/dev/null ||
+  fail "A's encrypted volume: $(cat "$LAST.o")"
+ctl_as "$UB" --json volume create e1 --size 1M --encrypted
+expect_ok
+jq -e --arg b "$B" '.KmsKeyId | contains(":" + $b + ":key:")' "$LAST.o" >/dev/null || fail "B's default key: $(cat "$LAST.o")"
+ctl_as "$UA" --json key list
+jq -e '.Keys | length == 1' "$LAST.o" >/dev/null || fail "A sees keys not its own: $(cat "$LAST.o")"
+ctl --json key list | jq -e '.Keys == []' >/dev/null || fail "the owner sees the accounts' keys"
 
 step "a user at its connection limit does not starve the others"
 hold="$T/hold.py"

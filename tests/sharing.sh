@@ -188,6 +188,66 @@ expect_ok
 ctl_as "$UA" --json share list
 jq -e '.ResourceShares == []' "$LAST.o" >/dev/null || fail "a new tmp inherited the old share: $(cat "$LAST.o")"
 
+step "encrypted and shared: the key's policy decides, and the refusal names the key and what to grant"
+ctl_as "$UA" --json key create --alias ka
+expect_ok
+KA="$(jq -er .Arn "$LAST.o")"
+ctl_as "$UA" volume create sec --size 8M --kms-key ka
+expect_ok
+run_as "$UA" python3 -c 'import sys; open(sys.argv[1], "r+b").write(b"S" * (1 << 20))' "$M/volumes/sec"
+ctl_as "$UA" snapshot create sec secsnap
+expect_ok
+ctl_as "$UA" snapshot attribute modify secsnap --attribute restore --add "$B"
+expect_ok
+ESNAP="$(arn "$A" snapshot secsnap)"
+ctl_as "$UB" key show "$KA"
+unshared="$LAST"
+expect_error NotFoundException
+ctl_as "$UB" key show "${KA%:*}:key-00000000000000aa"
+sed "s/key-00000000000000aa/${KA##*:}/" "$LAST.e" | cmp -s - "$unshared.e" || fail "A's key is visible to B: $(cat "$unshared.e")"
+ctl_as "$UB" volume restore "$ESNAP" emine
+expect_error KMSKeyNotAccessible
+grep -qF "$KA" "$LAST.e" && grep -q "Decrypt" "$LAST.e" && grep -q "$B" "$LAST.e" ||
+  fail "the refusal does not say which key and grant: $(cat "$LAST.e")"
+ctl_as "$UA" key policy put ka --policy "{\"accounts\": {\"$B\": [\"Decrypt\"]}}"
+expect_ok
+ctl_as "$UB" volume restore "$ESNAP" emine
+expect_error KMSKeyNotAccessible  # keeping A's key would need ReEncrypt on it
+grep -q "ReEncrypt" "$LAST.e" || fail "$(cat "$LAST.e")"
+ctl_as "$UB" --json key create --alias kb
+expect_ok
+ctl_as "$UB" --json volume restore "$ESNAP" emine --kms-key kb
+expect_ok
+jq -e --arg b "$B" '.StorageEncrypted == true and (.KmsKeyId | contains(":" + $b + ":key:"))' "$LAST.o" >/dev/null ||
+  fail "B's restore is not under B's key: $(cat "$LAST.o")"
+[[ "$(head4 "$UB" "$M/volumes/emine")" == SSSS ]] || fail "B's encrypted restore reads $(head4 "$UB" "$M/volumes/emine")"
+ctl_as "$UB" --json snapshot copy "$ESNAP" ecopy --kms-key kb --wait
+expect_ok
+jq -e '.StorageEncrypted == true' "$LAST.o" >/dev/null || fail "B's copy is not encrypted: $(cat "$LAST.o")"
+[[ "$(head4 "$UB" "$M/snapshots/ecopy")" == SSSS ]] || fail "B's encrypted copy reads $(head4 "$UB" "$M/snapshots/ecopy")"
+ctl_as "$UA" share create esh --resource sec --principal "$B"
+expect_ok
+ctl_as "$UB" --json invitation list --status pending
+expect_ok
+ctl_as "$UB" invitation accept "$(jq -er '.ResourceShareInvitations[0].ResourceShareInvitationArn' "$LAST.o")"
+expect_ok
+ctl_as "$UB" --json volume clone "$(arn "$A" volume sec)" eclone --kms-key kb
+expect_ok
+jq -e --arg b "$B" '.CrossAccountClone == true and .StorageEncrypted == true and (.KmsKeyId | contains(":" + $b + ":key:"))' "$LAST.o" >/dev/null ||
+  fail "B's encrypted clone: $(cat "$LAST.o")"
+[[ "$(head4 "$UB" "$M/volumes/eclone")" == SSSS ]] || fail "B's encrypted clone reads $(head4 "$UB" "$M/volumes/eclone")"
+ctl_as "$UA" key policy put ka --policy '{"accounts": {}}'
+expect_ok
+ctl_as "$UB" volume restore "$ESNAP" again --kms-key kb
+expect_error KMSKeyNotAccessible
+ctl_as "$UA" volume create dsec --size 1M --encrypted
+expect_ok
+ctl_as "$UA" share create dsh --resource dsec --principal "$B"
+expect_error InvalidParameterCombination  # under A's default key: never usable by B
+[[ "$(head4 "$UB" "$M/volumes/emine")" == SSSS ]] || fail "B's restore under its own key stopped reading"
+ctl_as "$UA" share delete esh
+expect_ok
+
 step "a restart keeps what is shared and what was accepted"
 unmount_store "$STORE" "$M"
 mount_store "$STORE" "$M"
@@ -195,6 +255,7 @@ ctl_as "$UA" --json share list
 jq -e '.ResourceShares == []' "$LAST.o" >/dev/null || fail "a deleted share came back: $(cat "$LAST.o")"
 ctl_as "$UB" --json volume show c1
 jq -e '.CrossAccountClone == true' "$LAST.o" >/dev/null || fail "the clone lost its mark on restart"
+[[ "$(head4 "$UB" "$M/volumes/eclone")" == SSSS ]] || fail "B's encrypted clone reads $(head4 "$UB" "$M/volumes/eclone") after a restart"
 ctl_as "$UB" invitation list
 expect_ok
 log "PASSED"

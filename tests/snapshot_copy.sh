@@ -461,10 +461,11 @@ python3 "$T/queue_poll.py" "$CLONECTL" "$SA" 240 5 "${Q[@]}" >"$T/queue.log" 2>&
 POLLER=$!
 # Meanwhile: a copy in progress (running q1, queued q7) is a taken name, and no source yet.
 [[ "$(state_of "$SA" q7)" == queued ]] || fail "q7 is not queued right after the submissions: $(state_of "$SA" q7)"
+# The running copy first: on a loaded machine each CLI call takes a while, and q1 ends first.
+LOOSE=1 refuse InvalidSnapshotState "$SA" snapshot copy q1 from-running
 LOOSE=1 refuse SnapshotAlreadyExists "$SA" snapshot copy se q7
 LOOSE=1 refuse SnapshotAlreadyExists "$SA" snapshot copy sp q1
 LOOSE=1 refuse InvalidSnapshotState "$SA" snapshot copy q7 from-queued
-LOOSE=1 refuse InvalidSnapshotState "$SA" snapshot copy q1 from-running
 LOOSE=1 refuse InvalidSnapshotState "$SB" snapshot copy "$ARN_A:q7" from-queued
 st="$(state_of "$SA" q7)"
 [[ "$st" != available ]] || fail "q7 completed before the refusals ended: they did not meet a copy in progress"

@@ -21,7 +21,7 @@ rules=(
   "store/keys/|base/ crypto/ store/types.h store/log/ store/meta/ store/keys/"
   "store/engine/|base/ crypto/ store/log/ store/meta/ store/map/ store/keys/ store/engine/ store/store.h store/store_wrapper.h store/types.h"
   "store/access/|base/ crypto/ store/store.h store/types.h store/access/"
-  "store/|base/ crypto/ store/types.h store/store.h"
+  "store/|base/ crypto/ store/types.h store/store.h store/keys/key_service.h"
   "fs/|base/ crypto/ fs/ store/access/ $store_api"
   "tools/|base/ crypto/ fs/ tools/ store/access/ $store_api"
   "bench/|base/ fs/ $store_api"

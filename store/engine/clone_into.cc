@@ -110,7 +110,8 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
   }
   CLONEFS_ASSIGN_OR_RETURN(
       InheritedKeys keys,
-      InheritKeyRing(parent, v.id, dest->ring != nullptr ? dest->ring->kek_id() : ""));
+      InheritKeyRing(parent, v.id, dest->ring != nullptr ? dest->ring->kek_id() : "",
+                     AccountOf(name)));
   v.encrypted = keys.encrypted;
   v.kms_key_id = keys.kms_key_id;
   MetaBatch b;

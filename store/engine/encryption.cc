@@ -74,14 +74,25 @@ Status StoreImpl::OpenEncryption() {
       }));
   for (const auto& [id, vol] : catalog_.all_volumes()) {
     if (!vol->info.encrypted) continue;
-    vol->ring = std::make_shared<VolumeKeyRing>(&encryption_, id, vol->info.name,
-                                                vol->info.kms_key_id, std::move(rings[id]));
+    vol->ring =
+        std::make_shared<VolumeKeyRing>(&encryption_, AccountOf(vol->info.name), id, vol->info.name,
+                                        vol->info.kms_key_id, std::move(rings[id]));
   }
   return Status::OK();
 }
 
-Result<std::string> StoreImpl::UsableKmsKey(const std::string& ref) {
-  return key_service_->UsableKeyId(ref);
+std::string StoreImpl::AccountOf(std::string_view store_name) const {
+  std::string_view account = AccountOfStoreName(store_name);
+  return account.empty() ? info_.account_id : std::string(account);
+}
+
+std::unique_ptr<KeyService> StoreImpl::KeysOf(const std::string& account) {
+  return std::make_unique<KeyService>(
+      key_store_.get(), account, [this](const std::string& key_id) { OnKeyStateChanged(key_id); });
+}
+
+Result<std::string> StoreImpl::UsableKmsKey(const std::string& ref, const std::string& account) {
+  return KeysOf(account)->UsableKeyId(ref);
 }
 
 Status StoreImpl::CheckKeyAccess(const VolumeState& vol, const std::string& what) {
@@ -96,18 +107,22 @@ Status StoreImpl::CheckKeyAccess(const VolumeState& vol, const std::string& what
     return OpenRefused(what, kek,
                        "the key store is locked: " + key_store_->lock_reason().message());
   }
-  Result<crypto::KeyMetadata> key = key_service_->DescribeKey(kek);
+  Result<crypto::KeyMetadata> key = key_store_->DescribeKey(ring->account(), kek);
   if (!key.ok()) return OpenRefused(what, kek, key.status().message());
   if (key->state != crypto::KeyState::kEnabled) {
     return OpenRefused(what, kek, "it is " + std::string(crypto::KeyStateName(key->state)));
   }
+  // The volume's account may see the key yet no longer decrypt with it (its policy changed).
+  Status use = key_store_->CheckOperation(ring->account(), kek, crypto::KeyOperation::kDecrypt);
+  if (!use.ok()) return OpenRefused(what, kek, use.message());
   if (ring->blocked()) return OpenRefused(what, kek, ring->BlockedStatus().message());
   return Status::OK();
 }
 
 Result<StoreImpl::InheritedKeys> StoreImpl::InheritKeyRing(const VolumeState& source,
                                                            uint64_t target_id,
-                                                           const std::string& kms_key) {
+                                                           const std::string& kms_key,
+                                                           const std::string& account) {
   InheritedKeys keys;
   if (source.ring == nullptr) {
     if (!kms_key.empty()) return NotEncrypted(source.info.name);
@@ -115,7 +130,7 @@ Result<StoreImpl::InheritedKeys> StoreImpl::InheritKeyRing(const VolumeState& so
   }
   keys.encrypted = true;
   keys.kms_key_id = kms_key.empty() ? source.ring->kek_id() : kms_key;
-  CLONEFS_ASSIGN_OR_RETURN(keys.deks, source.ring->RewrapAll(target_id, keys.kms_key_id));
+  CLONEFS_ASSIGN_OR_RETURN(keys.deks, source.ring->RewrapAll(target_id, keys.kms_key_id, account));
   return keys;
 }
 
@@ -128,13 +143,13 @@ void StoreImpl::PutKeyRing(uint64_t volume_id, const InheritedKeys& keys, MetaBa
 
 std::shared_ptr<VolumeKeyRing> StoreImpl::MakeKeyRing(const VolumeInfo& v, InheritedKeys keys) {
   if (!keys.encrypted) return nullptr;
-  return std::make_shared<VolumeKeyRing>(&encryption_, v.id, v.name, std::move(keys.kms_key_id),
-                                         std::move(keys.deks));
+  return std::make_shared<VolumeKeyRing>(&encryption_, AccountOf(v.name), v.id, v.name,
+                                         std::move(keys.kms_key_id), std::move(keys.deks));
 }
 
 Result<VolumeInfo> StoreImpl::RekeyVolume(const std::string& name, const std::string& kms_key) {
   CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
-  CLONEFS_ASSIGN_OR_RETURN(std::string kek, UsableKmsKey(kms_key));
+  CLONEFS_ASSIGN_OR_RETURN(std::string kek, UsableKmsKey(kms_key, AccountOf(name)));
   // Exclusive: no write in flight can add a data key to the ring while it is re-wrapped.
   std::unique_lock<std::shared_mutex> io(vol->io_mu);
   if (vol->deleted) {
@@ -149,7 +164,8 @@ Result<VolumeInfo> StoreImpl::RekeyVolume(const std::string& name, const std::st
   InheritedKeys keys;
   keys.encrypted = true;
   keys.kms_key_id = kek;
-  CLONEFS_ASSIGN_OR_RETURN(keys.deks, vol->ring->RewrapAll(vol->info.id, kek));
+  CLONEFS_ASSIGN_OR_RETURN(keys.deks,
+                           vol->ring->RewrapAll(vol->info.id, kek, vol->ring->account()));
   VolumeInfo updated;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
@@ -195,13 +211,6 @@ bool StoreImpl::ReplayedRecordAuthentic(const VolumeState& vol, const RecordHead
 }
 
 void StoreImpl::OnKeyStateChanged(const std::string& key_id) {
-  Status why;
-  Result<crypto::KeyMetadata> key = key_service_->DescribeKey(key_id);
-  if (!key.ok()) {
-    why = key.status();
-  } else if (key->state != crypto::KeyState::kEnabled) {
-    why = Status::InvalidState("the key is " + std::string(crypto::KeyStateName(key->state)));
-  }
   std::vector<std::shared_ptr<VolumeKeyRing>> rings;
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
@@ -209,7 +218,16 @@ void StoreImpl::OnKeyStateChanged(const std::string& key_id) {
       if (vol->ring != nullptr && vol->ring->kek_id() == key_id) rings.push_back(vol->ring);
     }
   }
+  // Each ring as its own account sees the key: the owner's volumes and another account's
+  // (under a key shared with it) alike.
   for (auto& ring : rings) {
+    Status why;
+    Result<crypto::KeyMetadata> key = key_store_->DescribeKey(ring->account(), key_id);
+    if (!key.ok()) {
+      why = key.status();
+    } else if (key->state != crypto::KeyState::kEnabled) {
+      why = Status::InvalidState("the key is " + std::string(crypto::KeyStateName(key->state)));
+    }
     if (why.ok()) {
       ring->Unblock();
     } else {

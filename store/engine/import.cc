@@ -55,7 +55,7 @@ Result<std::unique_ptr<SnapshotImport>> StoreImpl::BeginSnapshotImport(
   CLONEFS_RETURN_IF_ERROR(ValidatePageSize(opts.page_size));
   std::string kek;
   if (opts.encrypted || !opts.kms_key.empty()) {
-    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(opts.kms_key));
+    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(opts.kms_key, AccountOf(name)));
   }
   std::shared_ptr<VolumeState> state;
   {

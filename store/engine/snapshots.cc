@@ -220,7 +220,7 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
   CLONEFS_ASSIGN_OR_RETURN(auto src, FindVolume(source));
   std::string kek;  // empty: the source's key, if it is encrypted
   if (!options.kms_key.empty()) {
-    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(options.kms_key));
+    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(options.kms_key, AccountOf(name)));
   }
   std::unique_lock<std::shared_mutex> io(src->io_mu);  // the clone point is one instant
   std::lock_guard<std::mutex> l(catalog_mu_);
@@ -230,7 +230,7 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
   Catalog::Reservation ids = catalog_.Reserve();
   CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(src, src->epoch, name, "", &ids));
   // An encrypted source's data keys, re-wrapped for the clone: O(number of data keys).
-  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*src, v.id, kek));
+  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*src, v.id, kek, AccountOf(name)));
   v.encrypted = keys.encrypted;
   v.kms_key_id = keys.kms_key_id;
   // The source moves to a fresh epoch so its later writes stay invisible to the clone.
@@ -259,7 +259,7 @@ Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot, const
   CLONEFS_RETURN_IF_ERROR(ValidateStoreName(name, "volume"));
   std::string kek;  // empty: the snapshot's key, if it is encrypted
   if (!options.kms_key.empty()) {
-    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(options.kms_key));
+    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(options.kms_key, AccountOf(name)));
   }
   std::lock_guard<std::mutex> l(catalog_mu_);
   std::shared_ptr<SnapshotState> snap = catalog_.Snapshot(snapshot);
@@ -268,7 +268,8 @@ Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot, const
   Catalog::Reservation ids = catalog_.Reserve();
   CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(snap->vol, s.epoch, name, s.name, &ids));
   v.size_bytes = s.size_bytes;
-  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*snap->vol, v.id, kek));
+  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys,
+                           InheritKeyRing(*snap->vol, v.id, kek, AccountOf(name)));
   v.encrypted = keys.encrypted;
   v.kms_key_id = keys.kms_key_id;
   MetaBatch b;

@@ -104,6 +104,7 @@ class StoreImpl final : public Store {
                                      const CloneOptions& options) override;
   Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) override;
   KeyService& keys() override { return *key_service_; }
+  std::unique_ptr<KeyService> KeysOf(const std::string& account) override;
   Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override;
   Result<CloneIntoResult> RestoreSnapshotInto(const std::string& snapshot,
                                               const std::string& dest) override;
@@ -210,8 +211,9 @@ class StoreImpl final : public Store {
   Status OpenEncryption();
   // How a new volume made from `source` (a clone, restore or CloneInto target `target_id`) is
   // encrypted: under `kms_key` (a usable key id, or empty for the source's key) with every
-  // data key of the source re-wrapped for it. Nothing when the source is not encrypted;
-  // InvalidParameterCombination when it is not but a key is named. Changes nothing: the
+  // data key of the source re-wrapped for it by `account`, the target's owner (who needs
+  // Decrypt on the source's key and ReEncrypt on the target's). Nothing when the source is not
+  // encrypted; InvalidParameterCombination when it is not but a key is named. Changes nothing: the
   // caller persists the result with PutKeyRing and installs it with MakeKeyRing.
   struct InheritedKeys {
     bool encrypted = false;
@@ -219,13 +221,17 @@ class StoreImpl final : public Store {
     std::vector<crypto::WrappedDek> deks;
   };
   Result<InheritedKeys> InheritKeyRing(const VolumeState& source, uint64_t target_id,
-                                       const std::string& kms_key);
+                                       const std::string& kms_key, const std::string& account);
   // Adds `keys`' data keys for volume `volume_id` to `batch`, replacing what it held.
   static void PutKeyRing(uint64_t volume_id, const InheritedKeys& keys, MetaBatch* batch);
   // The in-memory ring for volume `v` (null when `keys` is not encrypted).
   std::shared_ptr<VolumeKeyRing> MakeKeyRing(const VolumeInfo& v, InheritedKeys keys);
-  // The key id of KMS key `ref` (empty: the default key) if it may be used now.
-  Result<std::string> UsableKmsKey(const std::string& ref);
+  // The key id of KMS key `ref` (empty: the default key), as `account` names it (aliases and
+  // the default key are per account), if it may be used now.
+  Result<std::string> UsableKmsKey(const std::string& ref, const std::string& account);
+  // The account owning the volume or snapshot named `store_name`: the ACCOUNT of ACCOUNT.NAME,
+  // else the store owner's. The account its key ring acts as with the key store.
+  std::string AccountOf(std::string_view store_name) const;
   // OK for an unencrypted volume; for an encrypted one, OK only while its KMS key is usable
   // (KMSKeyNotAccessible, naming `what` ("volume 'db'") and the key, otherwise). Checked when
   // a handle is opened.

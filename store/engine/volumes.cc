@@ -67,7 +67,7 @@ Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const Volume
   VolumeInfo v;
   std::string kek;  // resolved before the catalog lock: a first default key writes the key store
   if (opts.encrypted || !opts.kms_key.empty()) {
-    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(opts.kms_key));
+    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(opts.kms_key, AccountOf(name)));
   }
   {
     std::lock_guard<std::mutex> l(catalog_mu_);

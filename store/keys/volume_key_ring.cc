@@ -79,9 +79,11 @@ Status KeyNotAccessible(const std::string& volume, const std::string& key_id, co
                                        EIO));
 }
 
-VolumeKeyRing::VolumeKeyRing(const EncryptionEnv* env, uint64_t volume_id, std::string volume_name,
-                             std::string kek_id, std::vector<crypto::WrappedDek> deks)
+VolumeKeyRing::VolumeKeyRing(const EncryptionEnv* env, std::string account, uint64_t volume_id,
+                             std::string volume_name, std::string kek_id,
+                             std::vector<crypto::WrappedDek> deks)
     : env_(env),
+      account_(std::move(account)),
       volume_id_(volume_id),
       volume_name_(std::move(volume_name)),
       kek_id_(std::move(kek_id)),
@@ -115,7 +117,7 @@ Result<std::shared_ptr<crypto::PageCipher>> VolumeKeyRing::NewWriterLocked() {
     CLONEFS_ASSIGN_OR_RETURN(dek, crypto::GenerateDek());
   } while (FindLocked(dek.id) != nullptr);  // ids are random: a repeat is astronomically rare
   Result<crypto::WrappedDek> wrapped =
-      env_->keys->WrapDek(env_->account, kek_id_, dek.id, dek.key,
+      env_->keys->WrapDek(account_, kek_id_, dek.id, dek.key,
                           DekWrapContext(env_->store_uuid, env_->account, volume_id_));
   if (!wrapped.ok()) return KeyNotAccessible(volume_name_, kek_id_, wrapped.status());
   CLONEFS_ASSIGN_OR_RETURN(std::unique_ptr<crypto::PageCipher> cipher,
@@ -162,7 +164,7 @@ Result<std::shared_ptr<crypto::PageCipher>> VolumeKeyRing::Opener(uint64_t dek_i
                               ", which the volume's key ring does not hold");
   }
   Result<crypto::SecretBytes> dek = env_->keys->UnwrapDek(
-      env_->account, *w, DekWrapContext(env_->store_uuid, env_->account, volume_id_));
+      account_, *w, DekWrapContext(env_->store_uuid, env_->account, volume_id_));
   if (!dek.ok()) {
     if (dek.status().IsCorruption()) {
       return Status::Corruption("data key " + crypto::DekIdToHex(dek_id) +
@@ -216,7 +218,8 @@ Status VolumeKeyRing::Open(const RecordHeader& h, std::string_view sealed, char*
 }
 
 Result<std::vector<crypto::WrappedDek>> VolumeKeyRing::RewrapAll(
-    uint64_t target_volume, const std::string& target_kek) const {
+    uint64_t target_volume, const std::string& target_kek,
+    const std::string& acting_account) const {
   std::shared_lock<std::shared_mutex> l(mu_);
   if (blocked_.load(std::memory_order_acquire)) return blocked_status_;
   const std::string from = DekWrapContext(env_->store_uuid, env_->account, volume_id_);
@@ -224,10 +227,10 @@ Result<std::vector<crypto::WrappedDek>> VolumeKeyRing::RewrapAll(
   std::vector<crypto::WrappedDek> out;
   out.reserve(deks_.size());
   for (const crypto::WrappedDek& w : deks_) {
-    Result<crypto::SecretBytes> dek = env_->keys->UnwrapDek(env_->account, w, from);
+    Result<crypto::SecretBytes> dek = env_->keys->UnwrapDek(acting_account, w, from);
     if (!dek.ok()) return KeyNotAccessible(volume_name_, w.key_id, dek.status());
     Result<crypto::WrappedDek> again =
-        env_->keys->WrapDek(env_->account, target_kek, w.dek_id, *dek, to);
+        env_->keys->WrapDek(acting_account, target_kek, w.dek_id, *dek, to);
     if (!again.ok()) return again.status();
     out.push_back(std::move(again).value());
   }

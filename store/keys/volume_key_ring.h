@@ -46,7 +46,9 @@ using StoreUuid = std::array<uint8_t, kStoreUuidSize>;
 // What every key ring of a store shares. Outlives the rings (owned by the store).
 struct EncryptionEnv {
   StoreUuid store_uuid{};
-  std::string account;  // the account the store acts as with the key store
+  // The store owner's account: bound into every DEK's wrap context (DekWrapContext). Key store
+  // calls act as the account that owns the volume (VolumeKeyRing::account()).
+  std::string account;
   crypto::KeyStore* keys = nullptr;
   MetaDb* db = nullptr;
 };
@@ -72,9 +74,13 @@ Status KeyNotAccessible(const std::string& volume, const std::string& key_id, co
 
 class VolumeKeyRing {
  public:
-  VolumeKeyRing(const EncryptionEnv* env, uint64_t volume_id, std::string volume_name,
-                std::string kek_id, std::vector<crypto::WrappedDek> deks);
+  // `account` owns the volume: it wraps and unwraps the volume's DEKs with the key store, so
+  // the KEK's policy decides, at every unwrap, whether it still may (a volume of one account
+  // under another account's key needs Decrypt and ReEncrypt on it).
+  VolumeKeyRing(const EncryptionEnv* env, std::string account, uint64_t volume_id,
+                std::string volume_name, std::string kek_id, std::vector<crypto::WrappedDek> deks);
 
+  const std::string& account() const { return account_; }
   std::string kek_id() const;
   std::vector<crypto::WrappedDek> wrapped() const;
 
@@ -99,9 +105,12 @@ class VolumeKeyRing {
   Status Open(const RecordHeader& h, std::string_view sealed, char* out, OpenerCache* cache);
 
   // For a clone or restore `target_volume` (a different volume id): every DEK of this ring,
-  // unwrapped and wrapped again under KEK `target_kek` with the target's context.
+  // unwrapped and wrapped again under KEK `target_kek` with the target's context, both as
+  // `acting_account` (the target's owner): it needs Decrypt on this ring's KEK and ReEncrypt
+  // on `target_kek`, which its own keys always give and another account's only by policy.
   Result<std::vector<crypto::WrappedDek>> RewrapAll(uint64_t target_volume,
-                                                    const std::string& target_kek) const;
+                                                    const std::string& target_kek,
+                                                    const std::string& acting_account) const;
   // Installs a new wrapped list (after a rekey or CloneInto has persisted it). Cached
   // ciphers stay: the DEKs are the same.
   void Replace(std::string kek_id, std::vector<crypto::WrappedDek> deks);
@@ -121,6 +130,7 @@ class VolumeKeyRing {
   const crypto::WrappedDek* FindLocked(uint64_t dek_id) const;
 
   const EncryptionEnv* const env_;
+  const std::string account_;
   const uint64_t volume_id_;
   const std::string volume_name_;
   mutable std::shared_mutex mu_;

@@ -216,15 +216,146 @@ TEST_F(AccountsTest, MalformedAndForeignRegionArnsAreClearErrors) {
   }
 }
 
-TEST_F(AccountsTest, OnlyTheOwnersAccountUsesKeysForNow) {
+TEST_F(AccountsTest, EachAccountHasItsOwnKeysAndDefaultKey) {
+  UseKeyFile();
   MakeAccounts();
-  json r = As(kNobody, "volume.create", {{"name", "e1"}, {"size", "1M"}, {"encrypted", true}});
-  EXPECT_EQ(r["error"]["Code"], "InvalidParameterCombination") << r.dump();
-  EXPECT_EQ(CodeAs(kNobody, "volume.create", {{"name", "e1"}, {"size", "1M"}, {"kms_key", "k"}}),
-            "InvalidParameterCombination");
-  EXPECT_EQ(CodeAs(kNobody, "key.list"), "AccessDenied");
-  EXPECT_EQ(CodeAs(kNobody, "key.create"), "AccessDenied");
-  EXPECT_TRUE(OkAs(kNobody, "volume.list")["Volumes"].empty());
+  json mine = OkAs(kNobody, "key.create", {{"alias", "k"}});
+  const std::string key_id = mine["KeyId"];
+  EXPECT_EQ(mine["Arn"], Arn(kA, "key", key_id));
+  OkAs(0, "key.create", {{"alias", "k"}});  // aliases are per account
+  EXPECT_EQ(OkAs(kNobody, "key.list")["Keys"].size(), 1u);
+  EXPECT_EQ(OkAs(0, "key.list")["Keys"].size(), 1u);
+  // Another account's key is not there at all, by id, ARN or alias.
+  json by_other = As(kDaemon, "key.show", {{"key", key_id}});
+  json missing = As(kDaemon, "key.show", {{"key", "key-00000000000000aa"}});
+  EXPECT_EQ(by_other["error"]["Code"], "NotFoundException") << by_other.dump();
+  EXPECT_EQ(missing["error"]["Code"], "NotFoundException");
+  EXPECT_EQ(CodeAs(kDaemon, "volume.create", {{"name", "e"}, {"size", "1M"}, {"kms_key", key_id}}),
+            "NotFoundException");
+  EXPECT_TRUE(OkAs(kDaemon, "volume.list")["Volumes"].empty());  // nothing was made
+
+  json under_k = OkAs(kNobody, "volume.create", {{"name", "e1"}, {"size", "1M"}, {"kms_key", "k"}});
+  EXPECT_EQ(under_k["KmsKeyId"], Arn(kA, "key", key_id));
+  json under_default =
+      OkAs(kNobody, "volume.create", {{"name", "e2"}, {"size", "1M"}, {"encrypted", true}});
+  const std::string default_arn = under_default["KmsKeyId"];
+  EXPECT_EQ(default_arn.rfind(Arn(kA, "key", ""), 0), 0u) << default_arn;
+  EXPECT_EQ(OkAs(kNobody, "key.list")["Keys"].size(), 2u);  // k and A's default key
+
+  // The volume's pages are sealed and opened as account A, before and after a reopen.
+  const std::string page(4096, 'a');
+  {
+    auto h = store_->OpenVolume(std::string(kA) + ".e1");
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    ASSERT_TRUE((*h)->Write(0, page).ok());
+  }
+  Reopen();
+  auto h = store_->OpenVolume(std::string(kA) + ".e1");
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  std::string back(4096, '\0');
+  ASSERT_TRUE((*h)->Read(0, back.size(), back.data()).ok());
+  EXPECT_EQ(back, page);
+  // A's key disabled: its volume blocks like any other.
+  OkAs(kNobody, "key.disable", {{"key", "k"}});
+  EXPECT_FALSE((*h)->Read(0, back.size(), back.data()).ok());
+  OkAs(kNobody, "key.enable", {{"key", "k"}});
+  EXPECT_TRUE((*h)->Read(0, back.size(), back.data()).ok());
+}
+
+TEST_F(AccountsTest, ASharedEncryptedSnapshotNeedsTheKeysPolicy) {
+  UseKeyFile();
+  MakeAccounts();
+  const std::string key_id = OkAs(kNobody, "key.create", {{"alias", "k"}})["KeyId"];
+  OkAs(kNobody, "volume.create", {{"name", "db"}, {"size", "1M"}, {"kms_key", "k"}});
+  const std::string page(4096, 'p');
+  {
+    auto h = store_->OpenVolume(std::string(kA) + ".db");
+    ASSERT_TRUE(h.ok());
+    ASSERT_TRUE((*h)->Write(0, page).ok());
+  }
+  OkAs(kNobody, "snapshot.create", {{"volume", "db"}, {"name", "s1"}});
+  OkAs(kNobody, "snapshot.attribute.modify",
+       {{"name", "s1"}, {"attribute", "restore"}, {"add", {kB}}});
+  const std::string snap = Arn(kA, "snapshot", "s1");
+  const std::string key_arn = Arn(kA, "key", key_id);
+
+  json r = As(kDaemon, "volume.restore", {{"snapshot", snap}, {"name", "mine"}});
+  EXPECT_EQ(r["error"]["Code"], "KMSKeyNotAccessible") << r.dump();
+  const std::string why = r["error"]["Message"];
+  EXPECT_NE(why.find(key_arn), std::string::npos) << why;
+  EXPECT_NE(why.find("Decrypt"), std::string::npos) << why;
+  EXPECT_NE(why.find(kB), std::string::npos) << why;
+  EXPECT_EQ(CodeAs(kDaemon, "snapshot.copy", {{"source", snap}, {"target", "c"}}),
+            "KMSKeyNotAccessible");
+  EXPECT_TRUE(OkAs(kDaemon, "volume.list")["Volumes"].empty());
+
+  // Decrypt only: the copy must go under a key of B's own.
+  const std::string decrypt = std::string(R"({"accounts": {")") + kB + R"(": ["Decrypt"]}})";
+  OkAs(kNobody, "key.policy_put", {{"key", "k"}, {"policy", decrypt}});
+  json keep = As(kDaemon, "volume.restore", {{"snapshot", snap}, {"name", "mine"}});
+  EXPECT_EQ(keep["error"]["Code"], "KMSKeyNotAccessible") << keep.dump();
+  EXPECT_NE(keep["error"]["Message"].get<std::string>().find("ReEncrypt"), std::string::npos);
+  const std::string b_key = OkAs(kDaemon, "key.create", {{"alias", "b"}})["KeyId"];
+  json restored =
+      OkAs(kDaemon, "volume.restore", {{"snapshot", snap}, {"name", "mine"}, {"kms_key", "b"}});
+  EXPECT_EQ(restored["KmsKeyId"], Arn(kB, "key", b_key));
+  EXPECT_EQ(restored["StorageEncrypted"], true);
+  {
+    auto h = store_->OpenVolume(std::string(kB) + ".mine");
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    std::string back(4096, '\0');
+    ASSERT_TRUE((*h)->Read(0, back.size(), back.data()).ok());
+    EXPECT_EQ(back, page);
+  }
+  // The owner takes Decrypt away: B's copy under its own key still reads (its data keys are
+  // wrapped under B's key now); a new restore is refused again.
+  OkAs(kNobody, "key.policy_put", {{"key", "k"}, {"policy", R"({"accounts": {}})"}});
+  EXPECT_EQ(
+      CodeAs(kDaemon, "volume.restore", {{"snapshot", snap}, {"name", "again"}, {"kms_key", "b"}}),
+      "KMSKeyNotAccessible");
+  Reopen();
+  auto h = store_->OpenVolume(std::string(kB) + ".mine");
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+}
+
+TEST_F(AccountsTest, DefaultKeysAreNeverShared) {
+  UseKeyFile();
+  MakeAccounts();
+  OkAs(kNobody, "volume.create", {{"name", "d"}, {"size", "1M"}, {"encrypted", true}});
+  OkAs(kNobody, "snapshot.create", {{"volume", "d"}, {"name", "s"}});
+  json r = As(kNobody, "snapshot.attribute.modify",
+              {{"name", "s"}, {"attribute", "restore"}, {"add", {kB}}});
+  EXPECT_EQ(r["ok"], false) << r.dump();
+  EXPECT_NE(r["error"]["Message"].get<std::string>().find("default"), std::string::npos)
+      << r.dump();
+  json share = As(kNobody, "share.create",
+                  {{"name", "sh"}, {"resource", Arn(kA, "volume", "d")}, {"principals", {kB}}});
+  EXPECT_EQ(share["ok"], false) << share.dump();
+}
+
+TEST_F(AccountsTest, ACrossAccountCloneOfAnEncryptedVolumeNeedsTheSourceKey) {
+  UseKeyFile();
+  MakeAccounts();
+  OkAs(kNobody, "key.create", {{"alias", "k"}});
+  OkAs(kNobody, "volume.create", {{"name", "prod"}, {"size", "1M"}, {"kms_key", "k"}});
+  OkAs(kNobody, "share.create",
+       {{"name", "sh"}, {"resource", Arn(kA, "volume", "prod")}, {"principals", {kB}}});
+  json invitations = OkAs(kDaemon, "invitation.list");
+  ASSERT_EQ(invitations["ResourceShareInvitations"].size(), 1u) << invitations.dump();
+  OkAs(kDaemon, "invitation.accept",
+       {{"name", invitations["ResourceShareInvitations"][0]["ResourceShareInvitationArn"]}});
+  const std::string source = Arn(kA, "volume", "prod");
+  OkAs(kDaemon, "key.create", {{"alias", "b"}});
+  EXPECT_EQ(CodeAs(kDaemon, "volume.clone", {{"source", source}, {"name", "c"}, {"kms_key", "b"}}),
+            "KMSKeyNotAccessible");
+  const std::string decrypt = std::string(R"({"accounts": {")") + kB + R"(": ["Decrypt"]}})";
+  OkAs(kNobody, "key.policy_put", {{"key", "k"}, {"policy", decrypt}});
+  json clone = OkAs(kDaemon, "volume.clone", {{"source", source}, {"name", "c"}, {"kms_key", "b"}});
+  EXPECT_EQ(clone["StorageEncrypted"], true);
+  EXPECT_EQ(clone["CrossAccountClone"], true);
+  EXPECT_EQ(clone["KmsKeyId"].get<std::string>().rfind(Arn(kB, "key", ""), 0), 0u);
+  auto h = store_->OpenVolume(std::string(kB) + ".c");
+  EXPECT_TRUE(h.ok()) << h.status().ToString();
 }
 
 TEST_F(AccountsTest, StoreWideCommandsAreTheOwnersAndTheTemporaryPrefixIsReserved) {

@@ -5,6 +5,8 @@
 #include "store/access/arn.h"
 #include "tools/control/commands.h"
 #include "tools/control/copy_service.h"
+#include "tools/control/json_views.h"
+#include "tools/control/key_access.h"
 #include "tools/control/references.h"
 #include "tools/control/snapshot_quota.h"
 
@@ -17,11 +19,14 @@ using nlohmann::json;
 // of one another account shares with it (same region only, as in Aurora), or the ARN of another
 // region's snapshot (for the store owner's account only: the other region's store has accounts
 // of its own).
-Result<std::string> CopySource(const CommandContext& ctx, const std::string& ref, bool copy_tags) {
+// A shared encrypted snapshot needs the caller's use of its key (key_access.h); `kms_key` is the
+// key the caller named for the copy, if any.
+Result<std::string> CopySource(CommandContext& ctx, const std::string& ref, bool copy_tags,
+                               const std::string& kms_key) {
   if (access::LooksLikeArn(ref)) {
     CLONEFS_ASSIGN_OR_RETURN(access::Arn arn, access::ParseArn(ref, access::kSnapshotType));
     if (arn.region != ctx.store->info().region) {
-      CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "a copy from another region"));
+      CLONEFS_RETURN_IF_ERROR(RequireStoreOwner(ctx, "a copy from another region"));
       return ref;
     }
   }
@@ -33,7 +38,8 @@ Result<std::string> CopySource(const CommandContext& ctx, const std::string& ref
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ResolveReadableSnapshot(ctx, ref));
   if (!OwnedByCaller(ctx, s.name)) {
     if (s.encrypted) {
-      CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "a copy of an encrypted snapshot"));
+      CLONEFS_RETURN_IF_ERROR(CheckKeysToDerive(
+          ctx, "snapshot " + SnapshotArn(ctx.store->info(), s.name), s.kms_key_id, kms_key));
     }
     if (copy_tags) {
       return errors::InvalidParameterCombination(
@@ -50,10 +56,9 @@ Result<json> Copy(CommandContext& ctx) {
   ctx.subject = target;
   CLONEFS_ASSIGN_OR_RETURN(r.target, NewStoreName(ctx, target, access::kSnapshotType));
   CLONEFS_ASSIGN_OR_RETURN(r.copy_tags, ctx.args.OptionalBool("copy_tags"));
-  CLONEFS_ASSIGN_OR_RETURN(r.source, CopySource(ctx, source, r.copy_tags));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> key, ctx.args.OptionalString("kms_key"));
   r.kms_key = key.value_or("");
-  if (key.has_value()) CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "--kms-key"));
+  CLONEFS_ASSIGN_OR_RETURN(r.source, CopySource(ctx, source, r.copy_tags, r.kms_key));
   CLONEFS_ASSIGN_OR_RETURN(r.tags, ctx.args.OptionalTags("tags"));
   std::unique_lock<std::mutex> quota = SnapshotQuotaLock();
   CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));

@@ -9,6 +9,7 @@
 
 #include "crypto/recipient.h"
 #include "store/access/arn.h"
+#include "store/access/store_names.h"
 #include "store/keys/key_service.h"
 #include "store/keys/root_secret.h"
 #include "tools/control/client.h"
@@ -270,7 +271,9 @@ Result<CopyPlan> PlanCopy(store::Store* store, const CopyRequest& request,
           plan.source_region + " needs --kms-key, a KMS key of region " + here.region);
     }
     const std::string key = request.kms_key.empty() ? plan.source.kms_key_id : request.kms_key;
-    auto usable = store->keys().UsableKeyId(key);
+    // As the target's owner names and may use keys (its aliases, keys shared with it).
+    const std::string owner = access::SplitStoreName(here.account_id, request.target).account;
+    auto usable = store->KeysOf(owner)->UsableKeyId(key);
     if (!usable.ok()) return KeyNotAccessible(key, usable.status());
     plan.kms_key = *usable;
   }

@@ -90,7 +90,7 @@ json CopyService::ViewLocked(const Job& job) const {
   shown.tags = p.tags;
   shown.kms_key_id = p.kms_key;
   shown.source_snapshot_arn = p.source_arn;
-  json j = SnapshotToJson(store_->info(), shown);
+  json j = SnapshotToJson(*store_, shown);
   j["Status"] = job.state == Job::State::kFailed ? "failed" : "copying";
   const int percent = job.percent.load();
   if (job.state == Job::State::kFailed) {
@@ -309,7 +309,7 @@ Result<json> CopyNow(store::Store* store, const CopyRequest& request,
                      const std::function<bool()>& cancelled) {
   CLONEFS_ASSIGN_OR_RETURN(CopyPlan plan, PlanCopy(store, request, nullptr));
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ExecuteCopy(store, plan, progress, cancelled));
-  return SnapshotToJson(store->info(), s);
+  return SnapshotToJson(*store, s);
 }
 
 }  // namespace clonefs::control

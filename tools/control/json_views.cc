@@ -5,6 +5,7 @@
 
 #include "store/access/arn.h"
 #include "store/access/store_names.h"
+#include "store/keys/key_service.h"
 #include "tools/control/sizes.h"
 
 namespace clonefs::control {
@@ -36,8 +37,10 @@ std::string SnapshotArn(const store::StoreInfo& store, const std::string& name) 
   return OwnedArn(store, access::kSnapshotType, name);
 }
 
-std::string KeyArn(const store::StoreInfo& store, const std::string& key_id) {
-  return access::FormatArn(store.region, store.account_id, access::kKeyType, key_id);
+std::string KeyArn(store::Store& store, const std::string& key_id) {
+  Result<std::string> arn = store.keys().key_store()->KeyArn(key_id);
+  if (arn.ok()) return *arn;
+  return access::FormatArn(store.info().region, store.info().account_id, access::kKeyType, key_id);
 }
 
 std::string IsoTime(uint64_t micros) {
@@ -52,8 +55,9 @@ std::string IsoTime(uint64_t micros) {
   return out;
 }
 
-nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume,
+nlohmann::json VolumeToJson(store::Store& st, const store::VolumeInfo& volume,
                             const std::string& source_volume) {
+  const store::StoreInfo& store = st.info();
   nlohmann::json j = {
       {"VolumeIdentifier", Typed(store, volume.name)},
       {"VolumeArn", VolumeArn(store, volume.name)},
@@ -68,7 +72,7 @@ nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeIn
       {"CloneGroupId", volume.lineage_id},
       {"StorageEncrypted", volume.encrypted},
   };
-  if (volume.encrypted) j["KmsKeyId"] = KeyArn(store, volume.kms_key_id);
+  if (volume.encrypted) j["KmsKeyId"] = KeyArn(st, volume.kms_key_id);
   if (volume.parent_id != 0 && !source_volume.empty()) {
     j["SourceVolumeIdentifier"] = Typed(store, source_volume);
   }
@@ -78,7 +82,8 @@ nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeIn
   return j;
 }
 
-nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::SnapshotInfo& snapshot) {
+nlohmann::json SnapshotToJson(store::Store& st, const store::SnapshotInfo& snapshot) {
+  const store::StoreInfo& store = st.info();
   nlohmann::json tags = nlohmann::json::array();
   for (const auto& [key, value] : snapshot.tags) tags.push_back({{"Key", key}, {"Value", value}});
   nlohmann::json j = {
@@ -96,7 +101,7 @@ nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::Snapsh
       {"PercentProgress", 100},
       {"TagList", std::move(tags)},
   };
-  if (snapshot.encrypted) j["KmsKeyId"] = KeyArn(store, snapshot.kms_key_id);
+  if (snapshot.encrypted) j["KmsKeyId"] = KeyArn(st, snapshot.kms_key_id);
   if (!snapshot.source_snapshot_arn.empty()) j["SourceSnapshotArn"] = snapshot.source_snapshot_arn;
   return j;
 }

@@ -21,8 +21,9 @@ std::string JsonToString(const nlohmann::json& j, int indent = -1);
 // arn:clonefs:REGION:ACCOUNT:volume:NAME of the volume the store knows as `name`.
 std::string VolumeArn(const store::StoreInfo& store, const std::string& name);
 
-// arn:clonefs:REGION:ACCOUNT:key:KEY_ID: the ARN a KMS key of this store's owner has.
-std::string KeyArn(const store::StoreInfo& store, const std::string& key_id);
+// arn:clonefs:REGION:ACCOUNT:key:KEY_ID of the key `key_id`, with its owner's ACCOUNT (the
+// store owner's while the key store is locked, when no owner can be looked up).
+std::string KeyArn(store::Store& store, const std::string& key_id);
 
 // Microseconds since the Unix epoch as ISO 8601 UTC with milliseconds: 2024-05-01T12:34:56.789Z
 std::string IsoTime(uint64_t micros);
@@ -35,14 +36,14 @@ std::string SnapshotArn(const store::StoreInfo& store, const std::string& name);
 // "KmsKeyId" (the key's ARN) when encrypted and, for a clone or a
 // restore, "SourceVolumeIdentifier" (when `source_volume` is not empty: the caller passes the
 // parent's name while the parent still exists) and, for a restore, "SourceSnapshotIdentifier".
-nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume,
+nlohmann::json VolumeToJson(store::Store& store, const store::VolumeInfo& volume,
                             const std::string& source_volume = {});
 
 // {"SnapshotIdentifier","SnapshotArn","VolumeIdentifier","SnapshotType","Status",
 //  "SnapshotCreateTime","AllocatedStorage","SizeBytes","PageSize","Compression",
 //  "StorageEncrypted","PercentProgress","TagList":[{"Key","Value"}]} and "KmsKeyId" when
 //  encrypted
-nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::SnapshotInfo& snapshot);
+nlohmann::json SnapshotToJson(store::Store& store, const store::SnapshotInfo& snapshot);
 
 // {"VolumeIdentifier","LogicalBytes","MappedPages","MappedBytes","StoredBytes"}
 nlohmann::json VolumeUsageToJson(const store::VolumeInfo& volume, const store::VolumeUsage& usage);

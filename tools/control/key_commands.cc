@@ -1,8 +1,9 @@
 // key.* commands: the store's KMS keys (docs/ENCRYPTION.md, docs/CLI.md "Keys").
 //
-// They act as the store owner's account through Store::keys(), and only that account may run
-// them (others are refused with AccessDenied), so in a daemon they run where
-// the key store is unlocked and a disabled key takes effect on the open volumes at once.
+// They act as the calling account (Store::KeysOf): each account has its own keys, aliases and
+// default key, and sees another account's key only as that key's policy or grants allow. In a
+// daemon they run where the key store is unlocked, and a disabled key takes effect on the open
+// volumes at once.
 // Answers carry metadata only: no command returns secret key material (a recipient key's public
 // key is not secret).
 #include "crypto/recipient.h"
@@ -14,6 +15,11 @@ namespace clonefs::control {
 namespace {
 
 using nlohmann::json;
+
+// The key store as the caller's account sees it.
+std::unique_ptr<store::KeyService> CallerKeys(const CommandContext& ctx) {
+  return ctx.store->KeysOf(ctx.caller.account);
+}
 
 // Reads the "key" argument and makes it the subject of NotFound errors.
 Result<std::string> KeyRef(CommandContext& ctx) {
@@ -29,7 +35,8 @@ Result<json> Create(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> description,
                            ctx.args.OptionalString("description"));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> spec, ctx.args.OptionalString("key_spec"));
-  store::KeyService& keys = ctx.store->keys();
+  std::unique_ptr<store::KeyService> caller_keys = CallerKeys(ctx);
+  store::KeyService& keys = *caller_keys;
   if (!spec || *spec == crypto::kSymmetricKeySpec) {
     CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key,
                              keys.CreateKey(alias.value_or(""), description.value_or("")));
@@ -52,8 +59,8 @@ Result<json> Create(CommandContext& ctx) {
 // public key as PEM (SubjectPublicKeyInfo) rather than base64 DER.
 Result<json> GetPublicKey(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().DescribeKey(ref));
-  CLONEFS_ASSIGN_OR_RETURN(std::string pem, ctx.store->keys().GetPublicKey(key.key_id));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, CallerKeys(ctx)->DescribeKey(ref));
+  CLONEFS_ASSIGN_OR_RETURN(std::string pem, CallerKeys(ctx)->GetPublicKey(key.key_id));
   return json{{"KeyId", key.key_id},
               {"KeySpec", key.key_spec},
               {"KeyUsage", key.key_usage},
@@ -61,7 +68,7 @@ Result<json> GetPublicKey(CommandContext& ctx) {
 }
 
 Result<json> List(CommandContext& ctx) {
-  CLONEFS_ASSIGN_OR_RETURN(std::vector<crypto::KeyMetadata> keys, ctx.store->keys().ListKeys());
+  CLONEFS_ASSIGN_OR_RETURN(std::vector<crypto::KeyMetadata> keys, CallerKeys(ctx)->ListKeys());
   json out = json::array();
   for (const crypto::KeyMetadata& k : keys) out.push_back(KeyToJson(k));
   return json{{"Keys", std::move(out)}};
@@ -69,36 +76,36 @@ Result<json> List(CommandContext& ctx) {
 
 Result<json> Show(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().DescribeKey(ref));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, CallerKeys(ctx)->DescribeKey(ref));
   return KeyToJson(key);
 }
 
 // {"KeyId", "Policy"}: the policy document as a string, as AWS KMS GetKeyPolicy answers.
 Result<json> PolicyGet(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().DescribeKey(ref));
-  CLONEFS_ASSIGN_OR_RETURN(std::string policy, ctx.store->keys().GetPolicy(key.key_id));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, CallerKeys(ctx)->DescribeKey(ref));
+  CLONEFS_ASSIGN_OR_RETURN(std::string policy, CallerKeys(ctx)->GetPolicy(key.key_id));
   return json{{"KeyId", key.key_id}, {"Policy", policy}};
 }
 
 Result<json> PolicyPut(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::string policy, ctx.args.RequiredString("policy"));
-  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().DescribeKey(ref));
-  CLONEFS_RETURN_IF_ERROR(ctx.store->keys().PutPolicy(key.key_id, policy));
-  CLONEFS_ASSIGN_OR_RETURN(std::string stored, ctx.store->keys().GetPolicy(key.key_id));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, CallerKeys(ctx)->DescribeKey(ref));
+  CLONEFS_RETURN_IF_ERROR(CallerKeys(ctx)->PutPolicy(key.key_id, policy));
+  CLONEFS_ASSIGN_OR_RETURN(std::string stored, CallerKeys(ctx)->GetPolicy(key.key_id));
   return json{{"KeyId", key.key_id}, {"Policy", stored}};
 }
 
 Result<json> Disable(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().DisableKey(ref));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, CallerKeys(ctx)->DisableKey(ref));
   return KeyToJson(key);
 }
 
 Result<json> Enable(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().EnableKey(ref));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, CallerKeys(ctx)->EnableKey(ref));
   return KeyToJson(key);
 }
 
@@ -111,34 +118,20 @@ Result<json> ScheduleDeletion(CommandContext& ctx) {
     return Status::InvalidArgument("argument 'days' must be 7 to 30, not " + std::to_string(d));
   }
   CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key,
-                           ctx.store->keys().ScheduleKeyDeletion(ref, static_cast<int>(d)));
+                           CallerKeys(ctx)->ScheduleKeyDeletion(ref, static_cast<int>(d)));
   return KeyToJson(key);
 }
 
 Result<json> CancelDeletion(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().CancelKeyDeletion(ref));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, CallerKeys(ctx)->CancelKeyDeletion(ref));
   return KeyToJson(key);
 }
 
 Result<json> Rotate(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string ref, KeyRef(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, ctx.store->keys().RotateKey(ref));
+  CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key, CallerKeys(ctx)->RotateKey(ref));
   return KeyToJson(key);
-}
-
-// The store engine wraps data keys under the owner account's keys, so the key store is that
-// account's alone for now: any other account is refused before a key is looked up.
-CommandHandler OwnerOnly(CommandHandler handler) {
-  return [handler = std::move(handler)](CommandContext& ctx) -> Result<json> {
-    if (ctx.caller.account != ctx.store->info().account_id) {
-      return errors::AccessDenied(
-          "the KMS keys of this store belong to the store owner's account; "
-          "account " +
-          ctx.caller.account + " has none");
-    }
-    return handler(ctx);
-  };
 }
 
 }  // namespace
@@ -181,10 +174,7 @@ void RegisterKeyCommands(std::vector<CommandSpec>& all) {
                    "Add a new key version for new data keys; old versions still unwrap",
                    {"key"},
                    Rotate});
-  for (CommandSpec& spec : table) {
-    spec.handler = OwnerOnly(std::move(spec.handler));
-    all.push_back(std::move(spec));
-  }
+  for (CommandSpec& spec : table) all.push_back(std::move(spec));
 }
 
 }  // namespace clonefs::control

@@ -112,12 +112,13 @@ std::string TypedName(const store::StoreInfo& store, std::string_view store_name
   return access::SplitStoreName(store.account_id, store_name).name;
 }
 
-Status RequireOwnerForKeys(const CommandContext& ctx, std::string_view what) {
+Status RequireStoreOwner(const CommandContext& ctx, std::string_view what) {
   if (ctx.caller.account == ctx.store->info().account_id) return Status::OK();
-  return errors::InvalidParameterCombination(
-      std::string(what) + " is available only to the store owner's account (" +
-      ctx.store->info().account_id + ") in this store; account " + ctx.caller.account +
-      " may use unencrypted volumes and snapshots");
+  std::string message(what);
+  message += " is available only to the store owner's account (";
+  message += ctx.store->info().account_id;
+  message += ") in this store; the other store's accounts are its own";
+  return errors::InvalidParameterCombination(message);
 }
 
 }  // namespace clonefs::control

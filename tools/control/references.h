@@ -53,8 +53,8 @@ bool OwnedByCaller(const CommandContext& ctx, std::string_view store_name);
 // The name the owner of `store_name` typed.
 std::string TypedName(const store::StoreInfo& store, std::string_view store_name);
 
-// InvalidParameterCombination unless the caller acts as the store owner's account: data keys
-// are wrapped under the owner's KMS keys, so only that account may use encryption for now.
-Status RequireOwnerForKeys(const CommandContext& ctx, std::string_view what);
+// InvalidParameterCombination unless the caller acts as the store owner's account: for what
+// reaches beyond this store (`what`: "a copy from another region"), whose accounts are its own.
+Status RequireStoreOwner(const CommandContext& ctx, std::string_view what);
 
 }  // namespace clonefs::control

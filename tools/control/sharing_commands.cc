@@ -11,6 +11,7 @@
 #include "store/keys/key_service.h"
 #include "tools/control/commands.h"
 #include "tools/control/json_views.h"
+#include "tools/control/key_access.h"
 #include "tools/control/references.h"
 
 namespace clonefs::control {
@@ -31,18 +32,12 @@ json AttributesJson(const CommandContext& ctx, const store::SnapshotInfo& s,
              json::array({{{"AttributeName", kRestore}, {"AttributeValues", values}}})}}}};
 }
 
-// Whether `key_id` is its account's default key, which no other account can ever use.
-bool IsDefaultKey(CommandContext& ctx, const std::string& key_id) {
-  Result<crypto::KeyMetadata> key = ctx.store->keys().DescribeKey(key_id);
-  return key.ok() && key->is_default;
-}
-
 // What the sharing rules need to know of `s`.
 access::SnapshotFacts FactsOf(CommandContext& ctx, const store::SnapshotInfo& s) {
   access::SnapshotFacts f;
   f.manual = s.type == store::SnapshotType::kManual;
   f.encrypted = s.encrypted;
-  f.default_key = s.encrypted && IsDefaultKey(ctx, s.kms_key_id);
+  f.default_key = s.encrypted && IsDefaultKeyOf(ctx, ctx.caller.account, s.kms_key_id);
   return f;
 }
 
@@ -116,7 +111,7 @@ access::VolumeFacts VolumeFactsOf(CommandContext& ctx, const store::VolumeInfo& 
   access::VolumeFacts f;
   f.available = v.status == store::VolumeStatus::kAvailable;
   f.encrypted = v.encrypted;
-  f.default_key = v.encrypted && IsDefaultKey(ctx, v.kms_key_id);
+  f.default_key = v.encrypted && IsDefaultKeyOf(ctx, ctx.caller.account, v.kms_key_id);
   f.cross_account_clone = SharingOf(ctx).IsCrossAccountClone(access::SharingKey(v.name, v.id));
   return f;
 }

@@ -83,7 +83,7 @@ Result<json> Create(CommandContext& ctx) {
   CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s,
                            ctx.store->CreateSnapshot(volume.name, store_name, tags));
-  return SnapshotToJson(ctx.store->info(), s);
+  return SnapshotToJson(*ctx.store, s);
 }
 
 // True when a copy's rendering (SnapshotToJson) is one of the caller's.
@@ -112,7 +112,7 @@ json OthersSnapshots(CommandContext& ctx, bool shared, bool with_public) {
                        : with_public && by_all.count(key) ? "public"
                                                           : nullptr;
     if (type == nullptr) continue;
-    json j = SnapshotToJson(ctx.store->info(), s);
+    json j = SnapshotToJson(*ctx.store, s);
     j["SnapshotType"] = type;
     j["TagList"] = json::array();
     out.push_back(std::move(j));
@@ -128,7 +128,7 @@ Result<json> List(CommandContext& ctx) {
   for (const store::SnapshotInfo& s : ctx.store->ListSnapshots()) {
     if (!OwnedByCaller(ctx, s.name)) continue;
     if (volume.has_value() && TypedName(ctx.store->info(), s.volume_name) != *volume) continue;
-    snapshots.push_back(SnapshotToJson(ctx.store->info(), s));
+    snapshots.push_back(SnapshotToJson(*ctx.store, s));
   }
   // --volume names one of the caller's volumes: no other account's snapshot is of it.
   if (!volume.has_value()) {
@@ -160,7 +160,7 @@ Result<json> List(CommandContext& ctx) {
 Result<json> Show(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
   auto s = ctx.store->GetSnapshot(name);
-  if (s.ok()) return SnapshotToJson(ctx.store->info(), *s);  // copies commit before they leave
+  if (s.ok()) return SnapshotToJson(*ctx.store, *s);  // copies commit before they leave
   if (Copies(ctx) != nullptr) {
     if (std::optional<json> copy = Copies(ctx)->Describe(name)) return *copy;
   }
@@ -176,7 +176,7 @@ Result<json> Delete(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ResolveSnapshot(ctx, ctx.subject));
   CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteSnapshot(name));
   s.status = store::SnapshotStatus::kDeleted;
-  return SnapshotToJson(ctx.store->info(), s);
+  return SnapshotToJson(*ctx.store, s);
 }
 
 }  // namespace

@@ -106,24 +106,15 @@ Result<json> Import(CommandContext& ctx) {
   }
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> kms_key, ctx.args.OptionalString("kms_key"));
   o.kms_key = kms_key.value_or("");
-  if (kms_key.has_value()) CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "--kms-key"));
-  // Only the owner's account may use the store's keys: to encrypt, or to open a stream sealed
-  // for one of its recipient keys.
-  o.refuse_encrypted = !RequireOwnerForKeys(ctx, "").ok();
   CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));
   CLONEFS_ASSIGN_OR_RETURN(o.tags, ctx.args.OptionalTags("tags"));
   CLONEFS_RETURN_IF_ERROR(CheckSnapshotTags(o.tags));
-  store::KeyService& keys = ctx.store->keys();
-  // A stream sealed for a recipient opens only with a recipient key of this store's key store.
-  o.open_envelope = [&keys, owner = !o.refuse_encrypted](
-                        std::string_view fingerprint, std::string_view envelope,
-                        std::string_view context) -> Result<crypto::SecretBytes> {
-    if (!owner) {
-      return errors::InvalidParameterCombination(
-          "the stream is sealed for a recipient key, and the store's keys are available only to "
-          "the store owner's account");
-    }
-    return keys.OpenForRecipient(fingerprint, envelope, context);
+  // A stream sealed for a recipient opens only with a recipient key the caller's account owns
+  // or may Decrypt with; the new snapshot is encrypted under the caller's key.
+  std::unique_ptr<store::KeyService> keys = ctx.store->KeysOf(ctx.caller.account);
+  o.open_envelope = [&keys](std::string_view fingerprint, std::string_view envelope,
+                            std::string_view context) -> Result<crypto::SecretBytes> {
+    return keys->OpenForRecipient(fingerprint, envelope, context);
   };
   o.cancelled = ctx.cancelled;
   o.progress = PageProgress(ctx);
@@ -131,7 +122,7 @@ Result<json> Import(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s,
                            exportfmt::ImportSnapshot(*ctx.store, o, &source));
   spdlog::info("snapshot {} imported from {}", o.target, s.source_snapshot_arn);
-  return SnapshotToJson(ctx.store->info(), s);
+  return SnapshotToJson(*ctx.store, s);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "tools/control/commands.h"
 #include "tools/control/full_copy.h"
 #include "tools/control/json_views.h"
+#include "tools/control/key_access.h"
 #include "tools/control/references.h"
 #include "tools/control/sizes.h"
 #include "tools/control/snapshot_quota.h"
@@ -48,7 +49,7 @@ std::string SourceVolumeName(CommandContext& ctx, const store::VolumeInfo& v) {
 }
 
 json VolumeJson(CommandContext& ctx, const store::VolumeInfo& v) {
-  json j = VolumeToJson(ctx.store->info(), v, SourceVolumeName(ctx, v));
+  json j = VolumeToJson(*ctx.store, v, SourceVolumeName(ctx, v));
   j["CrossAccountClone"] =
       ctx.services->sharing->IsCrossAccountClone(access::SharingKey(v.name, v.id));
   return j;
@@ -80,16 +81,12 @@ Result<store::VolumeOptions> CreateOptions(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(opts.encrypted, ctx.args.OptionalBool("encrypted"));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> kms_key, ctx.args.OptionalString("kms_key"));
   opts.kms_key = kms_key.value_or("");
-  if (opts.encrypted || !opts.kms_key.empty()) {
-    CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "encryption (--encrypted, --kms-key)"));
-  }
   return opts;
 }
 
 // The optional "kms_key" argument of a clone or restore.
 Result<store::CloneOptions> CloneKeyOptions(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> kms_key, ctx.args.OptionalString("kms_key"));
-  if (kms_key.has_value()) CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "--kms-key"));
   return store::CloneOptions{kms_key.value_or("")};
 }
 
@@ -128,7 +125,7 @@ Result<json> List(CommandContext& ctx) {
       continue;
     }
     auto parent = names.find(v.parent_id);
-    json j = VolumeToJson(ctx.store->info(), v, parent == names.end() ? "" : parent->second);
+    json j = VolumeToJson(*ctx.store, v, parent == names.end() ? "" : parent->second);
     j["CrossAccountClone"] =
         ctx.services->sharing->IsCrossAccountClone(access::SharingKey(v.name, v.id));
     volumes.push_back(std::move(j));
@@ -154,7 +151,7 @@ Result<json> Delete(CommandContext& ctx) {
   CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteVolume(v.name));
   std::string source = SourceVolumeName(ctx, v);
   v.status = store::VolumeStatus::kDeleted;
-  return VolumeToJson(ctx.store->info(), v, source);
+  return VolumeToJson(*ctx.store, v, source);
 }
 
 Result<json> UsageOf(CommandContext& ctx, const store::VolumeInfo& v) {
@@ -206,9 +203,11 @@ std::string TemporarySnapshotName() {
 // of it as of now (copied from a temporary snapshot, so it is consistent however busy the
 // source is).
 // Refuses what Aurora refuses of a clone of `from`: cloning a cross-account clone again, and
-// for a clone of another account's volume (shared with the caller) a full copy, an encrypted
-// source (keys are the store owner's account's for now) and the 16th such clone of it.
-Status CheckCloneRules(CommandContext& ctx, const store::VolumeInfo& from, bool full_copy) {
+// for a clone of another account's volume (shared with the caller) a full copy, a source under
+// its account's default key, a source whose key the caller may not use (key_access.h) and the
+// 16th such clone of it. `kms_key`: the key the caller named for the clone, if any.
+Status CheckCloneRules(CommandContext& ctx, const store::VolumeInfo& from, bool full_copy,
+                       const std::string& kms_key) {
   access::Sharing& sharing = *ctx.services->sharing;
   if (sharing.IsCrossAccountClone(access::SharingKey(from.name, from.id))) {
     return errors::InvalidVolumeState("volume '" + TypedName(ctx.store->info(), from.name) +
@@ -219,7 +218,18 @@ Status CheckCloneRules(CommandContext& ctx, const store::VolumeInfo& from, bool 
     return errors::InvalidParameterCombination(
         "a clone of another account's volume is copy-on-write: --full-copy copies your own");
   }
-  if (from.encrypted) CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "an encrypted source"));
+  if (from.encrypted) {
+    const store::StoreInfo& store = ctx.store->info();
+    const std::string owner = access::SplitStoreName(store.account_id, from.name).account;
+    const std::string what = "volume " + VolumeArn(store, from.name);
+    if (IsDefaultKeyOf(ctx, owner, from.kms_key_id)) {
+      return errors::InvalidParameterCombination(
+          what +
+          " is encrypted with its account's default KMS key, which no other account may "
+          "use: it cannot be cloned across accounts");
+    }
+    CLONEFS_RETURN_IF_ERROR(CheckKeysToDerive(ctx, what, from.kms_key_id, kms_key));
+  }
   return sharing.CheckCrossAccountClone(
       access::SharingKey(from.name, from.id),
       [&](const std::string& clone) { return VolumeKeyAlive(ctx, clone); });
@@ -229,9 +239,9 @@ Result<json> Clone(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string source_ref, ctx.args.RequiredString("source"));
   CLONEFS_ASSIGN_OR_RETURN(bool full_copy, ctx.args.OptionalBool("full_copy"));
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo from_volume, ResolveClonableVolume(ctx, source_ref));
-  CLONEFS_RETURN_IF_ERROR(CheckCloneRules(ctx, from_volume, full_copy));
-  const std::string& source = from_volume.name;
   CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
+  CLONEFS_RETURN_IF_ERROR(CheckCloneRules(ctx, from_volume, full_copy, keys.kms_key));
+  const std::string& source = from_volume.name;
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
   if (!full_copy) {
     CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CloneVolume(source, name, keys));
@@ -271,11 +281,13 @@ Result<json> Restore(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(bool full_copy, ctx.args.OptionalBool("full_copy"));
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo from_snapshot,
                            ResolveReadableSnapshot(ctx, snapshot_ref));
-  if (from_snapshot.encrypted && !OwnedByCaller(ctx, from_snapshot.name)) {
-    CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "an encrypted snapshot"));
-  }
   const std::string& snapshot = from_snapshot.name;
   CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
+  if (from_snapshot.encrypted && !OwnedByCaller(ctx, snapshot)) {
+    CLONEFS_RETURN_IF_ERROR(
+        CheckKeysToDerive(ctx, "snapshot " + SnapshotArn(ctx.store->info(), snapshot),
+                          from_snapshot.kms_key_id, keys.kms_key));
+  }
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
   if (!full_copy) {
     CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->RestoreSnapshot(snapshot, name, keys));
@@ -292,7 +304,6 @@ Result<json> Restore(CommandContext& ctx) {
 Result<json> Rekey(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo found, NamedVolume(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::string kms_key, ctx.args.RequiredString("kms_key"));
-  CLONEFS_RETURN_IF_ERROR(RequireOwnerForKeys(ctx, "--kms-key"));
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->RekeyVolume(found.name, kms_key));
   return VolumeJson(ctx, v);
 }

@@ -151,11 +151,6 @@ Result<store::SnapshotInfo> ImportSnapshot(store::Store& store, const ImportOpti
       return errors::InvalidParameterCombination("base '" + base.name + "' has another page size");
     }
   }
-  if (options.refuse_encrypted && (h.source_encrypted || base.encrypted)) {
-    return errors::InvalidParameterCombination(
-        "the stream is of an encrypted snapshot, and encryption is available only to the store "
-        "owner's account in this store");
-  }
   CLONEFS_ASSIGN_OR_RETURN(SecretBytes key, options.open_envelope
                                                 ? reader->StreamKeyFrom(options.open_envelope)
                                                 : reader->StreamKey(options.recipient_private_pem));

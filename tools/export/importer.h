@@ -22,9 +22,6 @@ struct ImportOptions {
   // Encrypt the new snapshot under this KMS key. A stream of an encrypted snapshot always
   // makes an encrypted one (under the account's default key when none is named).
   std::string kms_key;
-  // Refuse (InvalidParameterCombination, before anything is written) a stream that would make
-  // an encrypted snapshot: for callers whose account may not use the store's keys.
-  bool refuse_encrypted = false;
   // For a stream sealed for a recipient: its private key (PEM), or (when set, instead) a
   // function that opens the envelope, such as one backed by the store's key store.
   const crypto::SecretBytes* recipient_private_pem = nullptr;

@@ -151,15 +151,6 @@ TEST_F(ImporterTest, AnEncryptedSnapshotTravelsSealedAndArrivesEncrypted) {
   EXPECT_FALSE(Import(sealed, "copy").ok());  // no private key
   EXPECT_FALSE(Import(sealed, "copy", "", &other->private_pem).ok());
   ExpectDestUnchanged(0);
-  // An importer whose caller may not use the store's keys refuses it before writing anything.
-  ImportOptions refusing;
-  refusing.target = "copy";
-  refusing.recipient_private_pem = &mine->private_pem;
-  refusing.refuse_encrypted = true;
-  StringSource refused_source(sealed);
-  EXPECT_EQ(ImportSnapshot(*dest_, refusing, &refused_source).status().ErrorName(),
-            "InvalidParameterCombination");
-  ExpectDestUnchanged(0);
   auto r = Import(sealed, "copy", "", &mine->private_pem);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->encrypted);
