@@ -50,12 +50,12 @@ void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 void Forget(fuse_req_t req, fuse_ino_t, uint64_t) { fuse_reply_none(req); }
 void ForgetMulti(fuse_req_t req, size_t, fuse_forget_data*) { fuse_reply_none(req); }
 
-void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
-  Serve(req, "getattr", [&](VolumeFs* fs) { fs->GetAttr(req, ino); });
+void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Serve(req, "getattr", [&](VolumeFs* fs) { fs->GetAttr(req, ino, fi); });
 }
 
-void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info*) {
-  Serve(req, "setattr", [&](VolumeFs* fs) { fs->SetAttr(req, ino, attr, to_set); });
+void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  Serve(req, "setattr", [&](VolumeFs* fs) { fs->SetAttr(req, ino, attr, to_set, fi); });
 }
 
 void MkNod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {

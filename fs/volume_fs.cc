@@ -84,6 +84,15 @@ VolumeFs::Viewer VolumeFs::ViewerOf(fuse_req_t req) const {
   return Viewer{false, options_.access->AccountOfUid(fuse_req_ctx(req)->uid)};
 }
 
+VolumeFs::Viewer VolumeFs::ViewerOf(fuse_req_t req, fuse_ino_t ino,
+                                    const fuse_file_info* fi) const {
+  if (fi != nullptr) {
+    std::shared_ptr<OpenFile> file = FileOf(fi);
+    if (file && file->ino == ino) return file->opener;
+  }
+  return ViewerOf(req);
+}
+
 bool VolumeFs::Sees(const Viewer& viewer, const std::string& store_name) const {
   if (viewer.all) return true;
   return viewer.account && options_.access->OwnerOf(store_name).account == *viewer.account;

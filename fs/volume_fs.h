@@ -91,8 +91,10 @@ class VolumeFs {
 
   // Names and attributes (volume_fs_dir.cc).
   void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name);
-  void GetAttr(fuse_req_t req, fuse_ino_t ino);
-  void SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, int to_set);
+  // `fi`: the open file the request is about, if any (see OpenFile::opener).
+  void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
+  void SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, int to_set,
+               fuse_file_info* fi);
   void OpenDir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi);
   void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi,
                bool plus);
@@ -128,6 +130,10 @@ class VolumeFs {
     Ino ino = 0;
     std::string name;
     bool read_only = false;  // a snapshot
+    // Who opened it. A request on the open file (GETATTR or SETATTR with its handle) acts as
+    // the opener, whoever sends it: a loop device's I/O runs in a kernel thread as root, and
+    // its size checks must not fail because root's account does not see the opener's image.
+    Viewer opener;
     // Set on a destination that a copy_file_range through this handle made a clone of
     // `source` (see volume_fs_copy.cc): while both generations stay as recorded, the rest of
     // the same copy is already in place.
@@ -153,6 +159,9 @@ class VolumeFs {
   };
 
   Viewer ViewerOf(fuse_req_t req) const;
+  // The viewer of a request on inode `ino`: the opener of `fi` when it is an open file of that
+  // inode, else the request's caller.
+  Viewer ViewerOf(fuse_req_t req, fuse_ino_t ino, const fuse_file_info* fi) const;
   // Whether `viewer` owns store name `store_name`.
   bool Sees(const Viewer& viewer, const std::string& store_name) const;
   // The store name of what `viewer` calls `name`; nullopt when it has no account.
@@ -186,11 +195,12 @@ class VolumeFs {
   double EntryTimeout(Ino ino) const;
 
   // Opens volume `info` and registers it in fi->fh.
-  Status OpenInto(const store::VolumeInfo& info, fuse_file_info* fi);
+  Status OpenInto(const store::VolumeInfo& info, const Viewer& opener, fuse_file_info* fi);
   // Opens snapshot `info` read-only and registers it in fi->fh.
-  Status OpenSnapshotInto(const store::SnapshotInfo& info, fuse_file_info* fi);
+  Status OpenSnapshotInto(const store::SnapshotInfo& info, const Viewer& opener,
+                          fuse_file_info* fi);
   void Register(std::shared_ptr<store::VolumeHandle> handle, Ino ino, const std::string& name,
-                fuse_file_info* fi);
+                const Viewer& opener, fuse_file_info* fi);
   std::shared_ptr<OpenFile> FileOf(const fuse_file_info* fi) const;
   // Sets the size to `size` rounded up to a sector (grow or shrink): a synced catalog change.
   Result<store::VolumeInfo> ResizeTo(const std::string& name, uint64_t size);

@@ -105,8 +105,8 @@ void VolumeFs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fuse_reply_entry(req, &e);
 }
 
-void VolumeFs::GetAttr(fuse_req_t req, fuse_ino_t ino) {
-  Result<struct stat> st = StatInode(ino, ViewerOf(req));
+void VolumeFs::GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Result<struct stat> st = StatInode(ino, ViewerOf(req, ino, fi));
   if (!st.ok()) {
     ReplyError(req, st.status(), "getattr", "inode " + std::to_string(ino));
     return;
@@ -114,8 +114,9 @@ void VolumeFs::GetAttr(fuse_req_t req, fuse_ino_t ino) {
   fuse_reply_attr(req, &*st, options_.entry_timeout_s);
 }
 
-void VolumeFs::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, int to_set) {
-  Result<struct stat> cur = StatInode(ino, ViewerOf(req));
+void VolumeFs::SetAttr(fuse_req_t req, fuse_ino_t ino, const struct stat* attr, int to_set,
+                       fuse_file_info* fi) {
+  Result<struct stat> cur = StatInode(ino, ViewerOf(req, ino, fi));
   if (!cur.ok()) {
     ReplyError(req, cur.status(), "setattr", "inode " + std::to_string(ino));
     return;
@@ -280,7 +281,7 @@ void VolumeFs::Create(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_
     s = v.status();
     if (v.ok()) info = *v;
   }
-  if (s.ok()) s = OpenInto(info, fi);
+  if (s.ok()) s = OpenInto(info, viewer, fi);
   if (!s.ok()) {
     ReplyError(req, s, "create", name);
     return;

@@ -38,8 +38,9 @@ std::string Where(const std::string& name, uint64_t off, uint64_t len) {
 }  // namespace
 
 void VolumeFs::Register(std::shared_ptr<store::VolumeHandle> handle, Ino ino,
-                        const std::string& name, fuse_file_info* fi) {
+                        const std::string& name, const Viewer& opener, fuse_file_info* fi) {
   auto file = std::make_shared<OpenFile>();
+  file->opener = opener;
   file->read_only = handle->read_only();
   file->handle = std::move(handle);
   file->ino = ino;
@@ -47,9 +48,9 @@ void VolumeFs::Register(std::shared_ptr<store::VolumeHandle> handle, Ino ino,
   fi->fh = files_.Add(std::move(file));
 }
 
-Status VolumeFs::OpenInto(const store::VolumeInfo& info, fuse_file_info* fi) {
+Status VolumeFs::OpenInto(const store::VolumeInfo& info, const Viewer& opener, fuse_file_info* fi) {
   CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<store::VolumeHandle> h, store_->OpenVolume(info.name));
-  Register(std::move(h), VolumeIno(info.id), info.name, fi);
+  Register(std::move(h), VolumeIno(info.id), info.name, opener, fi);
   // Reads go through the page cache; data only changes through this mount, but the cache is
   // dropped at each open so that an external change (a restore) is never served stale.
   fi->keep_cache = 0;
@@ -57,9 +58,10 @@ Status VolumeFs::OpenInto(const store::VolumeInfo& info, fuse_file_info* fi) {
   return Status::OK();
 }
 
-Status VolumeFs::OpenSnapshotInto(const store::SnapshotInfo& info, fuse_file_info* fi) {
+Status VolumeFs::OpenSnapshotInto(const store::SnapshotInfo& info, const Viewer& opener,
+                                  fuse_file_info* fi) {
   CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<store::VolumeHandle> h, store_->OpenSnapshot(info.name));
-  Register(std::move(h), SnapshotIno(info.id), info.name, fi);
+  Register(std::move(h), SnapshotIno(info.id), info.name, opener, fi);
   // A snapshot never changes and its inode number is never given to another one while the
   // store is open, so cached pages stay valid across opens.
   fi->keep_cache = 1;
@@ -83,7 +85,7 @@ void VolumeFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       v = ResizeTo(v->name, 0);  // POSIX O_TRUNC: the image becomes empty
       if (v.ok()) spdlog::info("mount: volume {} truncated to 0 by open", v->name);
     }
-    s = v.ok() ? OpenInto(*v, fi) : v.status();
+    s = v.ok() ? OpenInto(*v, viewer, fi) : v.status();
   } else if (kind == InodeKind::kSnapshot) {
     Result<store::SnapshotInfo> snap = snapshots_.Find(ObjectIdOf(ino));
     if (snap.ok() && !SeesSnapshot(viewer, *snap)) snap = unseen();
@@ -91,7 +93,7 @@ void VolumeFs::Open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       fuse_reply_err(req, EROFS);  // root passes the 0400 mode check; the snapshot does not
       return;
     }
-    s = snap.ok() ? OpenSnapshotInto(*snap, fi) : snap.status();
+    s = snap.ok() ? OpenSnapshotInto(*snap, viewer, fi) : snap.status();
   } else {
     fuse_reply_err(req, IsDirectory(ino) ? EISDIR : ENOENT);
     return;

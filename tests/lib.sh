@@ -205,6 +205,17 @@ loop_attach() {
   log "attached $__file at $__dev $*"
 }
 
+# loop_attach_as USER VAR FILE: as loop_attach, but FILE is opened as USER (tests/loop_as.py):
+# for an image only USER's account sees in the mount.
+loop_attach_as() {
+  local __user=$1 __var=$2 __file=$3 __dev
+  __dev="$(python3 "$(dirname "${BASH_SOURCE[0]}")/loop_as.py" "$__user" "$__file")" ||
+    fail "attaching $__file as $__user failed"
+  printf -v "$__var" '%s' "$__dev"
+  T_LOOPS+=("$__dev $__file")
+  log "attached $__file (opened as $__user) at $__dev"
+}
+
 loop_detach() {
   local dev=$1 i
   for i in $(seq 50); do

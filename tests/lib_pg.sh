@@ -2,13 +2,14 @@
 # PostgreSQL 15 for the tests in tests/ and for bench/pgbench_bench.sh. Source it beside
 # tests/lib.sh (it uses `fail`), then call `pg_require` and, once $T exists, `pg_rundir DIR`.
 #
-# Every server runs as the postgres user and listens only on a Unix socket in $PGRUN (no TCP),
-# on the port its caller gives; clients connect there as the superuser postgres, with trust
-# authentication. lib.sh's cleanup stops (-m immediate) every server pg_start started that is
+# Every server runs as the Unix user $PG_OS_USER (default postgres) and listens only on a Unix
+# socket in $PGRUN (no TCP), on the port its caller gives; clients run as that user too and
+# connect there as the superuser postgres, with trust authentication. lib.sh's cleanup stops (-m immediate) every server pg_start started that is
 # still running, on every exit path.
 
 PGBIN="${PGBIN:-/usr/lib/postgresql/15/bin}"
 PGRUN=""                # sockets and logs: set by pg_rundir
+PG_OS_USER=postgres     # the Unix user servers and clients run as
 declare -ga T_PGDATA=() # data dirs of the servers pg_start started
 
 # Fails unless PostgreSQL 15 and the postgres user are there.
@@ -17,23 +18,23 @@ pg_require() {
   id postgres >/dev/null 2>&1 || fail "no postgres user"
 }
 
-# pg_rundir DIR: sets PGRUN to DIR and creates it for the postgres user.
+# pg_rundir DIR: sets PGRUN to DIR and creates it for $PG_OS_USER.
 pg_rundir() {
   PGRUN=$1
   mkdir -p "$PGRUN"
-  chown postgres: "$PGRUN"
+  chown "$PG_OS_USER": "$PGRUN"
 }
 
-# pg CMD...: runs CMD as the postgres user.
-pg() { runuser -u postgres -- "$@"; }
+# pg CMD...: runs CMD as $PG_OS_USER, as the database superuser postgres.
+pg() { runuser -u "$PG_OS_USER" -- env PGUSER=postgres "$@"; }
 
 # pg_initdb DATADIR LOG [ENCODING]: creates DATADIR (it must not exist yet; mode 0700, owned by
-# postgres) and a cluster in it: trust authentication, superuser postgres, locale C, ENCODING
+# $PG_OS_USER) and a cluster in it: trust authentication, superuser postgres, locale C, ENCODING
 # (default UTF8). initdb's output goes to LOG, which is printed when initdb fails.
 pg_initdb() {
   local data=$1 logf=$2 encoding=${3:-UTF8}
   mkdir "$data" || fail "cannot create $data"
-  chown postgres: "$data"
+  chown "$PG_OS_USER": "$data"
   chmod 700 "$data"
   pg "$PGBIN/initdb" -D "$data" -A trust -U postgres -E "$encoding" --locale=C >"$logf" 2>&1 ||
     { cat "$logf"; fail "initdb failed"; }
@@ -72,11 +73,12 @@ pg_bench_summary() {
   grep -E '^(tps|number of (transactions actually processed|failed))' "$1" | sed 's/^/    /'
 }
 
-# Called by lib.sh's cleanup: stops every server pg_start started that is still running.
+# Called by lib.sh's cleanup: stops every server pg_start started that is still running, as
+# the user owning its data directory.
 pg_cleanup() {
   local data
   for data in "${T_PGDATA[@]}"; do
     [[ -f "$data/postmaster.pid" ]] || continue
-    pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1
+    PG_OS_USER="$(stat -c %U "$data")" pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w -t 30 stop >/dev/null 2>&1
   done
 }

@@ -141,6 +141,20 @@ ctl --account "$A" snapshot attribute modify sa2 --attribute restore --add all >
 [[ "$(head4 root "$M/shared/$A/snapshots/sa2")" == AAAA ]] || fail "root (the owner account) cannot read a public snapshot"
 [[ "$(stat_errno "$UC" "$M/shared/$A/snapshots/sa2")" == ENOENT ]] || fail "$UC (no account) sees a public snapshot"
 
+step "an account's image backs a loop device through its user's open, also when nothing is cached"
+need_loop
+loop_attach_as "$UB" LB "$M/volumes/db1"
+sync
+echo 3 >/proc/sys/vm/drop_caches  # every read below goes to the mount, from a kernel thread
+[[ "$(head -c 4 "$LB")" == BBBB ]] || fail "the loop device of $UB's db1 reads $(head -c 4 "$LB")"
+sleep 1.2  # past the attribute timeout: the kernel checks the size again, with the handle
+printf 'LOOP' | dd of="$LB" bs=4 seek=1024 conv=notrunc,fsync status=none || fail "writing through the loop device failed"
+echo 3 >/proc/sys/vm/drop_caches
+[[ "$(dd if="$LB" bs=4 skip=1024 count=1 status=none)" == LOOP ]] || fail "the loop device does not read back its write"
+loop_detach "$LB"
+[[ "$(run_as "$UB" dd if="$M/volumes/db1" bs=4 skip=1024 count=1 status=none)" == LOOP ]] ||
+  fail "$UB's db1 does not show the loop device's write"
+
 step "a remount keeps every account's view"
 unmount_store "$T/store" "$M"
 mount_store "$T/store" "$M"
