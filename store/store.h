@@ -48,6 +48,17 @@ struct CloneOptions {
   std::string kms_key = {};
 };
 
+// How ResizeVolume may shrink. The defaults are a truncate's (the mount's ftruncate and
+// O_TRUNC, whose caller holds the volume open); an administrator's resize asks for both checks,
+// as `rbd resize` does.
+struct ResizeOptions {
+  // False: shrinking is refused (InvalidParameterCombination) and nothing changes.
+  bool allow_shrink = true;
+  // True: shrinking a volume with an open handle (a loop device, a mounted filesystem, a
+  // reader) is refused (InvalidVolumeState), as DeleteVolume refuses it.
+  bool refuse_shrink_in_use = false;
+};
+
 // What the catalog knows about one volume. A value type: a copy, not a live view.
 // Space a volume uses. Pages it reads are either its own (written by it) or shared (inherited
 // from the volume or snapshot it was cloned from).
@@ -192,7 +203,11 @@ class Store {
   virtual Result<VolumeInfo> GetVolumeById(uint64_t id) = 0;
   virtual std::vector<VolumeInfo> ListVolumes() = 0;  // sorted by name
   // Grows or shrinks; shrinking discards the pages past the new end.
-  virtual Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size) = 0;
+  virtual Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size,
+                                          const ResizeOptions& options) = 0;
+  Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size) {
+    return ResizeVolume(name, new_size, ResizeOptions{});
+  }
   // Deletes the volume and frees its pages; a volume that clones or snapshots still read stays
   // hidden until they are gone. InvalidVolumeState while a handle is open.
   virtual Status DeleteVolume(const std::string& name) = 0;

@@ -29,8 +29,10 @@ class StoreWrapper : public Store {
   }
   Result<VolumeInfo> GetVolumeById(uint64_t id) override { return target_->GetVolumeById(id); }
   std::vector<VolumeInfo> ListVolumes() override { return target_->ListVolumes(); }
-  Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size) override {
-    return target_->ResizeVolume(name, new_size);
+  using Store::ResizeVolume;
+  Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size,
+                                  const ResizeOptions& options) override {
+    return target_->ResizeVolume(name, new_size, options);
   }
   Status DeleteVolume(const std::string& name) override { return target_->DeleteVolume(name); }
   Result<VolumeUsage> GetVolumeUsage(const std::string& name) override {

@@ -89,7 +89,16 @@ ls "$M/volumes" | grep -qx live1 || fail "live1 not in the directory listing"
 printf 'hello clonefs' | dd of="$M/volumes/live1" bs=4096 seek=10 conv=notrunc,fsync status=none
 ctl volume resize live1 --size 200M >/dev/null
 [[ "$(stat -c %s "$M/volumes/live1")" == $((200 << 20)) ]] || fail "grow not visible in stat"
-ctl volume resize live1 --size 50M >/dev/null
+expect_fail "a shrink without --allow-shrink" ctl volume resize live1 --size 50M
+grep -q "InvalidParameterCombination.*--allow-shrink" "$T/err" || fail "shrink refusal: $(cat "$T/err")"
+[[ "$(stat -c %s "$M/volumes/live1")" == $((200 << 20)) ]] || fail "a refused shrink changed the size"
+need_loop
+loop_attach LIVE "$M/volumes/live1"
+expect_fail "a shrink while a loop device holds the volume" ctl volume resize live1 --size 50M --allow-shrink
+grep -q "InvalidVolumeState.*in use" "$T/err" || fail "in-use refusal: $(cat "$T/err")"
+loop_detach "$LIVE"
+[[ "$(stat -c %s "$M/volumes/live1")" == $((200 << 20)) ]] || fail "a refused shrink changed the size"
+ctl volume resize live1 --size 50M --allow-shrink >/dev/null
 [[ "$(stat -c %s "$M/volumes/live1")" == $((50 << 20)) ]] || fail "shrink not visible in stat"
 [[ "$(dd if="$M/volumes/live1" bs=4096 skip=10 count=1 status=none | head -c 13)" == "hello clonefs" ]] ||
   fail "data below the new end lost by shrink"

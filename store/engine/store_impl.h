@@ -56,7 +56,9 @@ class StoreImpl final : public Store {
   Result<VolumeInfo> GetVolume(const std::string& name) override;
   Result<VolumeInfo> GetVolumeById(uint64_t id) override;
   std::vector<VolumeInfo> ListVolumes() override;
-  Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size) override;
+  using Store::ResizeVolume;
+  Result<VolumeInfo> ResizeVolume(const std::string& name, uint64_t new_size,
+                                  const ResizeOptions& options) override;
   Status DeleteVolume(const std::string& name) override;
   Result<VolumeUsage> GetVolumeUsage(const std::string& name) override;
   Result<std::shared_ptr<VolumeHandle>> OpenVolume(const std::string& name) override;
@@ -112,6 +114,8 @@ class StoreImpl final : public Store {
   Status SaveDocument(std::string_view name, std::string_view bytes) override;
   Status Sync() override;
   Status GrowVolume(VolumeState& vol, uint64_t new_size);
+  // Whether ResizeVolume may shrink `vol` to `new_size` under `options`. REQUIRES: vol.io_mu.
+  Status CheckShrink(const VolumeState& vol, uint64_t new_size, const ResizeOptions& options);
   StoreUsage GetUsage() override;
   Status CollectGarbage() override;
   void SetChangeListener(ChangeListener listener) override { listener_ = std::move(listener); }

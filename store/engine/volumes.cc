@@ -107,15 +107,17 @@ std::vector<VolumeInfo> StoreImpl::ListVolumes() {
   return out;
 }
 
-Result<VolumeInfo> StoreImpl::ResizeVolume(const std::string& name, uint64_t new_size) {
+Result<VolumeInfo> StoreImpl::ResizeVolume(const std::string& name, uint64_t new_size,
+                                           const ResizeOptions& options) {
   CLONEFS_RETURN_IF_ERROR(ValidateVolumeSize(new_size));
   CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
   VolumeInfo updated;
   {
     std::unique_lock<std::shared_mutex> io(vol->io_mu);
     if (vol->deleted) return errors::VolumeNotFound(name);
-    vol->generation++;
     const uint64_t old_size = vol->size;
+    if (new_size < old_size) CLONEFS_RETURN_IF_ERROR(CheckShrink(*vol, new_size, options));
+    vol->generation++;
     if (new_size < old_size) {
       // Zero the cut-off bytes first, so that growing again later shows zeros, not old data.
       const uint64_t ps = vol->info.page_size;
@@ -137,6 +139,24 @@ Result<VolumeInfo> StoreImpl::ResizeVolume(const std::string& name, uint64_t new
   spdlog::info("volume {} resized to {} bytes", name, new_size);
   Notify(updated, false);
   return updated;
+}
+
+Status StoreImpl::CheckShrink(const VolumeState& vol, uint64_t new_size,
+                              const ResizeOptions& options) {
+  const std::string& name = vol.info.name;
+  if (!options.allow_shrink) {
+    return errors::InvalidParameterCombination(
+        "shrinking volume '" + name + "' from " + std::to_string(vol.size.load()) + " to " +
+        std::to_string(new_size) + " bytes discards everything past the new end; repeat with " +
+        "--allow-shrink to do that");
+  }
+  if (int n = vol.open_handles.load(); options.refuse_shrink_in_use && n > 0) {
+    return errors::InvalidVolumeState("volume '" + name + "' is in use (" + std::to_string(n) +
+                                      " open handle" + (n > 1 ? "s" : "") +
+                                      "): a filesystem on it would lose its end; detach it "
+                                      "(umount, losetup -d) before shrinking");
+  }
+  return Status::OK();
 }
 
 Status StoreImpl::GrowVolume(VolumeState& vol, uint64_t new_size) {

@@ -57,9 +57,10 @@ struct CliOptions {
   std::string volume;    // `snapshot create VOLUME`, `snapshot list --volume`
   std::vector<std::string> tags;  // `--tag KEY=VALUE`
   bool full_copy = false;
-  std::string target;      // `snapshot copy SOURCE TARGET`
-  bool copy_tags = false;  // `snapshot copy --copy-tags`
-  bool wait = false;       // `snapshot copy --wait`
+  bool allow_shrink = false;  // `volume resize --allow-shrink`
+  std::string target;         // `snapshot copy SOURCE TARGET`
+  bool copy_tags = false;     // `snapshot copy --copy-tags`
+  bool wait = false;          // `snapshot copy --wait`
   // Encryption and keys.
   std::string key_file;         // --key-file: the key store's root secret (default STORE.key)
   std::string passphrase_file;  // --passphrase-file: a passphrase instead of a key file
@@ -341,6 +342,7 @@ json BuildArgs(const CliOptions& o, json* args) {
     (*args)["name"] = o.name;
   }
   if ((c == "volume.clone" || c == "volume.restore") && o.full_copy) (*args)["full_copy"] = true;
+  if (c == "volume.resize" && o.allow_shrink) (*args)["allow_shrink"] = true;
   if (c == "snapshot.create" || c == "snapshot.show" || c == "snapshot.delete") {
     (*args)["name"] = o.snapshot;
   }
@@ -454,6 +456,8 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
   CLI::App* resize = Leaf(volume, "resize", "Grow or shrink a volume", o, "volume.resize");
   resize->add_option("NAME", o.name, "Volume name or ARN")->required();
   resize->add_option("--size", o.size, "New size, e.g. 20G")->required()->type_name("SIZE");
+  resize->add_flag("--allow-shrink", o.allow_shrink,
+                   "Allow a smaller size (discards the data past it; refused while in use)");
   Leaf(volume, "delete", "Delete a volume and free its pages", o, "volume.delete")
       ->add_option("NAME", o.name, "Volume name or ARN")
       ->required();

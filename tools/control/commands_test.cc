@@ -65,6 +65,34 @@ TEST_F(ControlDispatcher, ListShowResizeDelete) {
   EXPECT_EQ(VolumeCount(), 1u);
 }
 
+TEST_F(ControlDispatcher, ShrinkingNeedsAllowShrinkAndAVolumeNotInUse) {
+  Ok("volume.create", {{"name", "db"}, {"size", "4M"}});
+  {
+    auto h = store_->OpenVolume("db");
+    ASSERT_TRUE(h.ok());
+    ASSERT_TRUE((*h)->Write(3 << 20, std::string(4096, 'x')).ok());
+    // Growing is always fine; shrinking under an open handle is refused, even when allowed.
+    EXPECT_EQ(Ok("volume.resize", {{"name", "db"}, {"size", "8M"}})["SizeBytes"], 8 << 20);
+    json in_use = Exec("volume.resize", {{"name", "db"}, {"size", "1M"}, {"allow_shrink", true}});
+    EXPECT_EQ(in_use["error"]["Code"], "InvalidVolumeState") << in_use.dump();
+    EXPECT_NE(in_use["error"]["Message"].get<std::string>().find("in use"), std::string::npos);
+  }
+  json refused = Exec("volume.resize", {{"name", "db"}, {"size", "1M"}});
+  EXPECT_EQ(refused["error"]["Code"], "InvalidParameterCombination") << refused.dump();
+  EXPECT_NE(refused["error"]["Message"].get<std::string>().find("--allow-shrink"),
+            std::string::npos);
+  EXPECT_EQ(Ok("volume.show", {{"name", "db"}})["SizeBytes"], 8 << 20);  // nothing changed
+  auto h = store_->OpenVolume("db");
+  ASSERT_TRUE(h.ok());
+  std::string back(4096, '\0');
+  ASSERT_TRUE((*h)->Read(3 << 20, back.size(), back.data()).ok());
+  EXPECT_EQ(back, std::string(4096, 'x'));
+  h->reset();
+  EXPECT_EQ(
+      Ok("volume.resize", {{"name", "db"}, {"size", "1M"}, {"allow_shrink", true}})["SizeBytes"],
+      1 << 20);
+}
+
 TEST_F(ControlDispatcher, NotFoundAndAlreadyExistsNameTheVolume) {
   Ok("volume.create", {{"name", "db1"}, {"size", 4096}});
   json dup = Exec("volume.create", {{"name", "db1"}, {"size", 4096}});

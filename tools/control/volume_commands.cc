@@ -141,7 +141,11 @@ Result<json> Show(CommandContext& ctx) {
 Result<json> Resize(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo found, NamedVolume(ctx));
   CLONEFS_ASSIGN_OR_RETURN(uint64_t size, VolumeSize(ctx));
-  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->ResizeVolume(found.name, size));
+  // As `rbd resize`: shrinking only when asked, and never under a filesystem in use.
+  store::ResizeOptions options;
+  CLONEFS_ASSIGN_OR_RETURN(options.allow_shrink, ctx.args.OptionalBool("allow_shrink"));
+  options.refuse_shrink_in_use = true;
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->ResizeVolume(found.name, size, options));
   return VolumeJson(ctx, v);
 }
 
@@ -322,7 +326,11 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
                    {"include_shared"},
                    List});
   table.push_back({"volume.show", "volume", "Describe one volume", {"name"}, Show});
-  table.push_back({"volume.resize", "volume", "Grow or shrink a volume", {"name", "size"}, Resize});
+  table.push_back({"volume.resize",
+                   "volume",
+                   "Grow a volume, or shrink it with allow_shrink while it is not in use",
+                   {"name", "size", "allow_shrink"},
+                   Resize});
   table.push_back(
       {"volume.delete", "volume", "Delete a volume and free its pages", {"name"}, Delete});
   table.push_back(
