@@ -82,6 +82,12 @@ class StoreWrapper : public Store {
   Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) override {
     return target_->RekeyVolume(name, kms_key);
   }
+  Result<VolumeInfo> UpdateVolumeTags(const std::string& name, const TagEdit& edit) override {
+    return target_->UpdateVolumeTags(name, edit);
+  }
+  Result<SnapshotInfo> UpdateSnapshotTags(const std::string& name, const TagEdit& edit) override {
+    return target_->UpdateSnapshotTags(name, edit);
+  }
   KeyService& keys() override { return target_->keys(); }
   Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override {
     return target_->CloneInto(source, dest);

@@ -5,6 +5,7 @@
 // staged anywhere. In clonectl's direct mode the same handlers run in-process.
 #include <spdlog/spdlog.h>
 
+#include "base/tags.h"
 #include "crypto/recipient.h"
 #include "store/keys/key_service.h"
 #include "tools/control/commands.h"
@@ -112,7 +113,7 @@ Result<json> Import(CommandContext& ctx) {
   o.refuse_encrypted = !RequireOwnerForKeys(ctx, "").ok();
   CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));
   CLONEFS_ASSIGN_OR_RETURN(o.tags, ctx.args.OptionalTags("tags"));
-  CLONEFS_RETURN_IF_ERROR(CheckSnapshotTags(o.tags));
+  CLONEFS_RETURN_IF_ERROR(tags::CheckTags(o.tags));
   store::KeyService& keys = ctx.store->keys();
   // A stream sealed for a recipient opens only with a recipient key of this store's key store.
   o.open_envelope = [&keys, owner = !o.refuse_encrypted](
