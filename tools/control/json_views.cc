@@ -52,6 +52,12 @@ std::string IsoTime(uint64_t micros) {
   return out;
 }
 
+nlohmann::json TagListToJson(const store::Tags& tags) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [key, value] : tags) out.push_back({{"Key", key}, {"Value", value}});
+  return out;
+}
+
 nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeInfo& volume,
                             const std::string& source_volume) {
   nlohmann::json j = {
@@ -67,6 +73,7 @@ nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeIn
       {"Epoch", volume.epoch},
       {"CloneGroupId", volume.lineage_id},
       {"StorageEncrypted", volume.encrypted},
+      {"TagList", TagListToJson(volume.tags)},
   };
   if (volume.encrypted) j["KmsKeyId"] = KeyArn(store, volume.kms_key_id);
   if (volume.parent_id != 0 && !source_volume.empty()) {
@@ -79,8 +86,6 @@ nlohmann::json VolumeToJson(const store::StoreInfo& store, const store::VolumeIn
 }
 
 nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::SnapshotInfo& snapshot) {
-  nlohmann::json tags = nlohmann::json::array();
-  for (const auto& [key, value] : snapshot.tags) tags.push_back({{"Key", key}, {"Value", value}});
   nlohmann::json j = {
       {"SnapshotIdentifier", Typed(store, snapshot.name)},
       {"SnapshotArn", SnapshotArn(store, snapshot.name)},
@@ -94,7 +99,7 @@ nlohmann::json SnapshotToJson(const store::StoreInfo& store, const store::Snapsh
       {"Compression", std::string(store::CompressionName(snapshot.compression))},
       {"StorageEncrypted", snapshot.encrypted},
       {"PercentProgress", 100},
-      {"TagList", std::move(tags)},
+      {"TagList", TagListToJson(snapshot.tags)},
   };
   if (snapshot.encrypted) j["KmsKeyId"] = KeyArn(store, snapshot.kms_key_id);
   if (!snapshot.source_snapshot_arn.empty()) j["SourceSnapshotArn"] = snapshot.source_snapshot_arn;
