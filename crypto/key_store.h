@@ -67,6 +67,7 @@
 
 #include "base/env.h"
 #include "base/result.h"
+#include "base/tags.h"
 #include "crypto/dek.h"
 #include "crypto/kdf.h"
 #include "crypto/recipient.h"
@@ -231,6 +232,18 @@ class KeyStore {
   // Destroys keys whose deletion date has passed (every DEK under them becomes unreadable).
   // Returns how many were deleted. Meant for a periodic background task.
   Result<size_t> DeleteExpiredKeys();
+
+  // --- tags (key_store_tags.cc) -----------------------------------------------------------
+
+  // Tags are the owner's alone (a key shared with `account` answers AccessDeniedException, one
+  // not shared NotFoundException) and follow base/tags.h. TagKey adds `tags` (a key already
+  // there takes the new value): InvalidParameterValue for a malformed tag,
+  // TagQuotaPerResourceExceeded past 50. UntagKey removes the tags with these keys (absent
+  // ones are no error). Nothing changes on error.
+  Status TagKey(const std::string& account, std::string_view ref, const tags::TagList& tags);
+  Status UntagKey(const std::string& account, std::string_view ref,
+                  const std::vector<std::string>& keys);
+  Result<tags::TagList> ListKeyTags(const std::string& account, std::string_view ref);
 
   // --- envelope operations ---------------------------------------------------------------
 

@@ -178,6 +178,12 @@ json KeyToJson(const KeyRecord& k) {
     out["key_spec"] = KeySpecName(k);
     out["public_key"] = k.public_pem;
   }
+  // Likewise "tags" only on a key that has some; a build that predates tags ignores it.
+  if (!k.tags.empty()) {
+    json tags = json::array();
+    for (const auto& [key, value] : k.tags) tags.push_back({{"Key", key}, {"Value", value}});
+    out["tags"] = std::move(tags);
+  }
   return out;
 }
 
@@ -241,6 +247,21 @@ bool GrantsFromJson(const json& doc, KeyRecord* k) {
   return true;
 }
 
+// The optional "tags" member: [{"Key": string, "Value": string}, ...].
+bool TagsFromJson(const json& doc, KeyRecord* k) {
+  auto it = doc.find("tags");
+  if (it == doc.end()) return true;
+  if (!it->is_array()) return false;
+  for (const json& item : *it) {
+    Reader r(item);
+    std::string key = r.Str("Key");
+    std::string value = r.Str("Value");
+    if (!r.ok()) return false;
+    k->tags.emplace_back(std::move(key), std::move(value));
+  }
+  return true;
+}
+
 Result<KeyRecord> KeyFromJson(const json& doc) {
   Reader r(doc);
   KeyRecord k;
@@ -273,6 +294,7 @@ Result<KeyRecord> KeyFromJson(const json& doc) {
   }
   if (!VersionsFromJson(*versions, &k)) return Malformed(where + ": versions");
   if (!GrantsFromJson(*grants, &k)) return Malformed(where + ": grants");
+  if (!TagsFromJson(doc, &k)) return Malformed(where + ": tags");
   auto parsed_policy = PolicyFromJson(*policy);
   if (!parsed_policy.ok()) return Malformed(where + ": policy");
   k.policy = std::move(parsed_policy).value();

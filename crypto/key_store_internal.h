@@ -72,6 +72,7 @@ struct KeyRecord {
   std::vector<SealedKeyVersion> versions;      // ascending versions, 1..n (1 for a recipient)
   std::map<std::string, OperationSet> policy;  // account -> what it may do (never empty sets)
   std::vector<GrantRecord> grants;
+  tags::TagList tags;  // the owner's tags (base/tags.h)
 };
 
 // How the root secret becomes key material (the "root" member of keystore.json).

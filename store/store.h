@@ -39,6 +39,7 @@ struct VolumeOptions {
   // key). A non-empty kms_key implies encrypted.
   bool encrypted = false;
   std::string kms_key = {};
+  Tags tags = {};  // the new volume's tags
 };
 
 // How a clone or restore is encrypted. An encrypted source's clone is always encrypted: under
@@ -46,6 +47,7 @@ struct VolumeOptions {
 // re-wrapped, no page is rewritten). A clone of an unencrypted source cannot name a key.
 struct CloneOptions {
   std::string kms_key = {};
+  Tags tags = {};  // the new volume's tags (a clone inherits none of its source's)
 };
 
 // How ResizeVolume may shrink. The defaults are a truncate's (the mount's ftruncate and
@@ -58,6 +60,10 @@ struct ResizeOptions {
   // reader) is refused (InvalidVolumeState), as DeleteVolume refuses it.
   bool refuse_shrink_in_use = false;
 };
+
+// A change of a volume's or snapshot's tags (Store::UpdateVolumeTags): the new tags, from the
+// current ones. An error leaves them as they are.
+using TagEdit = std::function<Result<Tags>(const Tags& current)>;
 
 // What the catalog knows about one volume. A value type: a copy, not a live view.
 // Space a volume uses. Pages it reads are either its own (written by it) or shared (inherited
@@ -278,6 +284,13 @@ class Store {
   // Re-wraps every data key of an encrypted volume under the KMS key `kms_key`: O(number of
   // data keys), no page is touched. Its snapshots follow it; its clones keep their own keys.
   virtual Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) = 0;
+  // Tags (the rules are the caller's: base/tags.h). Replaces the tags of volume (snapshot)
+  // `name` with edit(its tags) in one synced catalog write, atomic with respect to every other
+  // change of it; any error (edit's, VolumeNotFound / SnapshotNotFound, an I/O error) changes
+  // nothing. Answers with the volume (snapshot) as it is afterwards.
+  virtual Result<VolumeInfo> UpdateVolumeTags(const std::string& name, const TagEdit& edit) = 0;
+  virtual Result<SnapshotInfo> UpdateSnapshotTags(const std::string& name, const TagEdit& edit) = 0;
+
   // The store's key store (KMS keys), as the store owner's account. Never null.
   virtual KeyService& keys() = 0;
   // The key store as `account` sees it (its own keys and those shared with it); a disabled key

@@ -85,6 +85,12 @@ class StoreWrapper : public Store {
   Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) override {
     return target_->RekeyVolume(name, kms_key);
   }
+  Result<VolumeInfo> UpdateVolumeTags(const std::string& name, const TagEdit& edit) override {
+    return target_->UpdateVolumeTags(name, edit);
+  }
+  Result<SnapshotInfo> UpdateSnapshotTags(const std::string& name, const TagEdit& edit) override {
+    return target_->UpdateSnapshotTags(name, edit);
+  }
   KeyService& keys() override { return target_->keys(); }
   std::unique_ptr<KeyService> KeysOf(const std::string& account) override {
     return target_->KeysOf(account);

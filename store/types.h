@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/tags.h"
 
 namespace clonefs::store {
 
@@ -39,6 +40,9 @@ constexpr uint32_t kMinPageSize = 4096;
 constexpr uint32_t kMaxPageSize = 65536;
 constexpr uint64_t kMaxVolumeBytes = 1ull << 50;  // 1 PiB: far beyond any test, well inside u64
 
+// Tags in the order first given (base/tags.h has the rules; the store keeps what it is given).
+using Tags = tags::TagList;
+
 struct VolumeInfo {
   uint64_t id = 0;  // never reused within a store; stable inode material for fs/
   std::string name;
@@ -54,9 +58,8 @@ struct VolumeInfo {
   VolumeStatus status = VolumeStatus::kAvailable;
   bool encrypted = false;
   std::string kms_key_id;  // the KMS key ("key-" + 16 hex) wrapping its data keys, if encrypted
+  Tags tags;
 };
-
-using Tags = std::vector<std::pair<std::string, std::string>>;
 
 // A read-only, point-in-time image of a volume.
 struct SnapshotInfo {

@@ -277,6 +277,14 @@ same_output() {
   done
 }
 
+# like_missing RUN NAME: RUN (an earlier $LAST, naming NAME) answered exactly as the run just
+# made, which named "no-such" in its place: the same stdout, exit code and, but for the name
+# echoed as typed, stderr.
+like_missing() {
+  sed "s/no-such/$2/" "$LAST.e" | cmp -s - "$1.e" || fail "$2: $(cat "$1.e") | $(cat "$LAST.e")"
+  cmp -s "$LAST.rc" "$1.rc" && cmp -s "$LAST.o" "$1.o" || fail "$2: exit code or stdout differ"
+}
+
 # A free TCP port on the loopback interface.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

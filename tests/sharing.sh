@@ -21,13 +21,6 @@ ctl account create "$C" --user "$UC" >/dev/null
 REGION="$(jc "$STORE" store info | jq -er .Region)"
 arn() { echo "arn:clonefs:$REGION:$1:$2:$3"; }
 head4() { run_as "$1" head -c 4 "$2"; }
-# like_missing RUN NAME: RUN (an earlier $LAST, naming NAME) answered exactly as the run just
-# made, which named "no-such" in its place: the same stdout, exit code and, but for the name
-# echoed as typed, stderr.
-like_missing() {
-  sed "s/no-such/$2/" "$LAST.e" | cmp -s - "$1.e" || fail "$2: $(cat "$1.e") | $(cat "$LAST.e")"
-  cmp -s "$LAST.rc" "$1.rc" && cmp -s "$LAST.o" "$1.o" || fail "$2: exit code or stdout differ"
-}
 
 step "account A makes a volume with data and a snapshot of it"
 ctl_as "$UA" volume create db --size 8M

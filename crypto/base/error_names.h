@@ -30,6 +30,8 @@ inline constexpr std::string_view kStoreNotFound = "StoreNotFound";
 inline constexpr std::string_view kStoreAlreadyExists = "StoreAlreadyExists";
 inline constexpr std::string_view kStoreBusy = "StoreBusy";
 inline constexpr std::string_view kInsufficientStorage = "InsufficientStorage";
+// Tags (base/tags.h): more than 50 on one resource.
+inline constexpr std::string_view kTagQuotaPerResourceExceeded = "TagQuotaPerResourceExceeded";
 
 // --- keys (the key store and encrypted volumes; KMS-style names) ---
 inline constexpr std::string_view kKmsKeyNotAccessible = "KMSKeyNotAccessible";

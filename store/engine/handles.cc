@@ -72,6 +72,7 @@ class SnapshotHandle final : public VolumeHandle {
     info_ = snap_->vol->info;
     info_.name = snap_->info.name;
     info_.size_bytes = snap_->info.size_bytes;
+    info_.tags.clear();  // the volume's, not the snapshot's
   }
   Status Read(uint64_t offset, size_t n, char* buf) override {
     if (snap_->deleted) return errors::SnapshotNotFound(snap_->info.name);

@@ -74,9 +74,11 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
 namespace {
 
 // A snapshot reads with its volume's key ring, so it shows the volume's encryption as it is
-// now (a rekey of the volume re-keys its snapshots). REQUIRES: catalog_mu_.
+// now (a rekey of the volume re-keys its snapshots); and its tags as they are now.
+// REQUIRES: catalog_mu_.
 SnapshotInfo WithEncryption(const SnapshotState& snap) {
   SnapshotInfo s = snap.info;
+  s.tags = snap.tags;
   s.encrypted = snap.vol->info.encrypted;
   s.kms_key_id = snap.vol->info.kms_key_id;
   return s;
@@ -229,6 +231,7 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
   }
   Catalog::Reservation ids = catalog_.Reserve();
   CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(src, src->epoch, name, "", &ids));
+  v.tags = options.tags;
   // An encrypted source's data keys, re-wrapped for the clone: O(number of data keys).
   CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*src, v.id, kek, AccountOf(name)));
   v.encrypted = keys.encrypted;
@@ -268,6 +271,7 @@ Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot, const
   Catalog::Reservation ids = catalog_.Reserve();
   CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(snap->vol, s.epoch, name, s.name, &ids));
   v.size_bytes = s.size_bytes;
+  v.tags = options.tags;
   CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys,
                            InheritKeyRing(*snap->vol, v.id, kek, AccountOf(name)));
   v.encrypted = keys.encrypted;

@@ -51,7 +51,11 @@ struct VolumeState {
 
 struct SnapshotState {
   SnapshotState(SnapshotInfo i, std::shared_ptr<VolumeState> v)
-      : info(std::move(i)), vol(std::move(v)) {}
+      : info(WithoutTags(std::move(i), &tags)), vol(std::move(v)) {}
+  // Its tags, the one thing of a snapshot that changes (UpdateSnapshotTags).
+  // GUARDED_BY(StoreImpl::catalog_mu_). Declared before `info`, which hands them over.
+  Tags tags;
+  // Fixed at creation. info.tags is always empty: `tags` has them.
   const SnapshotInfo info;
   const std::shared_ptr<VolumeState> vol;  // the source volume (maybe hidden by now)
   std::atomic<bool> deleted{false};
@@ -60,6 +64,13 @@ struct SnapshotState {
   // the catalog's names but still read: Catalog::pinned()). GUARDED_BY(StoreImpl::catalog_mu_).
   int pins = 0;
   bool unlisted = false;
+
+ private:
+  static SnapshotInfo WithoutTags(SnapshotInfo i, Tags* tags) {
+    *tags = std::move(i.tags);
+    i.tags.clear();
+    return i;
+  }
 };
 
 // A record waiting to be appended: its header (seq assigned) and payload. The payload is

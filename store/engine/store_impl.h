@@ -10,6 +10,7 @@
 //   gc.cc            garbage collection: dead segments and compaction
 //   snapshots.cc     snapshots, clones, restores; clone_into.cc: a volume made a clone in place
 //   encryption.cc    encrypted volumes: key rings, key access, rekey (keys/volume_key_ring.h)
+//   tags.cc          volume and snapshot tags
 //
 // Lock order (outer to inner): VolumeState::io_mu -> page stripe locks -> ckpt_mu_ ->
 // PageMap / SegmentLog / MetaDb internals -> misc_mu_. gc_mu_ and checkpoint_mu_ serialize whole
@@ -105,6 +106,8 @@ class StoreImpl final : public Store {
   Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,
                                      const CloneOptions& options) override;
   Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) override;
+  Result<VolumeInfo> UpdateVolumeTags(const std::string& name, const TagEdit& edit) override;
+  Result<SnapshotInfo> UpdateSnapshotTags(const std::string& name, const TagEdit& edit) override;
   KeyService& keys() override { return *key_service_; }
   std::unique_ptr<KeyService> KeysOf(const std::string& account) override;
   Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override;

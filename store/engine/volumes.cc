@@ -50,6 +50,7 @@ Result<std::shared_ptr<VolumeState>> StoreImpl::PersistRootVolume(const std::str
   v.status = status;
   v.encrypted = !kek.empty();
   v.kms_key_id = kek;
+  v.tags = opts.tags;
   MetaBatch b;
   b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   ids.PutCounters(&b);

@@ -71,6 +71,17 @@ class KeyService {
     return keys_->RotateKey(account_, ref);
   }
 
+  // Tags of a key (crypto::KeyStore::TagKey and the rest: the owner's only).
+  Status TagKey(std::string_view ref, const tags::TagList& tags) {
+    return keys_->TagKey(account_, ref, tags);
+  }
+  Status UntagKey(std::string_view ref, const std::vector<std::string>& keys) {
+    return keys_->UntagKey(account_, ref, keys);
+  }
+  Result<tags::TagList> ListKeyTags(std::string_view ref) {
+    return keys_->ListKeyTags(account_, ref);
+  }
+
   // State changes; each answers with the key as it is afterwards.
   Result<crypto::KeyMetadata> DisableKey(std::string_view ref);
   Result<crypto::KeyMetadata> EnableKey(std::string_view ref);

@@ -10,6 +10,26 @@ namespace clonefs::store {
 
 using json = nlohmann::json;
 
+namespace {
+
+// Tags as [{"Key": K, "Value": V}, ...]; a record without "tags" (written before volumes had
+// tags) has none.
+json TagsToJson(const Tags& tags) {
+  json out = json::array();
+  for (const auto& [k, v] : tags) out.push_back({{"Key", k}, {"Value", v}});
+  return out;
+}
+
+Tags TagsFromJson(const json& record) {
+  Tags out;
+  for (const auto& t : record.value("tags", json::array())) {
+    out.emplace_back(t.at("Key").get<std::string>(), t.at("Value").get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string EncodeVolume(const VolumeInfo& v) {
   json j = {{"id", v.id},
             {"name", v.name},
@@ -25,6 +45,7 @@ std::string EncodeVolume(const VolumeInfo& v) {
             {"status", std::string(VolumeStatusName(v.status))},
             {"encrypted", v.encrypted}};
   if (v.encrypted) j["kms_key_id"] = v.kms_key_id;
+  if (!v.tags.empty()) j["tags"] = TagsToJson(v.tags);
   return j.dump();
 }
 
@@ -51,6 +72,7 @@ Result<VolumeInfo> DecodeVolume(std::string_view data) {
     if (v.encrypted && v.kms_key_id.empty()) {
       return Status::Corruption("bad volume record: encrypted without a KMS key");
     }
+    v.tags = TagsFromJson(j);
     return v;
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("bad volume record: ") + e.what());
@@ -58,8 +80,6 @@ Result<VolumeInfo> DecodeVolume(std::string_view data) {
 }
 
 std::string EncodeSnapshot(const SnapshotInfo& s) {
-  json tags = json::array();
-  for (const auto& [k, v] : s.tags) tags.push_back({{"Key", k}, {"Value", v}});
   json j = {{"id", s.id},
             {"name", s.name},
             {"volume_id", s.volume_id},
@@ -72,7 +92,7 @@ std::string EncodeSnapshot(const SnapshotInfo& s) {
             {"create_time_us", s.create_time_us},
             {"type", std::string(SnapshotTypeName(s.type))},
             {"status", std::string(SnapshotStatusName(s.status))},
-            {"tags", tags}};
+            {"tags", TagsToJson(s.tags)}};
   if (!s.source_snapshot_arn.empty()) j["source_snapshot_arn"] = s.source_snapshot_arn;
   if (!s.source_identity.empty()) j["source_identity"] = s.source_identity;
   return j.dump();
@@ -96,9 +116,7 @@ Result<SnapshotInfo> DecodeSnapshot(std::string_view data) {
     s.create_time_us = j.at("create_time_us").get<uint64_t>();
     CLONEFS_ASSIGN_OR_RETURN(s.type, ParseSnapshotType(j.value("type", "manual")));
     CLONEFS_ASSIGN_OR_RETURN(s.status, ParseSnapshotStatus(j.value("status", "available")));
-    for (const auto& t : j.value("tags", json::array())) {
-      s.tags.emplace_back(t.at("Key").get<std::string>(), t.at("Value").get<std::string>());
-    }
+    s.tags = TagsFromJson(j);
     s.source_snapshot_arn = j.value("source_snapshot_arn", "");
     s.source_identity = j.value("source_identity", "");
     return s;

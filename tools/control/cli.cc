@@ -55,11 +55,13 @@ struct CliOptions {
   std::string source;    // `volume clone SOURCE_VOLUME`
   std::string snapshot;  // `snapshot create VOLUME SNAPSHOT`, `volume restore SNAPSHOT`, ...
   std::string volume;    // `snapshot create VOLUME`, `snapshot list --volume`
-  std::vector<std::string> tags;  // `--tag KEY=VALUE`
+  std::vector<std::string> tags;      // `--tag KEY=VALUE`; `tag add ARN KEY=VALUE...`
+  std::string tag_resource;           // `tag add|list|remove ARN`
+  std::vector<std::string> tag_keys;  // `tag remove ARN KEY...`
   bool full_copy = false;
   bool allow_shrink = false;  // `volume resize --allow-shrink`
   std::string target;         // `snapshot copy SOURCE TARGET`
-  bool copy_tags = false;     // `snapshot copy --copy-tags`
+  bool copy_tags = false;     // `snapshot copy`, `volume clone|restore` --copy-tags
   bool wait = false;          // `snapshot copy --wait`
   // Encryption and keys.
   std::string key_file;         // --key-file: the key store's root secret (default STORE.key)
@@ -274,10 +276,10 @@ json Execute(const CliOptions& o, json request) {
 Result<json> ParseTag(const std::string& text) {
   const size_t eq = text.find('=');
   if (eq == std::string::npos) {
-    return Status::InvalidArgument("invalid --tag '" + text + "': use KEY=VALUE");
+    return Status::InvalidArgument("invalid tag '" + text + "': use KEY=VALUE");
   }
   if (eq == 0) {
-    return Status::InvalidArgument("invalid --tag '" + text + "': the key must not be empty");
+    return Status::InvalidArgument("invalid tag '" + text + "': the key must not be empty");
   }
   return json{{"Key", text.substr(0, eq)}, {"Value", text.substr(eq + 1)}};
 }
@@ -343,6 +345,9 @@ json BuildArgs(const CliOptions& o, json* args) {
   }
   if ((c == "volume.clone" || c == "volume.restore") && o.full_copy) (*args)["full_copy"] = true;
   if (c == "volume.resize" && o.allow_shrink) (*args)["allow_shrink"] = true;
+  if ((c == "volume.clone" || c == "volume.restore") && o.copy_tags) (*args)["copy_tags"] = true;
+  if (c.rfind("tag.", 0) == 0) (*args)["resource"] = o.tag_resource;
+  if (c == "tag.remove") (*args)["keys"] = o.tag_keys;
   if (c == "snapshot.create" || c == "snapshot.show" || c == "snapshot.delete") {
     (*args)["name"] = o.snapshot;
   }
@@ -359,7 +364,10 @@ json BuildArgs(const CliOptions& o, json* args) {
     if (!o.kms_key.empty()) (*args)["kms_key"] = o.kms_key;
     if (o.copy_tags) (*args)["copy_tags"] = true;
   }
-  if ((c == "snapshot.create" || c == "snapshot.copy") && !o.tags.empty()) {
+  const bool tagged = c == "snapshot.create" || c == "snapshot.copy" || c == "volume.create" ||
+                      c == "volume.clone" || c == "volume.restore" || c == "key.create" ||
+                      c == "tag.add";
+  if (tagged && !o.tags.empty()) {
     json tags = json::array();
     for (const std::string& t : o.tags) {
       Result<json> tag = ParseTag(t);
@@ -436,6 +444,29 @@ CLI::App* Leaf(CLI::App* parent, const std::string& name, const std::string& hel
   return sub;
 }
 
+// --tag KEY=VALUE (repeatable).
+void AddTagOption(CLI::App* sub, CliOptions& o, const std::string& help) {
+  sub->add_option("--tag", o.tags, help + ", KEY=VALUE (repeatable)")
+      ->type_name("KEY=VALUE")
+      ->allow_extra_args(false);
+}
+
+// `tag add|list|remove ARN ...`: the tags of a volume, snapshot or key.
+void DefineTagCommands(CLI::App& app, CliOptions& o) {
+  CLI::App* tag = app.add_subcommand("tag", "Tag volumes, snapshots and keys (by ARN)");
+  tag->require_subcommand(1);
+  const std::string arn_help = "arn:clonefs:REGION:ACCOUNT:volume:NAME (snapshot:NAME, key:KEY_ID)";
+  CLI::App* add = Leaf(tag, "add", "Add tags (an existing key takes the new value)", o, "tag.add");
+  add->add_option("ARN", o.tag_resource, arn_help)->required();
+  add->add_option("TAG", o.tags, "KEY=VALUE")->required()->type_name("KEY=VALUE");
+  Leaf(tag, "list", "List the tags of a resource", o, "tag.list")
+      ->add_option("ARN", o.tag_resource, arn_help)
+      ->required();
+  CLI::App* remove = Leaf(tag, "remove", "Remove tags by key", o, "tag.remove");
+  remove->add_option("ARN", o.tag_resource, arn_help)->required();
+  remove->add_option("KEY", o.tag_keys, "A tag key")->required();
+}
+
 void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
   CLI::App* volume = app.add_subcommand("volume", "Create, inspect, resize and delete volumes");
   volume->require_subcommand(1);
@@ -488,6 +519,12 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
       ->add_option("--kms-key", o.kms_key,
                    kms_help + "; default: the snapshot's (an encrypted snapshot only)")
       ->type_name("KEY");
+  for (CLI::App* made : {create, clone, restore}) AddTagOption(made, o, "A tag of the new volume");
+  for (CLI::App* from : {clone, restore}) {
+    from->add_flag("--copy-tags", o.copy_tags,
+                   "Give the new volume the source's tags (your own source only); --tag "
+                   "overrides copied ones");
+  }
   CLI::App* rekey = Leaf(volume, "rekey", "Re-wrap an encrypted volume's data keys under a key", o,
                          "volume.rekey");
   rekey->add_option("NAME", o.name, "Volume name or ARN")->required();
@@ -507,6 +544,7 @@ void DefineKeyCommands(CLI::App& app, CliOptions& o) {
                    "a key pair that snapshot exports can be sealed for")
       ->check(CLI::IsMember({"SYMMETRIC_DEFAULT", "RSA_3072", "X25519", "ECC_X25519"}))
       ->type_name("SPEC");
+  AddTagOption(create, o, "A tag of the key");
   Leaf(key, "list", "List the KMS keys", o, "key.list");
   auto with_key = [&](CLI::App* sub) {
     sub->add_option("KEY", o.key, "Key id, ARN, alias/NAME or NAME")->required();
@@ -548,9 +586,7 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
       Leaf(snapshot, "create", "Take a point-in-time snapshot of a volume", o, "snapshot.create");
   create->add_option("VOLUME", o.volume, "The volume to snapshot (name or ARN)")->required();
   create->add_option("SNAPSHOT", o.snapshot, "The snapshot's name")->required();
-  create->add_option("--tag", o.tags, "A tag, KEY=VALUE (repeatable)")
-      ->type_name("KEY=VALUE")
-      ->allow_extra_args(false);
+  AddTagOption(create, o, "A tag");
   CLI::App* list = Leaf(snapshot, "list", "List snapshots", o, "snapshot.list");
   o.volume_opt = list->add_option("--volume", o.volume, "Only the snapshots of this volume")
                      ->type_name("VOLUME");
@@ -574,9 +610,7 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
                    "from another region)")
       ->type_name("KEY");
   copy->add_flag("--copy-tags", o.copy_tags, "Give the copy the source's tags");
-  copy->add_option("--tag", o.tags, "A tag for the copy, KEY=VALUE (repeatable)")
-      ->type_name("KEY=VALUE")
-      ->allow_extra_args(false);
+  AddTagOption(copy, o, "A tag for the copy");
   copy->add_flag("--wait", o.wait, "Wait until the copy is available, showing its progress");
   Leaf(snapshot, "delete", "Delete a snapshot (the target of a copy: cancel the copy)", o,
        "snapshot.delete")
@@ -631,6 +665,7 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
   DefineSnapshotCommands(app, o);
   DefineKeyCommands(app, o);
   DefineAccountCommands(app, o);
+  DefineTagCommands(app, o);
   DefineSharingCommands(
       app, o.sharing,
       [&o](CLI::App* parent, const std::string& name, const std::string& help,

@@ -30,6 +30,15 @@ void PrintFields(std::ostream& out, const Fields& fields) {
   }
 }
 
+std::string TagsText(const json& s) {
+  std::string text;
+  for (const json& tag : s.at("TagList")) {
+    if (!text.empty()) text += ", ";
+    text += Str(tag, "Key") + "=" + Str(tag, "Value");
+  }
+  return text.empty() ? "-" : text;
+}
+
 void PrintVolume(std::ostream& out, const json& v) {
   Fields fields = {{"Volume", Str(v, "VolumeIdentifier")},
                    {"ARN", Str(v, "VolumeArn")},
@@ -51,16 +60,8 @@ void PrintVolume(std::ostream& out, const json& v) {
   if (v.contains("SourceSnapshotIdentifier")) {
     fields.emplace_back("Source snapshot", Str(v, "SourceSnapshotIdentifier"));
   }
+  if (v.contains("TagList")) fields.emplace_back("Tags", TagsText(v));
   PrintFields(out, fields);
-}
-
-std::string TagsText(const json& s) {
-  std::string text;
-  for (const json& tag : s.at("TagList")) {
-    if (!text.empty()) text += ", ";
-    text += Str(tag, "Key") + "=" + Str(tag, "Value");
-  }
-  return text.empty() ? "-" : text;
 }
 
 void PrintSnapshot(std::ostream& out, const json& s) {
@@ -158,6 +159,18 @@ void PrintVolumeList(std::ostream& out, const json& result) {
                     shared ? "shared by " + Str(v, "OwnerAccountId") : Str(v, "Status"),
                     shared ? "-" : Str(v, "VolumeCreateTime")});
   }
+  PrintTable(out, rows);
+}
+
+// `tag list` (and what `tag add` and `tag remove` leave): KEY  VALUE, in the order given.
+void PrintTagList(std::ostream& out, const json& result) {
+  const json& tags = result.at("TagList");
+  if (tags.empty()) {
+    out << "No tags.\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows = {{"KEY", "VALUE"}};
+  for (const json& t : tags) rows.push_back({Str(t, "Key"), Str(t, "Value")});
   PrintTable(out, rows);
 }
 
@@ -381,6 +394,8 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
       PrintPrincipals(out, result);
     } else if (command == "invitation.list") {
       PrintInvitations(out, result.at("ResourceShareInvitations"));
+    } else if (command.rfind("tag.", 0) == 0) {
+      PrintTagList(out, result);
     } else if (command == "invitation.accept" || command == "invitation.reject") {
       PrintInvitations(out, json::array({result.at("ResourceShareInvitation")}));
     } else {

@@ -276,7 +276,7 @@ TEST_F(ControlClones, FullCopyReadErrorDeletesThePartialVolume) {
   auto inner = store_->OpenVolume("db1");
   ASSERT_TRUE(inner.ok());
   ShrinkingHandle source(*inner);
-  auto copied = FullCopy(store_.get(), source, "broken", "", nullptr, nullptr);
+  auto copied = FullCopy(store_.get(), source, "broken", "", {}, nullptr, nullptr);
   ASSERT_FALSE(copied.ok());
   EXPECT_EQ(copied.status().code(), Status::Code::kIOError);
   EXPECT_EQ(copied.status().message(), "disk went away");

@@ -293,7 +293,7 @@ TEST_F(ControlClonectl, SnapshotUsageAndTagErrors) {
   ASSERT_EQ(InStore("volume create db1 --size 1M").rc, 0);
   CliRun no_eq = InStore("snapshot create db1 s1 --tag novalue");
   EXPECT_EQ(no_eq.rc, 1);
-  EXPECT_EQ(no_eq.err, "clonectl: InvalidParameterValue: invalid --tag 'novalue': use KEY=VALUE\n");
+  EXPECT_EQ(no_eq.err, "clonectl: InvalidParameterValue: invalid tag 'novalue': use KEY=VALUE\n");
   CliRun no_key = InStore("snapshot create db1 s1 --tag =v");
   EXPECT_EQ(no_key.rc, 1);
   EXPECT_NE(no_key.err.find("InvalidParameterValue"), std::string::npos) << no_key.err;

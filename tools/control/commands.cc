@@ -139,6 +139,7 @@ const std::vector<CommandSpec>& AllCommands() {
     RegisterCopyCommands(t);
     RegisterAccountCommands(t);
     RegisterSharingCommands(t);
+    RegisterTagCommands(t);
     return t;
   }();
   return table;

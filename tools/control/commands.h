@@ -76,7 +76,7 @@ class Args {
   // A JSON boolean; absent is false.
   Result<bool> OptionalBool(const std::string& key);
   // A TagList: [{"Key": string, "Value": string}, ...]; absent is empty. Only the shape is
-  // checked here (snapshot_commands.cc checks the contents).
+  // checked here (base/tags.h has the rules).
   Result<store::Tags> OptionalTags(const std::string& key);
 
  private:
@@ -134,10 +134,7 @@ void RegisterStreamCommands(std::vector<CommandSpec>& table);
 void RegisterCopyCommands(std::vector<CommandSpec>& table);
 void RegisterAccountCommands(std::vector<CommandSpec>& table);
 void RegisterSharingCommands(std::vector<CommandSpec>& table);
-
-// Aurora's tag rules (at most 50, keys 1-128 and values 0-256 characters, no key twice);
-// InvalidArgument naming what is wrong.
-Status CheckSnapshotTags(const store::Tags& tags);
+void RegisterTagCommands(std::vector<CommandSpec>& table);
 
 class Dispatcher {
  public:

@@ -36,7 +36,8 @@ TEST_F(ControlDispatcher, CreateReturnsAuroraStyleFields) {
   EXPECT_EQ(v["CloneGroupId"], v["VolumeId"]);  // a root volume starts its own lineage
   EXPECT_EQ(v["StorageEncrypted"], false);
   EXPECT_EQ(v["CrossAccountClone"], false);
-  EXPECT_EQ(v.size(), 13u);  // no Source* or KmsKeyId fields: not cloned, restored or encrypted
+  EXPECT_EQ(v["TagList"], json::array());
+  EXPECT_EQ(v.size(), 14u);  // no Source* or KmsKeyId fields: not cloned, restored or encrypted
 }
 
 TEST_F(ControlDispatcher, SizeMayBeAString) {

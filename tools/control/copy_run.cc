@@ -7,6 +7,7 @@
 #include <atomic>
 #include <thread>
 
+#include "base/tags.h"
 #include "crypto/recipient.h"
 #include "store/access/arn.h"
 #include "store/access/store_names.h"
@@ -219,7 +220,7 @@ Result<CopyPlan> PlanCopy(store::Store* store, const CopyRequest& request,
   CopyPlan plan;
   plan.request = request;
   CLONEFS_RETURN_IF_ERROR(store::ValidateStoreName(request.target, "snapshot"));
-  CLONEFS_RETURN_IF_ERROR(CheckSnapshotTags(request.tags));
+  CLONEFS_RETURN_IF_ERROR(tags::CheckTags(request.tags));
   if (store->GetSnapshot(request.target).ok() || (target_taken && target_taken(request.target))) {
     return errors::SnapshotAlreadyExists(request.target);
   }
@@ -277,17 +278,9 @@ Result<CopyPlan> PlanCopy(store::Store* store, const CopyRequest& request,
     if (!usable.ok()) return KeyNotAccessible(key, usable.status());
     plan.kms_key = *usable;
   }
-  if (request.copy_tags) plan.tags = plan.source.tags;
-  for (const auto& [k, v] : request.tags) {
-    auto same = std::find_if(plan.tags.begin(), plan.tags.end(),
-                             [&k = k](const auto& t) { return t.first == k; });
-    if (same != plan.tags.end()) {
-      same->second = v;
-    } else {
-      plan.tags.emplace_back(k, v);
-    }
-  }
-  CLONEFS_RETURN_IF_ERROR(CheckSnapshotTags(plan.tags));
+  // The given tags override copied ones with the same key.
+  CLONEFS_ASSIGN_OR_RETURN(
+      plan.tags, tags::AddTags(request.copy_tags ? plan.source.tags : store::Tags{}, request.tags));
   return plan;
 }
 

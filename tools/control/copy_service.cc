@@ -40,12 +40,6 @@ std::string_view StateName(CopyService::Job::State s) {
   return "queued";
 }
 
-json TagsJson(const store::Tags& tags) {
-  json out = json::array();
-  for (const auto& [k, v] : tags) out.push_back({{"Key", k}, {"Value", v}});
-  return out;
-}
-
 store::Tags TagsFrom(const json& j) {
   store::Tags tags;
   for (const json& t : j) tags.emplace_back(t.at("Key").get<std::string>(), t.at("Value"));
@@ -112,7 +106,7 @@ Status CopyService::PersistLocked() const {
                     {"Source", r.source},
                     {"KmsKeyId", r.kms_key},
                     {"CopyTags", r.copy_tags},
-                    {"Tags", TagsJson(r.tags)},
+                    {"Tags", TagListToJson(r.tags)},
                     {"CreateTimeMicros", job->create_time_us},
                     {"State", std::string(StateName(job->state))},
                     {"Failure", job->failure}});

@@ -48,7 +48,8 @@ Status CopyChunks(store::VolumeHandle& source, store::VolumeHandle& target, uint
 
 Result<store::VolumeInfo> FullCopy(store::Store* store, store::VolumeHandle& source,
                                    const std::string& name, const std::string& kms_key,
-                                   const ProgressFn& progress, const CancelledFn& cancelled) {
+                                   const store::Tags& tags, const ProgressFn& progress,
+                                   const CancelledFn& cancelled) {
   const uint64_t size = source.size();
   store::VolumeOptions options;
   options.size_bytes = size;
@@ -62,6 +63,7 @@ Result<store::VolumeInfo> FullCopy(store::Store* store, store::VolumeHandle& sou
   }
   options.encrypted = source.info().encrypted;
   options.kms_key = kms_key.empty() ? source.info().kms_key_id : kms_key;
+  options.tags = tags;
   CLONEFS_RETURN_IF_ERROR(store->CreateVolume(name, options).status());
   Status s;
   {

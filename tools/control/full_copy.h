@@ -23,12 +23,13 @@ constexpr uint64_t kCopyChunkBytes = 1 << 20;
 // Progress is reported at the start, at the end, and in between at most this often.
 constexpr std::chrono::milliseconds kProgressInterval(100);
 
-// Creates volume `name` and copies `source` into it. `progress` (may be empty) hears
-// (bytes done, source size); `cancelled` (may be empty) is polled between chunks. On any
+// Creates volume `name` (tagged `tags`) and copies `source` into it. `progress` (may be empty)
+// hears (bytes done, source size); `cancelled` (may be empty) is polled between chunks. On any
 // failure, or when cancelled (OperationCancelled), the new volume is deleted again before the
 // error is returned, so a failed copy leaves nothing behind.
 Result<store::VolumeInfo> FullCopy(store::Store* store, store::VolumeHandle& source,
                                    const std::string& name, const std::string& kms_key,
-                                   const ProgressFn& progress, const CancelledFn& cancelled);
+                                   const store::Tags& tags, const ProgressFn& progress,
+                                   const CancelledFn& cancelled);
 
 }  // namespace clonefs::control

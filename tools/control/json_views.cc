@@ -55,6 +55,12 @@ std::string IsoTime(uint64_t micros) {
   return out;
 }
 
+nlohmann::json TagListToJson(const store::Tags& tags) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [key, value] : tags) out.push_back({{"Key", key}, {"Value", value}});
+  return out;
+}
+
 nlohmann::json VolumeToJson(store::Store& st, const store::VolumeInfo& volume,
                             const std::string& source_volume) {
   const store::StoreInfo& store = st.info();
@@ -71,6 +77,7 @@ nlohmann::json VolumeToJson(store::Store& st, const store::VolumeInfo& volume,
       {"Epoch", volume.epoch},
       {"CloneGroupId", volume.lineage_id},
       {"StorageEncrypted", volume.encrypted},
+      {"TagList", TagListToJson(volume.tags)},
   };
   if (volume.encrypted) j["KmsKeyId"] = KeyArn(st, volume.kms_key_id);
   if (volume.parent_id != 0 && !source_volume.empty()) {
@@ -84,8 +91,6 @@ nlohmann::json VolumeToJson(store::Store& st, const store::VolumeInfo& volume,
 
 nlohmann::json SnapshotToJson(store::Store& st, const store::SnapshotInfo& snapshot) {
   const store::StoreInfo& store = st.info();
-  nlohmann::json tags = nlohmann::json::array();
-  for (const auto& [key, value] : snapshot.tags) tags.push_back({{"Key", key}, {"Value", value}});
   nlohmann::json j = {
       {"SnapshotIdentifier", Typed(store, snapshot.name)},
       {"SnapshotArn", SnapshotArn(store, snapshot.name)},
@@ -99,7 +104,7 @@ nlohmann::json SnapshotToJson(store::Store& st, const store::SnapshotInfo& snaps
       {"Compression", std::string(store::CompressionName(snapshot.compression))},
       {"StorageEncrypted", snapshot.encrypted},
       {"PercentProgress", 100},
-      {"TagList", std::move(tags)},
+      {"TagList", TagListToJson(snapshot.tags)},
   };
   if (snapshot.encrypted) j["KmsKeyId"] = KeyArn(st, snapshot.kms_key_id);
   if (!snapshot.source_snapshot_arn.empty()) j["SourceSnapshotArn"] = snapshot.source_snapshot_arn;

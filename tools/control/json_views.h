@@ -31,8 +31,12 @@ std::string IsoTime(uint64_t micros);
 // arn:clonefs:REGION:ACCOUNT:snapshot:NAME of the snapshot the store knows as `name`.
 std::string SnapshotArn(const store::StoreInfo& store, const std::string& name);
 
+// [{"Key": ..., "Value": ...}, ...]: Aurora's TagList, in the order of `tags`.
+nlohmann::json TagListToJson(const store::Tags& tags);
+
 // {"VolumeIdentifier","VolumeArn","VolumeId","Status","SizeBytes","AllocatedStorage",
-//  "PageSize","Compression","VolumeCreateTime","Epoch","CloneGroupId","StorageEncrypted"},
+//  "PageSize","Compression","VolumeCreateTime","Epoch","CloneGroupId","StorageEncrypted",
+//  "TagList"},
 // "KmsKeyId" (the key's ARN) when encrypted and, for a clone or a
 // restore, "SourceVolumeIdentifier" (when `source_volume` is not empty: the caller passes the
 // parent's name while the parent still exists) and, for a restore, "SourceSnapshotIdentifier".

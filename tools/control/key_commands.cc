@@ -6,6 +6,7 @@
 // volumes at once.
 // Answers carry metadata only: no command returns secret key material (a recipient key's public
 // key is not secret).
+#include "base/tags.h"
 #include "crypto/recipient.h"
 #include "store/keys/key_service.h"
 #include "tools/control/commands.h"
@@ -28,6 +29,14 @@ Result<std::string> KeyRef(CommandContext& ctx) {
   return key;
 }
 
+// A new key's answer, once it has the tags of "tags" (checked before it was made, so that only
+// an I/O error can leave it untagged).
+Result<json> Created(store::KeyService& keys, const crypto::KeyMetadata& key,
+                     const store::Tags& tags) {
+  if (!tags.empty()) CLONEFS_RETURN_IF_ERROR(keys.TagKey(key.key_id, tags));
+  return KeyToJson(key);
+}
+
 // "key_spec": absent or SYMMETRIC_DEFAULT for a KEK (as AWS KMS CreateKey's KeySpec), RSA_3072
 // or X25519 (also ECC_X25519) for a public-key recipient key.
 Result<json> Create(CommandContext& ctx) {
@@ -35,12 +44,14 @@ Result<json> Create(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> description,
                            ctx.args.OptionalString("description"));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> spec, ctx.args.OptionalString("key_spec"));
+  CLONEFS_ASSIGN_OR_RETURN(store::Tags tags, ctx.args.OptionalTags("tags"));
+  CLONEFS_RETURN_IF_ERROR(tags::CheckTags(tags));
   std::unique_ptr<store::KeyService> caller_keys = CallerKeys(ctx);
   store::KeyService& keys = *caller_keys;
   if (!spec || *spec == crypto::kSymmetricKeySpec) {
     CLONEFS_ASSIGN_OR_RETURN(crypto::KeyMetadata key,
                              keys.CreateKey(alias.value_or(""), description.value_or("")));
-    return KeyToJson(key);
+    return Created(keys, key, tags);
   }
   Result<crypto::RecipientKind> kind = crypto::ParseRecipientKind(*spec);
   if (!kind.ok()) {
@@ -52,7 +63,7 @@ Result<json> Create(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(
       crypto::KeyMetadata key,
       keys.CreateRecipientKey(*kind, alias.value_or(""), description.value_or("")));
-  return KeyToJson(key);
+  return Created(keys, key, tags);
 }
 
 // {"KeyId", "KeySpec", "KeyUsage", "PublicKey"}: as AWS KMS GetPublicKey answers, with the
@@ -141,7 +152,7 @@ void RegisterKeyCommands(std::vector<CommandSpec>& all) {
   table.push_back({"key.create",
                    "key",
                    "Create a KMS key (symmetric: one fresh 256-bit version; or a key pair)",
-                   {"alias", "description", "key_spec"},
+                   {"alias", "description", "key_spec", "tags"},
                    Create});
   table.push_back({"key.list", "key", "List the account's KMS keys", {}, List});
   table.push_back({"key.show", "key", "Describe one KMS key", {"key"}, Show});

@@ -3,6 +3,7 @@
 #include <set>
 #include <utility>
 
+#include "base/tags.h"
 #include "store/access/sharing.h"
 #include "store/access/store_names.h"
 #include "tools/control/commands.h"
@@ -15,45 +16,6 @@ namespace clonefs::control {
 namespace {
 
 using nlohmann::json;
-
-// Aurora's tag limits.
-constexpr size_t kMaxTags = 50;
-constexpr size_t kMaxTagKeyChars = 128;
-constexpr size_t kMaxTagValueChars = 256;
-
-// Characters (UTF-8 code points), not bytes.
-size_t CharCount(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-}  // namespace
-
-Status CheckSnapshotTags(const store::Tags& tags) {
-  if (tags.size() > kMaxTags) {
-    return Status::InvalidArgument("at most " + std::to_string(kMaxTags) +
-                                   " tags per snapshot, not " + std::to_string(tags.size()));
-  }
-  std::set<std::string> keys;
-  for (const auto& [key, value] : tags) {
-    if (key.empty()) return Status::InvalidArgument("a tag key must not be empty");
-    if (CharCount(key) > kMaxTagKeyChars) {
-      return Status::InvalidArgument("tag key '" + key + "' is longer than " +
-                                     std::to_string(kMaxTagKeyChars) + " characters");
-    }
-    if (CharCount(value) > kMaxTagValueChars) {
-      return Status::InvalidArgument("the value of tag '" + key + "' is longer than " +
-                                     std::to_string(kMaxTagValueChars) + " characters");
-    }
-    if (!keys.insert(key).second) {
-      return Status::InvalidArgument("tag key '" + key + "' is given more than once");
-    }
-  }
-  return Status::OK();
-}
-
-namespace {
 
 // The daemon's copies in progress, or null (direct mode).
 CopyService* Copies(const CommandContext& ctx) {
@@ -74,7 +36,7 @@ Result<json> Create(CommandContext& ctx) {
   ctx.subject = name;
   CLONEFS_ASSIGN_OR_RETURN(store::Tags tags, ctx.args.OptionalTags("tags"));
   CLONEFS_ASSIGN_OR_RETURN(std::string store_name, NewStoreName(ctx, name, "snapshot"));
-  CLONEFS_RETURN_IF_ERROR(CheckSnapshotTags(tags));
+  CLONEFS_RETURN_IF_ERROR(tags::CheckTags(tags));
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo volume, ResolveVolume(ctx, volume_ref));
   if (Copies(ctx) != nullptr && Copies(ctx)->Has(store_name)) {
     return errors::SnapshotAlreadyExists(name);

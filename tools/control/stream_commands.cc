@@ -5,6 +5,7 @@
 // staged anywhere. In clonectl's direct mode the same handlers run in-process.
 #include <spdlog/spdlog.h>
 
+#include "base/tags.h"
 #include "crypto/recipient.h"
 #include "store/keys/key_service.h"
 #include "tools/control/commands.h"
@@ -108,7 +109,7 @@ Result<json> Import(CommandContext& ctx) {
   o.kms_key = kms_key.value_or("");
   CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));
   CLONEFS_ASSIGN_OR_RETURN(o.tags, ctx.args.OptionalTags("tags"));
-  CLONEFS_RETURN_IF_ERROR(CheckSnapshotTags(o.tags));
+  CLONEFS_RETURN_IF_ERROR(tags::CheckTags(o.tags));
   // A stream sealed for a recipient opens only with a recipient key the caller's account owns
   // or may Decrypt with; the new snapshot is encrypted under the caller's key.
   std::unique_ptr<store::KeyService> keys = ctx.store->KeysOf(ctx.caller.account);

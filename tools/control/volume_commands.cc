@@ -6,6 +6,7 @@
 #include <map>
 #include <random>
 
+#include "base/tags.h"
 #include "store/access/sharing.h"
 #include "store/access/store_names.h"
 #include "tools/control/commands.h"
@@ -90,9 +91,30 @@ Result<store::CloneOptions> CloneKeyOptions(CommandContext& ctx) {
   return store::CloneOptions{kms_key.value_or("")};
 }
 
+// The tags of a new volume: the "tags" argument (base/tags.h's rules) or, with "copy_tags",
+// `source_tags` (those of the caller's own source: `source_owned`) with the given ones applied
+// over them, as Aurora's CopyTagsToSnapshot with Tags does.
+Result<store::Tags> NewVolumeTags(CommandContext& ctx, const store::Tags& source_tags,
+                                  bool source_owned) {
+  CLONEFS_ASSIGN_OR_RETURN(store::Tags given, ctx.args.OptionalTags("tags"));
+  CLONEFS_ASSIGN_OR_RETURN(bool copy_tags, ctx.args.OptionalBool("copy_tags"));
+  if (!copy_tags) {
+    CLONEFS_RETURN_IF_ERROR(tags::CheckTags(given));
+    return given;
+  }
+  if (!source_owned) {
+    return errors::InvalidParameterCombination(
+        "--copy-tags copies the tags of your own volumes and snapshots only; the owner's tags "
+        "are not yours to see: give the new volume its own --tag");
+  }
+  return tags::AddTags(source_tags, given);
+}
+
 Result<json> Create(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, ctx.args.RequiredString("name"));
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeOptions opts, CreateOptions(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(opts.tags, ctx.args.OptionalTags("tags"));
+  CLONEFS_RETURN_IF_ERROR(tags::CheckTags(opts.tags));
   CLONEFS_ASSIGN_OR_RETURN(std::string store_name, NewStoreName(ctx, name, "volume"));
   ctx.subject = name;
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CreateVolume(store_name, opts));
@@ -246,6 +268,8 @@ Result<json> Clone(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
   CLONEFS_RETURN_IF_ERROR(CheckCloneRules(ctx, from_volume, full_copy, keys.kms_key));
   const std::string& source = from_volume.name;
+  CLONEFS_ASSIGN_OR_RETURN(keys.tags,
+                           NewVolumeTags(ctx, from_volume.tags, OwnedByCaller(ctx, source)));
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
   if (!full_copy) {
     CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->CloneVolume(source, name, keys));
@@ -266,9 +290,9 @@ Result<json> Clone(CommandContext& ctx) {
   Result<store::VolumeInfo> copied = Status::IOError("not copied");
   {
     Result<std::shared_ptr<store::VolumeHandle>> from = ctx.store->OpenSnapshot(temporary);
-    copied = from.ok()
-                 ? FullCopy(ctx.store, **from, name, keys.kms_key, ctx.progress, ctx.cancelled)
-                 : Result<store::VolumeInfo>(from.status());
+    copied = from.ok() ? FullCopy(ctx.store, **from, name, keys.kms_key, keys.tags, ctx.progress,
+                                  ctx.cancelled)
+                       : Result<store::VolumeInfo>(from.status());
   }
   Status dropped = ctx.store->DeleteSnapshot(temporary);
   if (!dropped.ok()) {
@@ -292,6 +316,8 @@ Result<json> Restore(CommandContext& ctx) {
         CheckKeysToDerive(ctx, "snapshot " + SnapshotArn(ctx.store->info(), snapshot),
                           from_snapshot.kms_key_id, keys.kms_key));
   }
+  CLONEFS_ASSIGN_OR_RETURN(
+      keys.tags, NewVolumeTags(ctx, from_snapshot.tags, OwnedByCaller(ctx, from_snapshot.name)));
   CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, full_copy));
   if (!full_copy) {
     CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->RestoreSnapshot(snapshot, name, keys));
@@ -300,7 +326,7 @@ Result<json> Restore(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<store::VolumeHandle> from,
                            ctx.store->OpenSnapshot(snapshot));
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, FullCopy(ctx.store, *from, name, keys.kms_key,
-                                                         ctx.progress, ctx.cancelled));
+                                                         keys.tags, ctx.progress, ctx.cancelled));
   return VolumeJson(ctx, v);
 }
 
@@ -318,7 +344,7 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
   table.push_back({"volume.create",
                    "volume",
                    "Create an empty volume",
-                   {"name", "size", "page_size", "compression", "encrypted", "kms_key"},
+                   {"name", "size", "page_size", "compression", "encrypted", "kms_key", "tags"},
                    Create});
   table.push_back({"volume.list",
                    "volume",
@@ -338,12 +364,12 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
   table.push_back({"volume.clone",
                    "volume",
                    "Clone a volume (copy-on-write, or an independent full copy)",
-                   {"source", "name", "full_copy", "kms_key"},
+                   {"source", "name", "full_copy", "kms_key", "tags", "copy_tags"},
                    Clone});
   table.push_back({"volume.restore",
                    "volume",
                    "Restore a snapshot into a new volume (copy-on-write, or a full copy)",
-                   {"snapshot", "name", "full_copy", "kms_key"},
+                   {"snapshot", "name", "full_copy", "kms_key", "tags", "copy_tags"},
                    Restore});
   table.push_back({"volume.rekey",
                    "volume",
