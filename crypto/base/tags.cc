@@ -162,7 +162,8 @@ Result<TagList> AddTags(const TagList& current, const TagList& added) {
   CLONEFS_RETURN_IF_ERROR(CheckEach(added));
   TagList out = current;
   for (const auto& [key, value] : added) {
-    auto same = std::find_if(out.begin(), out.end(), [&](const auto& t) { return t.first == key; });
+    auto same = std::find_if(out.begin(), out.end(),
+                             [&key = key](const auto& t) { return t.first == key; });
     if (same != out.end()) {
       same->second = value;
     } else {
