@@ -205,25 +205,27 @@ Status KeyStore::Persist(std::vector<KeyRecord> keys) {
   return Status::OK();
 }
 
-Status KeyStore::UpdateKey(const std::string& account, std::string_view ref,
-                           internal::Access access,
-                           const std::function<Status(KeyRecord&)>& change) {
+Result<size_t> KeyStore::FindAccessible(const std::string& account, std::string_view ref,
+                                        internal::Access access) const {
   CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
   CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
   CLONEFS_ASSIGN_OR_RETURN(size_t i, internal::FindKey(state_->records, region_, account, ref));
   CLONEFS_RETURN_IF_ERROR(internal::CheckAccess(state_->records[i], account, ref, access));
+  return i;
+}
+
+Status KeyStore::UpdateKey(const std::string& account, std::string_view ref,
+                           internal::Access access,
+                           const std::function<Status(KeyRecord&)>& change) {
+  CLONEFS_ASSIGN_OR_RETURN(size_t i, FindAccessible(account, ref, access));
   std::vector<KeyRecord> records = state_->records;
   CLONEFS_RETURN_IF_ERROR(change(records[i]));
   return Persist(std::move(records));
 }
 
 Result<KeyMetadata> KeyStore::Describe(const std::string& account, std::string_view ref) {
-  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
-  CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
-  CLONEFS_ASSIGN_OR_RETURN(size_t i, internal::FindKey(state_->records, region_, account, ref));
-  const KeyRecord& key = state_->records[i];
-  CLONEFS_RETURN_IF_ERROR(internal::CheckAccess(key, account, ref, internal::Access::kDescribe));
-  return internal::MakeMetadata(key, region_, account);
+  CLONEFS_ASSIGN_OR_RETURN(size_t i, FindAccessible(account, ref, internal::Access::kDescribe));
+  return internal::MakeMetadata(state_->records[i], region_, account);
 }
 
 Result<WrappedDek> KeyStore::WrapDek(const std::string& account, std::string_view key_ref,
@@ -289,14 +291,11 @@ Result<SecretBytes> KeyStore::UnwrapDek(const std::string& account, const Wrappe
 
 Status KeyStore::CheckOperation(const std::string& account, std::string_view ref, KeyOperation op) {
   std::lock_guard<std::mutex> lock(mu_);
-  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
-  CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
-  CLONEFS_ASSIGN_OR_RETURN(size_t i, internal::FindKey(state_->records, region_, account, ref));
-  const KeyRecord& key = state_->records[i];
   internal::Access access = internal::Access::kDecrypt;
   if (op == KeyOperation::kReEncrypt) access = internal::Access::kReEncrypt;
   if (op == KeyOperation::kCreateGrant) access = internal::Access::kCreateGrant;
-  CLONEFS_RETURN_IF_ERROR(internal::CheckAccess(key, account, ref, access));
+  CLONEFS_ASSIGN_OR_RETURN(size_t i, FindAccessible(account, ref, access));
+  const KeyRecord& key = state_->records[i];
   CLONEFS_RETURN_IF_ERROR(internal::CheckSymmetric(key));
   return internal::CheckUsable(key);
 }
@@ -312,11 +311,8 @@ Result<std::string> KeyStore::KeyArn(std::string_view key_id) {
 
 Result<std::string> KeyStore::GetPublicKey(const std::string& account, std::string_view ref) {
   std::lock_guard<std::mutex> lock(mu_);
-  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
-  CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
-  CLONEFS_ASSIGN_OR_RETURN(size_t i, internal::FindKey(state_->records, region_, account, ref));
+  CLONEFS_ASSIGN_OR_RETURN(size_t i, FindAccessible(account, ref, internal::Access::kDescribe));
   const KeyRecord& key = state_->records[i];
-  CLONEFS_RETURN_IF_ERROR(internal::CheckAccess(key, account, ref, internal::Access::kDescribe));
   if (!key.recipient) {
     return internal::InvalidKeyUsage("key " + key.key_id +
                                      " is a symmetric key; it has no public key");

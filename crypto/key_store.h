@@ -299,6 +299,10 @@ class KeyStore {
   Status CheckUnlocked() const;
   // Rewrites the file with `keys` and the next sequence number, then installs `keys`.
   Status Persist(std::vector<internal::KeyRecord> keys);
+  // The index in state_->records of the key `ref` as `account` may use it for `access`: the
+  // account and the lock checked, the key found among those visible to it, the access allowed.
+  Result<size_t> FindAccessible(const std::string& account, std::string_view ref,
+                                internal::Access access) const;
   // Finds the key `ref` visible to `account`, checks `access`, applies `change` to a copy and
   // persists it. `change` may fail, and then nothing is written.
   Status UpdateKey(const std::string& account, std::string_view ref, internal::Access access,

@@ -222,12 +222,8 @@ Status KeyStore::DeleteAlias(const std::string& account, std::string_view alias)
 
 Result<std::string> KeyStore::GetPolicy(const std::string& account, std::string_view ref) {
   std::lock_guard<std::mutex> lock(mu_);
-  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
-  CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
-  CLONEFS_ASSIGN_OR_RETURN(size_t i, internal::FindKey(state_->records, region_, account, ref));
-  const KeyRecord& key = state_->records[i];
-  CLONEFS_RETURN_IF_ERROR(internal::CheckAccess(key, account, ref, Access::kOwner));
-  return internal::PolicyToJson(key.policy).dump();
+  CLONEFS_ASSIGN_OR_RETURN(size_t i, FindAccessible(account, ref, Access::kOwner));
+  return internal::PolicyToJson(state_->records[i].policy).dump();
 }
 
 Status KeyStore::PutPolicy(const std::string& account, std::string_view ref,
@@ -275,11 +271,8 @@ Result<std::string> KeyStore::CreateGrant(const std::string& account, std::strin
 Result<std::vector<KeyGrant>> KeyStore::ListGrants(const std::string& account,
                                                    std::string_view ref) {
   std::lock_guard<std::mutex> lock(mu_);
-  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
-  CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
-  CLONEFS_ASSIGN_OR_RETURN(size_t i, internal::FindKey(state_->records, region_, account, ref));
+  CLONEFS_ASSIGN_OR_RETURN(size_t i, FindAccessible(account, ref, Access::kDescribe));
   const KeyRecord& key = state_->records[i];
-  CLONEFS_RETURN_IF_ERROR(internal::CheckAccess(key, account, ref, Access::kDescribe));
   std::vector<KeyGrant> grants;
   for (const internal::GrantRecord& g : key.grants) {
     // The owner sees every grant; anyone else only the grants made to it.

@@ -28,12 +28,8 @@ Status KeyStore::UntagKey(const std::string& account, std::string_view ref,
 
 Result<tags::TagList> KeyStore::ListKeyTags(const std::string& account, std::string_view ref) {
   std::lock_guard<std::mutex> lock(mu_);
-  CLONEFS_RETURN_IF_ERROR(internal::ValidateAccount(account));
-  CLONEFS_RETURN_IF_ERROR(CheckUnlocked());
-  CLONEFS_ASSIGN_OR_RETURN(size_t i, internal::FindKey(state_->records, region_, account, ref));
-  const KeyRecord& key = state_->records[i];
-  CLONEFS_RETURN_IF_ERROR(internal::CheckAccess(key, account, ref, Access::kOwner));
-  return key.tags;
+  CLONEFS_ASSIGN_OR_RETURN(size_t i, FindAccessible(account, ref, Access::kOwner));
+  return state_->records[i].tags;
 }
 
 }  // namespace clonefs::crypto

@@ -10,6 +10,15 @@
 #include "store/meta/catalog_codec.h"
 
 namespace clonefs::store {
+namespace {
+
+// InvalidVolumeState for volume `name` with `n` open handles; `why` says what it would break.
+Status InUse(const std::string& name, int n, const std::string& why) {
+  return errors::InvalidVolumeState("volume '" + name + "' is in use (" + std::to_string(n) +
+                                    " open handle" + (n > 1 ? "s" : "") + ")" + why);
+}
+
+}  // namespace
 
 Result<std::shared_ptr<VolumeState>> StoreImpl::FindVolume(const std::string& name) {
   std::lock_guard<std::mutex> l(catalog_mu_);
@@ -152,10 +161,9 @@ Status StoreImpl::CheckShrink(const VolumeState& vol, uint64_t new_size,
         "--allow-shrink to do that");
   }
   if (int n = vol.open_handles.load(); options.refuse_shrink_in_use && n > 0) {
-    return errors::InvalidVolumeState("volume '" + name + "' is in use (" + std::to_string(n) +
-                                      " open handle" + (n > 1 ? "s" : "") +
-                                      "): a filesystem on it would lose its end; detach it "
-                                      "(umount, losetup -d) before shrinking");
+    return InUse(name, n,
+                 ": a filesystem on it would lose its end; detach it (umount, losetup -d) before "
+                 "shrinking");
   }
   return Status::OK();
 }
@@ -201,9 +209,7 @@ Status StoreImpl::DeleteVolume(const std::string& name) {
     std::unique_lock<std::shared_mutex> io(vol->io_mu);
     if (vol->deleted) return errors::VolumeNotFound(name);
     if (int n = vol->open_handles.load(); n > 0) {
-      return errors::InvalidVolumeState("volume '" + name + "' is in use (" + std::to_string(n) +
-                                        " open handle" + (n > 1 ? "s" : "") +
-                                        "); detach it (losetup -d, umount) first");
+      return InUse(name, n, "; detach it (losetup -d, umount) first");
     }
     std::lock_guard<std::mutex> l(catalog_mu_);
     info = vol->info;
