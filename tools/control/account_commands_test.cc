@@ -318,6 +318,39 @@ TEST_F(AccountsTest, ASharedEncryptedSnapshotNeedsTheKeysPolicy) {
   ASSERT_TRUE(h.ok()) << h.status().ToString();
 }
 
+TEST_F(AccountsTest, AVolumeUnderAnotherAccountsKeyOpensOnlyWhileItsPolicyAllows) {
+  UseKeyFile();
+  MakeAccounts();
+  OkAs(kNobody, "key.create", {{"alias", "k"}});
+  OkAs(kNobody, "volume.create", {{"name", "db"}, {"size", "1M"}, {"kms_key", "k"}});
+  OkAs(kNobody, "snapshot.create", {{"volume", "db"}, {"name", "s1"}});
+  OkAs(kNobody, "snapshot.attribute.modify",
+       {{"name", "s1"}, {"attribute", "restore"}, {"add", {kB}}});
+  const std::string both =
+      std::string(R"({"accounts": {")") + kB + R"(": ["Decrypt", "ReEncrypt"]}})";
+  OkAs(kNobody, "key.policy_put", {{"key", "k"}, {"policy", both}});
+  // B's restore keeps A's key: its data keys stay under it, used as account B.
+  json kept =
+      OkAs(kDaemon, "volume.restore", {{"snapshot", Arn(kA, "snapshot", "s1")}, {"name", "m"}});
+  EXPECT_EQ(kept["KmsKeyId"].get<std::string>().rfind(Arn(kA, "key", ""), 0), 0u) << kept.dump();
+  const std::string mine = std::string(kB) + ".m";
+  {
+    auto h = store_->OpenVolume(mine);
+    ASSERT_TRUE(h.ok()) << h.status().ToString();
+    ASSERT_TRUE((*h)->Write(0, std::string(4096, 'm')).ok());  // a new data key, wrapped as B
+  }
+  OkAs(kNobody, "key.policy_put", {{"key", "k"}, {"policy", R"({"accounts": {}})"}});
+  auto refused = store_->OpenVolume(mine);
+  EXPECT_EQ(refused.status().ErrorName(), "KMSKeyNotAccessible") << refused.status().ToString();
+  OkAs(kNobody, "key.policy_put", {{"key", "k"}, {"policy", both}});
+  Reopen();
+  auto again = store_->OpenVolume(mine);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  std::string back(4096, '\0');
+  ASSERT_TRUE((*again)->Read(0, back.size(), back.data()).ok());
+  EXPECT_EQ(back, std::string(4096, 'm'));
+}
+
 TEST_F(AccountsTest, DefaultKeysAreNeverShared) {
   UseKeyFile();
   MakeAccounts();
