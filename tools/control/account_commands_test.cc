@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "tools/control/commands.h"
+#include "tools/control/snapshot_quota.h"
 #include "tools/control/test_util.h"
 
 namespace clonefs::control {
@@ -443,6 +444,33 @@ TEST_F(AccountsTest, AtMostOneHundredManualSnapshotsPerAccount) {
   OkAs(kNobody, "volume.clone", {{"source", "v"}, {"name", "full"}, {"full_copy", true}});
   OkAs(kNobody, "snapshot.delete", {{"name", "s0"}});
   OkAs(kNobody, "snapshot.create", {{"volume", "v"}, {"name", "s100"}});
+}
+
+// An import takes minutes; the place it holds in the quota from its start keeps concurrent
+// imports and creations from all taking the last one.
+TEST_F(AccountsTest, AnImportInProgressHoldsAPlaceInTheSnapshotQuota) {
+  MakeAccounts();
+  OkAs(kNobody, "volume.create", {{"name", "v"}, {"size", "1M"}});
+  for (int i = 0; i < 99; ++i) {
+    std::string name = "s";
+    name += std::to_string(i);
+    OkAs(kNobody, "snapshot.create", {{"volume", "v"}, {"name", name}});
+  }
+  const json no_args = json::object();
+  Args args(no_args);
+  Caller caller(kNobody, 7);
+  caller.account = kA;
+  CommandContext ctx{store_.get(), args, caller, "", nullptr, nullptr};
+  {
+    Result<SnapshotQuotaPlace> place = SnapshotQuotaPlace::Take(ctx);
+    ASSERT_OK(place.status());
+    EXPECT_EQ(SnapshotQuotaPlace::Take(ctx).status().ErrorName(), "SnapshotQuotaExceeded");
+    EXPECT_EQ(CodeAs(kNobody, "snapshot.create", {{"volume", "v"}, {"name", "s99"}}),
+              "SnapshotQuotaExceeded");
+    OkAs(kDaemon, "volume.create", {{"name", "w"}, {"size", "1M"}});  // another account's own
+    OkAs(kDaemon, "snapshot.create", {{"volume", "w"}, {"name", "s99"}});
+  }
+  OkAs(kNobody, "snapshot.create", {{"volume", "v"}, {"name", "s99"}});
 }
 
 }  // namespace

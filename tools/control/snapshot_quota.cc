@@ -1,5 +1,6 @@
 #include "tools/control/snapshot_quota.h"
 
+#include <map>
 #include <string_view>
 
 #include "store/access/arn.h"
@@ -24,7 +25,36 @@ size_t CopiesInProgress(const CommandContext& ctx) {
   return n;
 }
 
+// Places held by SnapshotQuotaPlace, per account. Its own mutex: a leaf, taken with or
+// without SnapshotQuotaLock() held.
+std::mutex places_mu;
+std::map<std::string, size_t>& Places() {
+  static std::map<std::string, size_t> places;
+  return places;
+}
+
+size_t PlacesOf(const std::string& account) {
+  std::lock_guard<std::mutex> l(places_mu);
+  auto it = Places().find(account);
+  return it == Places().end() ? 0 : it->second;
+}
+
 }  // namespace
+
+Result<SnapshotQuotaPlace> SnapshotQuotaPlace::Take(const CommandContext& ctx) {
+  std::unique_lock<std::mutex> quota = SnapshotQuotaLock();
+  CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));
+  std::lock_guard<std::mutex> l(places_mu);
+  ++Places()[ctx.caller.account];
+  return SnapshotQuotaPlace(ctx.caller.account);
+}
+
+SnapshotQuotaPlace::~SnapshotQuotaPlace() {
+  if (account_.empty()) return;
+  std::lock_guard<std::mutex> l(places_mu);
+  auto it = Places().find(account_);
+  if (it != Places().end() && --it->second == 0) Places().erase(it);
+}
 
 std::unique_lock<std::mutex> SnapshotQuotaLock() {
   static std::mutex mu;
@@ -32,7 +62,7 @@ std::unique_lock<std::mutex> SnapshotQuotaLock() {
 }
 
 Status CheckSnapshotQuota(const CommandContext& ctx) {
-  size_t n = CopiesInProgress(ctx);
+  size_t n = CopiesInProgress(ctx) + PlacesOf(ctx.caller.account);
   for (const store::SnapshotInfo& s : ctx.store->ListSnapshots()) {
     if (s.type == store::SnapshotType::kManual && OwnedByCaller(ctx, s.name) &&
         !Temporary(TypedName(ctx.store->info(), s.name))) {

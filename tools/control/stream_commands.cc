@@ -107,9 +107,10 @@ Result<json> Import(CommandContext& ctx) {
   }
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> kms_key, ctx.args.OptionalString("kms_key"));
   o.kms_key = kms_key.value_or("");
-  CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));
   CLONEFS_ASSIGN_OR_RETURN(o.tags, ctx.args.OptionalTags("tags"));
   CLONEFS_RETURN_IF_ERROR(tags::CheckTags(o.tags));
+  // Held until the import ends: concurrent imports cannot all take the quota's last place.
+  CLONEFS_ASSIGN_OR_RETURN(SnapshotQuotaPlace place, SnapshotQuotaPlace::Take(ctx));
   // A stream sealed for a recipient opens only with a recipient key the caller's account owns
   // or may Decrypt with; the new snapshot is encrypted under the caller's key.
   std::unique_ptr<store::KeyService> keys = ctx.store->KeysOf(ctx.caller.account);
