@@ -66,7 +66,8 @@ void Unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
   Serve(req, "unlink", [&](VolumeFs* fs) { fs->Unlink(req, parent, name); });
 }
 
-// The tree's shape is fixed and the store has no rename: directories, links and renames are
+// The tree's shape is fixed, and a volume is renamed with `clonectl volume modify --new-name`,
+// which checks the sharing rules the mount does not know: directories, links and renames are
 // refused as not permitted (ENOSYS would read as a missing feature, EXDEV would make mv(1)
 // fall back to copying a whole image).
 void MkDir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EPERM); }

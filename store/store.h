@@ -289,6 +289,12 @@ class Store {
   // change of it; any error (edit's, VolumeNotFound / SnapshotNotFound, an I/O error) changes
   // nothing. Answers with the volume (snapshot) as it is afterwards.
   virtual Result<VolumeInfo> UpdateVolumeTags(const std::string& name, const TagEdit& edit) = 0;
+  // Gives volume `name` the name `new_name` (same account: AccountOfStoreName), as `mv` does:
+  // its id, pages, snapshots (which keep the volume name they were taken of), clones and open
+  // handles stay as they are. One synced catalog write; VolumeNotFound, VolumeAlreadyExists,
+  // InvalidArgument (a bad name, another account's) or an I/O error change nothing. The change
+  // listener hears of the volume under its old name and then under the new one.
+  virtual Result<VolumeInfo> RenameVolume(const std::string& name, const std::string& new_name) = 0;
   virtual Result<SnapshotInfo> UpdateSnapshotTags(const std::string& name, const TagEdit& edit) = 0;
 
   // The store's key store (KMS keys), as the store owner's account. Never null.

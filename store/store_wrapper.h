@@ -91,6 +91,9 @@ class StoreWrapper : public Store {
   Result<SnapshotInfo> UpdateSnapshotTags(const std::string& name, const TagEdit& edit) override {
     return target_->UpdateSnapshotTags(name, edit);
   }
+  Result<VolumeInfo> RenameVolume(const std::string& name, const std::string& new_name) override {
+    return target_->RenameVolume(name, new_name);
+  }
   KeyService& keys() override { return target_->keys(); }
   std::unique_ptr<KeyService> KeysOf(const std::string& account) override {
     return target_->KeysOf(account);

@@ -1,5 +1,7 @@
 #include "store/access/sharing.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -523,6 +525,44 @@ Status Sharing::RecordCrossAccountClone(const std::string& clone, const std::str
 bool Sharing::IsCrossAccountClone(const std::string& volume) const {
   std::shared_lock l(mu_);
   return state_->cross_account_clones.count(volume) > 0;
+}
+
+// --- rename ---
+
+Result<store::VolumeInfo> Sharing::RenameVolume(const std::string& volume,
+                                                const std::string& new_name) {
+  std::unique_lock l(mu_);  // held throughout: no share of the old name can start meanwhile
+  for (const Share& sh : state_->shares) {
+    if (sh.resource != volume) continue;
+    return errors::InvalidVolumeState(
+        "the volume is shared with other accounts through resource share '" + sh.name +
+        "', and a shared volume cannot be renamed: delete the share first (clonectl share "
+        "delete " +
+        sh.name + ")");
+  }
+  const std::string renamed = new_name + volume.substr(volume.rfind('#'));
+  auto moved = [&](const std::string& key) { return key == volume ? renamed : key; };
+  const State before = *state_;
+  auto both = std::make_unique<State>(before);   // old and new keys: either name is covered
+  auto after = std::make_unique<State>(before);  // new keys only
+  after->cross_account_clones.clear();
+  bool touched = false;
+  for (const auto& [clone, source] : before.cross_account_clones) {
+    touched = touched || clone == volume || source == volume;
+    both->cross_account_clones[moved(clone)] = moved(source);
+    after->cross_account_clones[moved(clone)] = moved(source);
+  }
+  if (touched) CLONEFS_RETURN_IF_ERROR(CommitLocked(std::move(both)));
+  Result<store::VolumeInfo> v = store_->RenameVolume(StoreNameOfKey(volume), new_name);
+  if (!touched) return v;
+  // Not renamed: the entries under the new key would be inert, but need not stay.
+  if (!v.ok()) after = std::make_unique<State>(before);
+  Status settled = CommitLocked(std::move(after));
+  if (!settled.ok()) {
+    spdlog::warn("sharing: records of {} under both names stay (the unused ones are inert): {}",
+                 volume, settled.ToString());
+  }
+  return v;
 }
 
 }  // namespace clonefs::access

@@ -158,6 +158,14 @@ class Sharing {
   Status RecordCrossAccountClone(const std::string& clone, const std::string& source);
   bool IsCrossAccountClone(const std::string& volume) const;
 
+  // --- rename ---
+  // Renames the volume of key `volume` to store name `new_name` (Store::RenameVolume), unless
+  // a resource share names it (Aurora: a shared cluster cannot be renamed; InvalidVolumeState
+  // naming the share), and moves its cross-account clone records (as a clone or as a source)
+  // to its new key. Crash-safe: the records under the new key are saved before the rename and
+  // those under the old one dropped after it (an entry of a name without that id is inert).
+  Result<store::VolumeInfo> RenameVolume(const std::string& volume, const std::string& new_name);
+
   struct State;  // the document's contents (sharing.cc)
 
  private:

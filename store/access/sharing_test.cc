@@ -25,6 +25,12 @@ std::string Id(int i) {
   return s;
 }
 
+store::VolumeOptions OneMib() {
+  store::VolumeOptions o;
+  o.size_bytes = 1 << 20;
+  return o;
+}
+
 class SharingTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -223,6 +229,51 @@ TEST_F(SharingTest, CrossAccountClonesAreCountedPerSourceAndForgotten) {
   Reopen();
   EXPECT_TRUE(sharing_->IsCrossAccountClone("c0"));
   EXPECT_EQ(sharing_->CheckCrossAccountClone("vol", All()).ErrorName(), "CloneQuotaExceeded");
+}
+
+TEST_F(SharingTest, ASharedVolumeCannotBeRenamedUntilItsShareGoes) {
+  Result<store::VolumeInfo> v = store_->CreateVolume("db", OneMib());
+  ASSERT_OK(v.status());
+  const std::string key = SharingKey("db", v->id);
+  ASSERT_OK(sharing_->CreateShare(kOwner, "db-share", key, {kB}, VolumeFacts{}, Exists()).status());
+  Result<store::VolumeInfo> refused = sharing_->RenameVolume(key, "db2");
+  EXPECT_EQ(refused.status().ErrorName(), "InvalidVolumeState");
+  EXPECT_NE(refused.status().message().find("db-share"), std::string::npos)
+      << refused.status().message();
+  EXPECT_OK(store_->GetVolume("db").status());  // unchanged
+  ASSERT_OK(sharing_->DeleteShare(kOwner, "db-share"));
+  Result<store::VolumeInfo> renamed = sharing_->RenameVolume(key, "db2");
+  ASSERT_OK(renamed.status());
+  EXPECT_EQ(renamed->name, "db2");
+}
+
+TEST_F(SharingTest, ARenameMovesCrossAccountCloneRecordsToTheNewName) {
+  Result<store::VolumeInfo> source = store_->CreateVolume("src", OneMib());
+  ASSERT_OK(source.status());
+  Result<store::VolumeInfo> clone = store_->CloneVolume("src", "cl");
+  ASSERT_OK(clone.status());
+  const std::string source_key = SharingKey("src", source->id);
+  const std::string clone_key = SharingKey("cl", clone->id);
+  ASSERT_OK(sharing_->RecordCrossAccountClone(clone_key, source_key));
+  ASSERT_OK(sharing_->RenameVolume(clone_key, "cl2").status());
+  ASSERT_OK(sharing_->RenameVolume(source_key, "src2").status());
+  Reopen();
+  const std::string new_clone = SharingKey("cl2", clone->id);
+  const std::string new_source = SharingKey("src2", source->id);
+  EXPECT_TRUE(sharing_->IsCrossAccountClone(new_clone));
+  EXPECT_FALSE(sharing_->IsCrossAccountClone(clone_key));
+  // The renamed source still counts its clone: 14 more reach the limit.
+  for (int i = 0; i < 14; ++i) {
+    std::string other = "c";
+    other += std::to_string(i);
+    ASSERT_OK(sharing_->RecordCrossAccountClone(other, new_source));
+  }
+  EXPECT_EQ(sharing_->CheckCrossAccountClone(new_source, All()).ErrorName(), "CloneQuotaExceeded");
+  // A refused rename (the name is taken) leaves the records as they were.
+  ASSERT_OK(store_->CreateVolume("taken", OneMib()).status());
+  EXPECT_FALSE(sharing_->RenameVolume(new_clone, "taken").ok());
+  EXPECT_TRUE(sharing_->IsCrossAccountClone(new_clone));
+  EXPECT_FALSE(sharing_->IsCrossAccountClone(SharingKey("taken", clone->id)));
 }
 
 }  // namespace

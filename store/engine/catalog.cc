@@ -87,6 +87,12 @@ void Catalog::AddVolume(std::shared_ptr<VolumeState> vol) {
   by_id_[vol->info.id] = std::move(vol);
 }
 
+void Catalog::RenameVolume(const std::string& name, const std::string& new_name) {
+  auto node = by_name_.extract(name);
+  node.key() = new_name;
+  by_name_.insert(std::move(node));
+}
+
 void Catalog::AddHiddenVolume(std::shared_ptr<VolumeState> vol) {
   by_id_[vol->info.id] = std::move(vol);
 }

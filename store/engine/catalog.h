@@ -51,6 +51,9 @@ class Catalog {
   void AddHiddenVolume(std::shared_ptr<VolumeState> vol);
   // Takes the name away; the volume stays findable by id until ForgetUnneeded drops it.
   void HideVolume(const std::string& name) { by_name_.erase(name); }
+  // Moves visible volume `name` to `new_name` (its info.name is the caller's to change).
+  // REQUIRES: `name` is visible and `new_name` is not.
+  void RenameVolume(const std::string& name, const std::string& new_name);
   void AddSnapshot(std::shared_ptr<SnapshotState> snap);
   void RemoveSnapshot(const std::string& name) { snapshots_.erase(name); }
   // A snapshot deleted while pinned: out of the names, still a reader until the last pin goes.

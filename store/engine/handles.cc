@@ -11,7 +11,7 @@ namespace {
 class VolumeHandleImpl final : public VolumeHandle {
  public:
   VolumeHandleImpl(StoreImpl* store, std::shared_ptr<VolumeState> vol)
-      : store_(store), vol_(std::move(vol)) {
+      : store_(store), vol_(std::move(vol)), info_(store_->InfoOf(*vol_)) {
     vol_->open_handles++;
   }
   ~VolumeHandleImpl() override { vol_->open_handles--; }
@@ -42,7 +42,8 @@ class VolumeHandleImpl final : public VolumeHandle {
   Status Grow(uint64_t new_size) override { return store_->GrowVolume(*vol_, new_size); }
   uint64_t size() const override { return vol_->size; }
   bool read_only() const override { return false; }
-  const VolumeInfo& info() const override { return vol_->info; }
+  // A copy: the live record changes under catalog_mu_ (a rename, a rekey, tags).
+  const VolumeInfo& info() const override { return info_; }
   uint64_t generation() const override { return vol_->generation; }
 
  private:
@@ -58,6 +59,7 @@ class VolumeHandleImpl final : public VolumeHandle {
 
   StoreImpl* const store_;
   const std::shared_ptr<VolumeState> vol_;
+  const VolumeInfo info_;
 };
 
 class SnapshotHandle final : public VolumeHandle {

@@ -108,6 +108,7 @@ class StoreImpl final : public Store {
   Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) override;
   Result<VolumeInfo> UpdateVolumeTags(const std::string& name, const TagEdit& edit) override;
   Result<SnapshotInfo> UpdateSnapshotTags(const std::string& name, const TagEdit& edit) override;
+  Result<VolumeInfo> RenameVolume(const std::string& name, const std::string& new_name) override;
   KeyService& keys() override { return *key_service_; }
   std::unique_ptr<KeyService> KeysOf(const std::string& account) override;
   Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override;
@@ -123,6 +124,8 @@ class StoreImpl final : public Store {
   Status CollectGarbage() override;
   void SetChangeListener(ChangeListener listener) override { listener_ = std::move(listener); }
 
+  // A copy of vol.info, taken under catalog_mu_ (for VolumeHandleImpl).
+  VolumeInfo InfoOf(const VolumeState& vol);
   // Data path, used by VolumeHandleImpl. Offsets and lengths are in bytes and already checked
   // against the volume size.
   // Reads `vol` as of `epoch` (its current epoch, or a snapshot's).

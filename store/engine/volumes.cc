@@ -32,6 +32,11 @@ std::shared_ptr<VolumeState> StoreImpl::FindVolumeById(uint64_t id) {
   return catalog_.VolumeById(id);
 }
 
+VolumeInfo StoreImpl::InfoOf(const VolumeState& vol) {
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  return vol.info;
+}
+
 Status StoreImpl::PersistVolume(const VolumeInfo& info) {
   MetaBatch b;
   b.Put(keys::VolumeKey(info.id), EncodeVolume(info));

@@ -60,6 +60,7 @@ struct CliOptions {
   std::vector<std::string> tag_keys;  // `tag remove ARN KEY...`
   bool full_copy = false;
   bool allow_shrink = false;  // `volume resize --allow-shrink`
+  std::string new_name;       // `volume modify --new-name`
   std::string target;         // `snapshot copy SOURCE TARGET`
   bool copy_tags = false;     // `snapshot copy`, `volume clone|restore` --copy-tags
   bool wait = false;          // `snapshot copy --wait`
@@ -290,7 +291,7 @@ json BuildArgs(const CliOptions& o, json* args) {
   const std::string& c = o.command;
   if (SharingArgs(c, o.sharing, args)) return json();
   if (c == "volume.create" || c == "volume.show" || c == "volume.resize" || c == "volume.delete" ||
-      (c == "volume.usage" && o.name_opt->count() > 0)) {
+      c == "volume.modify" || (c == "volume.usage" && o.name_opt->count() > 0)) {
     (*args)["name"] = o.name;
   }
   if (c == "volume.create" || c == "volume.resize") {
@@ -345,6 +346,7 @@ json BuildArgs(const CliOptions& o, json* args) {
   }
   if ((c == "volume.clone" || c == "volume.restore") && o.full_copy) (*args)["full_copy"] = true;
   if (c == "volume.resize" && o.allow_shrink) (*args)["allow_shrink"] = true;
+  if (c == "volume.modify" && !o.new_name.empty()) (*args)["new_name"] = o.new_name;
   if ((c == "volume.clone" || c == "volume.restore") && o.copy_tags) (*args)["copy_tags"] = true;
   if (c.rfind("tag.", 0) == 0) (*args)["resource"] = o.tag_resource;
   if (c == "tag.remove") (*args)["keys"] = o.tag_keys;
@@ -468,7 +470,8 @@ void DefineTagCommands(CLI::App& app, CliOptions& o) {
 }
 
 void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
-  CLI::App* volume = app.add_subcommand("volume", "Create, inspect, resize and delete volumes");
+  CLI::App* volume =
+      app.add_subcommand("volume", "Create, inspect, resize, modify and delete volumes");
   volume->require_subcommand(1);
   CLI::App* create = Leaf(volume, "create", "Create an empty volume", o, "volume.create");
   create->add_option("NAME", o.name, "Volume name (letters, digits, hyphens)")->required();
@@ -489,6 +492,12 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
   resize->add_option("--size", o.size, "New size, e.g. 20G")->required()->type_name("SIZE");
   resize->add_flag("--allow-shrink", o.allow_shrink,
                    "Allow a smaller size (discards the data past it; refused while in use)");
+  CLI::App* modify = Leaf(volume, "modify", "Change a volume's settings", o, "volume.modify");
+  modify->add_option("NAME", o.name, "Volume name or ARN")->required();
+  modify
+      ->add_option("--new-name", o.new_name,
+                   "Rename the volume (refused while it is shared with other accounts)")
+      ->type_name("NAME");
   Leaf(volume, "delete", "Delete a volume and free its pages", o, "volume.delete")
       ->add_option("NAME", o.name, "Volume name or ARN")
       ->required();

@@ -345,7 +345,8 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
   std::ostringstream out;  // rendered whole, so a surprise midway prints no half table
   try {
     if (command == "volume.create" || command == "volume.show" || command == "volume.resize" ||
-        command == "volume.clone" || command == "volume.restore" || command == "volume.rekey") {
+        command == "volume.modify" || command == "volume.clone" || command == "volume.restore" ||
+        command == "volume.rekey") {
       PrintVolume(out, result);
     } else if (command == "volume.delete") {
       out << "Deleted volume '" << Str(result, "VolumeIdentifier") << "'.\n";

@@ -1,4 +1,4 @@
-// volume.* commands: create, list, show, resize, delete, usage, clone, restore, rekey.
+// volume.* commands: create, list, show, resize, modify, delete, usage, clone, restore, rekey.
 #include <spdlog/spdlog.h>
 
 #include <bit>
@@ -168,6 +168,26 @@ Result<json> Resize(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(options.allow_shrink, ctx.args.OptionalBool("allow_shrink"));
   options.refuse_shrink_in_use = true;
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, ctx.store->ResizeVolume(found.name, size, options));
+  return VolumeJson(ctx, v);
+}
+
+// Changes a volume's settings, as Aurora's ModifyDBCluster does; today its name
+// (NewDBClusterIdentifier). A rename keeps everything but the name: id, pages, snapshots (which
+// keep the name they were taken of), clones, tags, open images. Refused while the volume is
+// shared (store/access/sharing.h).
+Result<json> Modify(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, NamedVolume(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> new_name,
+                           ctx.args.OptionalString("new_name"));
+  if (!new_name.has_value()) {
+    return errors::InvalidParameterCombination(
+        "nothing to modify: name what to change (--new-name NAME)");
+  }
+  CLONEFS_ASSIGN_OR_RETURN(std::string store_name, NewStoreName(ctx, *new_name, "volume"));
+  if (store_name == v.name) return VolumeJson(ctx, v);
+  if (ctx.store->GetVolume(store_name).ok()) return errors::VolumeAlreadyExists(*new_name);
+  CLONEFS_ASSIGN_OR_RETURN(
+      v, ctx.services->sharing->RenameVolume(access::SharingKey(v.name, v.id), store_name));
   return VolumeJson(ctx, v);
 }
 
@@ -357,6 +377,11 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
                    "Grow a volume, or shrink it with allow_shrink while it is not in use",
                    {"name", "size", "allow_shrink"},
                    Resize});
+  table.push_back({"volume.modify",
+                   "volume",
+                   "Change a volume's settings: its name (not while it is shared)",
+                   {"name", "new_name"},
+                   Modify});
   table.push_back(
       {"volume.delete", "volume", "Delete a volume and free its pages", {"name"}, Delete});
   table.push_back(
