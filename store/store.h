@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +41,10 @@ struct VolumeOptions {
   bool encrypted = false;
   std::string kms_key = {};
   Tags tags = {};  // the new volume's tags
+  // Automated backups (store/backup_policy.h): retention 1-35 days; no window: the volume's
+  // DefaultBackupWindow.
+  uint32_t backup_retention_days = kDefaultBackupRetentionDays;
+  std::optional<BackupWindow> backup_window = std::nullopt;
 };
 
 // How a clone or restore is encrypted. An encrypted source's clone is always encrypted: under
@@ -226,6 +231,11 @@ class Store {
   // returned. SnapshotAlreadyExists / VolumeNotFound / InvalidParameterValue on bad input.
   virtual Result<SnapshotInfo> CreateSnapshot(const std::string& volume, const std::string& name,
                                               const Tags& tags) = 0;
+  // An automated snapshot (SnapshotType kAutomated) of `volume` as CreateSnapshot takes one,
+  // named [ACCOUNT.]auto:VOLUME-YYYY-MM-DD-HH-MM (ValidateAutomatedSnapshotStoreName), recording
+  // the volume's retention. Taken by the daemon's backup schedule.
+  virtual Result<SnapshotInfo> CreateAutomatedSnapshot(const std::string& volume,
+                                                       const std::string& name) = 0;
   virtual Result<SnapshotInfo> GetSnapshot(const std::string& name) = 0;
   virtual std::vector<SnapshotInfo> ListSnapshots() = 0;  // sorted by name
   virtual Status DeleteSnapshot(const std::string& name) = 0;
@@ -296,6 +306,10 @@ class Store {
   // listener hears of the volume under its old name and then under the new one.
   virtual Result<VolumeInfo> RenameVolume(const std::string& name, const std::string& new_name) = 0;
   virtual Result<SnapshotInfo> UpdateSnapshotTags(const std::string& name, const TagEdit& edit) = 0;
+  // Replaces volume `name`'s backup policy in one synced catalog write (InvalidArgument for a
+  // retention outside 1-35 days or a window shorter than 30 minutes, changing nothing).
+  virtual Result<VolumeInfo> SetBackupPolicy(const std::string& name,
+                                             const BackupPolicy& policy) = 0;
 
   // The store's key store (KMS keys), as the store owner's account. Never null.
   virtual KeyService& keys() = 0;

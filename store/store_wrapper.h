@@ -94,6 +94,13 @@ class StoreWrapper : public Store {
   Result<VolumeInfo> RenameVolume(const std::string& name, const std::string& new_name) override {
     return target_->RenameVolume(name, new_name);
   }
+  Result<VolumeInfo> SetBackupPolicy(const std::string& name, const BackupPolicy& policy) override {
+    return target_->SetBackupPolicy(name, policy);
+  }
+  Result<SnapshotInfo> CreateAutomatedSnapshot(const std::string& volume,
+                                               const std::string& name) override {
+    return target_->CreateAutomatedSnapshot(volume, name);
+  }
   KeyService& keys() override { return target_->keys(); }
   std::unique_ptr<KeyService> KeysOf(const std::string& account) override {
     return target_->KeysOf(account);

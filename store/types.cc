@@ -40,12 +40,31 @@ Status ValidateStoreName(std::string_view name, std::string_view kind) {
   return ValidateName(name, kind);
 }
 
+namespace {
+
+bool HasAccountPrefix(std::string_view name) {
+  return name.size() > 13 && name[12] == '.' && IsAccountId(name.substr(0, 12));
+}
+
+}  // namespace
+
+Status ValidateAutomatedSnapshotStoreName(std::string_view name) {
+  std::string_view typed = HasAccountPrefix(name) ? name.substr(13) : name;
+  if (IsAutomatedSnapshotName(typed)) return Status::OK();
+  std::string message = "'";
+  message += typed;
+  message += "' is not an automated snapshot's name (";
+  message += kAutomatedSnapshotPrefix;
+  message += "VOLUME-YYYY-MM-DD-HH-MM)";
+  return Status::InvalidArgument(message);
+}
+
 std::string_view AccountOfStoreName(std::string_view name) {
+  // ACCOUNT.auto:NAME (an automated snapshot) or PREFIX:ACCOUNT.NAME (a hidden volume).
+  if (HasAccountPrefix(name)) return name.substr(0, 12);
   const size_t colon = name.rfind(':');
   if (colon != std::string_view::npos) name = name.substr(colon + 1);
-  if (name.size() > 13 && name[12] == '.' && IsAccountId(name.substr(0, 12))) {
-    return name.substr(0, 12);
-  }
+  if (HasAccountPrefix(name)) return name.substr(0, 12);
   return {};
 }
 

@@ -10,6 +10,7 @@
 
 #include "base/result.h"
 #include "base/tags.h"
+#include "store/backup_policy.h"
 
 namespace clonefs::store {
 
@@ -59,6 +60,9 @@ struct VolumeInfo {
   bool encrypted = false;
   std::string kms_key_id;  // the KMS key ("key-" + 16 hex) wrapping its data keys, if encrypted
   Tags tags;
+  // Automated backups; a volume made before these existed reads the defaults (its window
+  // DefaultBackupWindow(id)).
+  BackupPolicy backup;
 };
 
 // A read-only, point-in-time image of a volume.
@@ -82,6 +86,9 @@ struct SnapshotInfo {
   // as export streams give it (exportfmt::IdentityText), which incremental imports check.
   std::string source_snapshot_arn;
   std::string source_identity;
+  // An automated snapshot: its volume's retention when it was taken, which decides its expiry
+  // once the volume is gone (while it exists, the volume's current retention does).
+  uint32_t backup_retention_days = 0;
 };
 
 // Aurora: at most 15 copy-on-write clones per lineage (clones of clones included).
@@ -105,6 +112,8 @@ bool IsAccountId(std::string_view id);
 // other than the store owner's, ACCOUNT.NAME (12 digits, a dot, a typed name; see
 // store/access/store_names.h). What the store engine checks; commands check typed names.
 Status ValidateStoreName(std::string_view name, std::string_view kind);
+// The store name of an automated snapshot: [ACCOUNT.]auto:VOLUME-YYYY-MM-DD-HH-MM.
+Status ValidateAutomatedSnapshotStoreName(std::string_view name);
 // The account that owns the resource a store name names: ACCOUNT of ACCOUNT.NAME, or empty for
 // a plain name (the store owner's). A hidden volume's name (PREFIX:NAME) is that of NAME.
 std::string_view AccountOfStoreName(std::string_view name);

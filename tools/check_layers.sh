@@ -10,22 +10,22 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-store_api="store/store.h store/store_wrapper.h store/types.h store/keys/key_service.h store/keys/root_secret.h"
+store_api="store/store.h store/store_wrapper.h store/types.h store/backup_policy.h store/keys/key_service.h store/keys/root_secret.h"
 # "room prefix|allowed include prefixes", most specific room first.
 rules=(
   "crypto/base/|base/"
   "crypto/|base/ crypto/"
-  "store/log/|base/ crypto/ store/types.h store/log/"
-  "store/meta/|base/ crypto/ store/types.h store/log/location.h store/meta/"
-  "store/map/|base/ crypto/ store/types.h store/log/location.h store/meta/ store/map/"
-  "store/keys/|base/ crypto/ store/types.h store/log/ store/meta/ store/keys/"
-  "store/engine/|base/ crypto/ store/log/ store/meta/ store/map/ store/keys/ store/engine/ store/store.h store/store_wrapper.h store/types.h"
-  "store/access/|base/ crypto/ store/store.h store/types.h store/access/"
-  "store/|base/ crypto/ store/types.h store/store.h store/keys/key_service.h"
+  "store/log/|base/ crypto/ store/types.h store/backup_policy.h store/log/"
+  "store/meta/|base/ crypto/ store/types.h store/backup_policy.h store/log/location.h store/meta/"
+  "store/map/|base/ crypto/ store/types.h store/backup_policy.h store/log/location.h store/meta/ store/map/"
+  "store/keys/|base/ crypto/ store/types.h store/backup_policy.h store/log/ store/meta/ store/keys/"
+  "store/engine/|base/ crypto/ store/log/ store/meta/ store/map/ store/keys/ store/engine/ store/store.h store/store_wrapper.h store/types.h store/backup_policy.h"
+  "store/access/|base/ crypto/ store/store.h store/types.h store/backup_policy.h store/access/"
+  "store/|base/ crypto/ store/types.h store/backup_policy.h store/store.h store/keys/key_service.h"
   "fs/|base/ crypto/ fs/ store/access/ $store_api"
   "tools/|base/ crypto/ fs/ tools/ store/access/ $store_api"
   "bench/|base/ fs/ $store_api"
-  "tests/testing/|base/ crypto/ tests/testing/ store/store.h store/types.h"
+  "tests/testing/|base/ crypto/ tests/testing/ store/store.h store/types.h store/backup_policy.h"
 )
 
 bad=0

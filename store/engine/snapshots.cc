@@ -48,6 +48,11 @@ SnapshotInfo StoreImpl::SnapshotNow(const VolumeState& vol, const std::string& n
 Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const std::string& name,
                                                const Tags& tags) {
   CLONEFS_RETURN_IF_ERROR(ValidateStoreName(name, "snapshot"));
+  return TakeSnapshot(volume, name, tags, SnapshotType::kManual);
+}
+
+Result<SnapshotInfo> StoreImpl::TakeSnapshot(const std::string& volume, const std::string& name,
+                                             const Tags& tags, SnapshotType type) {
   CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(volume));
   std::unique_lock<std::shared_mutex> io(vol->io_mu);  // no write in flight across the switch
   std::lock_guard<std::mutex> l(catalog_mu_);
@@ -56,6 +61,8 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   Catalog::Reservation ids = catalog_.Reserve();
   // Ids (and so inode numbers) are never reused.
   SnapshotInfo s = SnapshotNow(*vol, name, ids.NewSnapshotId(), tags);
+  s.type = type;
+  if (type == SnapshotType::kAutomated) s.backup_retention_days = vol->info.backup.retention_days;
   VolumeInfo moved = vol->info;
   moved.epoch = ids.NewEpoch();
   MetaBatch b;
@@ -67,7 +74,8 @@ Result<SnapshotInfo> StoreImpl::CreateSnapshot(const std::string& volume, const 
   vol->info.epoch = moved.epoch;
   vol->epoch = moved.epoch;
   catalog_.AddSnapshot(std::make_shared<SnapshotState>(s, vol));
-  spdlog::info("snapshot {} of volume {} created at epoch {}", name, volume, s.epoch);
+  spdlog::info("{} snapshot {} of volume {} created at epoch {}", SnapshotTypeName(type), name,
+               volume, s.epoch);
   return s;
 }
 
@@ -213,6 +221,7 @@ Result<VolumeInfo> StoreImpl::AddClone(const std::shared_ptr<VolumeState>& sourc
   v.parent_id = source->info.id;
   v.parent_epoch = parent_epoch;
   v.source_snapshot = source_snapshot;
+  v.backup.window = DefaultBackupWindow(v.id);  // its own backups, from its creation
   return v;
 }
 

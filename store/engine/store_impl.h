@@ -25,6 +25,7 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -109,6 +110,9 @@ class StoreImpl final : public Store {
   Result<VolumeInfo> UpdateVolumeTags(const std::string& name, const TagEdit& edit) override;
   Result<SnapshotInfo> UpdateSnapshotTags(const std::string& name, const TagEdit& edit) override;
   Result<VolumeInfo> RenameVolume(const std::string& name, const std::string& new_name) override;
+  Result<VolumeInfo> SetBackupPolicy(const std::string& name, const BackupPolicy& policy) override;
+  Result<SnapshotInfo> CreateAutomatedSnapshot(const std::string& volume,
+                                               const std::string& name) override;
   KeyService& keys() override { return *key_service_; }
   std::unique_ptr<KeyService> KeysOf(const std::string& account) override;
   Result<CloneIntoResult> CloneInto(const std::string& source, const std::string& dest) override;
@@ -181,10 +185,18 @@ class StoreImpl final : public Store {
                                                          const std::string& kek,
                                                          VolumeStatus status);
   // What a snapshot of `vol` taken now records. REQUIRES: catalog_mu_ and vol's io_mu.
+  // CreateSnapshot and CreateAutomatedSnapshot once the name is checked.
+  Result<SnapshotInfo> TakeSnapshot(const std::string& volume, const std::string& name,
+                                    const Tags& tags, SnapshotType type);
   SnapshotInfo SnapshotNow(const VolumeState& vol, const std::string& name, uint64_t id,
                            const Tags& tags);
   Result<std::shared_ptr<VolumeState>> FindVolume(const std::string& name);
   Status PersistVolume(const VolumeInfo& info);
+  // Rewrites volume `name`'s catalog record with `edit` applied to a copy of it, in one synced
+  // write, holding its io_mu exclusively (every other writer of the record does too) and
+  // catalog_mu_; an error from `edit` or the write changes nothing.
+  Result<VolumeInfo> EditVolumeRecord(const std::string& name,
+                                      const std::function<Status(VolumeInfo*)>& edit);
   void Notify(const VolumeInfo& v, bool deleted);
 
   // --- snapshots.cc ---

@@ -8,19 +8,10 @@
 namespace clonefs::store {
 
 Result<VolumeInfo> StoreImpl::UpdateVolumeTags(const std::string& name, const TagEdit& edit) {
-  CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
-  VolumeInfo updated;
-  {
-    // Every other writer of the volume's record (resize, growth, snapshot, clone, rekey,
-    // delete) holds io_mu exclusively too, so none writes a copy with the old tags meanwhile.
-    std::unique_lock<std::shared_mutex> io(vol->io_mu);
-    std::lock_guard<std::mutex> l(catalog_mu_);
-    if (vol->deleted) return errors::VolumeNotFound(name);
-    updated = vol->info;
-    CLONEFS_ASSIGN_OR_RETURN(updated.tags, edit(vol->info.tags));
-    CLONEFS_RETURN_IF_ERROR(PersistVolume(updated));
-    vol->info.tags = updated.tags;
-  }
+  CLONEFS_ASSIGN_OR_RETURN(VolumeInfo updated, EditVolumeRecord(name, [&](VolumeInfo* v) {
+                             CLONEFS_ASSIGN_OR_RETURN(v->tags, edit(v->tags));
+                             return Status::OK();
+                           }));
   spdlog::info("volume {} (id {}) now has {} tag(s)", name, updated.id, updated.tags.size());
   return updated;
 }

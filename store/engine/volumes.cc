@@ -43,6 +43,21 @@ Status StoreImpl::PersistVolume(const VolumeInfo& info) {
   return db_->Write(b, /*sync=*/true);
 }
 
+Result<VolumeInfo> StoreImpl::EditVolumeRecord(const std::string& name,
+                                               const std::function<Status(VolumeInfo*)>& edit) {
+  CLONEFS_ASSIGN_OR_RETURN(auto vol, FindVolume(name));
+  // Every other writer of the volume's record (resize, growth, snapshot, clone, rekey,
+  // delete) holds io_mu exclusively too, so none writes a copy of the old record meanwhile.
+  std::unique_lock<std::shared_mutex> io(vol->io_mu);
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  if (vol->deleted) return errors::VolumeNotFound(name);
+  VolumeInfo updated = vol->info;
+  CLONEFS_RETURN_IF_ERROR(edit(&updated));
+  CLONEFS_RETURN_IF_ERROR(PersistVolume(updated));
+  vol->info = updated;
+  return updated;
+}
+
 void StoreImpl::Notify(const VolumeInfo& v, bool deleted) {
   if (listener_) listener_(v, deleted);
 }
@@ -65,6 +80,8 @@ Result<std::shared_ptr<VolumeState>> StoreImpl::PersistRootVolume(const std::str
   v.encrypted = !kek.empty();
   v.kms_key_id = kek;
   v.tags = opts.tags;
+  v.backup.retention_days = opts.backup_retention_days;
+  v.backup.window = opts.backup_window.value_or(DefaultBackupWindow(v.id));
   MetaBatch b;
   b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   ids.PutCounters(&b);
@@ -79,6 +96,10 @@ Result<VolumeInfo> StoreImpl::CreateVolume(const std::string& name, const Volume
   CLONEFS_RETURN_IF_ERROR(ValidateStoreName(name, "volume"));
   CLONEFS_RETURN_IF_ERROR(ValidateVolumeSize(opts.size_bytes));
   CLONEFS_RETURN_IF_ERROR(ValidatePageSize(opts.page_size));
+  CLONEFS_RETURN_IF_ERROR(ValidateBackupRetention(opts.backup_retention_days));
+  if (opts.backup_window && opts.backup_window->minutes() < kMinBackupWindowMinutes) {
+    return Status::InvalidArgument("a backup window must be at least 30 minutes long");
+  }
   VolumeInfo v;
   std::string kek;  // resolved before the catalog lock: a first default key writes the key store
   if (opts.encrypted || !opts.kms_key.empty()) {

@@ -46,6 +46,8 @@ std::string EncodeVolume(const VolumeInfo& v) {
             {"encrypted", v.encrypted}};
   if (v.encrypted) j["kms_key_id"] = v.kms_key_id;
   if (!v.tags.empty()) j["tags"] = TagsToJson(v.tags);
+  j["backup_retention_days"] = v.backup.retention_days;
+  j["backup_window"] = FormatBackupWindow(v.backup.window);
   return j.dump();
 }
 
@@ -73,6 +75,15 @@ Result<VolumeInfo> DecodeVolume(std::string_view data) {
       return Status::Corruption("bad volume record: encrypted without a KMS key");
     }
     v.tags = TagsFromJson(j);
+    v.backup.retention_days = j.value("backup_retention_days", kDefaultBackupRetentionDays);
+    Status valid = ValidateBackupRetention(v.backup.retention_days);
+    if (!valid.ok()) return Status::Corruption("bad volume record: " + valid.message());
+    v.backup.window = DefaultBackupWindow(v.id);
+    if (j.contains("backup_window")) {
+      Result<BackupWindow> w = ParseBackupWindow(j.at("backup_window").get<std::string>());
+      if (!w.ok()) return Status::Corruption("bad volume record: " + w.status().message());
+      v.backup.window = *w;
+    }
     return v;
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("bad volume record: ") + e.what());
@@ -95,6 +106,7 @@ std::string EncodeSnapshot(const SnapshotInfo& s) {
             {"tags", TagsToJson(s.tags)}};
   if (!s.source_snapshot_arn.empty()) j["source_snapshot_arn"] = s.source_snapshot_arn;
   if (!s.source_identity.empty()) j["source_identity"] = s.source_identity;
+  if (s.backup_retention_days != 0) j["backup_retention_days"] = s.backup_retention_days;
   return j.dump();
 }
 
@@ -119,6 +131,7 @@ Result<SnapshotInfo> DecodeSnapshot(std::string_view data) {
     s.tags = TagsFromJson(j);
     s.source_snapshot_arn = j.value("source_snapshot_arn", "");
     s.source_identity = j.value("source_identity", "");
+    s.backup_retention_days = j.value("backup_retention_days", 0u);
     return s;
   } catch (const json::exception& e) {
     return Status::Corruption(std::string("bad snapshot record: ") + e.what());
