@@ -76,6 +76,17 @@ Status ApplyOption(std::string_view opt, MountOptions* out) {
   } else if (key == "max_connections_per_uid") {
     CLONEFS_ASSIGN_OR_RETURN(out->max_connections_per_uid,
                              PositiveCount(key, value, "connections"));
+  } else if (key == "backups") {
+    if (value != "on" && value != "off") {
+      return Status::InvalidArgument("bad backups '" + std::string(value) + "' (on|off)");
+    }
+    out->backups = value == "on";
+  } else if (key == "backup_check_ms") {
+    CLONEFS_ASSIGN_OR_RETURN(out->backup_check_ms, PositiveCount(key, value, "milliseconds"));
+  } else if (key == "clock_start") {
+    CLONEFS_ASSIGN_OR_RETURN(out->clock_start, PositiveCount(key, value, "seconds"));
+  } else if (key == "clock_rate") {
+    CLONEFS_ASSIGN_OR_RETURN(out->clock_rate, PositiveCount(key, value, "times"));
   } else if (key == "log_file") {
     if (value.empty()) return Status::InvalidArgument("log_file needs a path");
     out->log_file = std::string(value);
@@ -174,6 +185,11 @@ std::string MountUsage(std::string_view program) {
          "                      (default 10000; SnapshotQuotaExceeded past it)\n"
          "  max_connections_per_uid=N  control connections one Unix user may hold at once\n"
          "                      (default 16, of 64 in all; StoreBusy past it)\n"
+         "  backups=on|off      take and expire automated snapshots in each volume's\n"
+         "                      backup window (default on)\n"
+         "  backup_check_ms=N   how often the backup schedule is looked at (default 10000)\n"
+         "  clock_start=SECS, clock_rate=N  for tests: the store's clock starts at SECS\n"
+         "                      (Unix time) and runs N times as fast as the real one\n"
          "  sparse_blocks       a volume's st_blocks (du) count the bytes it stores, not its\n"
          "                      size; cp then copies a sparse volume instead of cloning it\n"
          "                      (`clonectl volume usage` shows real use either way)\n"

@@ -5,7 +5,8 @@
 // mount(8) and mount.fuse3 call `clonefs SOURCE MOUNTPOINT -o opts` for fstab entries of type
 // `fuse.clonefs`, so the options are a mix of four kinds, sorted here:
 //   - ours (log_level=, cache_mb=, log_file=, key_file=, passphrase_file=, snapshot_quota=,
-//     max_connections_per_uid=), consumed;
+//     max_connections_per_uid=, backups=, backup_check_ms=, clock_start=, clock_rate=),
+//     consumed;
 //   - the filesystem's own (sparse_blocks), checked here and left in fuse_options, where
 //     FuseServer (fuse_adapter.h) takes them out before libfuse sees the list;
 //   - mount(8)-only ones (defaults, noauto, _netdev, x-systemd.*, ...), dropped;
@@ -42,6 +43,14 @@ struct MountOptions {
   // Control-socket connections one uid may hold at once, under the socket's limit in all
   // (ControlServer::kMaxConnections), so that one user cannot starve the others.
   uint64_t max_connections_per_uid = 16;
+  // Automated backups (tools/control/backup_service.h): off for a host whose volumes need
+  // none; the schedule is looked at every backup_check_ms.
+  bool backups = true;
+  uint64_t backup_check_ms = 10000;
+  // For tests: the store's wall clock starts at clock_start (Unix seconds; 0: the real time)
+  // and runs clock_rate times as fast as the real one (ScaledClockEnv).
+  uint64_t clock_start = 0;
+  uint64_t clock_rate = 1;
   // The key store's root secret: a key file (empty: STORE_DIR.key) or a passphrase file.
   std::string key_file;
   std::string passphrase_file;

@@ -114,6 +114,28 @@ TEST(MountOptions, CountsArePositive) {
   }
 }
 
+TEST(MountOptions, BackupsAndTheTestClock) {
+  Result<MountOptions> d = ParseMountArgs({"/s", "/m"});
+  ASSERT_TRUE(d.ok());
+  EXPECT_TRUE(d->backups);
+  EXPECT_EQ(d->clock_start, 0u);
+  EXPECT_EQ(d->clock_rate, 1u);
+  Result<MountOptions> r = ParseMountArgs(
+      {"/s", "/m", "-o", "backups=off,backup_check_ms=50,clock_start=1796600000,clock_rate=600"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_FALSE(r->backups);
+  EXPECT_EQ(r->backup_check_ms, 50u);
+  EXPECT_EQ(r->clock_start, 1796600000u);
+  EXPECT_EQ(r->clock_rate, 600u);
+  EXPECT_TRUE(r->fuse_options.empty());
+  for (const char* bad :
+       {"backups=yes", "backups", "backup_check_ms=0", "clock_rate=0", "clock_start=soon"}) {
+    EXPECT_EQ(ParseMountArgs({"/s", "/m", "-o", bad}).status().code(),
+              Status::Code::kInvalidArgument)
+        << bad;
+  }
+}
+
 TEST(MountOptions, HelpAndVersionNeedNoPositionals) {
   Result<MountOptions> h = ParseMountArgs({"--help"});
   ASSERT_TRUE(h.ok());

@@ -49,6 +49,13 @@ Result<store::SnapshotInfo> NotifyingStore::CreateSnapshot(const std::string& vo
   return s;
 }
 
+Result<store::SnapshotInfo> NotifyingStore::CreateAutomatedSnapshot(const std::string& volume,
+                                                                    const std::string& name) {
+  Result<store::SnapshotInfo> s = target()->CreateAutomatedSnapshot(volume, name);
+  if (s.ok()) NotifySnapshot(*s, /*deleted=*/false);
+  return s;
+}
+
 Status NotifyingStore::DeleteSnapshot(const std::string& name) {
   // The listener wants the snapshot's id (its inode), which is gone after the delete.
   Result<store::SnapshotInfo> info = target()->GetSnapshot(name);

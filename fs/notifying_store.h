@@ -32,6 +32,8 @@ class NotifyingStore final : public store::StoreWrapper {
 
   Result<store::SnapshotInfo> CreateSnapshot(const std::string& volume, const std::string& name,
                                              const store::Tags& tags) override;
+  Result<store::SnapshotInfo> CreateAutomatedSnapshot(const std::string& volume,
+                                                      const std::string& name) override;
   Status DeleteSnapshot(const std::string& name) override;
 
  private:

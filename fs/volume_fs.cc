@@ -101,8 +101,9 @@ bool VolumeFs::Sees(const Viewer& viewer, const std::string& store_name) const {
 std::optional<std::string> VolumeFs::StoreNameFor(const Viewer& viewer,
                                                   const std::string& name) const {
   // Only a name an account can type: a store name of another account ("ACCOUNT.NAME") must
-  // not be reachable by spelling it out, nor be created in the mount.
-  if (!store::ValidateName(name, "").ok()) return std::nullopt;
+  // not be reachable by spelling it out, nor be created in the mount. Automated snapshots'
+  // names (auto:...) are typed names too; no volume has one, so only a snapshot is found.
+  if (!store::ValidateSnapshotName(name).ok()) return std::nullopt;
   if (viewer.all) return name;
   if (!viewer.account) return std::nullopt;
   return options_.access->StoreNameOf(*viewer.account, name);

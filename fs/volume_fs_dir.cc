@@ -81,7 +81,7 @@ void VolumeFs::Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
       if (n == "snapshots") st = StatInode(AccountSnapshotsIno(ObjectIdOf(parent)), viewer);
       break;
     case InodeKind::kAccountSnapshotsDir:
-      if (store::ValidateName(n, "snapshot").ok()) {
+      if (store::ValidateSnapshotName(n).ok()) {
         st = LookupSnapshot(viewer,
                             options_.access->StoreNameOf(AccountText(ObjectIdOf(parent)), n));
       }
@@ -360,6 +360,14 @@ void VolumeFs::UnlinkSnapshot(fuse_req_t req, const std::string& name) {
   // As with ZFS's .zfs/snapshot, removing the entry destroys the snapshot. EBUSY while open.
   Result<store::SnapshotInfo> snap = store_->GetSnapshot(name);
   Status s = snap.status();
+  // An automated snapshot goes with its retention or its volume (as `clonectl snapshot
+  // delete` refuses it); once the volume is gone it is its owner's to remove.
+  if (s.ok() && snap->type == store::SnapshotType::kAutomated &&
+      store_->GetVolumeById(snap->volume_id).ok()) {
+    spdlog::info("mount: unlink of automated snapshot {} refused", name);
+    fuse_reply_err(req, EPERM);
+    return;
+  }
   if (s.ok()) s = RetryWhileOpen([&] { return store_->DeleteSnapshot(name); });
   if (!s.ok()) {
     if (IsNoSuchName(s)) {

@@ -119,7 +119,9 @@ mount_store() {
   local store=$1 mnt=$2 mode=${3:-fg}
   shift 2
   [[ $# -gt 0 ]] && shift
-  local opts=(-o "log_level=info${MOUNT_OPTS:+,$MOUNT_OPTS}")
+  # Automated backups off unless a test asks (BACKUPS=on): a volume's window starting during
+  # a test would add a snapshot no other test expects.
+  local opts=(-o "log_level=info,backups=${BACKUPS:-off}${MOUNT_OPTS:+,$MOUNT_OPTS}")
   mkdir -p "$mnt"
   T_LOG_SEQ=$((T_LOG_SEQ + 1))
   local logf="$T/clonefs.$T_LOG_SEQ.log"

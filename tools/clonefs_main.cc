@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "base/scaled_clock_env.h"
 #include "fs/fuse_adapter.h"
 #include "fs/mount_options.h"
 #include "fs/notifying_store.h"
@@ -35,6 +36,7 @@
 #include "store/keys/key_service.h"
 #include "store/keys/root_secret.h"
 #include "store/store.h"
+#include "tools/control/backup_service.h"
 #include "tools/control/copy_service.h"
 #include "tools/control/identity.h"
 #include "tools/control/mount_access.h"
@@ -48,12 +50,14 @@ namespace {
 // checkpoints and only then releases its lock. The control socket and the mount both use the
 // store through `events`, so that snapshots taken or deleted with clonectl reach the mount.
 struct Daemon {
+  std::unique_ptr<Env> clock;  // clock_start=: the test clock every part below reads
   std::unique_ptr<store::Store> store;
   std::unique_ptr<fs::NotifyingStore> events;
   // Who the accounts are and what they share: one of each, for the control plane and the mount.
   std::unique_ptr<access::AccountRegistry> accounts;
   std::unique_ptr<access::Sharing> sharing;
   std::unique_ptr<control::CopyService> copies;
+  std::unique_ptr<control::BackupService> backups;
   std::unique_ptr<control::ControlServer> control;
   std::unique_ptr<fs::FuseServer> fuse;
 };
@@ -153,6 +157,13 @@ Status SetupLogging(const fs::MountOptions& o, bool detached) {
 Status Start(const fs::MountOptions& o, Daemon* d) {
   store::StoreOptions so;
   so.cache_bytes = o.cache_bytes;
+  if (o.clock_start != 0) {
+    d->clock =
+        std::make_unique<ScaledClockEnv>(Env::Default(), o.clock_start * 1000 * 1000, o.clock_rate);
+    so.env = d->clock.get();
+    spdlog::warn("daemon: test clock: starts at {} (Unix seconds) and runs {}x", o.clock_start,
+                 o.clock_rate);
+  }
   Result<std::shared_ptr<const crypto::RootSecret>> root =
       store::LoadRootSecret(o.store_dir, o.key_file, o.passphrase_file);
   if (!root.ok()) return Status::InvalidArgument("root secret: " + root.status().message());
@@ -185,9 +196,16 @@ Status Start(const fs::MountOptions& o, Daemon* d) {
   if (!copies.ok()) return Status::IOError("snapshot copies: " + copies.status().ToString());
   d->copies = std::move(copies).value();
 
+  if (o.backups) {
+    control::BackupServiceOptions bo;
+    bo.check_interval_us = o.backup_check_ms * 1000;
+    d->backups = std::make_unique<control::BackupService>(d->events.get(), so.env, bo);
+  }
+
   const std::string socket = control::ControlSocketPath(o.store_dir);
   control::Services services;
   services.copies = d->copies.get();
+  services.backups = d->backups.get();
   services.accounts = d->accounts.get();
   services.sharing = d->sharing.get();
   Result<std::unique_ptr<control::ControlServer>> control =
@@ -247,6 +265,7 @@ int RunDaemon(const fs::MountOptions& o, StartupReport* report, bool detached) {
   spdlog::info("daemon: shutting down");
   d->fuse.reset();
   d->control.reset();
+  d->backups.reset();
   d->copies.reset();  // copies in flight stop uncommitted (they start again next time)
   d->events.reset();
   d->store.reset();

@@ -24,6 +24,7 @@
 #include "store/keys/key_service.h"
 #include "store/keys/root_secret.h"
 #include "store/store.h"
+#include "tools/control/cli_backups.h"
 #include "tools/control/cli_output.h"
 #include "tools/control/cli_sharing.h"
 #include "tools/control/client.h"
@@ -78,6 +79,7 @@ struct CliOptions {
   std::string key_spec;         // `key create --key-spec`
   std::string public_key_out;   // `key get-public-key --out FILE`
   SharingCliOptions sharing;    // `snapshot attribute`, `share`, `invitation`
+  BackupCliOptions backups;     // backup policies, `volume delete --final-snapshot`, ...
   std::string command;          // "volume.create", "init", ... set by the chosen subcommand
   // Given on the command line (possibly as an empty string)?
   CLI::Option* name_opt = nullptr;       // of `volume usage`
@@ -347,6 +349,7 @@ json BuildArgs(const CliOptions& o, json* args) {
   if ((c == "volume.clone" || c == "volume.restore") && o.full_copy) (*args)["full_copy"] = true;
   if (c == "volume.resize" && o.allow_shrink) (*args)["allow_shrink"] = true;
   if (c == "volume.modify" && !o.new_name.empty()) (*args)["new_name"] = o.new_name;
+  BackupArgs(c, o.backups, args);
   if ((c == "volume.clone" || c == "volume.restore") && o.copy_tags) (*args)["copy_tags"] = true;
   if (c.rfind("tag.", 0) == 0) (*args)["resource"] = o.tag_resource;
   if (c == "tag.remove") (*args)["keys"] = o.tag_keys;
@@ -672,6 +675,7 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
       ->capture_default_str();
   DefineVolumeCommands(app, o);
   DefineSnapshotCommands(app, o);
+  DefineBackupOptions(app, o.backups);
   DefineKeyCommands(app, o);
   DefineAccountCommands(app, o);
   DefineTagCommands(app, o);

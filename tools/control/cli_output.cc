@@ -54,6 +54,10 @@ void PrintVolume(std::ostream& out, const json& v) {
     fields.emplace_back("Encrypted", v.value("StorageEncrypted", false) ? "yes" : "no");
   }
   if (v.contains("KmsKeyId")) fields.emplace_back("KMS key", Str(v, "KmsKeyId"));
+  if (v.contains("BackupRetentionPeriod")) {
+    fields.emplace_back("Backups", Str(v, "BackupRetentionPeriod") + " day(s), window " +
+                                       Str(v, "PreferredBackupWindow") + " UTC");
+  }
   if (v.contains("SourceVolumeIdentifier")) {
     fields.emplace_back("Source volume", Str(v, "SourceVolumeIdentifier"));
   }

@@ -34,12 +34,14 @@ class Sharing;
 
 namespace clonefs::control {
 
+class BackupService;
 class CopyService;
 
 // Long-lived parts of a daemon that some commands use; any may be null (clonectl's direct mode
 // has none, and such commands then do their work inside the request or refuse).
 struct Services {
   CopyService* copies = nullptr;
+  BackupService* backups = nullptr;  // null: no automated backups (direct mode, backups=off)
   // Who the accounts are and what they share. The daemon passes its own, which its mount uses
   // as well; when null the Dispatcher opens them itself.
   access::AccountRegistry* accounts = nullptr;

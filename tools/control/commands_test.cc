@@ -37,7 +37,10 @@ TEST_F(ControlDispatcher, CreateReturnsAuroraStyleFields) {
   EXPECT_EQ(v["StorageEncrypted"], false);
   EXPECT_EQ(v["CrossAccountClone"], false);
   EXPECT_EQ(v["TagList"], json::array());
-  EXPECT_EQ(v.size(), 14u);  // no Source* or KmsKeyId fields: not cloned, restored or encrypted
+  EXPECT_EQ(v["BackupRetentionPeriod"], 1);  // Aurora's default
+  EXPECT_TRUE(std::regex_match(v["PreferredBackupWindow"].get<std::string>(),
+                               std::regex(R"(\d\d:\d\d-\d\d:\d\d)")));
+  EXPECT_EQ(v.size(), 16u);  // no Source* or KmsKeyId fields: not cloned, restored or encrypted
 }
 
 TEST_F(ControlDispatcher, SizeMayBeAString) {

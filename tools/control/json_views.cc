@@ -78,6 +78,8 @@ nlohmann::json VolumeToJson(store::Store& st, const store::VolumeInfo& volume,
       {"CloneGroupId", volume.lineage_id},
       {"StorageEncrypted", volume.encrypted},
       {"TagList", TagListToJson(volume.tags)},
+      {"BackupRetentionPeriod", volume.backup.retention_days},
+      {"PreferredBackupWindow", store::FormatBackupWindow(volume.backup.window)},
   };
   if (volume.encrypted) j["KmsKeyId"] = KeyArn(st, volume.kms_key_id);
   if (volume.parent_id != 0 && !source_volume.empty()) {

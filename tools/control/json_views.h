@@ -36,7 +36,7 @@ nlohmann::json TagListToJson(const store::Tags& tags);
 
 // {"VolumeIdentifier","VolumeArn","VolumeId","Status","SizeBytes","AllocatedStorage",
 //  "PageSize","Compression","VolumeCreateTime","Epoch","CloneGroupId","StorageEncrypted",
-//  "TagList"},
+//  "TagList","BackupRetentionPeriod","PreferredBackupWindow"},
 // "KmsKeyId" (the key's ARN) when encrypted and, for a clone or a
 // restore, "SourceVolumeIdentifier" (when `source_volume` is not empty: the caller passes the
 // parent's name while the parent still exists) and, for a restore, "SourceSnapshotIdentifier".

@@ -18,6 +18,12 @@ Status NotFound(std::string_view kind, const std::string& ref) {
 
 Result<std::string> NewStoreName(const CommandContext& ctx, const std::string& typed,
                                  std::string_view kind) {
+  if (kind == access::kSnapshotType && store::IsAutomatedSnapshotName(typed)) {
+    return errors::InvalidParameterValue(
+        "snapshot name '" + typed + "': names starting with " +
+        std::string(store::kAutomatedSnapshotPrefix) +
+        " are the automated snapshots' (copy one to keep it under a name of your own)");
+  }
   CLONEFS_RETURN_IF_ERROR(store::ValidateName(typed, kind));
   if (kind == access::kSnapshotType && typed.rfind(kTemporarySnapshotPrefix, 0) == 0) {
     return errors::InvalidParameterValue(
@@ -45,7 +51,9 @@ Result<std::string> AnyStoreName(const CommandContext& ctx, const std::string& r
     name = arn.name;
   }
   // A name outside the naming rules can name nothing.
-  if (!store::ValidateName(name, kind).ok()) return NotFound(kind, ref);
+  const bool valid = kind == access::kSnapshotType ? store::ValidateSnapshotName(name).ok()
+                                                   : store::ValidateName(name, kind).ok();
+  if (!valid) return NotFound(kind, ref);
   return access::StoreName(here.account_id, account, name);
 }
 

@@ -82,23 +82,42 @@ json OthersSnapshots(CommandContext& ctx, bool shared, bool with_public) {
   return out;
 }
 
+// The optional "snapshot_type" argument (Aurora's SnapshotType filter): which kinds to list.
+struct TypeFilter {
+  bool manual = true, automated = true, shared = false, with_public = false;
+};
+
+Result<TypeFilter> SnapshotTypeArg(CommandContext& ctx, bool include_shared, bool include_public) {
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> type,
+                           ctx.args.OptionalString("snapshot_type"));
+  if (!type.has_value()) return TypeFilter{true, true, include_shared, include_public};
+  if (*type == "manual") return TypeFilter{true, false, false, false};
+  if (*type == "automated") return TypeFilter{false, true, false, false};
+  if (*type == "shared") return TypeFilter{false, false, true, false};
+  if (*type == "public") return TypeFilter{false, false, false, true};
+  return errors::InvalidParameterValue("snapshot type '" + *type +
+                                       "' must be manual, automated, shared or public");
+}
+
 Result<json> List(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> volume, ctx.args.OptionalString("volume"));
   CLONEFS_ASSIGN_OR_RETURN(bool include_shared, ctx.args.OptionalBool("include_shared"));
   CLONEFS_ASSIGN_OR_RETURN(bool include_public, ctx.args.OptionalBool("include_public"));
+  CLONEFS_ASSIGN_OR_RETURN(TypeFilter want, SnapshotTypeArg(ctx, include_shared, include_public));
   json snapshots = json::array();
   for (const store::SnapshotInfo& s : ctx.store->ListSnapshots()) {
     if (!OwnedByCaller(ctx, s.name)) continue;
+    if (!(s.type == store::SnapshotType::kAutomated ? want.automated : want.manual)) continue;
     if (volume.has_value() && TypedName(ctx.store->info(), s.volume_name) != *volume) continue;
     snapshots.push_back(SnapshotToJson(*ctx.store, s));
   }
   // --volume names one of the caller's volumes: no other account's snapshot is of it.
   if (!volume.has_value()) {
-    for (json& s : OthersSnapshots(ctx, include_shared, include_public)) {
+    for (json& s : OthersSnapshots(ctx, want.shared, want.with_public)) {
       snapshots.push_back(std::move(s));
     }
   }
-  if (Copies(ctx) != nullptr) {
+  if (Copies(ctx) != nullptr && want.manual) {
     // Copies still running (or failed) show as their targets, as Aurora lists them.
     std::set<std::string> listed;
     for (const json& s : snapshots) listed.insert(s.value("SnapshotIdentifier", ""));
@@ -136,6 +155,15 @@ Result<json> Delete(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(std::string name, SnapshotName(ctx));
   if (Copies(ctx) != nullptr && Copies(ctx)->Has(name)) return Copies(ctx)->Cancel(name);
   CLONEFS_ASSIGN_OR_RETURN(store::SnapshotInfo s, ResolveSnapshot(ctx, ctx.subject));
+  // As Aurora's: an automated snapshot goes when its retention ends or with its volume. Once
+  // the volume is gone (a retained automated backup) its owner may delete it.
+  if (s.type == store::SnapshotType::kAutomated && ctx.store->GetVolumeById(s.volume_id).ok()) {
+    return errors::InvalidSnapshotState(
+        "snapshot '" + ctx.subject +
+        "' is an automated snapshot; it is deleted when its retention period ends or with its "
+        "volume. Copy it (clonectl snapshot copy) to keep it, or lower the volume's "
+        "--backup-retention-period");
+  }
   CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteSnapshot(name));
   s.status = store::SnapshotStatus::kDeleted;
   return SnapshotToJson(*ctx.store, s);
@@ -153,7 +181,7 @@ void RegisterSnapshotCommands(std::vector<CommandSpec>& table) {
                    "snapshot",
                    "List snapshots, sorted by name, optionally of one volume, or with those "
                    "other accounts share",
-                   {"volume", "include_shared", "include_public"},
+                   {"volume", "include_shared", "include_public", "snapshot_type"},
                    List});
   table.push_back({"snapshot.show", "snapshot", "Describe one snapshot", {"name"}, Show});
   table.push_back({"snapshot.delete",

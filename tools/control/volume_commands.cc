@@ -9,6 +9,7 @@
 #include "base/tags.h"
 #include "store/access/sharing.h"
 #include "store/access/store_names.h"
+#include "tools/control/backup_service.h"
 #include "tools/control/commands.h"
 #include "tools/control/full_copy.h"
 #include "tools/control/json_views.h"
@@ -56,6 +57,27 @@ json VolumeJson(CommandContext& ctx, const store::VolumeInfo& v) {
   return j;
 }
 
+// The optional "backup_retention_period" argument: 1-35 days.
+Result<std::optional<uint64_t>> BackupRetentionArg(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<uint64_t> days,
+                           ctx.args.OptionalUint("backup_retention_period"));
+  if (days.has_value()) {
+    Status valid = store::ValidateBackupRetention(*days);
+    if (!valid.ok()) return errors::InvalidParameterValue(valid.message());
+  }
+  return days;
+}
+
+// The optional "preferred_backup_window" argument: hh24:mi-hh24:mi UTC, 30 minutes or more.
+Result<std::optional<store::BackupWindow>> BackupWindowArg(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> text,
+                           ctx.args.OptionalString("preferred_backup_window"));
+  if (!text.has_value()) return std::optional<store::BackupWindow>();
+  Result<store::BackupWindow> w = store::ParseBackupWindow(*text);
+  if (!w.ok()) return errors::InvalidParameterValue(w.status().message());
+  return std::optional<store::BackupWindow>(*w);
+}
+
 Result<store::VolumeOptions> CreateOptions(CommandContext& ctx) {
   store::VolumeOptions opts;
   CLONEFS_ASSIGN_OR_RETURN(opts.size_bytes, VolumeSize(ctx));
@@ -82,6 +104,9 @@ Result<store::VolumeOptions> CreateOptions(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(opts.encrypted, ctx.args.OptionalBool("encrypted"));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> kms_key, ctx.args.OptionalString("kms_key"));
   opts.kms_key = kms_key.value_or("");
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<uint64_t> retention, BackupRetentionArg(ctx));
+  if (retention.has_value()) opts.backup_retention_days = static_cast<uint32_t>(*retention);
+  CLONEFS_ASSIGN_OR_RETURN(opts.backup_window, BackupWindowArg(ctx));
   return opts;
 }
 
@@ -171,30 +196,84 @@ Result<json> Resize(CommandContext& ctx) {
   return VolumeJson(ctx, v);
 }
 
-// Changes a volume's settings, as Aurora's ModifyDBCluster does; today its name
-// (NewDBClusterIdentifier). A rename keeps everything but the name: id, pages, snapshots (which
-// keep the name they were taken of), clones, tags, open images. Refused while the volume is
-// shared (store/access/sharing.h).
+// Changes a volume's settings, as Aurora's ModifyDBCluster does: its name
+// (NewDBClusterIdentifier), BackupRetentionPeriod and PreferredBackupWindow. Every argument is
+// checked before anything changes. A rename keeps everything but the name: id, pages,
+// snapshots (which keep the name they were taken of), clones, tags, open images; it is refused
+// while the volume is shared (store/access/sharing.h). A shorter retention frees at once.
 Result<json> Modify(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, NamedVolume(ctx));
   CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> new_name,
                            ctx.args.OptionalString("new_name"));
-  if (!new_name.has_value()) {
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<uint64_t> retention, BackupRetentionArg(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<store::BackupWindow> window, BackupWindowArg(ctx));
+  if (!new_name.has_value() && !retention.has_value() && !window.has_value()) {
     return errors::InvalidParameterCombination(
-        "nothing to modify: name what to change (--new-name NAME)");
+        "nothing to modify: name what to change (--new-name NAME, --backup-retention-period "
+        "DAYS, --preferred-backup-window hh24:mi-hh24:mi)");
   }
-  CLONEFS_ASSIGN_OR_RETURN(std::string store_name, NewStoreName(ctx, *new_name, "volume"));
-  if (store_name == v.name) return VolumeJson(ctx, v);
-  if (ctx.store->GetVolume(store_name).ok()) return errors::VolumeAlreadyExists(*new_name);
-  CLONEFS_ASSIGN_OR_RETURN(
-      v, ctx.services->sharing->RenameVolume(access::SharingKey(v.name, v.id), store_name));
+  std::string store_name = v.name;
+  if (new_name.has_value()) {
+    CLONEFS_ASSIGN_OR_RETURN(store_name, NewStoreName(ctx, *new_name, "volume"));
+    if (store_name != v.name && ctx.store->GetVolume(store_name).ok()) {
+      return errors::VolumeAlreadyExists(*new_name);
+    }
+  }
+  if (store_name != v.name) {
+    CLONEFS_ASSIGN_OR_RETURN(
+        v, ctx.services->sharing->RenameVolume(access::SharingKey(v.name, v.id), store_name));
+  }
+  if (retention.has_value() || window.has_value()) {
+    store::BackupPolicy policy = v.backup;
+    if (retention.has_value()) policy.retention_days = static_cast<uint32_t>(*retention);
+    if (window.has_value()) policy.window = *window;
+    CLONEFS_ASSIGN_OR_RETURN(v, ctx.store->SetBackupPolicy(v.name, policy));
+    if (ctx.services->backups != nullptr) ctx.services->backups->Poke();
+  }
   return VolumeJson(ctx, v);
 }
 
-// Answers with the volume as it was, in Status "deleted".
+// Takes "final_snapshot" (a new manual snapshot's name), checking it and the caller's quota:
+// the store name of the snapshot taken, or "" when none was asked for.
+Result<std::string> TakeFinalSnapshot(CommandContext& ctx, const store::VolumeInfo& v) {
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> name,
+                           ctx.args.OptionalString("final_snapshot"));
+  if (!name.has_value()) return std::string();
+  CLONEFS_ASSIGN_OR_RETURN(std::string store_name, NewStoreName(ctx, *name, "snapshot"));
+  std::unique_lock<std::mutex> quota = SnapshotQuotaLock();
+  CLONEFS_RETURN_IF_ERROR(CheckSnapshotQuota(ctx));
+  CLONEFS_RETURN_IF_ERROR(ctx.store->CreateSnapshot(v.name, store_name, {}).status());
+  return store_name;
+}
+
+// Deletes the volume (Aurora's DeleteDBCluster), first taking "final_snapshot" if asked. Its
+// automated snapshots go with it unless "retain_automated_backups": then they stay, listed,
+// until their retention ends. Answers with the volume as it was, in Status "deleted"; when the
+// volume cannot be deleted (in use), nothing changes, the final snapshot included.
 Result<json> Delete(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v, NamedVolume(ctx));
-  CLONEFS_RETURN_IF_ERROR(ctx.store->DeleteVolume(v.name));
+  CLONEFS_ASSIGN_OR_RETURN(bool retain, ctx.args.OptionalBool("retain_automated_backups"));
+  CLONEFS_ASSIGN_OR_RETURN(std::string final_snapshot, TakeFinalSnapshot(ctx, v));
+  if (Status deleted = ctx.store->DeleteVolume(v.name); !deleted.ok()) {
+    if (!final_snapshot.empty()) {
+      Status undone = ctx.store->DeleteSnapshot(final_snapshot);
+      if (!undone.ok())
+        spdlog::warn("volume delete: final snapshot {} stays: {}", final_snapshot,
+                     undone.ToString());
+    }
+    return deleted;
+  }
+  if (!retain) {
+    for (const store::SnapshotInfo& s : ctx.store->ListSnapshots()) {
+      if (s.type != store::SnapshotType::kAutomated || s.volume_id != v.id) continue;
+      Status gone = ctx.store->DeleteSnapshot(s.name);
+      if (!gone.ok() && !gone.IsNotFound()) {
+        // Open (a loop device on it): it expires with its retention instead.
+        spdlog::warn("volume delete: automated snapshot {} stays until its retention ends: {}",
+                     s.name, gone.ToString());
+      }
+    }
+  }
   std::string source = SourceVolumeName(ctx, v);
   v.status = store::VolumeStatus::kDeleted;
   return VolumeToJson(*ctx.store, v, source);
@@ -364,7 +443,8 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
   table.push_back({"volume.create",
                    "volume",
                    "Create an empty volume",
-                   {"name", "size", "page_size", "compression", "encrypted", "kms_key", "tags"},
+                   {"name", "size", "page_size", "compression", "encrypted", "kms_key", "tags",
+                    "backup_retention_period", "preferred_backup_window"},
                    Create});
   table.push_back({"volume.list",
                    "volume",
@@ -379,11 +459,16 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
                    Resize});
   table.push_back({"volume.modify",
                    "volume",
-                   "Change a volume's settings: its name (not while it is shared)",
-                   {"name", "new_name"},
+                   "Change a volume's settings: its name (not while it is shared), its backup "
+                   "retention period and preferred backup window",
+                   {"name", "new_name", "backup_retention_period", "preferred_backup_window"},
                    Modify});
-  table.push_back(
-      {"volume.delete", "volume", "Delete a volume and free its pages", {"name"}, Delete});
+  table.push_back({"volume.delete",
+                   "volume",
+                   "Delete a volume and free its pages, after a final snapshot if asked; its "
+                   "automated snapshots go too unless retained",
+                   {"name", "final_snapshot", "retain_automated_backups"},
+                   Delete});
   table.push_back(
       {"volume.usage", "volume", "Space used by one volume or by every volume", {"name"}, Usage});
   table.push_back({"volume.clone",
