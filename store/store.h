@@ -93,6 +93,29 @@ struct StoreUsage {
   uint64_t garbage_bytes = 0;  // segment_bytes - live_bytes, reclaimed by GC
 };
 
+// One kind of volume I/O since the store was opened: calls, bytes, failed calls, and latency
+// quantiles in microseconds (upper bounds of power-of-two buckets, so within 2x; max exact),
+// measured from the call into the store to its return (the mount's own time not included).
+struct OpStats {
+  uint64_t count = 0;
+  uint64_t bytes = 0;
+  uint64_t errors = 0;
+  uint64_t p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+};
+
+struct StoreStats {
+  uint64_t open_time_us = 0;  // wall time the store was opened
+  uint64_t now_us = 0;        // wall time of these figures
+  OpStats reads, writes, discards, syncs;
+  StoreUsage usage;
+  // Metadata lookups the block cache answered / that read the disk.
+  uint64_t cache_hits = 0, cache_misses = 0;
+  uint64_t gc_passes = 0, gc_segments_deleted = 0, gc_bytes_reclaimed = 0;
+  uint64_t gc_last_pass_us = 0;  // 0: no pass yet
+  uint64_t checkpoints = 0;
+  uint64_t volumes = 0, snapshots = 0;
+};
+
 struct StoreOptions {
   Env* env = Env::Default();
   // Memory budget for metadata caches (RocksDB block cache and memtables) and write buffers.
@@ -329,6 +352,8 @@ class Store {
   // Makes every acknowledged write of every volume durable.
   virtual Status Sync() = 0;
   virtual StoreUsage GetUsage() = 0;
+  // I/O, cache and GC figures since open (clonectl store stats, the daemon's metrics file).
+  virtual StoreStats GetStats() = 0;
   // Runs one full garbage-collection pass now (compacts segments, deletes dead ones).
   virtual Status CollectGarbage() = 0;
 

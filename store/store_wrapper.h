@@ -122,6 +122,7 @@ class StoreWrapper : public Store {
 
   Status Sync() override { return target_->Sync(); }
   StoreUsage GetUsage() override { return target_->GetUsage(); }
+  StoreStats GetStats() override { return target_->GetStats(); }
   Status CollectGarbage() override { return target_->CollectGarbage(); }
 
   void SetChangeListener(ChangeListener listener) override {

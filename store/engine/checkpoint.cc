@@ -153,6 +153,7 @@ Status StoreImpl::CheckpointIfOver(size_t entries) {
   if (!s.ok()) return AbandonCheckpoint(&w, s);
   map_->DropFrozen();
   checkpoint_pos_ = w.pos;
+  io_stats_.checkpoints.fetch_add(1, std::memory_order_relaxed);
   if (!w.dead.empty()) {
     std::lock_guard<std::mutex> l(misc_mu_);
     for (auto& [seg, bytes] : w.dead) live_[seg] -= bytes;

@@ -160,6 +160,13 @@ Status StoreImpl::CollectGarbage() {
   }
   for (uint32_t id : dead) CLONEFS_RETURN_IF_ERROR(DeleteDeadSegment(id));
   const StoreUsage after = GetUsage();
+  io_stats_.gc_passes.fetch_add(1, std::memory_order_relaxed);
+  io_stats_.gc_segments_deleted.fetch_add(dead.size(), std::memory_order_relaxed);
+  if (before.segment_bytes > after.segment_bytes) {
+    io_stats_.gc_bytes_reclaimed.fetch_add(before.segment_bytes - after.segment_bytes,
+                                           std::memory_order_relaxed);
+  }
+  io_stats_.gc_last_pass_us = env()->NowMicros();
   spdlog::info("gc: deleted {} segments ({} compacted), segment bytes {} -> {}", dead.size(),
                compacted.size(), before.segment_bytes, after.segment_bytes);
   return compaction;

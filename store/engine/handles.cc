@@ -8,6 +8,29 @@
 namespace clonefs::store {
 namespace {
 
+// Counts one call into `counters` when it returns, with its latency on the store's monotonic
+// clock; Done() notes whether it failed.
+class Timed {
+ public:
+  Timed(StoreImpl* store, OpCounters* counters, uint64_t bytes)
+      : store_(store),
+        counters_(counters),
+        bytes_(bytes),
+        start_(store->clock()->MonotonicMicros()) {}
+  ~Timed() { counters_->Record(bytes_, store_->clock()->MonotonicMicros() - start_, ok_); }
+  Status Done(Status s) {
+    ok_ = s.ok();
+    return s;
+  }
+
+ private:
+  StoreImpl* const store_;
+  OpCounters* const counters_;
+  const uint64_t bytes_;
+  const uint64_t start_;
+  bool ok_ = true;
+};
+
 class VolumeHandleImpl final : public VolumeHandle {
  public:
   VolumeHandleImpl(StoreImpl* store, std::shared_ptr<VolumeState> vol)
@@ -17,28 +40,34 @@ class VolumeHandleImpl final : public VolumeHandle {
   ~VolumeHandleImpl() override { vol_->open_handles--; }
 
   Status Read(uint64_t offset, size_t n, char* buf) override {
+    Timed t(store_, &store_->io_stats().reads, n);
     // Shared, so that CloneInto (exclusive) never changes the volume's read view mid-read.
     std::shared_lock<std::shared_mutex> l(vol_->io_mu);
-    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
-    CLONEFS_RETURN_IF_ERROR(CheckRange(offset, n, "read"));
-    return store_->ReadBytes(*vol_, vol_->epoch, offset, n, buf);
+    if (vol_->deleted) return t.Done(errors::VolumeNotFound(vol_->info.name));
+    CLONEFS_RETURN_IF_ERROR(t.Done(CheckRange(offset, n, "read")));
+    return t.Done(store_->ReadBytes(*vol_, vol_->epoch, offset, n, buf));
   }
   Status Write(uint64_t offset, std::string_view data) override {
+    Timed t(store_, &store_->io_stats().writes, data.size());
     std::shared_lock<std::shared_mutex> l(vol_->io_mu);
-    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
-    CLONEFS_RETURN_IF_ERROR(CheckRange(offset, data.size(), "write"));
+    if (vol_->deleted) return t.Done(errors::VolumeNotFound(vol_->info.name));
+    CLONEFS_RETURN_IF_ERROR(t.Done(CheckRange(offset, data.size(), "write")));
     vol_->generation++;  // before the first byte changes: see VolumeHandle::generation()
-    return store_->WriteBytes(*vol_, offset, data);
+    return t.Done(store_->WriteBytes(*vol_, offset, data));
   }
   Status Discard(uint64_t offset, uint64_t length) override {
+    Timed t(store_, &store_->io_stats().discards, length);
     std::shared_lock<std::shared_mutex> l(vol_->io_mu);
-    if (vol_->deleted) return errors::VolumeNotFound(vol_->info.name);
+    if (vol_->deleted) return t.Done(errors::VolumeNotFound(vol_->info.name));
     uint64_t size = vol_->size;
-    if (offset >= size) return Status::OK();
+    if (offset >= size) return t.Done(Status::OK());
     vol_->generation++;
-    return store_->DiscardBytes(*vol_, offset, std::min(length, size - offset));
+    return t.Done(store_->DiscardBytes(*vol_, offset, std::min(length, size - offset)));
   }
-  Status Sync() override { return store_->Sync(); }
+  Status Sync() override {
+    Timed t(store_, &store_->io_stats().syncs, 0);
+    return t.Done(store_->Sync());
+  }
   Status Grow(uint64_t new_size) override { return store_->GrowVolume(*vol_, new_size); }
   uint64_t size() const override { return vol_->size; }
   bool read_only() const override { return false; }
@@ -77,12 +106,13 @@ class SnapshotHandle final : public VolumeHandle {
     info_.tags.clear();  // the volume's, not the snapshot's
   }
   Status Read(uint64_t offset, size_t n, char* buf) override {
-    if (snap_->deleted) return errors::SnapshotNotFound(snap_->info.name);
+    Timed t(store_, &store_->io_stats().reads, n);
+    if (snap_->deleted) return t.Done(errors::SnapshotNotFound(snap_->info.name));
     if (offset > snap_->info.size_bytes || n > snap_->info.size_bytes - offset) {
-      return Status::InvalidArgument("read goes past the end of snapshot '" + snap_->info.name +
-                                     "'");
+      return t.Done(
+          Status::InvalidArgument("read goes past the end of snapshot '" + snap_->info.name + "'"));
     }
-    return store_->ReadBytes(*snap_->vol, snap_->info.epoch, offset, n, buf);
+    return t.Done(store_->ReadBytes(*snap_->vol, snap_->info.epoch, offset, n, buf));
   }
   Status Write(uint64_t, std::string_view) override { return ReadOnly(); }
   Status Discard(uint64_t, uint64_t) override { return ReadOnly(); }

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "store/engine/catalog.h"
+#include "store/engine/io_stats.h"
 #include "store/engine/state.h"
 #include "store/keys/key_service.h"
 #include "store/keys/volume_key_ring.h"
@@ -48,7 +49,8 @@ namespace clonefs::store {
 
 class StoreImpl final : public Store {
  public:
-  StoreImpl(std::string dir, StoreOptions options) : dir_(std::move(dir)), options_(options) {}
+  StoreImpl(std::string dir, StoreOptions options)
+      : dir_(std::move(dir)), options_(options), open_time_us_(options.env->NowMicros()) {}
   ~StoreImpl() override;
 
   Status OpenAndRecover();
@@ -125,6 +127,10 @@ class StoreImpl final : public Store {
   // Whether ResizeVolume may shrink `vol` to `new_size` under `options`. REQUIRES: vol.io_mu.
   Status CheckShrink(const VolumeState& vol, uint64_t new_size, const ResizeOptions& options);
   StoreUsage GetUsage() override;
+  StoreStats GetStats() override;
+  // For the handles: their I/O counters and the clock they time calls with.
+  IoStats& io_stats() { return io_stats_; }
+  Env* clock() const { return options_.env; }
   Status CollectGarbage() override;
   void SetChangeListener(ChangeListener listener) override { listener_ = std::move(listener); }
 
@@ -312,6 +318,8 @@ class StoreImpl final : public Store {
 
   std::array<std::mutex, kStripes> stripes_;
   std::atomic<uint64_t> next_seq_{1};
+  IoStats io_stats_;
+  const uint64_t open_time_us_;
   // Appenders hold it shared from append to map update; a checkpoint's freeze holds it
   // exclusively, so that every record before the checkpoint position is in the frozen layer.
   std::shared_mutex ckpt_mu_;

@@ -334,6 +334,29 @@ Result<std::shared_ptr<VolumeHandle>> StoreImpl::OpenVolume(const std::string& n
   return NewVolumeHandle(this, vol);
 }
 
+StoreStats StoreImpl::GetStats() {
+  StoreStats s;
+  s.open_time_us = open_time_us_;
+  s.now_us = env()->NowMicros();
+  s.reads = io_stats_.reads.Snapshot();
+  s.writes = io_stats_.writes.Snapshot();
+  s.discards = io_stats_.discards.Snapshot();
+  s.syncs = io_stats_.syncs.Snapshot();
+  s.usage = GetUsage();
+  const MetaDb::CacheCounts cache = db_->CacheStats();
+  s.cache_hits = cache.hits;
+  s.cache_misses = cache.misses;
+  s.gc_passes = io_stats_.gc_passes;
+  s.gc_segments_deleted = io_stats_.gc_segments_deleted;
+  s.gc_bytes_reclaimed = io_stats_.gc_bytes_reclaimed;
+  s.gc_last_pass_us = io_stats_.gc_last_pass_us;
+  s.checkpoints = io_stats_.checkpoints;
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  s.volumes = catalog_.volumes().size();
+  s.snapshots = catalog_.snapshots().size();
+  return s;
+}
+
 StoreUsage StoreImpl::GetUsage() {
   StoreUsage u;
   for (auto& [id, size] : log_->Segments()) {

@@ -62,6 +62,14 @@ class MetaDb {
   virtual std::unique_ptr<MetaIterator> NewIterator() = 0;
   // Makes every earlier Write() durable.
   virtual Status SyncWal() = 0;
+
+  // Lookups its block cache answered and those it had to read from disk, since open (a memory
+  // MetaDb has no cache: zeros).
+  struct CacheCounts {
+    uint64_t hits = 0;
+    uint64_t misses = 0;
+  };
+  virtual CacheCounts CacheStats() { return {}; }
 };
 
 }  // namespace clonefs::store

@@ -3,6 +3,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/statistics.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <sys/stat.h>
@@ -37,10 +38,16 @@ class RocksIterator final : public MetaIterator {
 
 class RocksMetaDb final : public MetaDb {
  public:
-  explicit RocksMetaDb(rocksdb::DB* db) : db_(db) {}
+  RocksMetaDb(rocksdb::DB* db, std::shared_ptr<rocksdb::Statistics> stats)
+      : db_(db), stats_(std::move(stats)) {}
   ~RocksMetaDb() override {
     db_->FlushWAL(/*sync=*/true).PermitUncheckedError();
     db_->Close().PermitUncheckedError();
+  }
+
+  CacheCounts CacheStats() override {
+    return {stats_->getTickerCount(rocksdb::BLOCK_CACHE_HIT),
+            stats_->getTickerCount(rocksdb::BLOCK_CACHE_MISS)};
   }
 
   Result<std::optional<std::string>> Get(std::string_view key) override {
@@ -87,6 +94,7 @@ class RocksMetaDb final : public MetaDb {
 
  private:
   std::unique_ptr<rocksdb::DB> db_;
+  const std::shared_ptr<rocksdb::Statistics> stats_;
 };
 
 }  // namespace
@@ -107,10 +115,13 @@ Result<std::unique_ptr<MetaDb>> OpenRocksMetaDb(const std::string& dir, uint64_t
   table.block_cache = rocksdb::NewLRUCache(std::max<uint64_t>(8ull << 20, cache_bytes / 4));
   table.cache_index_and_filter_blocks = true;
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  // Counters only (no timers or histograms: they cost on every call), for store stats.
+  options.statistics = rocksdb::CreateDBStatistics();
+  options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, &db);
   CLONEFS_RETURN_IF_ERROR(FromRocks(s, "open metadata"));
-  std::unique_ptr<MetaDb> meta(new RocksMetaDb(db));
+  std::unique_ptr<MetaDb> meta(new RocksMetaDb(db, options.statistics));
   // RocksDB makes its directory 0755 and its files 0644: the directory alone keeps the catalog
   // (every account's names) from other local users, whatever mode the store directory has.
   if (::chmod(dir.c_str(), 0700) != 0) return Status::FromErrno(errno, "chmod " + dir);
