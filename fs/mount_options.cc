@@ -87,6 +87,11 @@ Status ApplyOption(std::string_view opt, MountOptions* out) {
     CLONEFS_ASSIGN_OR_RETURN(out->clock_start, PositiveCount(key, value, "seconds"));
   } else if (key == "clock_rate") {
     CLONEFS_ASSIGN_OR_RETURN(out->clock_rate, PositiveCount(key, value, "times"));
+  } else if (key == "metrics") {
+    if (value.empty()) return Status::InvalidArgument("metrics needs a path");
+    out->metrics_file = std::string(value);
+  } else if (key == "metrics_interval_ms") {
+    CLONEFS_ASSIGN_OR_RETURN(out->metrics_interval_ms, PositiveCount(key, value, "milliseconds"));
   } else if (key == "log_file") {
     if (value.empty()) return Status::InvalidArgument("log_file needs a path");
     out->log_file = std::string(value);
@@ -188,6 +193,8 @@ std::string MountUsage(std::string_view program) {
          "  backups=on|off      take and expire automated snapshots in each volume's\n"
          "                      backup window (default on)\n"
          "  backup_check_ms=N   how often the backup schedule is looked at (default 10000)\n"
+         "  metrics=PATH        rewrite PATH with Prometheus text-format metrics\n"
+         "  metrics_interval_ms=N  how often (default 10000)\n"
          "  clock_start=SECS, clock_rate=N  for tests: the store's clock starts at SECS\n"
          "                      (Unix time) and runs N times as fast as the real one\n"
          "  sparse_blocks       a volume's st_blocks (du) count the bytes it stores, not its\n"

@@ -5,7 +5,8 @@
 // mount(8) and mount.fuse3 call `clonefs SOURCE MOUNTPOINT -o opts` for fstab entries of type
 // `fuse.clonefs`, so the options are a mix of four kinds, sorted here:
 //   - ours (log_level=, cache_mb=, log_file=, key_file=, passphrase_file=, snapshot_quota=,
-//     max_connections_per_uid=, backups=, backup_check_ms=, clock_start=, clock_rate=),
+//     max_connections_per_uid=, backups=, backup_check_ms=, clock_start=, clock_rate=,
+//     metrics=, metrics_interval_ms=),
 //     consumed;
 //   - the filesystem's own (sparse_blocks), checked here and left in fuse_options, where
 //     FuseServer (fuse_adapter.h) takes them out before libfuse sees the list;
@@ -51,6 +52,10 @@ struct MountOptions {
   // and runs clock_rate times as fast as the real one (ScaledClockEnv).
   uint64_t clock_start = 0;
   uint64_t clock_rate = 1;
+  // A Prometheus text-format file of the store's figures, rewritten every metrics_interval_ms
+  // (empty: none).
+  std::string metrics_file;
+  uint64_t metrics_interval_ms = 10000;
   // The key store's root secret: a key file (empty: STORE_DIR.key) or a passphrase file.
   std::string key_file;
   std::string passphrase_file;

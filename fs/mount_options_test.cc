@@ -128,8 +128,14 @@ TEST(MountOptions, BackupsAndTheTestClock) {
   EXPECT_EQ(r->clock_start, 1796600000u);
   EXPECT_EQ(r->clock_rate, 600u);
   EXPECT_TRUE(r->fuse_options.empty());
-  for (const char* bad :
-       {"backups=yes", "backups", "backup_check_ms=0", "clock_rate=0", "clock_start=soon"}) {
+  Result<MountOptions> m =
+      ParseMountArgs({"/s", "/m", "-o", "metrics=/run/clonefs.prom,metrics_interval_ms=500"});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->metrics_file, "/run/clonefs.prom");
+  EXPECT_EQ(m->metrics_interval_ms, 500u);
+  EXPECT_TRUE(m->fuse_options.empty());
+  for (const char* bad : {"backups=yes", "backups", "backup_check_ms=0", "clock_rate=0",
+                          "clock_start=soon", "metrics=", "metrics_interval_ms=0"}) {
     EXPECT_EQ(ParseMountArgs({"/s", "/m", "-o", bad}).status().code(),
               Status::Code::kInvalidArgument)
         << bad;

@@ -72,7 +72,7 @@ CLONEFS_HOME="$STORE" "$CLONECTL" --json volume list | grep -q keep2 || fail "CL
 bad_creates
 
 step "mount (clonefs returns once the mount is ready)"
-mount_store "$STORE" "$T/mnt" daemon
+MOUNT_OPTS="metrics=$T/metrics.prom,metrics_interval_ms=200" mount_store "$STORE" "$T/mnt" daemon
 M="$T/mnt"
 [[ "$(stat -c %s "$M/volumes/keep1")" == $((1 << 30)) ]] || fail "keep1 size in the mount"
 [[ -f "$M/volumes/$long" ]] || fail "the 63-character volume is missing from the mount"
@@ -110,6 +110,19 @@ ctl volume delete live1 >/dev/null
 ! ctl --json volume list | grep -q live1 || fail "live1 still in volume list after delete"
 ctl store info >/dev/null || fail "store info via the daemon"
 ctl store usage >/dev/null || fail "store usage via the daemon"
+
+step "store stats and the metrics file count the I/O just done"
+stats="$(ctl --json store stats)" || fail "store stats via the daemon"
+jq -e '.Writes.Count >= 1 and .Writes.Bytes >= 13 and .Reads.Count >= 1 and .Syncs.Count >= 1 and
+  .Writes.LatencyMicros.Max >= .Writes.LatencyMicros.P50 and .VolumeCount >= 3' <<<"$stats" >/dev/null ||
+  fail "store stats: $stats"
+ctl store stats | grep -q "^write " || fail "store stats text: $(ctl store stats)"
+deadline=$(($(date +%s) + 10))
+until grep -Eq '^clonefs_ops_total\{op="write"\} [1-9]' "$T/metrics.prom" 2>/dev/null; do
+  (($(date +%s) < deadline)) || fail "metrics file: $(cat "$T/metrics.prom" 2>&1 | head -20)"
+  sleep 0.2
+done
+grep -q '^# TYPE clonefs_latency_seconds gauge$' "$T/metrics.prom" || fail "metrics file lacks TYPE lines"
 
 step "a second daemon on the same store is refused"
 mkdir -p "$T/mnt2"

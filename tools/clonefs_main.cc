@@ -39,6 +39,7 @@
 #include "tools/control/backup_service.h"
 #include "tools/control/copy_service.h"
 #include "tools/control/identity.h"
+#include "tools/control/metrics_writer.h"
 #include "tools/control/mount_access.h"
 #include "tools/control/server.h"
 
@@ -60,6 +61,7 @@ struct Daemon {
   std::unique_ptr<control::BackupService> backups;
   std::unique_ptr<control::ControlServer> control;
   std::unique_ptr<fs::FuseServer> fuse;
+  std::unique_ptr<control::MetricsWriter> metrics;  // first to go: it reads the store
 };
 
 // The child's side of the startup pipe: one status byte ('0' ready, '1' failed), then for a
@@ -228,6 +230,10 @@ Status Start(const fs::MountOptions& o, Daemon* d) {
     return Status::IOError("cannot mount " + o.mountpoint + ": " + fuse.status().message());
   }
   d->fuse = std::move(fuse).value();
+  if (!o.metrics_file.empty()) {
+    d->metrics = std::make_unique<control::MetricsWriter>(d->store.get(), o.metrics_file,
+                                                          o.metrics_interval_ms * 1000);
+  }
   return Status::OK();
 }
 
@@ -263,6 +269,7 @@ int RunDaemon(const fs::MountOptions& o, StartupReport* report, bool detached) {
   }
   s = d->fuse->Serve();
   spdlog::info("daemon: shutting down");
+  d->metrics.reset();
   d->fuse.reset();
   d->control.reset();
   d->backups.reset();

@@ -687,6 +687,8 @@ void DefineCommands(CLI::App& app, CliOptions& o) {
   st->require_subcommand(1);
   Leaf(st, "info", "Region, directory, account and format version", o, "store.info");
   Leaf(st, "usage", "Segment space: total, live and garbage", o, "store.usage");
+  Leaf(st, "stats", "I/O counts, bytes and latencies, cache hit rate, GC progress", o,
+       "store.stats");
   Leaf(st, "sync", "Make every acknowledged write durable", o, "store.sync");
   Leaf(&app, "gc", "Run one garbage-collection pass now", o, "store.gc");
 }

@@ -212,6 +212,40 @@ void PrintStoreUsage(std::ostream& out, const json& r) {
                     {"Garbage", Size(r, "GarbageBytes")}});
 }
 
+// One I/O row of `store stats`: calls, bytes, average IOPS and latency quantiles.
+std::vector<std::string> OpRow(const char* name, const json& op) {
+  const json& l = op.at("LatencyMicros");
+  char iops[32];
+  std::snprintf(iops, sizeof(iops), "%.1f", op.value("AverageIops", 0.0));
+  return {name,           Str(op, "Count"), Size(op, "Bytes"), iops, Str(l, "P50"), Str(l, "P99"),
+          Str(l, "P999"), Str(l, "Max"),    Str(op, "Errors")};
+}
+
+void PrintStoreStats(std::ostream& out, const json& r) {
+  char rate[32];
+  std::snprintf(rate, sizeof(rate), "%.1f%%", 100.0 * r.value("CacheHitRate", 0.0));
+  const json& gc = r.at("Gc");
+  PrintFields(out,
+              {{"Uptime", Str(r, "UptimeSeconds") + " s"},
+               {"Volumes", Str(r, "VolumeCount")},
+               {"Snapshots", Str(r, "SnapshotCount")},
+               {"Segments", Str(r, "SegmentCount") + " (" + Size(r, "SegmentBytes") + ", " +
+                                Size(r, "GarbageBytes") + " garbage)"},
+               {"Cache hit rate", std::string(rate) + " (" + Str(r, "CacheHits") + " hits, " +
+                                      Str(r, "CacheMisses") + " misses)"},
+               {"GC", Str(gc, "Passes") + " passes, " + Str(gc, "SegmentsDeleted") +
+                          " segments deleted, " + Size(gc, "BytesReclaimed") + " reclaimed, last " +
+                          (gc.at("LastPassTime").is_null() ? "never" : Str(gc, "LastPassTime"))},
+               {"Checkpoints", Str(r, "Checkpoints")}});
+  out << "\n";
+  PrintTable(out,
+             {{"OP", "COUNT", "BYTES", "IOPS", "P50_US", "P99_US", "P999_US", "MAX_US", "ERRORS"},
+              OpRow("read", r.at("Reads")),
+              OpRow("write", r.at("Writes")),
+              OpRow("discard", r.at("Discards")),
+              OpRow("sync", r.at("Syncs"))});
+}
+
 void PrintGc(std::ostream& out, const json& r) {
   const json& before = r.at("Before");
   const json& after = r.at("After");
@@ -367,6 +401,8 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
       PrintSnapshotList(out, result);
     } else if (command == "store.info") {
       PrintStoreInfo(out, result);
+    } else if (command == "store.stats") {
+      PrintStoreStats(out, result);
     } else if (command == "store.usage") {
       PrintStoreUsage(out, result);
     } else if (command == "store.gc") {

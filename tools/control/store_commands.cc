@@ -1,6 +1,7 @@
 // store.* commands: info, usage, gc, sync.
 #include "tools/control/commands.h"
 #include "tools/control/json_views.h"
+#include "tools/control/store_stats.h"
 
 namespace clonefs::control {
 namespace {
@@ -23,6 +24,12 @@ Result<json> Usage(CommandContext& ctx) {
   json usage = StoreUsageToJson(ctx.store->GetUsage());
   usage["VolumeCount"] = ctx.store->ListVolumes().size();
   return usage;
+}
+
+// I/O, cache and GC figures since the daemon (or this direct-mode command) opened the store.
+Result<json> Stats(CommandContext& ctx) {
+  CLONEFS_RETURN_IF_ERROR(RequireAdmin(ctx, "store stats"));
+  return StoreStatsToJson(ctx.store->GetStats());
 }
 
 // Runs one GC pass; answers with the usage before and after and the bytes it gave back.
@@ -50,6 +57,11 @@ void RegisterStoreCommands(std::vector<CommandSpec>& table) {
       {"store.info", "store", "Region, directory, account and format version", {}, Info});
   table.push_back(
       {"store.usage", "store", "Segment space: total, live and garbage bytes", {}, Usage});
+  table.push_back({"store.stats",
+                   "store",
+                   "I/O counts, bytes and latencies, cache hit rate, GC progress, segments",
+                   {},
+                   Stats});
   table.push_back({"store.gc", "store", "Run one garbage-collection pass now", {}, CollectGarbage});
   table.push_back({"store.sync", "store", "Make every acknowledged write durable", {}, Sync});
 }
