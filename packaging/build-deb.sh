@@ -4,7 +4,7 @@
 #   packaging/build-deb.sh [--no-build] [OUTDIR]      (default OUTDIR: build/)
 #
 # It holds /usr/bin/clonefs, /usr/bin/clonectl and /usr/bin/clonefs-export, the clonefs@.service unit, the example
-# /etc/clonefs/clonefs.conf (a conffile) and the docs. Depends are the packages that own the
+# /etc/clonefs/clonefs.conf (a conffile), bash completion for clonectl and the docs. Depends are the packages that own the
 # shared libraries the binaries link against, plus fuse3.
 set -euo pipefail
 
@@ -28,6 +28,8 @@ install -Dm755 -s "$build/tools/clonectl" "$stage/usr/bin/clonectl"
 install -Dm755 -s "$build/tools/clonefs-export" "$stage/usr/bin/clonefs-export"
 install -Dm644 "$root/packaging/clonefs@.service" "$stage/lib/systemd/system/clonefs@.service"
 install -Dm644 "$root/packaging/clonefs.conf" "$stage/etc/clonefs/clonefs.conf"
+install -Dm644 "$root/packaging/clonectl.bash-completion" \
+  "$stage/usr/share/bash-completion/completions/clonectl"
 install -Dm644 "$root/README.md" "$stage/usr/share/doc/clonefs/README.md"
 install -Dm644 "$root/packaging/README.md" "$stage/usr/share/doc/clonefs/README.packaging.md"
 install -Dm644 "$root/LICENSE" "$stage/usr/share/doc/clonefs/copyright"

@@ -111,6 +111,20 @@ ctl volume delete live1 >/dev/null
 ctl store info >/dev/null || fail "store info via the daemon"
 ctl store usage >/dev/null || fail "store usage via the daemon"
 
+step "bash completion offers what clonectl itself defines"
+complete_words() {
+  # shellcheck disable=SC1091
+  bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _clonectl; printf "%s\n" "${COMPREPLY[@]}"' \
+    _ "$(dirname "$0")/../packaging/clonectl.bash-completion" "$CLONECTL" "$@"
+}
+[[ "$(complete_words vol)" == volume ]] || fail "completing 'vol': $(complete_words vol)"
+complete_words volume "" >"$T/words"  # a file: grep -q would leave the printer a SIGPIPE
+grep -qx modify "$T/words" || fail "volume subcommands: $(cat "$T/words")"
+[[ "$(complete_words volume delete db --ret)" == --retain-automated-backups ]] ||
+  fail "volume delete options: $(complete_words volume delete db --ret)"
+complete_words snapshot list --st >"$T/words"
+grep -qx -- --store "$T/words" || fail "global options are not offered: $(cat "$T/words")"
+
 step "store stats and the metrics file count the I/O just done"
 stats="$(ctl --json store stats)" || fail "store stats via the daemon"
 jq -e '.Writes.Count >= 1 and .Writes.Bytes >= 13 and .Reads.Count >= 1 and .Syncs.Count >= 1 and

@@ -25,6 +25,7 @@
 #include "store/keys/root_secret.h"
 #include "store/store.h"
 #include "tools/control/cli_backups.h"
+#include "tools/control/cli_completion.h"
 #include "tools/control/cli_output.h"
 #include "tools/control/cli_sharing.h"
 #include "tools/control/client.h"
@@ -714,6 +715,12 @@ int RunClonectl(int argc, char** argv) {
   o.store_dir = DefaultStoreDir();
   CLI::App app("Manage clonefs volumes and stores.", "clonectl");
   DefineCommands(app, o);
+  if (argc >= 2 && std::string(argv[1]) == kCompleteCommand) {
+    for (const std::string& c : CompletionCandidates(app, {argv + 2, argv + argc})) {
+      std::cout << c << '\n';
+    }
+    return kExitOk;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
