@@ -4,7 +4,7 @@
 #   packaging/build-deb.sh [--no-build] [OUTDIR]      (default OUTDIR: build/)
 #
 # It holds /usr/bin/clonefs, /usr/bin/clonectl and /usr/bin/clonefs-export, the clonefs@.service unit, the example
-# /etc/clonefs/clonefs.conf (a conffile), bash completion for clonectl and the docs. Depends are the packages that own the
+# /etc/clonefs/clonefs.conf (a conffile), bash completion for clonectl, man pages built from docs/CLI.md and the docs. Depends are the packages that own the
 # shared libraries the binaries link against, plus fuse3.
 set -euo pipefail
 
@@ -34,6 +34,14 @@ install -Dm644 "$root/README.md" "$stage/usr/share/doc/clonefs/README.md"
 install -Dm644 "$root/packaging/README.md" "$stage/usr/share/doc/clonefs/README.packaging.md"
 install -Dm644 "$root/LICENSE" "$stage/usr/share/doc/clonefs/copyright"
 install -d "$stage/var/lib/clonefs"
+# Man pages, from docs/CLI.md (tools/make_man.py), gzipped as Debian wants them.
+python3 "$root/tools/make_man.py" "$stage/man" >/dev/null
+for page in "$stage"/man/*; do
+  section="${page##*.}"
+  install -Dm644 "$page" "$stage/usr/share/man/man$section/$(basename "$page")"
+  gzip -9n "$stage/usr/share/man/man$section/$(basename "$page")"
+done
+rm -r "$stage/man"
 
 # The package that ships one library file (dpkg knows it under /lib or /usr/lib).
 owner() {

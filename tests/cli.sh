@@ -125,6 +125,19 @@ grep -qx modify "$T/words" || fail "volume subcommands: $(cat "$T/words")"
 complete_words snapshot list --st >"$T/words"
 grep -qx -- --store "$T/words" || fail "global options are not offered: $(cat "$T/words")"
 
+step "the man pages are built from the docs and render cleanly"
+python3 "$(dirname "$0")/../tools/make_man.py" "$T/man" >/dev/null || fail "make_man.py failed"
+for page in clonectl.1 clonefs.8 clonefs-export.1; do
+  groff -man -Tutf8 -ww -z "$T/man/$page" 2>"$T/groff.err" || fail "groff $page failed"
+  [[ ! -s "$T/groff.err" ]] || fail "groff warns about $page: $(head -5 "$T/groff.err")"
+done
+groff -man -Tascii -P-cbou -rLL=1000n "$T/man/clonectl.1" 2>/dev/null | grep -q "volume modify NAME" ||
+  fail "clonectl.1 lacks the command table"
+groff -man -Tascii -P-cbou -rLL=1000n "$T/man/clonefs.8" 2>/dev/null | grep -q "backups=on|off" ||
+  fail "clonefs.8 lacks the mount options"
+groff -man -Tascii -P-cbou -rLL=1000n "$T/man/clonefs-export.1" 2>/dev/null | grep -q "recipient" ||
+  fail "clonefs-export.1 lacks the export options"
+
 step "store stats and the metrics file count the I/O just done"
 stats="$(ctl --json store stats)" || fail "store stats via the daemon"
 jq -e '.Writes.Count >= 1 and .Writes.Bytes >= 13 and .Reads.Count >= 1 and .Syncs.Count >= 1 and

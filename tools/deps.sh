@@ -18,7 +18,7 @@ what="${1:-all}"
 build_pkgs=(cmake ninja-build g++ pkg-config libfuse3-dev libssl-dev libzstd-dev libspdlog-dev
   libgtest-dev libgmock-dev librocksdb-dev libcli11-dev nlohmann-json3-dev clang-format-14)
 run_pkgs=(fuse3 util-linux mount e2fsprogs)
-test_pkgs=(fio jq qemu-utils qemu-system-common postgresql-15 postgresql-client-15 python3 procps psmisc kmod
+test_pkgs=(fio jq groff-base qemu-utils qemu-system-common postgresql-15 postgresql-client-15 python3 procps psmisc kmod
   clang-14 libclang-rt-14-dev)
 
 case "$what" in
