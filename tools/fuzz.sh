@@ -15,7 +15,10 @@ case "${1:-}" in
   --runs) runs="${2:?--runs needs a number}" ;;
   *) echo "usage: $0 [--smoke | --runs N]" >&2; exit 2 ;;
 esac
-targets=(export_stream_fuzz)
+# target and the build directory it is in
+targets=(export_stream_fuzz record_fuzz catalog_fuzz keystore_fuzz control_fuzz)
+declare -A where=([export_stream_fuzz]=tools/export [record_fuzz]=store/log [catalog_fuzz]=store/meta
+  [keystore_fuzz]=crypto [control_fuzz]=tools/control)
 
 command -v clang++-14 >/dev/null || { echo "fuzz: clang++-14 is missing (tools/deps.sh all installs it)" >&2; exit 1; }
 mkdir -p "$build"
@@ -33,7 +36,7 @@ for t in "${targets[@]}"; do
   crashes="$build/crashes/$t"
   mkdir -p "$corpus" "$crashes"
   start=$(date +%s)
-  if "$build/tools/export/$t" -runs="$runs" -max_len=65536 -timeout=10 \
+  if "$build/${where[$t]}/$t" -runs="$runs" -max_len=65536 -timeout=10 \
       -artifact_prefix="$crashes/" "$corpus" >"$build/$t.log" 2>&1; then
     echo "fuzz: $t: $runs inputs, no crash ($(($(date +%s) - start)) s)"
   else
