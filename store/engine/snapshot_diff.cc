@@ -193,10 +193,12 @@ Status StoreImpl::ReadPinnedChanges(
   const uint64_t ps = ti.page_size;
   std::string buf;
   std::string none;  // what a zero run carries
-  // Reads pages [first, first + count) of the target through its pin (a fresh lookup).
+  // Reads pages [first, first + count) of the target as its pin sees them (a fresh lookup).
+  // Each page is read once: past the page cache.
   auto read_through_pin = [&](uint64_t first, uint64_t count) {
     buf.resize(count * ps);
-    return target_pin.reader().Read(first * ps, buf.size(), buf.data());
+    return ReadPages(*(*tp)->vol, ti.epoch, first, static_cast<uint32_t>(count), buf.data(),
+                     ReadVia::kDirect);
   };
   const bool same_volume = bp != nullptr && OfOneVolume(**tp, **bp);
   if (!same_volume) {
@@ -225,7 +227,7 @@ Status StoreImpl::ReadPinnedChanges(
     Status s;
     {
       std::shared_lock<std::shared_mutex> segments(segments_mu_);
-      s = ReadVersionsLocked(*(*tp)->vol, run_first, run_versions, buf.data());
+      s = ReadVersionsLocked(*(*tp)->vol, run_first, run_versions, buf.data(), ReadVia::kDirect);
     }
     // GC may have moved a record since it was found (compaction): look the pages up again.
     if (!s.ok()) CLONEFS_RETURN_IF_ERROR(read_through_pin(run_first, n));
