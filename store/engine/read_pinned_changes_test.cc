@@ -57,9 +57,10 @@ class ReadPinnedChangesTest : public EncryptedStoreTest {
 
 TEST_F(ReadPinnedChangesTest, PagesOnDiskAndInTheWriteBufferReadBackInOrder) {
   CreateEncrypted("v", "", Compression::kNone, 64 << 20);
-  // Over a MiB (written out by the log's writer) in odd pieces, then a few pages that stay
-  // in the write buffer, one of them past a hole.
-  for (uint64_t i = 0; i < 12; ++i) Write(i * 37, 29, 100 + i);
+  // Over a MiB (written out by the log's writer) in runs long enough to be read past the page
+  // cache, then pages that stay in the write buffer: a long run, a short one, one past a hole.
+  for (uint64_t i = 0; i < 12; ++i) Write(i * 50, 40, 100 + i);
+  Write(3000, 64, 9);
   Write(2000, 3, 7);
   Write(5000, 1, 8);
   ASSERT_TRUE(store_->CreateSnapshot("v", "s0", {}).ok());

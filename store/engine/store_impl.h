@@ -146,7 +146,8 @@ class StoreImpl final : public Store {
   // How reads reach the records on disk: through the kernel's page cache (reads of a mounted
   // volume, which may well read the same pages again), or for scans that read each record once
   // (exports, copies) past it, into an aligned buffer the records are opened from in place,
-  // which saves a copy of every byte and the cache's churn.
+  // which saves a copy of every byte and the cache's churn. kDirect reads small runs through
+  // the cache all the same (their neighbours in the log come with the kernel's readahead).
   enum class ReadVia { kPageCache, kDirect };
   // Reads whole pages [first, first+count) at `epoch` into `out` (count * page_size bytes).
   Status ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first, uint32_t count,

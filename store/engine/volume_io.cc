@@ -15,6 +15,10 @@ namespace {
 constexpr uint64_t kChunkBytes = 1 << 20;
 // Reads coalesce back-to-back records into one pread of at most this size.
 constexpr size_t kMaxRunBytes = 4 << 20;
+// Direct reads (ReadVia::kDirect) only for runs of at least this many bytes: a small run (an
+// incremental's scattered pages) is a device round trip of its own past the cache, while
+// through it the kernel's readahead serves its neighbours in the log.
+constexpr size_t kMinDirectRunBytes = 128 << 10;
 
 bool IsZero(const char* p, size_t n) { return p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0; }
 
@@ -138,7 +142,7 @@ Status StoreImpl::ReadVersionsLocked(const VolumeState& vol, uint64_t first,
       ++j;
     }
     const char* records = nullptr;
-    if (via == ReadVia::kDirect) {
+    if (via == ReadVia::kDirect && run_bytes >= kMinDirectRunBytes) {
       CLONEFS_ASSIGN_OR_RETURN(
           records, log_->ReadRunDirect(start.segment, start.offset, run_bytes, &direct_run));
     } else {
