@@ -407,7 +407,7 @@ declare -a CASES=(
   "flip-chunk0 flip $((HEND + 100))" "flip-end flip $last" "flip-end-20 flip $((SM_SIZE - 20))"
   "swap swap 1 2" "swap-last swap $((SM_CHUNKS - 2)) $((SM_CHUNKS - 1))" "drop drop 1"
   "drop-last drop $((SM_CHUNKS - 1))" "repeat repeat 2" "append append 100" "append-last appendlast"
-  "version setu16 12 2" "header-len setu32 8 70000"
+  "version setu16 12 3" "header-len setu32 8 70000"
   "splice-1 splice 1" "splice-last splice $((SM_CHUNKS - 1))" "headswap headswap"
 )
 # Cut at chunk boundaries (every third, and just before the final chunk): no final chunk.

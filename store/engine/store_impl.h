@@ -153,14 +153,21 @@ class StoreImpl final : public Store {
 
  private:
   // --- data path helpers (volume_io.cc) ---
+  // How reads reach the records on disk: through the kernel's page cache (reads of a mounted
+  // volume, which may well read the same pages again), or for scans that read each record once
+  // (exports, copies) past it, into an aligned buffer the records are opened from in place,
+  // which saves a copy of every byte and the cache's churn. kDirect reads small runs through
+  // the cache all the same (their neighbours in the log come with the kernel's readahead).
+  enum class ReadVia { kPageCache, kDirect };
   // Reads whole pages [first, first+count) at `epoch` into `out` (count * page_size bytes).
   Status ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first, uint32_t count,
-                   char* out);
+                   char* out, ReadVia via = ReadVia::kPageCache);
   // ReadPages with the versions already looked up (nullopt: a page of zeros), `first` the page
   // of versions[0]. REQUIRES: segments_mu_ held shared (a version looked up before it was taken
   // may name a segment GC deleted since: that read fails, it never returns other bytes).
   Status ReadVersionsLocked(const VolumeState& vol, uint64_t first,
-                            const std::vector<std::optional<PageVersion>>& versions, char* out);
+                            const std::vector<std::optional<PageVersion>>& versions, char* out,
+                            ReadVia via = ReadVia::kPageCache);
   // `keys`: the data key of the previous record opened by this read (encrypted volumes).
   Status DecodeInto(const VolumeState& vol, uint64_t page, const PageVersion& version,
                     const char* record, char* out, VolumeKeyRing::OpenerCache* keys);

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "store/engine/store_impl.h"
+#include "store/log/aligned_buffer.h"
 
 namespace clonefs::store {
 namespace {
@@ -14,6 +15,10 @@ namespace {
 constexpr uint64_t kChunkBytes = 1 << 20;
 // Reads coalesce back-to-back records into one pread of at most this size.
 constexpr size_t kMaxRunBytes = 4 << 20;
+// Direct reads (ReadVia::kDirect) only for runs of at least this many bytes: a small run (an
+// incremental's scattered pages) is a device round trip of its own past the cache, while
+// through it the kernel's readahead serves its neighbours in the log.
+constexpr size_t kMinDirectRunBytes = 128 << 10;
 
 bool IsZero(const char* p, size_t n) { return p[0] == 0 && std::memcmp(p, p + 1, n - 1) == 0; }
 
@@ -96,7 +101,7 @@ Status StoreImpl::DecodeInto(const VolumeState& vol, uint64_t page, const PageVe
 }
 
 Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t first, uint32_t count,
-                            char* out) {
+                            char* out, ReadVia via) {
   std::vector<std::optional<PageVersion>> versions(count);
   // Held while reading, so that GC cannot delete a segment between lookup and pread.
   std::shared_lock<std::shared_mutex> segments(segments_mu_);
@@ -105,15 +110,16 @@ Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t fir
                                              if (!v.value.tombstone) versions[page - first] = v;
                                              return Status::OK();
                                            }));
-  return ReadVersionsLocked(vol, first, versions, out);
+  return ReadVersionsLocked(vol, first, versions, out, via);
 }
 
 Status StoreImpl::ReadVersionsLocked(const VolumeState& vol, uint64_t first,
                                      const std::vector<std::optional<PageVersion>>& versions,
-                                     char* out) {
+                                     char* out, ReadVia via) {
   const uint32_t ps = vol.info.page_size;
   const auto count = static_cast<uint32_t>(versions.size());
   thread_local std::string run;
+  thread_local AlignedBuffer direct_run;
   VolumeKeyRing::OpenerCache keys;
   for (uint32_t i = 0; i < count;) {
     if (!versions[i]) {
@@ -135,11 +141,18 @@ Status StoreImpl::ReadVersionsLocked(const VolumeState& vol, uint64_t first,
       run_bytes += next.length;
       ++j;
     }
-    run.resize(run_bytes);
-    CLONEFS_RETURN_IF_ERROR(log_->ReadRun(start.segment, start.offset, run_bytes, run.data()));
+    const char* records = nullptr;
+    if (via == ReadVia::kDirect && run_bytes >= kMinDirectRunBytes) {
+      CLONEFS_ASSIGN_OR_RETURN(
+          records, log_->ReadRunDirect(start.segment, start.offset, run_bytes, &direct_run));
+    } else {
+      run.resize(run_bytes);
+      CLONEFS_RETURN_IF_ERROR(log_->ReadRun(start.segment, start.offset, run_bytes, run.data()));
+      records = run.data();
+    }
     for (uint32_t k = i; k < j; ++k) {
       const size_t rel = versions[k]->value.loc.offset - start.offset;
-      CLONEFS_RETURN_IF_ERROR(DecodeInto(vol, first + k, *versions[k], run.data() + rel,
+      CLONEFS_RETURN_IF_ERROR(DecodeInto(vol, first + k, *versions[k], records + rel,
                                          out + static_cast<size_t>(k) * ps, &keys));
     }
     i = j;

@@ -267,26 +267,30 @@ uint64_t SegmentLog::CopyBufferedLocked(uint32_t segment, uint64_t offset, size_
   return first;
 }
 
+Result<std::shared_ptr<Segment>> SegmentLog::StartRead(uint32_t segment, uint64_t offset, size_t n,
+                                                       char* out, uint64_t* buffered_from,
+                                                       uint64_t* stable_end) const {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = segments_.find(segment);
+  if (it == segments_.end()) {
+    return Status::Corruption("page map points at missing segment " + std::to_string(segment));
+  }
+  *buffered_from = CopyBufferedLocked(segment, offset, n, out);
+  // Everything before the first buffered chunk is in the store and never rewritten (chunks
+  // start on a block boundary, and only the block a chunk starts in is ever written twice).
+  // With nothing buffered, the active segment's last partial block is still to be rewritten.
+  *stable_end = *buffered_from;
+  if (segment == active_ && *buffered_from == UINT64_MAX) {
+    *stable_end = BlockDown(sizes_.at(segment));
+  }
+  return it->second;
+}
+
 Status SegmentLog::ReadRun(uint32_t segment, uint64_t offset, size_t length, char* out) const {
-  std::shared_ptr<Segment> seg;
   uint64_t buffered_from;
   uint64_t stable_end;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = segments_.find(segment);
-    if (it == segments_.end()) {
-      return Status::Corruption("page map points at missing segment " + std::to_string(segment));
-    }
-    seg = it->second;
-    buffered_from = CopyBufferedLocked(segment, offset, length, out);
-    // Everything before the first buffered chunk is in the store and never rewritten (chunks
-    // start on a block boundary, and only the block a chunk starts in is ever written twice).
-    // With nothing buffered, the active segment's last partial block is still to be rewritten.
-    stable_end = buffered_from;
-    if (segment == active_ && buffered_from == UINT64_MAX) {
-      stable_end = BlockDown(sizes_.at(segment));
-    }
-  }
+  CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg,
+                           StartRead(segment, offset, length, out, &buffered_from, &stable_end));
   if (offset >= buffered_from) return Status::OK();
   const uint64_t written_end = std::min<uint64_t>(offset + length, buffered_from);
   const uint64_t stable_to = std::min(written_end, stable_end);
@@ -299,6 +303,25 @@ Status SegmentLog::ReadRun(uint32_t segment, uint64_t offset, size_t length, cha
                                         out + (unstable_from - offset), /*stable=*/false));
   }
   return Status::OK();
+}
+
+Result<const char*> SegmentLog::ReadRunDirect(uint32_t segment, uint64_t offset, size_t length,
+                                              AlignedBuffer* buf) const {
+  const uint64_t start = BlockDown(offset);
+  buf->Reserve(BlockUp(offset + length) - start);
+  char* out = buf->data() + (offset - start);
+  uint64_t buffered_from;
+  uint64_t stable_end;  // not needed: a direct read always sees the latest write
+  CLONEFS_ASSIGN_OR_RETURN(std::shared_ptr<Segment> seg,
+                           StartRead(segment, offset, length, out, &buffered_from, &stable_end));
+  if (offset < buffered_from) {
+    // Buffered chunks start on a block boundary, so the whole blocks read here end at or
+    // before the buffered bytes just copied; a block the next write-out rewrites keeps the
+    // leading bytes this run needs.
+    const uint64_t end = BlockUp(std::min<uint64_t>(offset + length, buffered_from));
+    CLONEFS_RETURN_IF_ERROR(seg->ReadAt(start, end - start, buf->data(), /*stable=*/false));
+  }
+  return out;
 }
 
 Status SegmentLog::Read(const RecordLocation& loc, std::string* out) const {

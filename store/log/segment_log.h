@@ -85,6 +85,11 @@ class SegmentLog {
   Status Read(const RecordLocation& loc, std::string* out) const;
   // Reads a run of back-to-back records starting at `loc` with total size `length`.
   Status ReadRun(uint32_t segment, uint64_t offset, size_t length, char* out) const;
+  // The same for a scan that reads each record once (an export): the written part is read
+  // past any cache in whole blocks, straight into `buf` (grown as needed), rather than copied
+  // out of the kernel's page cache. Returns where the run starts in `buf`.
+  Result<const char*> ReadRunDirect(uint32_t segment, uint64_t offset, size_t length,
+                                    AlignedBuffer* buf) const;
   // Writes every append that returned before this call to its segment file (not yet durable).
   // On error the records stay buffered, still readable, and the next Flush() retries them.
   Status Flush();
@@ -134,6 +139,11 @@ class SegmentLog {
   // Copies what the buffer holds of [offset, offset + n) of `segment` into `out` (at the
   // matching position) and returns where the buffered part starts (UINT64_MAX: nothing buffered).
   uint64_t CopyBufferedLocked(uint32_t segment, uint64_t offset, size_t n, char* out) const;
+  // What a read of [offset, offset + n) of `segment` starts with, under mu_: the segment, the
+  // buffered bytes copied into `out`, where they start (*buffered_from, as above) and the end
+  // of the bytes that can never be written again (*stable_end).
+  Result<std::shared_ptr<Segment>> StartRead(uint32_t segment, uint64_t offset, size_t n, char* out,
+                                             uint64_t* buffered_from, uint64_t* stable_end) const;
   void RecycleLocked(AlignedBuffer buf);
 
   // Writes out the chunks that were pending when called. REQUIRES: flush_mu_ held, mu_ not.

@@ -49,17 +49,22 @@ Result<std::unique_ptr<SegmentLog>> OpenLog(const std::string& dir,
   return SegmentLog::Open(std::move(files), options);
 }
 
+// Appends the `i`th of a series of records of odd sizes (so that they straddle block and
+// chunk boundaries) and notes where it went.
+void AppendOdd(SegmentLog& log, int i, std::vector<std::pair<RecordLocation, std::string>>* out) {
+  std::string recs = Records(i * 10, 1 + i % 3, 100 + (i * 37) % 5000);
+  auto loc = log.Append(recs);
+  ASSERT_TRUE(loc.ok()) << loc.status().ToString();
+  out->emplace_back(*loc, std::move(recs));
+}
+
 TEST(SegmentLog, AppendsReadBackBeforeAndAfterTheyReachDisk) {
   TempDir tmp;
   auto log = OpenLog(tmp.path() + "/seg", SmallOptions());
   ASSERT_TRUE(log.ok());
   std::vector<std::pair<RecordLocation, std::string>> appended;
   for (int i = 0; i < 300; ++i) {
-    // Odd sizes, so records straddle block and chunk boundaries.
-    std::string recs = Records(i * 10, 1 + i % 3, 100 + (i * 37) % 5000);
-    auto loc = (*log)->Append(recs);
-    ASSERT_TRUE(loc.ok()) << loc.status().ToString();
-    appended.emplace_back(*loc, recs);
+    ASSERT_NO_FATAL_FAILURE(AppendOdd(**log, i, &appended));
     // Every earlier append reads back, whether buffered, being written or on disk.
     const auto& [check_loc, check] = appended[(i * 7) % appended.size()];
     std::string got(check.size(), '\0');
@@ -80,6 +85,68 @@ TEST(SegmentLog, AppendsReadBackBeforeAndAfterTheyReachDisk) {
     ASSERT_TRUE(f.ok());
     EXPECT_EQ(*(*f)->Size() % kDirectIoAlignment, 0u) << name;
   }
+}
+
+// ReadRunDirect's bytes of [offset, offset + n) of `segment`, or its failure.
+Result<std::string> ReadDirect(const SegmentLog& log, uint32_t segment, uint64_t offset, size_t n) {
+  AlignedBuffer buf;
+  CLONEFS_ASSIGN_OR_RETURN(const char* run, log.ReadRunDirect(segment, offset, n, &buf));
+  return std::string(run, n);
+}
+
+TEST(SegmentLog, DirectReadsSeeRecordsBufferedBeingWrittenAndOnDisk) {
+  TempDir tmp;
+  auto log = OpenLog(tmp.path() + "/seg", SmallOptions());  // the writer thread writes out often
+  ASSERT_TRUE(log.ok());
+  std::vector<std::pair<RecordLocation, std::string>> appended;
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_NO_FATAL_FAILURE(AppendOdd(**log, i, &appended));
+    for (size_t back : {size_t{0}, (i * 7) % appended.size()}) {
+      const auto& [check_loc, check] = appended[appended.size() - 1 - back];
+      auto got = ReadDirect(**log, check_loc.segment, check_loc.offset, check.size());
+      ASSERT_TRUE(got.ok()) << got.status().ToString();
+      ASSERT_EQ(*got, check) << "append " << i << ", " << back << " back";
+    }
+  }
+  ASSERT_OK((*log)->Sync());
+  for (const auto& [loc, recs] : appended) {
+    auto got = ReadDirect(**log, loc.segment, loc.offset, recs.size());
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_EQ(*got, recs);
+  }
+}
+
+// A run that starts in the active segment's written part (its last block partial on disk) and
+// ends in the write buffer, which will rewrite that block: both halves read back.
+TEST(SegmentLog, ADirectReadSpansTheWrittenLogAndTheWriteBuffer) {
+  TempDir tmp;
+  SegmentLog::Options o = SmallOptions();
+  o.flush_bytes = 4 << 20;  // nothing is written out but by Flush()
+  o.max_pending_bytes = 8 << 20;
+  auto log = OpenLog(tmp.path() + "/seg", o);
+  ASSERT_TRUE(log.ok());
+  const std::string written = Records(1, 3, 1000);  // ends inside a block
+  auto first = (*log)->Append(written);
+  ASSERT_TRUE(first.ok());
+  ASSERT_NE((first->offset + written.size()) % kDirectIoAlignment, 0u);
+  ASSERT_OK((*log)->Flush());
+  const std::string buffered = Records(4, 2, 3000);
+  auto second = (*log)->Append(buffered);
+  ASSERT_TRUE(second.ok());
+  ASSERT_EQ(second->segment, first->segment);
+  ASSERT_EQ(second->offset, first->offset + written.size());
+  auto got = ReadDirect(**log, first->segment, first->offset, written.size() + buffered.size());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, written + buffered);
+  // Only the buffered part, from inside the block the write-out will rewrite.
+  got = ReadDirect(**log, second->segment, second->offset + 10, buffered.size() - 10);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, buffered.substr(10));
+  ASSERT_OK((*log)->Flush());
+  got = ReadDirect(**log, first->segment, first->offset, written.size() + buffered.size());
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(*got, written + buffered);
+  EXPECT_FALSE(ReadDirect(**log, first->segment + 7, 64, 10).ok());  // no such segment
 }
 
 TEST(SegmentLog, ReopenedLogReplaysEveryRecordAndEndsCleanly) {

@@ -28,7 +28,9 @@ class Segment {
   virtual Status WriteAt(uint64_t offset, std::string_view data) = 0;
   // Reads exactly `n` bytes at `offset` into `out`; a short segment is Corruption. `stable`:
   // the caller promises these bytes are never written again, so they may be served from a
-  // cache; otherwise the read must see the latest write.
+  // cache; otherwise the read must see the latest write, and goes past any cache (files: with
+  // direct I/O, straight into `out` when offset, n and out are multiples of the
+  // write_alignment(), so that a scan reading each byte once pays no copy for a cache).
   virtual Status ReadAt(uint64_t offset, size_t n, char* out, bool stable) const = 0;
   // Everything written so far survives a crash once this returns OK.
   virtual Status Sync() = 0;

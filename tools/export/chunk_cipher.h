@@ -27,6 +27,11 @@ class ChunkCipher {
   Status Seal(uint32_t index, bool last, std::string_view plain, std::string* sealed) const;
   // Corruption when chunk `index` (with that last flag) was not sealed so under this stream.
   Status Open(uint32_t index, bool last, std::string_view sealed, std::string* plain) const;
+  // The tag that ends a sealed chunk, which authenticates all of it: what a version 2
+  // trailer's digest covers. REQUIRES: sealed.size() >= crypto::kTagSize.
+  static std::string_view TagOf(std::string_view sealed) {
+    return sealed.substr(sealed.size() - crypto::kTagSize);
+  }
 
  private:
   crypto::Nonce NonceFor(uint32_t index, bool last) const;

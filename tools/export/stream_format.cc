@@ -116,7 +116,7 @@ std::string EncodeHeader(const Header& h) {
   Put8(&body, static_cast<uint8_t>(h.envelope));
   PutString(&body, h.recipient);
   PutString(&body, h.key_blob);
-  Put32(&body, 0);  // extensions: none in version 1
+  Put32(&body, 0);  // extensions: none so far
   std::string out(kMagic, kMagicSize);
   Put32(&out, static_cast<uint32_t>(body.size()));
   return out + body;
@@ -126,9 +126,10 @@ Result<Header> DecodeHeader(std::string_view body) {
   Cursor c(body);
   Header h;
   h.version = c.U16();
-  if (c.ok() && h.version != kVersion) {
-    return Status::NotSupported("export stream version " + std::to_string(h.version) +
-                                " (this clonefs reads version " + std::to_string(kVersion) + ")");
+  if (c.ok() && (h.version < kOldestReadVersion || h.version > kVersion)) {
+    return Status::NotSupported(
+        "export stream version " + std::to_string(h.version) + " (this clonefs reads versions " +
+        std::to_string(kOldestReadVersion) + " to " + std::to_string(kVersion) + ")");
   }
   h.flags = c.U16();
   const uint8_t alg = c.U8();
@@ -169,7 +170,7 @@ Result<Header> DecodeHeader(std::string_view body) {
   }
   if (h.incremental() == (h.base.snapshot_id == 0)) return Bad("base snapshot");
   // Extensions: u16 type, u32 length, value. Odd types may be skipped; even ones are required
-  // and version 1 knows none.
+  // and no version knows any yet.
   Cursor e(ext);
   while (e.ok() && !e.done()) {
     const uint16_t type = e.U16();

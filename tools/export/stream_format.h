@@ -1,6 +1,6 @@
-// The clonefs export stream, version 1: a self-describing, authenticated image of one snapshot
-// (full) or of the pages that changed between two snapshots of one lineage (incremental).
-// docs/FORMAT.md ("Export stream") has the byte layout; this header has its pieces:
+// The clonefs export stream, version 2 (version 1 is still read): a self-describing, authenticated
+// image of one snapshot (full) or of the pages that changed between two snapshots of one lineage
+// (incremental). docs/FORMAT.md ("Export stream") has the byte layout; this header has its pieces:
 //
 //   "CLFSEXP1" | u32 header length | header            plaintext, authenticated by every chunk
 //   chunk 0 .. n-1: u32 length | AES-256-GCM sealed records
@@ -11,7 +11,8 @@
 // boundary all fail. The stream key is fresh per stream and travels in the header: wrapped for
 // a recipient's public key, or in the clear (integrity only) when the image is not secret.
 // Inside the chunks are records: runs of pages, runs of zero pages, and a trailer (last
-// record of the last chunk) with counts and the SHA-256 of every record before it.
+// record of the last chunk) with counts and a digest of everything before it: the SHA-256 of
+// the tags of every chunk before the final one (version 1: of every record's bytes).
 #pragma once
 
 #include <array>
@@ -25,7 +26,8 @@ namespace clonefs::exportfmt {
 
 inline constexpr char kMagic[] = "CLFSEXP1";  // 8 bytes, no terminator in the stream
 inline constexpr size_t kMagicSize = 8;
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion = 2;            // what StreamWriter writes
+inline constexpr uint16_t kOldestReadVersion = 1;  // the oldest StreamReader still reads
 inline constexpr size_t kMaxHeaderSize = 64 * 1024;
 inline constexpr uint8_t kDefaultChunkLog2 = 20;  // 1 MiB of records per chunk
 inline constexpr uint8_t kMinChunkLog2 = 16;
@@ -67,6 +69,8 @@ struct Header {
   std::string key_blob;   // the stream key (kClear) or its recipient envelope
 
   bool incremental() const { return (flags & kIncremental) != 0; }
+  // Version 1 digests the records themselves; later versions the chunks' tags (Trailer).
+  bool digests_records() const { return version == 1; }
   uint32_t page_size() const { return uint32_t{1} << page_log2; }
   uint64_t page_count() const { return (volume_size + page_size() - 1) >> page_log2; }
   size_t chunk_size() const { return size_t{1} << chunk_log2; }
@@ -84,7 +88,11 @@ struct Trailer {
   uint64_t pages = 0;       // pages carried in kPages records
   uint64_t zero_pages = 0;  // pages named by kZeros records
   uint64_t records = 0;     // records before the trailer
-  Digest digest{};          // SHA-256 of those records' bytes, in order
+  // SHA-256 of the tags of every chunk before the final one, in order. Each tag authenticates
+  // its whole chunk, so this binds every record before the final chunk, and the final chunk's
+  // own tag binds the rest, with one hash call per chunk instead of a second pass over every
+  // byte. Version 1 streams: SHA-256 of the bytes of every record before the trailer.
+  Digest digest{};
 };
 
 }  // namespace clonefs::exportfmt

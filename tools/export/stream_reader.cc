@@ -154,6 +154,9 @@ Result<Trailer> StreamReader::Read(const SecretBytes& stream_key, const StreamVi
       }
       last = true;
     }
+    if (!last && !h_.digests_records()) {
+      CLONEFS_RETURN_IF_ERROR(sha_->Update(ChunkCipher::TagOf(sealed)));
+    }
     std::string_view rest = plain;
     while (!rest.empty()) {
       if (trailer.has_value()) return Bad("records after the trailer");
@@ -163,7 +166,9 @@ Result<Trailer> StreamReader::Read(const SecretBytes& stream_key, const StreamVi
       if (body_len > rest.size() - 5) return Bad("record longer than its chunk");
       const std::string_view body = rest.substr(5, body_len);
       if (type != RecordType::kTrailer) {
-        CLONEFS_RETURN_IF_ERROR(sha_->Update(rest.substr(0, 5 + body_len)));
+        if (h_.digests_records()) {
+          CLONEFS_RETURN_IF_ERROR(sha_->Update(rest.substr(0, 5 + body_len)));
+        }
         seen_.records++;
       }
       CLONEFS_RETURN_IF_ERROR(Visit(type, body, visitor, &trailer));

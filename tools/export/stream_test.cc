@@ -3,12 +3,14 @@
 // from another stream of the same image, data after the end, the wrong recipient.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <vector>
 
 #include "base/coding.h"
 #include "crypto/recipient.h"
 #include "tests/testing/testing.h"
+#include "tools/export/chunk_cipher.h"
 #include "tools/export/stream_reader.h"
 #include "tools/export/stream_writer.h"
 
@@ -206,6 +208,49 @@ TEST(ExportStream, NotAStreamAndUnknownVersionsSayWhatTheyAre) {
   future[kMagicSize + 4] = 9;  // version 9
   r = ReadStream(future);
   EXPECT_EQ(r.status().code(), Status::Code::kNotSupported) << r.status().ToString();
+}
+
+// `bytes` with its final chunk opened, changed by `edit` and sealed again with the stream's
+// own key (in the clear in its header): authentic chunks around whatever `edit` wrote.
+std::string ResealFinalChunk(const std::string& bytes,
+                             const std::function<void(std::string*)>& edit) {
+  Parts p = Split(bytes);
+  auto h = DecodeHeader(std::string_view(p.header).substr(kMagicSize + 4));
+  EXPECT_TRUE(h.ok()) << h.status().ToString();
+  auto key = SecretBytes::CopyOf(h->key_blob);
+  auto cipher = ChunkCipher::Create(*h, p.header, key);
+  EXPECT_TRUE(cipher.ok()) << cipher.status().ToString();
+  const auto index = static_cast<uint32_t>(p.chunks.size() - 1);
+  std::string plain, sealed;
+  EXPECT_OK(
+      cipher->Open(index, /*last=*/true, std::string_view(p.chunks.back()).substr(4), &plain));
+  edit(&plain);
+  EXPECT_OK(cipher->Seal(index, /*last=*/true, plain, &sealed));
+  char len[4];
+  PutLE32(len, static_cast<uint32_t>(sealed.size()));
+  p.chunks.back() = std::string(len, 4) + sealed;
+  return p.Join();
+}
+
+TEST(ExportStream, VersionOneStreamsAreStillReadAndBothDigestsAreChecked) {
+  for (uint16_t version : {uint16_t{1}, kVersion}) {
+    SCOPED_TRACE("version " + std::to_string(version));
+    Header h = TestHeader();
+    h.version = version;
+    const Written w = WriteStream(h);
+    auto got = ReadStream(w.bytes);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    EXPECT_EQ(*got, w.image);
+    // Resealing as it was gives the very same bytes (same key, nonce and plaintext).
+    EXPECT_EQ(ResealFinalChunk(w.bytes, [](std::string*) {}), w.bytes);
+    // Every chunk authentic, but the trailer names another digest: refused all the same.
+    const std::string wrong =
+        ResealFinalChunk(w.bytes, [](std::string* plain) { plain->back() ^= 1; });
+    auto r = ReadStream(wrong);
+    EXPECT_FALSE(r.ok());
+    EXPECT_NE(r.status().message().find("digest does not match"), std::string::npos)
+        << r.status().ToString();
+  }
 }
 
 TEST(ExportStream, ASealedStreamOpensOnlyForItsRecipient) {

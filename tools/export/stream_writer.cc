@@ -116,7 +116,9 @@ Status StreamWriter::AddRecordParts(RecordType type, std::initializer_list<std::
   chunk_.append(head, kRecordHead);
   for (std::string_view p : parts) chunk_.append(p);
   if (counted) {
-    CLONEFS_RETURN_IF_ERROR(sha_->Update(std::string_view(chunk_).substr(at)));
+    if (h_.digests_records()) {
+      CLONEFS_RETURN_IF_ERROR(sha_->Update(std::string_view(chunk_).substr(at)));
+    }
     trailer_.records++;
   }
   return Status::OK();
@@ -124,6 +126,9 @@ Status StreamWriter::AddRecordParts(RecordType type, std::initializer_list<std::
 
 Status StreamWriter::SealChunk(bool last) {
   CLONEFS_RETURN_IF_ERROR(cipher_.Seal(next_chunk_, last, chunk_, &sealed_));
+  if (!last && !h_.digests_records()) {
+    CLONEFS_RETURN_IF_ERROR(sha_->Update(ChunkCipher::TagOf(sealed_)));
+  }
   char len[4];
   PutLE32(len, static_cast<uint32_t>(sealed_.size()));
   CLONEFS_RETURN_IF_ERROR(out_->Write(std::string_view(len, 4)));
