@@ -131,7 +131,8 @@ std::string StoreStatsToPrometheus(const store::StoreStats& s) {
       {"gc_reclaimed_bytes_total", "counter", "Segment bytes garbage collection gave back.",
        n(s.gc_bytes_reclaimed)},
       {"checkpoints_total", "counter", "Page-map checkpoints written.", n(s.checkpoints)},
-      {"volumes", "gauge", "Volumes (hidden ones included).", n(s.volumes)},
+      {"volumes", "gauge",
+       "Volumes (not those deleted and kept only for their snapshots or clones).", n(s.volumes)},
       {"snapshots", "gauge", "Snapshots.", n(s.snapshots)},
   };
   for (const Single& one : singles) e.Family(one.name, one.type, one.help, {{"", one.value}});

@@ -215,11 +215,9 @@ Result<json> Modify(CommandContext& ctx) {
   std::string store_name = v.name;
   if (new_name.has_value()) {
     CLONEFS_ASSIGN_OR_RETURN(store_name, NewStoreName(ctx, *new_name, "volume"));
-    if (store_name != v.name && ctx.store->GetVolume(store_name).ok()) {
-      return errors::VolumeAlreadyExists(*new_name);
-    }
   }
   if (store_name != v.name) {
+    if (ctx.store->GetVolume(store_name).ok()) return errors::VolumeAlreadyExists(*new_name);
     CLONEFS_ASSIGN_OR_RETURN(
         v, ctx.services->sharing->RenameVolume(access::SharingKey(v.name, v.id), store_name));
   }
