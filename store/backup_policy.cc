@@ -105,4 +105,97 @@ Status ValidateSnapshotName(std::string_view typed) {
   return ValidateName(typed, "snapshot");
 }
 
+std::string FormatRfc3339(uint64_t time_us) {
+  const auto secs = static_cast<std::time_t>(time_us / 1000000);
+  unsigned frac = static_cast<unsigned>(time_us % 1000000);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out = buf;
+  if (frac != 0) {
+    char digits[16];
+    std::snprintf(digits, sizeof(digits), ".%06u", frac);
+    std::string f = digits;
+    while (f.back() == '0') f.pop_back();
+    out += f;
+  }
+  out += 'Z';
+  return out;
+}
+
+Result<uint64_t> ParseRfc3339(std::string_view text) {
+  const auto bad = [&] {
+    std::string m = "'";
+    m += text;
+    m += "' is not an RFC 3339 time (like 2026-12-07T14:05:09Z)";
+    return Status::InvalidArgument(m);
+  };
+  size_t i = 0;
+  const auto number = [&](size_t digits, int* out) {
+    if (i + digits > text.size()) return false;
+    int v = 0;
+    for (size_t k = 0; k < digits; ++k) {
+      const char c = text[i + k];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    i += digits;
+    *out = v;
+    return true;
+  };
+  const auto expect = [&](std::string_view chars) {
+    if (i >= text.size() || chars.find(text[i]) == std::string_view::npos) return false;
+    ++i;
+    return true;
+  };
+  int year, month, day, hour, minute, second;
+  if (!number(4, &year) || !expect("-") || !number(2, &month) || !expect("-") ||
+      !number(2, &day) || !expect("Tt ") || !number(2, &hour) || !expect(":") ||
+      !number(2, &minute) || !expect(":") || !number(2, &second)) {
+    return bad();
+  }
+  uint64_t micros = 0;
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    size_t digits = 0;
+    uint64_t scale = 100000;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      if (digits < 6) micros += static_cast<uint64_t>(text[i] - '0') * scale;
+      scale /= 10;
+      ++digits;
+      ++i;
+    }
+    if (digits == 0 || digits > 9) return bad();
+  }
+  int64_t offset_s = 0;
+  if (expect("Zz")) {
+  } else if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+    const int sign = text[i] == '-' ? -1 : 1;
+    ++i;
+    int oh, om;
+    if (!number(2, &oh) || !expect(":") || !number(2, &om) || oh > 23 || om > 59) return bad();
+    offset_s = sign * (oh * 3600 + om * 60);
+  } else {
+    return bad();
+  }
+  if (i != text.size() || year < 1970 || month < 1 || month > 12 || day < 1 || hour > 23 ||
+      minute > 59 || second > 60) {
+    return bad();
+  }
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  if (day > kDays[month - 1] + (month == 2 && leap ? 1 : 0)) return bad();
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  const int64_t secs = static_cast<int64_t>(::timegm(&tm)) - offset_s;
+  if (secs < 0) return bad();
+  return static_cast<uint64_t>(secs) * 1000000 + micros;
+}
+
 }  // namespace clonefs::store

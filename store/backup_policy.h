@@ -50,4 +50,10 @@ bool IsAutomatedSnapshotName(std::string_view typed);
 // A typed snapshot name: a manual one (ValidateName) or an automated one.
 Status ValidateSnapshotName(std::string_view typed);
 
+// Times of point-in-time restore, in RFC 3339 (UTC): "2026-12-07T14:05:09.123456Z" (the
+// fraction only as long as needed). Parse takes a date, 'T' or ' ', a time with an optional
+// fraction of up to 9 digits (kept to the microsecond), and 'Z' or a +hh:mm / -hh:mm offset.
+std::string FormatRfc3339(uint64_t time_us);
+Result<uint64_t> ParseRfc3339(std::string_view text);
+
 }  // namespace clonefs::store

@@ -84,6 +84,15 @@ struct VolumeUsage {
   // owned_bytes plus this volume's share of pages whose writer was deleted: like Aurora, such
   // storage is divided equally among the volumes that still read it.
   uint64_t attributed_bytes = 0;
+  // Bytes of page versions this volume wrote that only its restore window still reads (not the
+  // volume now, nor a snapshot or clone): what point-in-time restore costs.
+  uint64_t backup_storage_bytes = 0;
+};
+
+// The span of wall-clock times (microseconds) a volume can be restored to, both ends included.
+struct RestoreWindow {
+  uint64_t earliest_us = 0;
+  uint64_t latest_us = 0;
 };
 
 struct StoreUsage {
@@ -135,6 +144,9 @@ struct StoreOptions {
   // here. The same ones must be passed to Create() and every Open() of the store.
   std::shared_ptr<SegmentStore> segment_store;
   std::shared_ptr<MetaDb> meta_db;
+  // Point-in-time restore: every durable sync after writes is a restore point. Off, syncs make
+  // none (a baseline for benchmarks) and windows end at the last one made.
+  bool restore_points = true;
 };
 
 // Reads and writes one volume. Obtained from Store::OpenVolume(); thread-safe; follows resizes
@@ -298,6 +310,16 @@ class Store {
   // A writable copy-on-write volume whose content is the snapshot's.
   virtual Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,
                                              const CloneOptions& options = {}) = 0;
+  // Point-in-time restore. The times volume `name` can be restored to; `name` may also be a
+  // deleted volume whose automated backups were retained (its window then ends at its deletion).
+  virtual Result<RestoreWindow> GetRestoreWindow(const std::string& name) = 0;
+  // A writable copy-on-write volume whose content is `source`'s image as of its last durable
+  // sync at or before `time_us` (wall-clock microseconds), or at its latest restorable time when
+  // `time_us` is nullopt: O(1), like a clone. A time outside the window is InvalidRestoreTime,
+  // naming the window. Encryption as for CloneVolume.
+  virtual Result<VolumeInfo> RestoreVolumeToTime(const std::string& source, const std::string& name,
+                                                 std::optional<uint64_t> time_us,
+                                                 const CloneOptions& options = {}) = 0;
   // Makes the existing volume `dest` what CloneVolume(source, ...) would create, in place: a
   // copy-on-write clone of volume `source` as of now (same point-in-time guarantee, same
   // quota: CloneQuotaExceeded past 15 per lineage), with the source's size, page size and

@@ -82,6 +82,14 @@ class StoreWrapper : public Store {
                                      const CloneOptions& options) override {
     return target_->RestoreSnapshot(snapshot, name, options);
   }
+  Result<RestoreWindow> GetRestoreWindow(const std::string& name) override {
+    return target_->GetRestoreWindow(name);
+  }
+  Result<VolumeInfo> RestoreVolumeToTime(const std::string& source, const std::string& name,
+                                         std::optional<uint64_t> time_us,
+                                         const CloneOptions& options) override {
+    return target_->RestoreVolumeToTime(source, name, time_us, options);
+  }
   Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) override {
     return target_->RekeyVolume(name, kms_key);
   }

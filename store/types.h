@@ -91,6 +91,15 @@ struct SnapshotInfo {
   uint32_t backup_retention_days = 0;
 };
 
+// A moment a volume can be restored to (point-in-time restore): its image then was what a
+// read at `epoch` sees (epoch 0: nothing of its own, the image it was created with), and it
+// was `size_bytes` long.
+struct RestorePoint {
+  uint64_t time_us = 0;  // wall clock (Env::NowMicros), never decreasing along a volume's points
+  uint64_t epoch = 0;
+  uint64_t size_bytes = 0;
+};
+
 // Aurora: at most 15 copy-on-write clones per lineage (clones of clones included).
 constexpr int kMaxClonesPerLineage = 15;
 

@@ -22,6 +22,8 @@ inline constexpr std::string_view kSnapshotAlreadyExists = "SnapshotAlreadyExist
 inline constexpr std::string_view kInvalidSnapshotState = "InvalidSnapshotState";
 inline constexpr std::string_view kCloneQuotaExceeded = "CloneQuotaExceeded";
 inline constexpr std::string_view kSnapshotQuotaExceeded = "SnapshotQuotaExceeded";
+// A point-in-time restore to a time outside the volume's restore window (named in the message).
+inline constexpr std::string_view kInvalidRestoreTime = "InvalidRestoreTime";
 // A snapshot copy that was accepted could not be finished (its reason in the message).
 inline constexpr std::string_view kSnapshotCopyFailed = "SnapshotCopyFailed";
 inline constexpr std::string_view kInvalidParameterValue = "InvalidParameterValue";

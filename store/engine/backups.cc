@@ -20,6 +20,16 @@ Result<VolumeInfo> StoreImpl::SetBackupPolicy(const std::string& name, const Bac
                            }));
   spdlog::info("volume {} (id {}): backups kept {} day(s), window {} UTC", name, updated.id,
                policy.retention_days, FormatBackupWindow(policy.window));
+  // A shorter retention shortens the restore window at once, and GC frees what left it. (A
+  // longer one never reaches back past the points already dropped.)
+  bool trimmed = false;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    if (auto vol = catalog_.VolumeById(updated.id); vol != nullptr) {
+      trimmed = TrimRestorePointsLocked(*vol, env()->NowMicros());
+    }
+  }
+  if (trimmed) RequestGc();
   return updated;
 }
 

@@ -55,6 +55,25 @@ Status Catalog::Load(MetaDb& db) {
   if (next_snapshot && next_snapshot->size() == 8) {
     counters_.next_snapshot_id_ = GetBE64(next_snapshot->data());
   }
+  // Restore points, oldest first per volume. A volume's epoch may have moved past its record's
+  // by restore points since (they are not written into the volume record).
+  CLONEFS_RETURN_IF_ERROR(keys::ScanPrefix(
+      db, keys::RestorePointPrefix(), [&](std::string_view key, std::string_view value) {
+        if (key.size() != 17) return Status::Corruption("bad restore point key");
+        auto vol = by_id_.find(GetBE64(key.data() + 1));
+        if (vol == by_id_.end()) return Status::OK();  // its volume went in the same batch
+        uint64_t next_epoch = 0;
+        CLONEFS_ASSIGN_OR_RETURN(RestorePoint p,
+                                 DecodeRestorePoint(value, GetBE64(key.data() + 9), &next_epoch));
+        VolumeState& v = *vol->second;
+        v.points.push_back(p);
+        if (next_epoch > v.epoch) {
+          v.epoch = next_epoch;
+          v.info.epoch = next_epoch;
+        }
+        EpochUsed(next_epoch);
+        return Status::OK();
+      }));
   return keys::ScanPrefix(
       db, keys::SnapshotPrefix(), [&](std::string_view, std::string_view value) {
         CLONEFS_ASSIGN_OR_RETURN(SnapshotInfo s, DecodeSnapshot(value));

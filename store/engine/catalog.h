@@ -8,6 +8,7 @@
 // succeeded, so that a failed write takes nothing and ids are never reused.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <set>
@@ -38,6 +39,14 @@ class Catalog {
   Reservation Reserve() const { return counters_; }
   // Makes what `r` took the catalog's own. REQUIRES: its batch is durable.
   void Commit(const Reservation& r) { counters_ = r; }
+  // An epoch whose durability is a log record's, not a MetaDb batch's (a restore point's:
+  // restore_points.cc). After a crash, Load() and replay take the counter past every epoch a
+  // surviving record or restore point names, so an epoch lost with its record may be reused.
+  uint64_t TakeLoggedEpoch() { return counters_.next_epoch_++; }
+  // Replay of such a record: epochs up to `epoch` are taken.
+  void EpochUsed(uint64_t epoch) {
+    counters_.next_epoch_ = std::max(counters_.next_epoch_, epoch + 1);
+  }
 
   // Reads every volume, snapshot and counter from `db` into an empty catalog.
   Status Load(MetaDb& db);

@@ -21,6 +21,8 @@ struct StoreImpl::CheckpointWork {
   std::map<uint32_t, int64_t> live;                    // live bytes per segment
   std::vector<std::pair<uint64_t, uint64_t>> deletes;  // volumes to purge: (volume, lineage)
   std::vector<std::pair<MapKey, MapValue>> invisible;  // stored versions nobody reads
+  // Restore points made or dropped since the last checkpoint, in order (nullopt deletes).
+  std::vector<std::pair<std::string, std::optional<std::string>>> points;
   // Gathered from them.
   std::set<uint64_t> deleted;                           // the volume ids of `deletes`
   std::map<uint32_t, int64_t> dead;                     // bytes freed per segment
@@ -73,6 +75,7 @@ void StoreImpl::FreezeForCheckpoint(CheckpointWork* w) {
   w->live = live_;
   w->deletes.swap(pending_deletes_);
   w->invisible.swap(pending_dead_);
+  w->points.swap(pending_points_);
   for (auto& [id, lineage] : w->deletes) w->deleted.insert(id);
 }
 
@@ -81,6 +84,8 @@ Status StoreImpl::AbandonCheckpoint(CheckpointWork* w, Status why) {
   std::lock_guard<std::mutex> l(misc_mu_);
   pending_deletes_.insert(pending_deletes_.end(), w->deletes.begin(), w->deletes.end());
   pending_dead_.insert(pending_dead_.end(), w->invisible.begin(), w->invisible.end());
+  // Before any made since, which are newer.
+  pending_points_.insert(pending_points_.begin(), w->points.begin(), w->points.end());
   spdlog::warn("store {}: checkpoint failed, will retry: {}", dir_, why.ToString());
   return why;
 }
@@ -99,6 +104,14 @@ void StoreImpl::CollectFrozenChanges(CheckpointWork* w) {
 }
 
 Status StoreImpl::CollectPurges(CheckpointWork* w) {
+  // First, so that the purges below also remove the points of the volumes they purge.
+  for (auto& [key, value] : w->points) {
+    if (value) {
+      w->batch.Put(key, *value);
+    } else {
+      w->batch.Delete(key);
+    }
+  }
   for (auto& [id, lineage] : w->deletes) {
     const uint64_t volume = id;
     const uint64_t lin = lineage;
@@ -114,8 +127,9 @@ Status StoreImpl::CollectPurges(CheckpointWork* w) {
       w->purged_ranges.emplace_back(keys::MapPrefix(lin), keys::MapPrefix(lin + 1));
     }
     w->batch.Delete(keys::VolumeKey(id));
-    // Its wrapped data keys.
+    // Its wrapped data keys and restore points.
     w->batch.DeleteRange(keys::KeyRingPrefix(id), keys::KeyRingPrefix(id + 1));
+    w->batch.DeleteRange(keys::RestorePointPrefix(id), keys::RestorePointPrefix(id + 1));
   }
   for (auto& [k, v] : w->invisible) {
     if (w->deleted.count(k.volume)) continue;  // purged whole, above

@@ -126,6 +126,8 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
     b.Put(keys::VolumeKey(moved.id), EncodeVolume(moved));
   }
   ids.PutCounters(&b);
+  // Its restore window starts now: what it was before is not restorable as this clone.
+  if (options_.restore_points) StartRestoreWindow(*dest, v, env()->NowMicros(), &b);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
   catalog_.Commit(ids);
   {
@@ -147,6 +149,42 @@ Result<CloneIntoResult> StoreImpl::CloneIntoLocked(const CloneSource& src,
   r.source_generation = src.snap ? 0 : src.vol->generation.load();
   r.dest_generation = dest->generation;
   return r;
+}
+
+Status StoreImpl::DropHistoryOf(VolumeState& dest) {
+  std::unique_lock<std::shared_mutex> io(dest.io_mu);  // nothing written while it is looked at
+  ReadView now;
+  uint64_t pages = 0;
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    if (dest.points.size() <= 1 || dest.deleted) return Status::OK();  // no sync since made
+    now = dest.View(dest.epoch);
+    pages = (dest.size + dest.info.page_size - 1) / dest.info.page_size;
+  }
+  bool holds_data = false;
+  CLONEFS_RETURN_IF_ERROR(
+      map_->VisitRange(now, 0, pages, [&](uint64_t, const PageVersion& v) {
+        holds_data = holds_data || !v.value.tombstone;
+        return Status::OK();
+      }));
+  if (holds_data) return Status::OK();  // not a target: CloneIntoLocked refuses it
+  {
+    std::lock_guard<std::mutex> l(catalog_mu_);
+    ClearRestorePointsLocked(dest);
+  }
+  // A root with no dependents: every version in its lineage that it wrote is its own, and
+  // none is read now. They go with the caller's checkpoint, tombstones and all.
+  std::lock_guard<std::mutex> gc(gc_mu_);  // not beside a GC pass queuing the same versions
+  CLONEFS_RETURN_IF_ERROR(Checkpoint());   // the scan reads checkpointed versions only
+  std::vector<std::pair<MapKey, MapValue>> dead;
+  const uint64_t id = dest.info.id;
+  CLONEFS_RETURN_IF_ERROR(map_->ForEachStored(dest.info.lineage_id,
+                                              [&](const MapKey& k, const MapValue& v) {
+                                                if (k.volume == id) dead.emplace_back(k, v);
+                                              }));
+  std::lock_guard<std::mutex> l(misc_mu_);
+  pending_dead_.insert(pending_dead_.end(), dead.begin(), dead.end());
+  return Status::OK();
 }
 
 namespace {
@@ -183,6 +221,7 @@ Result<CloneIntoResult> StoreImpl::CloneInto(const std::string& source, const st
     CLONEFS_RETURN_IF_ERROR(CheckCloneIntoTarget(src, *dst));
     seen = dst->generation;
   }
+  CLONEFS_RETURN_IF_ERROR(DropHistoryOf(*dst));
   CLONEFS_RETURN_IF_ERROR(Checkpoint());
   Result<CloneIntoResult> r = [&] {
     ExclusiveIo io(src_vol.get(), dst.get());  // the source's clone point is one instant
@@ -213,6 +252,7 @@ Result<CloneIntoResult> StoreImpl::RestoreSnapshotInto(const std::string& snapsh
     CLONEFS_RETURN_IF_ERROR(CheckCloneIntoTarget(src, *dst));
     seen = dst->generation;
   }
+  CLONEFS_RETURN_IF_ERROR(DropHistoryOf(*dst));
   CLONEFS_RETURN_IF_ERROR(Checkpoint());
   Result<CloneIntoResult> r = [&] {
     ExclusiveIo io(nullptr, dst.get());  // a snapshot never changes: only dest holds still

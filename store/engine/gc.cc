@@ -21,7 +21,9 @@ Status StoreImpl::RelocateLiveRecords(uint32_t segment) {
   return log_->ScanSegment(
       segment,
       [&](const RecordHeader& h, std::string_view payload, const RecordLocation& loc) -> Status {
-        if (h.type == RecordType::kDiscard) return Status::OK();
+        if (h.type == RecordType::kDiscard || h.type == RecordType::kRestorePoint) {
+          return Status::OK();  // no page image: nothing reads it once it is checkpointed
+        }
         std::shared_ptr<VolumeState> vol = FindVolumeById(h.volume_id);
         if (vol == nullptr) return Status::OK();  // deleted: nothing can read it
         StripeGuard guard(this, h.volume_id, h.page_no, h.page_no + 1);
@@ -42,12 +44,20 @@ Status StoreImpl::RelocateLiveRecords(uint32_t segment) {
 }
 
 Status StoreImpl::CollectInvisibleVersions(uint64_t lineage_id) {
-  // Every reader of the lineage: each live volume now, and each snapshot.
+  // Every reader of the lineage: each live volume now, each snapshot, and each restore window.
+  // A window's points read what its oldest point reads, and every version its volume wrote
+  // after that point's epoch (each later epoch ended at a point, or is the volume's own now).
   std::vector<ReadView> readers;
+  std::map<uint64_t, uint64_t> history_floor;  // volume -> epoch of its oldest restore point
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
     for (const auto& [id, v] : catalog_.all_volumes()) {
-      if (v->info.lineage_id == lineage_id && !v->deleted) readers.push_back(v->View(v->epoch));
+      if (v->info.lineage_id != lineage_id) continue;
+      if (!v->deleted) readers.push_back(v->View(v->epoch));
+      if (!v->points.empty()) {
+        readers.push_back(v->View(v->points.front().epoch));
+        history_floor[id] = v->points.front().epoch;
+      }
     }
     for (const auto& [name, s] : catalog_.snapshots()) {
       if (s->info.lineage_id == lineage_id) readers.push_back(s->vol->View(s->info.epoch));
@@ -57,7 +67,8 @@ Status StoreImpl::CollectInvisibleVersions(uint64_t lineage_id) {
     }
   }
   // A stored version is needed iff some reader reads it. Versions found dead stay dead: new
-  // readers (snapshots, clones) only see what a live volume sees, and that was needed.
+  // readers (snapshots, clones, restore points, restores to a time) only see what a live volume
+  // or a restore point in a window sees, and that was needed.
   constexpr uint64_t kChunk = 1 << 16;
   uint64_t chunk_end = 0;
   std::set<MapKey, MapKeyLess> needed;
@@ -77,7 +88,10 @@ Status StoreImpl::CollectInvisibleVersions(uint64_t lineage_id) {
         if (!inner.ok()) return;
       }
     }
-    if (!needed.count(k)) dead.emplace_back(k, v);
+    if (needed.count(k)) return;
+    auto floor = history_floor.find(k.volume);
+    if (floor != history_floor.end() && k.epoch > floor->second) return;
+    dead.emplace_back(k, v);
   });
   CLONEFS_RETURN_IF_ERROR(s);
   CLONEFS_RETURN_IF_ERROR(inner);

@@ -110,6 +110,14 @@ Status StoreImpl::OpenAndRecover() {
   CLONEFS_ASSIGN_OR_RETURN(lock_, env()->LockFile(dir_ + kLockFile));
   CLONEFS_ASSIGN_OR_RETURN(std::string format, ReadFileToString(env(), dir_ + kFormatFile));
   CLONEFS_ASSIGN_OR_RETURN(info_, DecodeStoreInfo(format));
+  if (info_.format_version < kFormatVersion) {
+    // Before anything of the newer format is written: a build that reads only the older one
+    // then refuses the store instead of misreading it.
+    spdlog::info("store {}: format version {} upgraded to {}", dir_, info_.format_version,
+                 kFormatVersion);
+    info_.format_version = kFormatVersion;
+    CLONEFS_RETURN_IF_ERROR(WriteFileAtomically(env(), dir_ + kFormatFile, EncodeStoreInfo(info_)));
+  }
   info_.dir = dir_;
   CLONEFS_ASSIGN_OR_RETURN(db_, MetaDbFor(dir_, options_, options_.cache_bytes));
   map_ = std::make_unique<PageMap>(db_.get());
@@ -149,8 +157,13 @@ Status StoreImpl::OpenAndRecover() {
     next_seq_ = std::max<uint64_t>(next_seq_, h.seq + 1);
     std::shared_ptr<VolumeState> vol = FindVolumeById(h.volume_id);
     if (vol == nullptr) return Status::OK();  // the volume was deleted after this record
-    if (!ReplayedRecordAuthentic(*vol, h, payload)) return Status::OK();  // forged: skipped
     ++replayed;
+    // Carries no volume data, so it is not sealed: at worst a forged one would add a point
+    // whose image is an authentic older state of the volume.
+    if (h.type == RecordType::kRestorePoint) return ReplayRestorePoint(*vol, h, payload);
+    if (!ReplayedRecordAuthentic(*vol, h, payload)) return Status::OK();  // forged: skipped
+    // Written after its last restore point: the next sync makes one.
+    if (h.type != RecordType::kRelocated && h.epoch >= vol->epoch) NoteWritten(*vol);
     return ApplyRecord(*vol, h, loc);
   });
   CLONEFS_RETURN_IF_ERROR(s);

@@ -248,16 +248,17 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
   // The source moves to a fresh epoch so its later writes stay invisible to the clone.
   VolumeInfo moved = src->info;
   moved.epoch = ids.NewEpoch();
+  auto state = std::make_shared<VolumeState>(v);
   MetaBatch b;
   b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   if (keys.encrypted) PutKeyRing(v.id, keys, &b);
   b.Put(keys::VolumeKey(moved.id), EncodeVolume(moved));
   ids.PutCounters(&b);
+  if (options_.restore_points) StartRestoreWindow(*state, v, v.create_time_us, &b);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
   catalog_.Commit(ids);
   src->info.epoch = moved.epoch;
   src->epoch = moved.epoch;
-  auto state = std::make_shared<VolumeState>(v);
   state->ancestors = catalog_.AncestorsOf(v.parent_id, v.parent_epoch);
   state->ring = MakeKeyRing(v, std::move(keys));
   catalog_.AddVolume(state);
@@ -285,13 +286,14 @@ Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot, const
                            InheritKeyRing(*snap->vol, v.id, kek, AccountOf(name)));
   v.encrypted = keys.encrypted;
   v.kms_key_id = keys.kms_key_id;
+  auto state = std::make_shared<VolumeState>(v);
   MetaBatch b;
   b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   if (keys.encrypted) PutKeyRing(v.id, keys, &b);
   ids.PutCounters(&b);
+  if (options_.restore_points) StartRestoreWindow(*state, v, v.create_time_us, &b);
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
   catalog_.Commit(ids);
-  auto state = std::make_shared<VolumeState>(v);
   state->ancestors = catalog_.AncestorsOf(v.parent_id, v.parent_epoch);
   state->ring = MakeKeyRing(v, std::move(keys));
   catalog_.AddVolume(state);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -42,6 +43,11 @@ struct VolumeState {
   std::atomic<uint64_t> epoch;
   std::atomic<bool> deleted{false};
   std::atomic<int> open_handles{0};
+  // Its restore window, oldest first: a point at its creation, then one at each durable sync
+  // that followed writes. GUARDED_BY(StoreImpl::catalog_mu_)
+  std::deque<RestorePoint> points;
+  // Set by a write or discard; cleared when a sync makes them a restore point.
+  std::atomic<bool> written_since_point{false};
   // VolumeHandle::generation(): bumped before every write, discard, resize or growth starts.
   std::atomic<uint64_t> generation{0};
   // Reads, writes and discards through a handle hold it shared; resize, growth, delete, the

@@ -11,6 +11,7 @@
 //   snapshots.cc     snapshots, clones, restores; clone_into.cc: a volume made a clone in place
 //   encryption.cc    encrypted volumes: key rings, key access, rekey (keys/volume_key_ring.h)
 //   tags.cc          volume and snapshot tags
+//   restore_points.cc point-in-time restore: restore points, windows, restores to a time
 //
 // Lock order (outer to inner): VolumeState::io_mu -> page stripe locks -> ckpt_mu_ ->
 // PageMap / SegmentLog / MetaDb internals -> misc_mu_. gc_mu_ and checkpoint_mu_ serialize whole
@@ -108,6 +109,10 @@ class StoreImpl final : public Store {
                                  const CloneOptions& options) override;
   Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,
                                      const CloneOptions& options) override;
+  Result<RestoreWindow> GetRestoreWindow(const std::string& name) override;
+  Result<VolumeInfo> RestoreVolumeToTime(const std::string& source, const std::string& name,
+                                         std::optional<uint64_t> time_us,
+                                         const CloneOptions& options) override;
   Result<VolumeInfo> RekeyVolume(const std::string& name, const std::string& kms_key) override;
   Result<VolumeInfo> UpdateVolumeTags(const std::string& name, const TagEdit& edit) override;
   Result<SnapshotInfo> UpdateSnapshotTags(const std::string& name, const TagEdit& edit) override;
@@ -235,6 +240,10 @@ class StoreImpl final : public Store {
   Result<CloneIntoResult> CloneIntoLocked(const CloneSource& src,
                                           const std::shared_ptr<VolumeState>& dest,
                                           uint64_t generation_seen);
+  // A CloneInto target (an empty root volume) truncated after a sync still holds, for its
+  // restore window, what it held before: the window ends (what dest was is not restorable as
+  // the clone it becomes), and the versions only the window read are queued for removal.
+  Status DropHistoryOf(VolumeState& dest);
   // The refusals that need no look at the page map. REQUIRES: catalog_mu_, dest->io_mu.
   Status CheckCloneIntoTarget(const CloneSource& src, const VolumeState& dest);
   // Purges hidden volumes that nothing depends on any more, walking up from `volume_id`.
@@ -278,6 +287,42 @@ class StoreImpl final : public Store {
                                std::string_view payload);
   // Blocks or unblocks every key ring wrapped by `key_id` after its state changed.
   void OnKeyStateChanged(const std::string& key_id);
+
+  // --- restore_points.cc ---
+  // Makes each volume written since its last restore point end its epoch at a new one (a
+  // kRestorePoint record appended to the log). Sync() calls it before it syncs the log, so
+  // the points become durable with the writes they cover.
+  Status MarkRestorePoints();
+  Status MarkRestorePoint(VolumeState& vol);
+  // Notes a write or discard of `vol`: the next sync makes a restore point. REQUIRES: vol.io_mu
+  // held (shared), so that a point being made waits for it.
+  void NoteWritten(VolumeState& vol);
+  // The point a new volume's window starts with (its image when created, `info` its record),
+  // into its state and `batch`; points it had before go. REQUIRES: catalog_mu_ (or the state
+  // not yet shared).
+  void StartRestoreWindow(VolumeState& vol, const VolumeInfo& info, uint64_t time_us,
+                          MetaBatch* batch);
+  // Drops the points that left the window (all but the last one at or before its start); true
+  // when any went (GC may then free what only they read). REQUIRES: catalog_mu_.
+  bool TrimRestorePointsLocked(VolumeState& vol, uint64_t now_us);
+  void TrimAllRestorePoints();
+  // Wakes the GC thread for a pass now (what left a window is then freed at once).
+  void RequestGc();
+  // Ends `vol`'s window: its points go (a volume deleted without retained backups).
+  // REQUIRES: catalog_mu_.
+  void ClearRestorePointsLocked(VolumeState& vol);
+  // VolumeUsage::backup_storage_bytes of `vol`: bytes of the versions it wrote that only its
+  // restore window reads. Checkpoints first, then scans the lineage's stored versions.
+  Result<uint64_t> BackupStorageBytes(const VolumeState& vol);
+  // Whether automated snapshots of volume `volume_id` are in the catalog. REQUIRES: catalog_mu_.
+  bool HasAutomatedSnapshotsLocked(uint64_t volume_id) const;
+  // Replay of a kRestorePoint record.
+  Status ReplayRestorePoint(VolumeState& vol, const RecordHeader& h, std::string_view payload);
+  // The window of `vol` now. REQUIRES: catalog_mu_, !vol.points.empty().
+  RestoreWindow WindowOfLocked(const VolumeState& vol, uint64_t now_us) const;
+  // The volume a restore to time reads: a visible volume, else the newest deleted one of that
+  // name that still has a window. REQUIRES: catalog_mu_.
+  std::shared_ptr<VolumeState> RestoreSourceLocked(const std::string& name);
 
   // --- gc.cc ---
   // Finds page versions of a lineage that no volume or snapshot can read any more and queues
@@ -335,6 +380,18 @@ class StoreImpl final : public Store {
   std::shared_mutex segments_mu_;
   LogPosition checkpoint_pos_;  // GUARDED_BY(checkpoint_mu_)
 
+  // Restore points: volumes written since their last point (ids, each once), one marking pass
+  // at a time (a sync that finds nothing to mark waits for one in progress, whose records it
+  // must cover), the point records not yet in MetaDb (key, value; nullopt deletes), and when a
+  // sync last ran (Env monotonic microseconds; the background thread syncs a dirty store).
+  std::vector<uint64_t> dirty_volumes_;  // GUARDED_BY(misc_mu_)
+  std::mutex marking_mu_;
+  std::vector<std::pair<std::string, std::optional<std::string>>>
+      pending_points_;  // GUARDED_BY(misc_mu_)
+  std::atomic<uint64_t> last_sync_us_{0};
+  // Set when restore points left a window: the GC thread's next pass looks for what they freed.
+  std::atomic<bool> history_gc_wanted_{false};
+
   // Set when a catalog change was written without a WAL sync (growth by writes); Sync() then
   // syncs the metadata WAL too.
   std::atomic<bool> catalog_unsynced_{false};
@@ -350,6 +407,8 @@ class StoreImpl final : public Store {
   std::condition_variable bg_cv_;  // wakes the flush-and-checkpoint thread
   std::condition_variable gc_cv_;  // wakes the GC thread
   bool stopping_ = false;          // GUARDED_BY(bg_mu_)
+  bool gc_requested_ = false;      // GUARDED_BY(bg_mu_) RequestGc(): a GC pass now
+
   // Set by a writer when the overlay passed checkpoint_entries; cleared by the background
   // thread when it wakes. Atomic so that writers look at it without bg_mu_.
   std::atomic<bool> checkpoint_wanted_{false};

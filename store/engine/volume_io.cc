@@ -258,6 +258,8 @@ Status StoreImpl::WriteChunk(VolumeState& vol, uint64_t offset, std::string_view
     }
     records.push_back(std::move(r));
   }
+  if (records.empty()) return Status::OK();
+  NoteWritten(vol);  // even if the append fails part way: a point then covers what it did
   return AppendAndApply(vol, &records);
 }
 
@@ -367,6 +369,8 @@ Status StoreImpl::ApplyRecord(const VolumeState& vol, const RecordHeader& h,
       }
       return Status::OK();
     }
+    case RecordType::kRestorePoint:
+      return Status::OK();  // not a page-map change: ReplayRestorePoint applies it
   }
   return Status::Corruption("unknown record type");
 }
@@ -408,6 +412,7 @@ Status StoreImpl::DiscardPages(VolumeState& vol, uint64_t first, uint64_t end) {
   h.page_no = first;
   h.count = end - first;
   h.epoch = epoch;
+  NoteWritten(vol);
   return AppendAndApply(vol, &records);
 }
 

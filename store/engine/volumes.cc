@@ -82,12 +82,15 @@ Result<std::shared_ptr<VolumeState>> StoreImpl::PersistRootVolume(const std::str
   v.tags = opts.tags;
   v.backup.retention_days = opts.backup_retention_days;
   v.backup.window = opts.backup_window.value_or(DefaultBackupWindow(v.id));
+  auto state = std::make_shared<VolumeState>(v);
   MetaBatch b;
   b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
   ids.PutCounters(&b);
+  if (status == VolumeStatus::kAvailable && options_.restore_points) {
+    StartRestoreWindow(*state, v, v.create_time_us, &b);
+  }
   CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
   catalog_.Commit(ids);
-  auto state = std::make_shared<VolumeState>(v);
   state->ring = MakeKeyRing(v, InheritedKeys{v.encrypted, kek, {}});
   return state;
 }
@@ -218,6 +221,8 @@ Status StoreImpl::GrowVolume(VolumeState& vol, uint64_t new_size) {
 }
 
 Status StoreImpl::Sync() {
+  last_sync_us_ = env()->MonotonicMicros();
+  CLONEFS_RETURN_IF_ERROR(MarkRestorePoints());  // durable with the writes they cover, below
   CLONEFS_RETURN_IF_ERROR(log_->Sync());
   if (catalog_unsynced_.exchange(false)) {
     Status s = db_->SyncWal();
@@ -247,6 +252,9 @@ Status StoreImpl::DeleteVolume(const std::string& name) {
       CLONEFS_RETURN_IF_ERROR(PersistVolume(hide));
       vol->info.status = VolumeStatus::kDeleted;
       hidden = true;
+      // Its restore window stays only with its retained automated backups (Aurora keeps a
+      // deleted cluster's point-in-time restore only then), until their retention ends.
+      if (!HasAutomatedSnapshotsLocked(info.id)) ClearRestorePointsLocked(*vol);
     }
     vol->deleted = true;
     catalog_.HideVolume(name);
@@ -284,6 +292,7 @@ Result<VolumeUsage> StoreImpl::GetVolumeUsage(const std::string& name) {
     }
   }
   VolumeUsage u;
+  CLONEFS_ASSIGN_OR_RETURN(u.backup_storage_bytes, BackupStorageBytes(*vol));
   u.logical_bytes = vol->size;
   const uint64_t pages = (vol->size + ps - 1) / ps;
   constexpr uint64_t kChunk = 1 << 16;

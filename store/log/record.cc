@@ -63,7 +63,7 @@ Status DecodeRecordHeader(std::string_view data, RecordHeader* h) {
   const char* p = data.data();
   if (GetLE32(p) != kRecordMagic) return Status::Corruption("bad record magic");
   auto type = static_cast<uint8_t>(p[4]);
-  if (type < 1 || type > 3) return Status::Corruption("bad record type");
+  if (type < 1 || type > 4) return Status::Corruption("bad record type");
   h->type = static_cast<RecordType>(type);
   h->codec = static_cast<Codec>(p[5]);
   h->cipher = static_cast<uint8_t>(p[6]);

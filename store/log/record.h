@@ -26,6 +26,10 @@ enum class RecordType : uint8_t {
   kPage = 1,       // payload = page image (maybe compressed)
   kDiscard = 2,    // pages [page_no, page_no + count) read as zeros from this epoch on
   kRelocated = 3,  // a page record copied by GC; applies only while its seq is still current
+  // A durable sync point of volume `volume_id`: its image at `epoch` can be restored to, and
+  // its writes go to epoch `count` from here on. Payload: BE64 wall-clock time in
+  // microseconds, BE64 volume size. Never sealed: it carries no volume data.
+  kRestorePoint = 4,
 };
 
 enum class Codec : uint8_t { kRaw = 0, kZstd = 1 };

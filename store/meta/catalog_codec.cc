@@ -164,6 +164,26 @@ std::string EncodeStoreInfo(const StoreInfo& info) {
   return j.dump(2) + "\n";
 }
 
+std::string EncodeRestorePoint(const RestorePoint& p, uint64_t next_epoch) {
+  std::string out;
+  AppendBE64(&out, p.time_us);
+  AppendBE64(&out, next_epoch);
+  AppendBE64(&out, p.size_bytes);
+  return out;
+}
+
+Result<RestorePoint> DecodeRestorePoint(std::string_view data, uint64_t epoch,
+                                        uint64_t* next_epoch) {
+  if (data.size() != 24) return Status::Corruption("restore point record has the wrong size");
+  RestorePoint p;
+  p.time_us = GetBE64(data.data());
+  *next_epoch = GetBE64(data.data() + 8);
+  p.size_bytes = GetBE64(data.data() + 16);
+  p.epoch = epoch;
+  if (*next_epoch <= epoch) return Status::Corruption("restore point with a bad next epoch");
+  return p;
+}
+
 Result<StoreInfo> DecodeStoreInfo(std::string_view data) {
   json j = json::parse(data, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object() || j.value("format", "") != "clonefs-store") {
@@ -174,7 +194,7 @@ Result<StoreInfo> DecodeStoreInfo(std::string_view data) {
   info.region = j.value("region", "");
   info.account_id = j.value("account_id", "");
   info.store_uuid = j.value("store_uuid", "");
-  if (info.format_version != kFormatVersion) {
+  if (info.format_version < kOldestUpgradableFormat || info.format_version > kFormatVersion) {
     return Status::NotSupported("store format version " + std::to_string(info.format_version) +
                                 " is not supported (this build reads version " +
                                 std::to_string(kFormatVersion) + ")");

@@ -6,6 +6,7 @@
 //   k + BE64(volume id) + BE64(data key id)  a volume's wrapped data key
 //   l + BE32(segment)                        live record bytes of a segment (LE64)
 //   m + BE64(lineage) + BE64(block) + BE64(~epoch) + BE64(volume)   page-map block (page_map.h)
+//   r + BE64(volume id) + BE64(epoch)        a restore point (restore_points.cc)
 //   s/<name>                                 store state: checkpoint, id and epoch counters
 //   d/<name>                                 a document kept for the layers above
 //   (Store::SaveDocument)
@@ -26,6 +27,7 @@ inline constexpr char kSnapshot = 'n';
 inline constexpr char kKeyRing = 'k';
 inline constexpr char kLive = 'l';
 inline constexpr char kMap = 'm';
+inline constexpr char kRestorePoint = 'r';
 
 inline constexpr char kCheckpoint[] = "s/checkpoint";
 inline constexpr char kNextVolumeId[] = "s/next_volume_id";
@@ -58,6 +60,15 @@ inline std::string LivePrefix() { return std::string(1, kLive); }
 inline std::string LiveKey(uint32_t segment) {
   std::string k(1, kLive);
   AppendBE32(&k, segment);
+  return k;
+}
+inline std::string RestorePointPrefix() { return std::string(1, kRestorePoint); }
+inline std::string RestorePointPrefix(uint64_t volume_id) {
+  return Tagged(kRestorePoint, volume_id);
+}
+inline std::string RestorePointKey(uint64_t volume_id, uint64_t epoch) {
+  std::string k = RestorePointPrefix(volume_id);
+  AppendBE64(&k, epoch);
   return k;
 }
 // All map blocks of one lineage; the whole key is built by page_map.h (MapDbKey).

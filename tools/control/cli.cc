@@ -310,7 +310,7 @@ json BuildArgs(const CliOptions& o, json* args) {
   if (c == "volume.create" && !o.compression.empty()) (*args)["compression"] = o.compression;
   if (c == "volume.create" && o.encrypted) (*args)["encrypted"] = true;
   if ((c == "volume.create" || c == "volume.clone" || c == "volume.restore" ||
-       c == "volume.rekey") &&
+       c == "volume.restore_to_time" || c == "volume.rekey") &&
       !o.kms_key.empty()) {
     (*args)["kms_key"] = o.kms_key;
   }
@@ -339,7 +339,7 @@ json BuildArgs(const CliOptions& o, json* args) {
     }
     (*args)["policy"] = policy;
   }
-  if (c == "volume.clone") {
+  if (c == "volume.clone" || c == "volume.restore_to_time") {
     (*args)["source"] = o.source;
     (*args)["name"] = o.name;
   }
@@ -371,7 +371,8 @@ json BuildArgs(const CliOptions& o, json* args) {
     if (o.copy_tags) (*args)["copy_tags"] = true;
   }
   const bool tagged = c == "snapshot.create" || c == "snapshot.copy" || c == "volume.create" ||
-                      c == "volume.clone" || c == "volume.restore" || c == "key.create" ||
+                      c == "volume.clone" || c == "volume.restore" ||
+                      c == "volume.restore_to_time" || c == "key.create" ||
                       c == "tag.add";
   if (tagged && !o.tags.empty()) {
     json tags = json::array();
@@ -532,7 +533,19 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
       ->add_option("--kms-key", o.kms_key,
                    kms_help + "; default: the snapshot's (an encrypted snapshot only)")
       ->type_name("KEY");
-  for (CLI::App* made : {create, clone, restore}) AddTagOption(made, o, "A tag of the new volume");
+  CLI::App* to_time = Leaf(volume, "restore-to-time",
+                           "Create a volume from another as of a point in time (copy-on-write)",
+                           o, "volume.restore_to_time");
+  to_time->add_option("SOURCE_VOLUME", o.source, "The volume to restore (name or ARN)")->required();
+  to_time->add_option("NEW_VOLUME", o.name, "The new volume's name")->required();
+  DefineRestoreTimeOptions(*to_time, o.backups);
+  to_time
+      ->add_option("--kms-key", o.kms_key,
+                   kms_help + "; default: the source's (an encrypted source only)")
+      ->type_name("KEY");
+  for (CLI::App* made : {create, clone, restore, to_time}) {
+    AddTagOption(made, o, "A tag of the new volume");
+  }
   for (CLI::App* from : {clone, restore}) {
     from->add_flag("--copy-tags", o.copy_tags,
                    "Give the new volume the source's tags (your own source only); --tag "

@@ -37,6 +37,18 @@ void DefineBackupOptions(CLI::App& app, BackupCliOptions& o) {
       ->check(CLI::IsMember({"manual", "automated", "shared", "public"}));
 }
 
+void DefineRestoreTimeOptions(CLI::App& command, BackupCliOptions& o) {
+  CLI::Option* at =
+      command
+          .add_option("--restore-time", o.restore_time,
+                      "UTC time to restore to, RFC 3339 (2026-12-07T14:05:09Z); the image is the "
+                      "one of the last durable sync at or before it")
+          ->type_name("TIME");
+  CLI::Option* latest = command.add_flag("--use-latest-restorable-time", o.use_latest,
+                                         "Restore to the latest restorable time");
+  at->excludes(latest);
+}
+
 void BackupArgs(const std::string& c, const BackupCliOptions& o, nlohmann::json* args) {
   if (c == "volume.create" || c == "volume.modify") {
     CLI::Option* days = c == "volume.create" ? o.create_retention : o.modify_retention;
@@ -48,6 +60,10 @@ void BackupArgs(const std::string& c, const BackupCliOptions& o, nlohmann::json*
     if (o.retain_automated) (*args)["retain_automated_backups"] = true;
   }
   if (c == "snapshot.list" && !o.snapshot_type.empty()) (*args)["snapshot_type"] = o.snapshot_type;
+  if (c == "volume.restore_to_time") {
+    if (!o.restore_time.empty()) (*args)["restore_time"] = o.restore_time;
+    if (o.use_latest) (*args)["use_latest_restorable_time"] = true;
+  }
 }
 
 }  // namespace clonefs::control

@@ -1,6 +1,6 @@
 // clonectl's options for automated backups (docs/CLI.md, "Automated backups"): the backup
-// policy of `volume create|modify`, `volume delete --final-snapshot|--retain-automated-backups`
-// and `snapshot list --snapshot-type`.
+// policy of `volume create|modify`, `volume delete --final-snapshot|--retain-automated-backups`,
+// `snapshot list --snapshot-type` and the times of `volume restore-to-time`.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -19,7 +19,13 @@ struct BackupCliOptions {
   std::string final_snapshot;
   bool retain_automated = false;
   std::string snapshot_type;
+  // `volume restore-to-time`.
+  std::string restore_time;
+  bool use_latest = false;
 };
+
+// Adds --restore-time and --use-latest-restorable-time to `volume restore-to-time`.
+void DefineRestoreTimeOptions(CLI::App& command, BackupCliOptions& o);
 
 // Adds the options to the existing `volume create|modify|delete` and `snapshot list`.
 void DefineBackupOptions(CLI::App& app, BackupCliOptions& o);

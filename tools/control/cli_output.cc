@@ -58,6 +58,10 @@ void PrintVolume(std::ostream& out, const json& v) {
     fields.emplace_back("Backups", Str(v, "BackupRetentionPeriod") + " day(s), window " +
                                        Str(v, "PreferredBackupWindow") + " UTC");
   }
+  if (v.contains("EarliestRestorableTime")) {
+    fields.emplace_back("Restorable", Str(v, "EarliestRestorableTime") + " to " +
+                                          Str(v, "LatestRestorableTime"));
+  }
   if (v.contains("SourceVolumeIdentifier")) {
     fields.emplace_back("Source volume", Str(v, "SourceVolumeIdentifier"));
   }
@@ -189,11 +193,11 @@ void PrintUsage(std::ostream& out, const json& result) {
   } else {
     usages.push_back(result);
   }
-  std::vector<std::vector<std::string>> rows = {{"NAME", "SIZE", "MAPPED", "STORED"}};
+  std::vector<std::vector<std::string>> rows = {{"NAME", "SIZE", "MAPPED", "STORED", "BACKUP"}};
   for (const json& u : usages) {
     rows.push_back({Str(u, "VolumeIdentifier"), Size(u, "LogicalBytes"),
                     Size(u, "MappedBytes") + " (" + Str(u, "MappedPages") + " pages)",
-                    Size(u, "StoredBytes")});
+                    Size(u, "StoredBytes"), Size(u, "BackupStorageBytes")});
   }
   PrintTable(out, rows);
 }
@@ -384,7 +388,7 @@ void PrintHuman(std::ostream& real_out, std::string_view command, const json& re
   try {
     if (command == "volume.create" || command == "volume.show" || command == "volume.resize" ||
         command == "volume.modify" || command == "volume.clone" || command == "volume.restore" ||
-        command == "volume.rekey") {
+        command == "volume.restore_to_time" || command == "volume.rekey") {
       PrintVolume(out, result);
     } else if (command == "volume.delete") {
       out << "Deleted volume '" << Str(result, "VolumeIdentifier") << "'.\n";

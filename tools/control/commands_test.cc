@@ -40,7 +40,11 @@ TEST_F(ControlDispatcher, CreateReturnsAuroraStyleFields) {
   EXPECT_EQ(v["BackupRetentionPeriod"], 1);  // Aurora's default
   EXPECT_TRUE(std::regex_match(v["PreferredBackupWindow"].get<std::string>(),
                                std::regex(R"(\d\d:\d\d-\d\d:\d\d)")));
-  EXPECT_EQ(v.size(), 16u);  // no Source* or KmsKeyId fields: not cloned, restored or encrypted
+  // Restorable from its creation to now (it holds nothing yet).
+  EXPECT_EQ(v["EarliestRestorableTime"].get<std::string>().substr(0, 16),
+            v["VolumeCreateTime"].get<std::string>().substr(0, 16));
+  EXPECT_TRUE(v["LatestRestorableTime"].is_string());
+  EXPECT_EQ(v.size(), 18u);  // no Source* or KmsKeyId fields: not cloned, restored or encrypted
 }
 
 TEST_F(ControlDispatcher, SizeMayBeAString) {

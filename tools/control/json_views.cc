@@ -82,6 +82,11 @@ nlohmann::json VolumeToJson(store::Store& st, const store::VolumeInfo& volume,
       {"PreferredBackupWindow", store::FormatBackupWindow(volume.backup.window)},
   };
   if (volume.encrypted) j["KmsKeyId"] = KeyArn(st, volume.kms_key_id);
+  // To the microsecond, so that a time shown can be given back to restore-to-time as it is.
+  if (Result<store::RestoreWindow> w = st.GetRestoreWindow(volume.name); w.ok()) {
+    j["EarliestRestorableTime"] = store::FormatRfc3339(w->earliest_us);
+    j["LatestRestorableTime"] = store::FormatRfc3339(w->latest_us);
+  }
   if (volume.parent_id != 0 && !source_volume.empty()) {
     j["SourceVolumeIdentifier"] = Typed(store, source_volume);
   }
@@ -120,6 +125,7 @@ nlohmann::json VolumeUsageToJson(const store::VolumeInfo& volume, const store::V
       {"StoredBytes", usage.stored_bytes}, {"OwnedPages", usage.owned_pages},
       {"OwnedBytes", usage.owned_bytes},   {"SharedPages", usage.shared_pages},
       {"SharedBytes", usage.shared_bytes}, {"AttributedBytes", usage.attributed_bytes},
+      {"BackupStorageBytes", usage.backup_storage_bytes},
   };
 }
 

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "base/tags.h"
+#include "store/access/arn.h"
 #include "store/access/sharing.h"
 #include "store/access/store_names.h"
 #include "tools/control/backup_service.h"
@@ -427,6 +428,42 @@ Result<json> Restore(CommandContext& ctx) {
   return VolumeJson(ctx, v);
 }
 
+// Point-in-time restore: a copy-on-write volume with the caller's volume "source" as of
+// "restore_time" (RFC 3339) or its latest restorable time ("use_latest_restorable_time"). The
+// source may be a deleted volume whose automated backups were retained.
+Result<json> RestoreToTime(CommandContext& ctx) {
+  CLONEFS_ASSIGN_OR_RETURN(std::string source_ref, ctx.args.RequiredString("source"));
+  CLONEFS_ASSIGN_OR_RETURN(std::optional<std::string> time_text,
+                           ctx.args.OptionalString("restore_time"));
+  CLONEFS_ASSIGN_OR_RETURN(bool latest, ctx.args.OptionalBool("use_latest_restorable_time"));
+  if (time_text.has_value() == latest) {
+    return errors::InvalidParameterCombination(
+        "give exactly one of --restore-time TIME and --use-latest-restorable-time");
+  }
+  std::optional<uint64_t> time_us;
+  if (time_text.has_value()) {
+    Result<uint64_t> parsed = store::ParseRfc3339(*time_text);
+    if (!parsed.ok()) return errors::InvalidParameterValue(parsed.status().message());
+    time_us = *parsed;
+  }
+  CLONEFS_ASSIGN_OR_RETURN(std::string source,
+                           OwnStoreName(ctx, source_ref, access::kVolumeType));
+  if (Result<store::VolumeInfo> live = ctx.store->GetVolume(source); live.ok() &&
+      ctx.services->sharing->IsCrossAccountClone(access::SharingKey(live->name, live->id))) {
+    return errors::InvalidParameterCombination(
+        "volume '" + source_ref +
+        "' is a cross-account clone: like a clone of it, a restore of it to a time is refused; "
+        "its owner's account can restore the source volume");
+  }
+  CLONEFS_ASSIGN_OR_RETURN(store::CloneOptions keys, CloneKeyOptions(ctx));
+  CLONEFS_ASSIGN_OR_RETURN(keys.tags, ctx.args.OptionalTags("tags"));
+  CLONEFS_RETURN_IF_ERROR(tags::CheckTags(keys.tags));
+  CLONEFS_ASSIGN_OR_RETURN(std::string name, NewVolumeName(ctx, false));
+  CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo v,
+                           ctx.store->RestoreVolumeToTime(source, name, time_us, keys));
+  return VolumeJson(ctx, v);
+}
+
 // Re-wraps an encrypted volume's data keys under another KMS key.
 Result<json> Rekey(CommandContext& ctx) {
   CLONEFS_ASSIGN_OR_RETURN(store::VolumeInfo found, NamedVolume(ctx));
@@ -479,6 +516,12 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
                    "Restore a snapshot into a new volume (copy-on-write, or a full copy)",
                    {"snapshot", "name", "full_copy", "kms_key", "tags", "copy_tags"},
                    Restore});
+  table.push_back({"volume.restore_to_time",
+                   "volume",
+                   "Restore a volume as of a point in time into a new volume (copy-on-write)",
+                   {"source", "name", "restore_time", "use_latest_restorable_time", "kms_key",
+                    "tags"},
+                   RestoreToTime});
   table.push_back({"volume.rekey",
                    "volume",
                    "Re-wrap an encrypted volume's data keys under another KMS key",
