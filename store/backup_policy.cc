@@ -150,9 +150,9 @@ Result<uint64_t> ParseRfc3339(std::string_view text) {
     return true;
   };
   int year, month, day, hour, minute, second;
-  if (!number(4, &year) || !expect("-") || !number(2, &month) || !expect("-") ||
-      !number(2, &day) || !expect("Tt ") || !number(2, &hour) || !expect(":") ||
-      !number(2, &minute) || !expect(":") || !number(2, &second)) {
+  if (!number(4, &year) || !expect("-") || !number(2, &month) || !expect("-") || !number(2, &day) ||
+      !expect("Tt ") || !number(2, &hour) || !expect(":") || !number(2, &minute) || !expect(":") ||
+      !number(2, &second)) {
     return bad();
   }
   uint64_t micros = 0;

@@ -162,11 +162,10 @@ Status StoreImpl::DropHistoryOf(VolumeState& dest) {
     pages = (dest.size + dest.info.page_size - 1) / dest.info.page_size;
   }
   bool holds_data = false;
-  CLONEFS_RETURN_IF_ERROR(
-      map_->VisitRange(now, 0, pages, [&](uint64_t, const PageVersion& v) {
-        holds_data = holds_data || !v.value.tombstone;
-        return Status::OK();
-      }));
+  CLONEFS_RETURN_IF_ERROR(map_->VisitRange(now, 0, pages, [&](uint64_t, const PageVersion& v) {
+    holds_data = holds_data || !v.value.tombstone;
+    return Status::OK();
+  }));
   if (holds_data) return Status::OK();  // not a target: CloneIntoLocked refuses it
   {
     std::lock_guard<std::mutex> l(catalog_mu_);
@@ -178,10 +177,10 @@ Status StoreImpl::DropHistoryOf(VolumeState& dest) {
   CLONEFS_RETURN_IF_ERROR(Checkpoint());   // the scan reads checkpointed versions only
   std::vector<std::pair<MapKey, MapValue>> dead;
   const uint64_t id = dest.info.id;
-  CLONEFS_RETURN_IF_ERROR(map_->ForEachStored(dest.info.lineage_id,
-                                              [&](const MapKey& k, const MapValue& v) {
-                                                if (k.volume == id) dead.emplace_back(k, v);
-                                              }));
+  CLONEFS_RETURN_IF_ERROR(
+      map_->ForEachStored(dest.info.lineage_id, [&](const MapKey& k, const MapValue& v) {
+        if (k.volume == id) dead.emplace_back(k, v);
+      }));
   std::lock_guard<std::mutex> l(misc_mu_);
   pending_dead_.insert(pending_dead_.end(), dead.begin(), dead.end());
   return Status::OK();

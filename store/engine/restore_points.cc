@@ -224,7 +224,8 @@ Result<uint64_t> StoreImpl::BackupStorageBytes(const VolumeState& vol) {
     for (const auto& [id, v] : catalog_.all_volumes()) {
       if (v->info.lineage_id != lineage) continue;
       if (!v->deleted) others.push_back(v->View(v->epoch));
-      if (id != vol.info.id && !v->points.empty()) others.push_back(v->View(v->points.front().epoch));
+      if (id != vol.info.id && !v->points.empty())
+        others.push_back(v->View(v->points.front().epoch));
     }
     for (const auto& [name, s] : catalog_.snapshots()) {
       if (s->info.lineage_id == lineage) others.push_back(s->vol->View(s->info.epoch));

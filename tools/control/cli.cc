@@ -372,8 +372,7 @@ json BuildArgs(const CliOptions& o, json* args) {
   }
   const bool tagged = c == "snapshot.create" || c == "snapshot.copy" || c == "volume.create" ||
                       c == "volume.clone" || c == "volume.restore" ||
-                      c == "volume.restore_to_time" || c == "key.create" ||
-                      c == "tag.add";
+                      c == "volume.restore_to_time" || c == "key.create" || c == "tag.add";
   if (tagged && !o.tags.empty()) {
     json tags = json::array();
     for (const std::string& t : o.tags) {
@@ -534,8 +533,8 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
                    kms_help + "; default: the snapshot's (an encrypted snapshot only)")
       ->type_name("KEY");
   CLI::App* to_time = Leaf(volume, "restore-to-time",
-                           "Create a volume from another as of a point in time (copy-on-write)",
-                           o, "volume.restore_to_time");
+                           "Create a volume from another as of a point in time (copy-on-write)", o,
+                           "volume.restore_to_time");
   to_time->add_option("SOURCE_VOLUME", o.source, "The volume to restore (name or ARN)")->required();
   to_time->add_option("NEW_VOLUME", o.name, "The new volume's name")->required();
   DefineRestoreTimeOptions(*to_time, o.backups);

@@ -59,8 +59,8 @@ void PrintVolume(std::ostream& out, const json& v) {
                                        Str(v, "PreferredBackupWindow") + " UTC");
   }
   if (v.contains("EarliestRestorableTime")) {
-    fields.emplace_back("Restorable", Str(v, "EarliestRestorableTime") + " to " +
-                                          Str(v, "LatestRestorableTime"));
+    fields.emplace_back("Restorable",
+                        Str(v, "EarliestRestorableTime") + " to " + Str(v, "LatestRestorableTime"));
   }
   if (v.contains("SourceVolumeIdentifier")) {
     fields.emplace_back("Source volume", Str(v, "SourceVolumeIdentifier"));

@@ -120,11 +120,16 @@ nlohmann::json SnapshotToJson(store::Store& st, const store::SnapshotInfo& snaps
 
 nlohmann::json VolumeUsageToJson(const store::VolumeInfo& volume, const store::VolumeUsage& usage) {
   return {
-      {"VolumeIdentifier", volume.name},   {"LogicalBytes", usage.logical_bytes},
-      {"MappedPages", usage.mapped_pages}, {"MappedBytes", usage.mapped_pages * volume.page_size},
-      {"StoredBytes", usage.stored_bytes}, {"OwnedPages", usage.owned_pages},
-      {"OwnedBytes", usage.owned_bytes},   {"SharedPages", usage.shared_pages},
-      {"SharedBytes", usage.shared_bytes}, {"AttributedBytes", usage.attributed_bytes},
+      {"VolumeIdentifier", volume.name},
+      {"LogicalBytes", usage.logical_bytes},
+      {"MappedPages", usage.mapped_pages},
+      {"MappedBytes", usage.mapped_pages * volume.page_size},
+      {"StoredBytes", usage.stored_bytes},
+      {"OwnedPages", usage.owned_pages},
+      {"OwnedBytes", usage.owned_bytes},
+      {"SharedPages", usage.shared_pages},
+      {"SharedBytes", usage.shared_bytes},
+      {"AttributedBytes", usage.attributed_bytes},
       {"BackupStorageBytes", usage.backup_storage_bytes},
   };
 }

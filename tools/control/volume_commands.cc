@@ -446,9 +446,9 @@ Result<json> RestoreToTime(CommandContext& ctx) {
     if (!parsed.ok()) return errors::InvalidParameterValue(parsed.status().message());
     time_us = *parsed;
   }
-  CLONEFS_ASSIGN_OR_RETURN(std::string source,
-                           OwnStoreName(ctx, source_ref, access::kVolumeType));
-  if (Result<store::VolumeInfo> live = ctx.store->GetVolume(source); live.ok() &&
+  CLONEFS_ASSIGN_OR_RETURN(std::string source, OwnStoreName(ctx, source_ref, access::kVolumeType));
+  if (Result<store::VolumeInfo> live = ctx.store->GetVolume(source);
+      live.ok() &&
       ctx.services->sharing->IsCrossAccountClone(access::SharingKey(live->name, live->id))) {
     return errors::InvalidParameterCombination(
         "volume '" + source_ref +
@@ -516,12 +516,12 @@ void RegisterVolumeCommands(std::vector<CommandSpec>& table) {
                    "Restore a snapshot into a new volume (copy-on-write, or a full copy)",
                    {"snapshot", "name", "full_copy", "kms_key", "tags", "copy_tags"},
                    Restore});
-  table.push_back({"volume.restore_to_time",
-                   "volume",
-                   "Restore a volume as of a point in time into a new volume (copy-on-write)",
-                   {"source", "name", "restore_time", "use_latest_restorable_time", "kms_key",
-                    "tags"},
-                   RestoreToTime});
+  table.push_back(
+      {"volume.restore_to_time",
+       "volume",
+       "Restore a volume as of a point in time into a new volume (copy-on-write)",
+       {"source", "name", "restore_time", "use_latest_restorable_time", "kms_key", "tags"},
+       RestoreToTime});
   table.push_back({"volume.rekey",
                    "volume",
                    "Re-wrap an encrypted volume's data keys under another KMS key",
