@@ -81,6 +81,11 @@ Status ApplyOption(std::string_view opt, MountOptions* out) {
       return Status::InvalidArgument("bad backups '" + std::string(value) + "' (on|off)");
     }
     out->backups = value == "on";
+  } else if (key == "pitr") {
+    if (value != "on" && value != "off") {
+      return Status::InvalidArgument("bad pitr '" + std::string(value) + "' (on|off)");
+    }
+    out->restore_points = value == "on";
   } else if (key == "backup_check_ms") {
     CLONEFS_ASSIGN_OR_RETURN(out->backup_check_ms, PositiveCount(key, value, "milliseconds"));
   } else if (key == "clock_start") {
@@ -193,6 +198,8 @@ std::string MountUsage(std::string_view program) {
          "  backups=on|off      take and expire automated snapshots in each volume's\n"
          "                      backup window (default on)\n"
          "  backup_check_ms=N   how often the backup schedule is looked at (default 10000)\n"
+         "  pitr=on|off         make each durable sync a restore point (default on; off\n"
+         "                      only as a baseline for benchmarks)\n"
          "  metrics=PATH        rewrite PATH with Prometheus text-format metrics\n"
          "  metrics_interval_ms=N  how often (default 10000)\n"
          "  clock_start=SECS, clock_rate=N  for tests: the store's clock starts at SECS\n"

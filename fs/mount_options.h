@@ -5,7 +5,7 @@
 // mount(8) and mount.fuse3 call `clonefs SOURCE MOUNTPOINT -o opts` for fstab entries of type
 // `fuse.clonefs`, so the options are a mix of four kinds, sorted here:
 //   - ours (log_level=, cache_mb=, log_file=, key_file=, passphrase_file=, snapshot_quota=,
-//     max_connections_per_uid=, backups=, backup_check_ms=, clock_start=, clock_rate=,
+//     max_connections_per_uid=, backups=, backup_check_ms=, pitr=, clock_start=, clock_rate=,
 //     metrics=, metrics_interval_ms=),
 //     consumed;
 //   - the filesystem's own (sparse_blocks), checked here and left in fuse_options, where
@@ -48,6 +48,9 @@ struct MountOptions {
   // none; the schedule is looked at every backup_check_ms.
   bool backups = true;
   uint64_t backup_check_ms = 10000;
+  // Point-in-time restore: each durable sync after writes is a restore point. Off only for a
+  // baseline (bench/pitr_bench.sh); windows then end at the last point made.
+  bool restore_points = true;
   // For tests: the store's wall clock starts at clock_start (Unix seconds; 0: the real time)
   // and runs clock_rate times as fast as the real one (ScaledClockEnv).
   uint64_t clock_start = 0;

@@ -159,6 +159,7 @@ Status SetupLogging(const fs::MountOptions& o, bool detached) {
 Status Start(const fs::MountOptions& o, Daemon* d) {
   store::StoreOptions so;
   so.cache_bytes = o.cache_bytes;
+  so.restore_points = o.restore_points;
   if (o.clock_start != 0) {
     d->clock =
         std::make_unique<ScaledClockEnv>(Env::Default(), o.clock_start * 1000 * 1000, o.clock_rate);
