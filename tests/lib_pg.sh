@@ -68,6 +68,17 @@ pg_client() {
 # without headers; fails on the first error.
 pg_sql() { pg_client psql "$1" -X -A -t -q -v ON_ERROR_STOP=1 -d postgres -c "$2"; }
 
+# pg_amcheck_clean PORT WHAT: pg_amcheck --all --heapallindexed on the server on PORT finds and
+# reports nothing (the notice that amcheck is already installed aside); WHAT names it.
+pg_amcheck_clean() {
+  local out="$PGRUN/amcheck.$2.log"
+  pg_client pg_amcheck "$1" --all --heapallindexed --install-missing >"$out" 2>&1 ||
+    { cat "$out"; fail "$2: pg_amcheck found corruption"; }
+  ! grep -v 'NOTICE:  extension "amcheck" already exists, skipping' "$out" ||
+    fail "$2: pg_amcheck reported something"
+  log "$2: pg_amcheck --all --heapallindexed clean"
+}
+
 # pg_bench_summary LOG: the TPS and transaction count lines of pgbench's output LOG, indented.
 pg_bench_summary() {
   grep -E '^(tps|number of (transactions actually processed|failed))' "$1" | sed 's/^/    /'

@@ -19,11 +19,6 @@ pg_rundir "$T/pg"
 START_TIMEOUT=300
 RUN_SECONDS=24
 
-amcheck() {
-  pg_client pg_amcheck "$1" --all --heapallindexed --install-missing \
-    >"$PGRUN/amcheck.$2.log" 2>&1 || { cat "$PGRUN/amcheck.$2.log"; fail "$2: pg_amcheck found corruption"; }
-  log "$2: pg_amcheck --all --heapallindexed clean"
-}
 now_ns() { date +%s%N; }
 # rfc3339 NS: the UTC time NS (nanoseconds since the epoch), to the microsecond.
 rfc3339() { date -u -d "@$(($1 / 1000000000)).$(printf '%09d' $(($1 % 1000000000)))" +%Y-%m-%dT%H:%M:%S.%6NZ; }
@@ -122,7 +117,7 @@ check_restored() {
   pg_start "$dir/pgdata" "$cport" "$PGRUN/$name.log" "$START_TIMEOUT"
   grep -q "automatic recovery in progress" "$PGRUN/$name.log" ||
     fail "$name did not go through crash recovery: $(head -n 20 "$PGRUN/$name.log")"
-  amcheck "$cport" "$name"
+  pg_amcheck_clean "$cport" "$name"
   pg_sql "$cport" "select n from numbered order by n" >"$T/$name.rows"
   # Every row whose commit returned before T, none begun after T.
   awk -v t="$t" '$3 < t {print $1}' "$COMMITS" >"$T/$name.must"

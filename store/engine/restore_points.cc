@@ -331,24 +331,8 @@ Result<VolumeInfo> StoreImpl::RestoreVolumeToTime(const std::string& source,
   auto after = std::upper_bound(src->points.begin(), src->points.end(), t,
                                 [](uint64_t x, const RestorePoint& p) { return x < p.time_us; });
   const RestorePoint point = after == src->points.begin() ? src->points.front() : *(after - 1);
-  Catalog::Reservation ids = catalog_.Reserve();
-  CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(src, point.epoch, name, "", &ids));
-  v.size_bytes = point.size_bytes;
-  v.tags = options.tags;
-  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*src, v.id, kek, AccountOf(name)));
-  v.encrypted = keys.encrypted;
-  v.kms_key_id = keys.kms_key_id;
-  auto state = std::make_shared<VolumeState>(v);
-  MetaBatch b;
-  b.Put(keys::VolumeKey(v.id), EncodeVolume(v));
-  if (keys.encrypted) PutKeyRing(v.id, keys, &b);
-  ids.PutCounters(&b);
-  if (options_.restore_points) StartRestoreWindow(*state, v, v.create_time_us, &b);
-  CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
-  catalog_.Commit(ids);
-  state->ancestors = catalog_.AncestorsOf(v.parent_id, v.parent_epoch);
-  state->ring = MakeKeyRing(v, std::move(keys));
-  catalog_.AddVolume(state);
+  CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddRestoredVolume(src, point.epoch, point.size_bytes, name,
+                                                           "", kek, options.tags));
   spdlog::info("volume {} restored from volume {} as of {} (restore point at {}, epoch {})", name,
                source, FormatRfc3339(t), FormatRfc3339(point.time_us), point.epoch);
   Notify(v, false);

@@ -222,6 +222,39 @@ TEST_F(RestorePointsTest, AClonesWindowStartsWhenItWasMade) {
   const uint64_t t4 = Write("v1", kPage, Pattern(4, kPage));
   EXPECT_EQ(RestoredAt("v1", t4, "v1b"), Pages(Pattern(1, kPage), Pattern(4, kPage)));
   EXPECT_EQ(RestoredAt("v", kStart, "v0"), Pages(kZeros, kZeros));
+  // A clone whose source is gone still restores (it reads the source's pages it kept).
+  ASSERT_OK(store_->DeleteVolume("v"));
+  ASSERT_OK(store_->CollectGarbage());
+  EXPECT_EQ(RestoredAt("c", t2, "c2b"), Pages(Pattern(1, kPage), Pattern(2, kPage)));
+  EXPECT_EQ(RestoredAt("c", made, "c0b"), Pages(Pattern(1, kPage), kZeros));
+}
+
+TEST_F(RestorePointsTest, ALowerRetentionShortensTheWindowAtOnce) {
+  ASSERT_OK(store_->SetBackupPolicy("v", BackupPolicy{3, store_->GetVolume("v")->backup.window})
+                .status());
+  const uint64_t t1 = Write("v", 0, Pattern(1, 64 * kPage));
+  clock_.Advance(kDay);
+  Write("v", 0, Pattern(2, 64 * kPage));
+  clock_.Advance(kDay);
+  const uint64_t t3 = Write("v", 0, Pattern(3, 64 * kPage));
+  EXPECT_EQ(RestoredAt("v", t1, "old").substr(0, kPage), Pattern(1, kPage));
+  ASSERT_OK(store_->DeleteVolume("old"));
+  EXPECT_GE(store_->GetVolumeUsage("v")->backup_storage_bytes, 128 * kPage);  // 1 and 2
+  ASSERT_OK(store_->SetBackupPolicy("v", BackupPolicy{1, store_->GetVolume("v")->backup.window})
+                .status());
+  Result<RestoreWindow> w = store_->GetRestoreWindow("v");
+  ASSERT_OK(w.status());
+  EXPECT_EQ(w->earliest_us, clock_.NowMicros() - kDay);
+  EXPECT_ERROR_NAME(store_->RestoreVolumeToTime("v", "old", t1), errors::kInvalidRestoreTime);
+  const uint64_t live = store_->GetUsage().live_bytes;
+  ASSERT_OK(store_->CollectGarbage());  // what the daemon's GC thread runs at once
+  EXPECT_LT(store_->GetUsage().live_bytes, live);
+  // The second write is what the window's start shows: it stays, the first went.
+  const uint64_t backup = store_->GetVolumeUsage("v")->backup_storage_bytes;
+  EXPECT_GE(backup, 64 * kPage);
+  EXPECT_LT(backup, 66 * kPage);
+  EXPECT_EQ(RestoredAt("v", w->earliest_us, "start").substr(0, kPage), Pattern(2, kPage));
+  EXPECT_EQ(RestoredAt("v", t3, "new").substr(0, kPage), Pattern(3, kPage));
 }
 
 TEST_F(RestorePointsTest, ADeletedVolumeKeepsItsWindowOnlyWithRetainedBackups) {

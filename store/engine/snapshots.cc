@@ -267,23 +267,16 @@ Result<VolumeInfo> StoreImpl::CloneVolume(const std::string& source, const std::
   return v;
 }
 
-Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot, const std::string& name,
-                                              const CloneOptions& options) {
-  CLONEFS_RETURN_IF_ERROR(ValidateStoreName(name, "volume"));
-  std::string kek;  // empty: the snapshot's key, if it is encrypted
-  if (!options.kms_key.empty()) {
-    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(options.kms_key, AccountOf(name)));
-  }
-  std::lock_guard<std::mutex> l(catalog_mu_);
-  std::shared_ptr<SnapshotState> snap = catalog_.Snapshot(snapshot);
-  if (snap == nullptr) return errors::SnapshotNotFound(snapshot);
-  const SnapshotInfo& s = snap->info;
+Result<VolumeInfo> StoreImpl::AddRestoredVolume(const std::shared_ptr<VolumeState>& source,
+                                                uint64_t epoch, uint64_t size_bytes,
+                                                const std::string& name,
+                                                const std::string& source_snapshot,
+                                                const std::string& kek, const Tags& tags) {
   Catalog::Reservation ids = catalog_.Reserve();
-  CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(snap->vol, s.epoch, name, s.name, &ids));
-  v.size_bytes = s.size_bytes;
-  v.tags = options.tags;
-  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys,
-                           InheritKeyRing(*snap->vol, v.id, kek, AccountOf(name)));
+  CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddClone(source, epoch, name, source_snapshot, &ids));
+  v.size_bytes = size_bytes;
+  v.tags = tags;
+  CLONEFS_ASSIGN_OR_RETURN(InheritedKeys keys, InheritKeyRing(*source, v.id, kek, AccountOf(name)));
   v.encrypted = keys.encrypted;
   v.kms_key_id = keys.kms_key_id;
   auto state = std::make_shared<VolumeState>(v);
@@ -297,6 +290,22 @@ Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot, const
   state->ancestors = catalog_.AncestorsOf(v.parent_id, v.parent_epoch);
   state->ring = MakeKeyRing(v, std::move(keys));
   catalog_.AddVolume(state);
+  return v;
+}
+
+Result<VolumeInfo> StoreImpl::RestoreSnapshot(const std::string& snapshot, const std::string& name,
+                                              const CloneOptions& options) {
+  CLONEFS_RETURN_IF_ERROR(ValidateStoreName(name, "volume"));
+  std::string kek;  // empty: the snapshot's key, if it is encrypted
+  if (!options.kms_key.empty()) {
+    CLONEFS_ASSIGN_OR_RETURN(kek, UsableKmsKey(options.kms_key, AccountOf(name)));
+  }
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  std::shared_ptr<SnapshotState> snap = catalog_.Snapshot(snapshot);
+  if (snap == nullptr) return errors::SnapshotNotFound(snapshot);
+  const SnapshotInfo& s = snap->info;
+  CLONEFS_ASSIGN_OR_RETURN(VolumeInfo v, AddRestoredVolume(snap->vol, s.epoch, s.size_bytes, name,
+                                                           s.name, kek, options.tags));
   spdlog::info("volume {} restored from snapshot {}", name, snapshot);
   Notify(v, false);
   return v;

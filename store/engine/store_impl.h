@@ -225,6 +225,13 @@ class StoreImpl final : public Store {
   Result<VolumeInfo> AddClone(const std::shared_ptr<VolumeState>& source_vol, uint64_t parent_epoch,
                               const std::string& name, const std::string& source_snapshot,
                               Catalog::Reservation* ids);
+  // A restore (from a snapshot, or to a time): registers and persists a new clone of
+  // `source` seeing it at `epoch`, `size_bytes` long, encrypted under `kek` (empty: the
+  // source's key). REQUIRES: catalog_mu_.
+  Result<VolumeInfo> AddRestoredVolume(const std::shared_ptr<VolumeState>& source, uint64_t epoch,
+                                       uint64_t size_bytes, const std::string& name,
+                                       const std::string& source_snapshot, const std::string& kek,
+                                       const Tags& tags);
   // CloneQuotaExceeded for a new clone of `source_name`'s lineage.
   static Status CloneQuotaError(const std::string& source_name);
 
