@@ -313,6 +313,8 @@ class Store {
   // Point-in-time restore. The times volume `name` can be restored to; `name` may also be a
   // deleted volume whose automated backups were retained (its window then ends at its deletion).
   virtual Result<RestoreWindow> GetRestoreWindow(const std::string& name) = 0;
+  // The same by volume id (the id a snapshot records), visible or deleted with retained backups.
+  virtual Result<RestoreWindow> GetRestoreWindowById(uint64_t volume_id) = 0;
   // A writable copy-on-write volume whose content is `source`'s image as of its last durable
   // sync at or before `time_us` (wall-clock microseconds), or at its latest restorable time when
   // `time_us` is nullopt: O(1), like a clone. A time outside the window is InvalidRestoreTime,

@@ -85,6 +85,9 @@ class StoreWrapper : public Store {
   Result<RestoreWindow> GetRestoreWindow(const std::string& name) override {
     return target_->GetRestoreWindow(name);
   }
+  Result<RestoreWindow> GetRestoreWindowById(uint64_t volume_id) override {
+    return target_->GetRestoreWindowById(volume_id);
+  }
   Result<VolumeInfo> RestoreVolumeToTime(const std::string& source, const std::string& name,
                                          std::optional<uint64_t> time_us,
                                          const CloneOptions& options) override {

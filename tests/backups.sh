@@ -153,9 +153,20 @@ ctl_as root volume restore "$retained" keepme-back
 expect_ok
 ctl_as root volume delete keepme-back
 expect_ok
+# Listed with the window its volume can still be restored to, and restorable to a time in it.
+ctl_as root --json snapshot show "$retained"
+jq -e '.BackupStatus == "retained" and (.RestoreWindow.EarliestTime | length) > 0 and
+       .RestoreWindow.LatestTime >= .RestoreWindow.EarliestTime' "$LAST.o" >/dev/null ||
+  fail "retained backup without its restore window: $(cat "$LAST.o")"
+ctl_as root volume restore-to-time keepme keepme-pitr --use-latest-restorable-time
+expect_ok
+ctl_as root volume delete keepme-pitr
+expect_ok
 unmount_store "$STORE" "$M"
 mount_at 2026-12-13T04:00:00Z  # two days later: its retention is over
 wait_automated root keepme 0
+ctl_as root volume restore-to-time keepme keepme-late --use-latest-restorable-time
+expect_error VolumeNotFound
 ctl_as root snapshot show kept
 expect_ok
 ctl_as root snapshot show db-final

@@ -299,6 +299,17 @@ Result<RestoreWindow> StoreImpl::GetRestoreWindow(const std::string& name) {
   return WindowOfLocked(*vol, env()->NowMicros());
 }
 
+Result<RestoreWindow> StoreImpl::GetRestoreWindowById(uint64_t volume_id) {
+  std::lock_guard<std::mutex> l(catalog_mu_);
+  std::shared_ptr<VolumeState> vol = catalog_.VolumeById(volume_id);
+  if (vol == nullptr || vol->points.empty()) {
+    return errors::Named(
+        errors::kVolumeNotFound,
+        Status::NotFound("volume id " + std::to_string(volume_id) + " has no restore window"));
+  }
+  return WindowOfLocked(*vol, env()->NowMicros());
+}
+
 Result<VolumeInfo> StoreImpl::RestoreVolumeToTime(const std::string& source,
                                                   const std::string& name,
                                                   std::optional<uint64_t> time_us,

@@ -277,6 +277,11 @@ TEST_F(RestorePointsTest, ADeletedVolumeKeepsItsWindowOnlyWithRetainedBackups) {
   ASSERT_OK(store_->CloneVolume("w", "w-clone").status());
   ASSERT_OK(store_->DeleteVolume("w"));  // hidden for its clone, but no backups retained
   EXPECT_ERROR_NAME(store_->RestoreVolumeToTime("w", "w-back", w1), errors::kVolumeNotFound);
+  // The window goes with the last retained backup, though the volume stays, hidden, for the
+  // volume restored from it.
+  ASSERT_OK(store_->DeleteSnapshot("auto:v-2027-01-15-08-00"));
+  EXPECT_ERROR_NAME(store_->GetRestoreWindow("v"), errors::kVolumeNotFound);
+  EXPECT_EQ(Read("back").substr(0, kPage), Pattern(1, kPage));
 }
 
 TEST_F(RestorePointsTest, OffMakesNoPoints) {

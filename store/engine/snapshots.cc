@@ -123,6 +123,11 @@ Status StoreImpl::DeleteSnapshot(const std::string& name) {
     b.Delete(keys::SnapshotKey(snap->info.id));
     CLONEFS_RETURN_IF_ERROR(db_->Write(b, /*sync=*/true));
     catalog_.RemoveSnapshot(name);
+    // The last automated backup of a deleted volume takes its restore window with it (the
+    // volume may stay, hidden, for its clones).
+    if (snap->vol->deleted && !HasAutomatedSnapshotsLocked(snap->vol->info.id)) {
+      ClearRestorePointsLocked(*snap->vol);
+    }
     if (snap->pins > 0) {
       // Durably gone and out of the names; its pages stay for the pins (ReleasePin).
       snap->unlisted = true;

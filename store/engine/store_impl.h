@@ -110,6 +110,7 @@ class StoreImpl final : public Store {
   Result<VolumeInfo> RestoreSnapshot(const std::string& snapshot, const std::string& name,
                                      const CloneOptions& options) override;
   Result<RestoreWindow> GetRestoreWindow(const std::string& name) override;
+  Result<RestoreWindow> GetRestoreWindowById(uint64_t volume_id) override;
   Result<VolumeInfo> RestoreVolumeToTime(const std::string& source, const std::string& name,
                                          std::optional<uint64_t> time_us,
                                          const CloneOptions& options) override;

@@ -488,7 +488,8 @@ void DefineVolumeCommands(CLI::App& app, CliOptions& o) {
   Leaf(volume, "list", "List volumes", o, "volume.list")
       ->add_flag("--include-shared", o.include_shared,
                  "Also the volumes other accounts share with you (accepted shares)");
-  Leaf(volume, "show", "Describe a volume", o, "volume.show")
+  Leaf(volume, "show", "Describe a volume (also: describe)", o, "volume.show")
+      ->alias("describe")
       ->add_option("NAME", o.name, "Volume name or ARN")
       ->required();
   CLI::App* resize = Leaf(volume, "resize", "Grow or shrink a volume", o, "volume.resize");
@@ -619,7 +620,8 @@ void DefineSnapshotCommands(CLI::App& app, CliOptions& o) {
                  "Also other accounts' snapshots shared with you (type shared)");
   list->add_flag("--include-public", o.include_public,
                  "Also other accounts' public snapshots (type public)");
-  Leaf(snapshot, "show", "Describe a snapshot", o, "snapshot.show")
+  Leaf(snapshot, "show", "Describe a snapshot (also: describe)", o, "snapshot.show")
+      ->alias("describe")
       ->add_option("SNAPSHOT", o.snapshot, "Snapshot name or ARN")
       ->required();
   CLI::App* copy = Leaf(snapshot, "copy",

@@ -10,7 +10,7 @@ std::vector<std::string> CompletionCandidates(const CLI::App& app,
   for (const std::string& w : words) {
     if (w.empty() || w[0] == '-') continue;  // an option (its value is not a command name)
     for (const CLI::App* sub : path.back()->get_subcommands({})) {
-      if (sub->get_name() == w) {
+      if (sub->check_name(w)) {  // its name or an alias (`volume describe`)
         path.push_back(sub);
         break;
       }

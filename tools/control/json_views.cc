@@ -115,6 +115,16 @@ nlohmann::json SnapshotToJson(store::Store& st, const store::SnapshotInfo& snaps
   };
   if (snapshot.encrypted) j["KmsKeyId"] = KeyArn(st, snapshot.kms_key_id);
   if (!snapshot.source_snapshot_arn.empty()) j["SourceSnapshotArn"] = snapshot.source_snapshot_arn;
+  // A retained automated backup (its volume deleted with --retain-automated-backups) shows the
+  // window its volume can still be restored to, as Aurora's DBClusterAutomatedBackup does.
+  if (snapshot.type == store::SnapshotType::kAutomated &&
+      !st.GetVolumeById(snapshot.volume_id).ok()) {
+    if (Result<store::RestoreWindow> w = st.GetRestoreWindowById(snapshot.volume_id); w.ok()) {
+      j["BackupStatus"] = "retained";
+      j["RestoreWindow"] = {{"EarliestTime", store::FormatRfc3339(w->earliest_us)},
+                            {"LatestTime", store::FormatRfc3339(w->latest_us)}};
+    }
+  }
   return j;
 }
 
