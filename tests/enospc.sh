@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Disk full: a store on a small ext4 (160 MiB image, loop-mounted), a volume far bigger than the
 # disk. The writer must get ENOSPC; the daemon keeps serving and loses nothing acknowledged;
-# once space is freed, writes work again; discard + gc give the space back.
+# once space is freed, writes work again; discard + gc give the space back. Restore points are
+# off (-o pitr=off): with them, what was discarded stays for the restore window's retention
+# (tests/pitr_retention.sh), and this test is about the space the volume's own data takes.
 source "$(dirname "$0")/lib.sh"
 t_init "$@"
 need_loop
@@ -21,6 +23,7 @@ loop_attach DLOOP "$T/disk.img"
 mount "$DLOOP" "$D"
 dd if=/dev/urandom of="$D/ballast" bs=1M count=40 conv=fsync status=none
 new_store "$D/store"
+export MOUNT_OPTS=pitr=off
 mount_store "$STORE" "$M"
 sync -f "$D"
 free_initial=$(avail_kib)

@@ -174,6 +174,7 @@ Status StoreImpl::OpenAndRecover() {
   }
   spdlog::info("store {} open: region {}, {} volumes", dir_, info_.region,
                catalog_.volumes().size());
+  last_sync_us_ = env()->MonotonicMicros();  // nothing is unsynced yet
   if (options_.background_threads) {
     bg_thread_ = std::thread([this] { BackgroundLoop(); });
     gc_thread_ = std::thread([this] { GcLoop(); });
