@@ -3,6 +3,7 @@
 #
 #   tools/build.sh [extra cmake -D options...]
 #
+# $CLONEFS_BUILD_TARGETS, when set, names the targets to build (default: all).
 # With CI=true, warnings are errors (-DCLONEFS_WERROR=ON).
 set -euo pipefail
 
@@ -21,4 +22,5 @@ if [[ -f "$build/CMakeCache.txt" ]] && ! grep -q '^CMAKE_GENERATOR:INTERNAL=Ninj
 fi
 
 cmake "${args[@]}" "$@" >/dev/null
-cmake --build "$build" -j "$(nproc)"
+# shellcheck disable=SC2086
+cmake --build "$build" -j "$(nproc)" ${CLONEFS_BUILD_TARGETS:+--target $CLONEFS_BUILD_TARGETS}
