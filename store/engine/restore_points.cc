@@ -38,6 +38,12 @@ std::string PointPayload(uint64_t time_us, uint64_t size_bytes) {
   return p;
 }
 
+// Where `vol`'s restore window starts at `now_us`: its retention before now.
+uint64_t RetentionStart(const VolumeState& vol, uint64_t now_us) {
+  const uint64_t keep = vol.info.backup.retention_days * kMicrosPerDay;
+  return now_us > keep ? now_us - keep : 0;
+}
+
 Status InvalidRestoreTime(std::string message) {
   return errors::Named(errors::kInvalidRestoreTime, Status::InvalidArgument(std::move(message)));
 }
@@ -160,8 +166,7 @@ void StoreImpl::StartRestoreWindow(VolumeState& vol, const VolumeInfo& info, uin
 }
 
 bool StoreImpl::TrimRestorePointsLocked(VolumeState& vol, uint64_t now_us) {
-  const uint64_t keep = vol.info.backup.retention_days * kMicrosPerDay;
-  const uint64_t start = now_us > keep ? now_us - keep : 0;
+  const uint64_t start = RetentionStart(vol, now_us);
   bool trimmed = false;
   while (vol.points.size() >= 2 && vol.points[1].time_us <= start) {
     std::lock_guard<std::mutex> l(misc_mu_);
@@ -266,9 +271,8 @@ Result<uint64_t> StoreImpl::BackupStorageBytes(const VolumeState& vol) {
 }
 
 RestoreWindow StoreImpl::WindowOfLocked(const VolumeState& vol, uint64_t now_us) const {
-  const uint64_t keep = vol.info.backup.retention_days * kMicrosPerDay;
   RestoreWindow w;
-  w.earliest_us = std::max(vol.points.front().time_us, now_us > keep ? now_us - keep : 0);
+  w.earliest_us = std::max(vol.points.front().time_us, RetentionStart(vol, now_us));
   // Nothing written since the last point: the image now is that point's. A deleted volume's
   // window ends at its last point.
   w.latest_us = vol.points.back().time_us;

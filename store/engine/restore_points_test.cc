@@ -284,6 +284,29 @@ TEST_F(RestorePointsTest, ADeletedVolumeKeepsItsWindowOnlyWithRetainedBackups) {
   EXPECT_EQ(Read("back").substr(0, kPage), Pattern(1, kPage));
 }
 
+TEST_F(RestorePointsTest, AVersion3StoreIsUpgradedWhenOpened) {
+  store_.reset();
+  const std::string format_file = dir_ + "/FORMAT";
+  auto text = ReadFileToString(Env::Default(), format_file);
+  ASSERT_OK(text.status());
+  const std::string v4 = "\"format_version\": 4";
+  const size_t at = text->find(v4);
+  ASSERT_NE(at, std::string::npos) << *text;
+  std::string v3 = *text;
+  v3.replace(at, v4.size(), "\"format_version\": 3");
+  ASSERT_OK(WriteFileAtomically(Env::Default(), format_file, v3));
+  Reopen();
+  EXPECT_EQ(store_->info().format_version, 4u);
+  EXPECT_NE(ReadFileToString(Env::Default(), format_file)->find(v4), std::string::npos);
+  // A version it cannot read is refused, and left as it is.
+  store_.reset();
+  std::string v2 = *text;
+  v2.replace(at, v4.size(), "\"format_version\": 2");
+  ASSERT_OK(WriteFileAtomically(Env::Default(), format_file, v2));
+  EXPECT_EQ(Store::Open(dir_, Options()).status().code(), Status::Code::kNotSupported);
+  EXPECT_EQ(*ReadFileToString(Env::Default(), format_file), v2);
+}
+
 TEST_F(RestorePointsTest, OffMakesNoPoints) {
   store_.reset();
   StoreOptions o = Options();
