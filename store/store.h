@@ -188,6 +188,13 @@ struct PageRun {
   bool operator==(const PageRun&) const = default;
 };
 
+// Runs in page order with the pages of its data runs back to back in `pages` (count * page
+// size bytes each; a run of zeros has none): what Store::ReadPinnedChanges hands over.
+struct PageBatch {
+  std::vector<PageRun> runs;
+  std::string pages;
+};
+
 // How Store::BeginSnapshotImport makes a snapshot: the volume it is a snapshot of (size, page
 // size, compression, encryption), what it shows as its VolumeIdentifier, and its tags.
 struct SnapshotImportOptions {
@@ -290,14 +297,12 @@ class Store {
   // VisitChangedPages() of pinned snapshots: `base` may be null (every run holding data).
   virtual Status VisitPinnedChanges(const SnapshotPin& target, const SnapshotPin* base,
                                     const std::function<Status(const PageRun&)>& fn) = 0;
-  // The same runs with their data: `fn` gets each run and, for a data run, its pages
-  // (count * page size bytes in `*pages`; empty for zeros), in runs of at most 256 pages. Each
-  // page is read once, where the visit found it, not looked up again: what an export reads.
-  // `fn` may keep the pages without a copy by swapping another string (of any size) into
-  // `*pages`; the next run is read into that one.
-  virtual Status ReadPinnedChanges(
-      SnapshotPin& target, const SnapshotPin* base,
-      const std::function<Status(const PageRun&, std::string* pages)>& fn) = 0;
+  // The same runs with their data, in batches (PageBatch) of at most 256 data pages and 1024
+  // runs, in page order: many small runs travel together. Each page is read once, where the
+  // visit found it, not looked up again: what an export reads. `fn` may keep a batch without a
+  // copy by swapping another one (of any content) into `*batch`.
+  virtual Status ReadPinnedChanges(SnapshotPin& target, const SnapshotPin* base,
+                                   const std::function<Status(PageBatch* batch)>& fn) = 0;
   // Starts filling snapshot `name` (see SnapshotImport). The name is taken from now on:
   // SnapshotAlreadyExists for it until the import is committed or given up.
   virtual Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(

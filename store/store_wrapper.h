@@ -65,9 +65,8 @@ class StoreWrapper : public Store {
                             const std::function<Status(const PageRun&)>& fn) override {
     return target_->VisitPinnedChanges(target, base, fn);
   }
-  Status ReadPinnedChanges(
-      SnapshotPin& target, const SnapshotPin* base,
-      const std::function<Status(const PageRun&, std::string* pages)>& fn) override {
+  Status ReadPinnedChanges(SnapshotPin& target, const SnapshotPin* base,
+                           const std::function<Status(PageBatch* batch)>& fn) override {
     return target_->ReadPinnedChanges(target, base, fn);
   }
   Result<std::unique_ptr<SnapshotImport>> BeginSnapshotImport(

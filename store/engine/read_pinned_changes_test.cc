@@ -2,7 +2,9 @@
 // an older one, read back whether their records are on disk, in the active segment's last
 // partial block or still in the log's write buffer, in page order, and a failed delivery stops
 // the read.
+#include <algorithm>
 #include <map>
+#include <random>
 
 #include "store/engine/encryption_test_util.h"
 
@@ -24,8 +26,20 @@ class ReadPinnedChangesTest : public EncryptedStoreTest {
       if (p.ok()) b = std::move(p).value();
     }
     if (!t.ok()) return runs;
-    EXPECT_OK(store_->ReadPinnedChanges(**t, b.get(), [&](const PageRun& run, std::string* pages) {
-      runs.emplace_back(run, *pages);
+    batches_ = 0;
+    EXPECT_OK(store_->ReadPinnedChanges(**t, b.get(), [&](PageBatch* batch) {
+      batches_++;
+      uint64_t data_pages = 0;
+      for (const PageRun& run : batch->runs) {
+        const size_t bytes = run.zeros ? 0 : run.count * kPage;
+        EXPECT_LE(data_pages * kPage + bytes, batch->pages.size()) << "a batch short of pages";
+        if (data_pages * kPage + bytes > batch->pages.size()) break;
+        runs.emplace_back(run, batch->pages.substr(data_pages * kPage, bytes));
+        data_pages += bytes / kPage;
+      }
+      EXPECT_EQ(batch->pages.size(), data_pages * kPage) << "a batch with pages left over";
+      EXPECT_LE(data_pages, 256u);
+      EXPECT_LE(batch->runs.size(), 1024u);
       return Status::OK();
     }));
     return runs;
@@ -53,6 +67,7 @@ class ReadPinnedChangesTest : public EncryptedStoreTest {
     return pages;
   }
   std::map<uint64_t, std::string> image_;  // what was written, by page
+  int batches_ = 0;                        // handed over by the last ReadChanges
 };
 
 TEST_F(ReadPinnedChangesTest, PagesOnDiskAndInTheWriteBufferReadBackInOrder) {
@@ -78,6 +93,46 @@ TEST_F(ReadPinnedChangesTest, PagesOnDiskAndInTheWriteBufferReadBackInOrder) {
   EXPECT_EQ(Pages(ReadChanges("s1", "s0")), image_);
 }
 
+TEST_F(ReadPinnedChangesTest, ScatteredPagesTravelTogetherInBatches) {
+  CreateEncrypted("v", "", Compression::kNone, 64 << 20);
+  Write(0, 4096, 1);
+  ASSERT_TRUE(store_->CreateSnapshot("v", "s0", {}).ok());
+  // 1,500 pages two apart rewritten in a random order, some discarded: an incremental of
+  // single-page runs whose records lie all over the log.
+  image_.clear();
+  std::vector<uint64_t> pages;
+  for (uint64_t i = 0; i < 1500; ++i) pages.push_back(2 * i + 1);
+  std::shuffle(pages.begin(), pages.end(), std::mt19937(7));
+  auto h = store_->OpenVolume("v");
+  ASSERT_TRUE(h.ok());
+  for (uint64_t page : pages) {
+    if (page % 7 == 0) {
+      ASSERT_OK((*h)->Discard(page * kPage, kPage));
+      image_[page] = "";
+    } else {
+      Write(page, 1, 1000 + page);
+    }
+  }
+  ASSERT_TRUE(store_->CreateSnapshot("v", "s1", {}).ok());
+  EXPECT_EQ(Pages(ReadChanges("s1", "s0")), image_);
+  // Batches of about 256 data pages, not one per page (the runs per batch are checked above).
+  EXPECT_LE(batches_, 8);
+  // A snapshot of a clone against its source's: the pages are looked up, batched the same way.
+  ASSERT_TRUE(store_->CloneVolume("v", "c", {}).ok());
+  auto c = store_->OpenVolume("c");
+  ASSERT_TRUE(c.ok());
+  std::map<uint64_t, std::string> changed;
+  for (uint64_t i = 0; i < 600; ++i) {
+    const uint64_t page = 3 * i;
+    const std::string data = Pattern(5000 + i, kPage);
+    ASSERT_OK((*c)->Write(page * kPage, data));
+    changed[page] = data;
+  }
+  ASSERT_TRUE(store_->CreateSnapshot("c", "c1", {}).ok());
+  EXPECT_EQ(Pages(ReadChanges("c1", "s1")), changed);
+  EXPECT_LE(batches_, 4);
+}
+
 TEST_F(ReadPinnedChangesTest, AFailedDeliveryStopsTheReadAndIsReturned) {
   CreateEncrypted("v", "", Compression::kNone, 64 << 20);
   for (uint64_t i = 0; i < 8; ++i) Write(i * 1000, 300, i);
@@ -85,7 +140,7 @@ TEST_F(ReadPinnedChangesTest, AFailedDeliveryStopsTheReadAndIsReturned) {
   auto pin = store_->PinSnapshot("s0");
   ASSERT_TRUE(pin.ok());
   int delivered = 0;
-  Status s = store_->ReadPinnedChanges(**pin, nullptr, [&](const PageRun&, std::string*) {
+  Status s = store_->ReadPinnedChanges(**pin, nullptr, [&](PageBatch*) {
     return ++delivered == 3 ? Status::IOError("sink closed") : Status::OK();
   });
   EXPECT_EQ(s.ToString(), Status::IOError("sink closed").ToString());

@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "base/buffer_pool.h"
+
 namespace clonefs::store {
 
 RunReader::RunReader(DeliverFn deliver) : deliver_(std::move(deliver)) {
@@ -16,6 +18,8 @@ RunReader::~RunReader() {
   }
   cv_.notify_all();
   for (std::thread& t : workers_) t.join();
+  for (std::unique_ptr<Item>& item : queued_)
+    BufferPool::Pages().Give(std::move(item->batch.pages));
 }
 
 void RunReader::Work() {
@@ -27,7 +31,7 @@ void RunReader::Work() {
     unread_.pop_front();
     l.unlock();
     // The item stays in queued_ until it is done, so it outlives this read.
-    Status s = item->read(item->run, &item->pages);
+    Status s = item->read(&item->batch);
     l.lock();
     item->status = std::move(s);
     item->done = true;
@@ -35,7 +39,7 @@ void RunReader::Work() {
   }
 }
 
-Status RunReader::Add(const PageRun& run, ReadFn read) {
+Status RunReader::Add(std::vector<PageRun> runs, ReadFn read) {
   for (;;) {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -44,17 +48,14 @@ Status RunReader::Add(const PageRun& run, ReadFn read) {
     CLONEFS_RETURN_IF_ERROR(DeliverOldest());
   }
   auto item = std::make_unique<Item>();
-  item->run = run;
+  item->batch.runs = std::move(runs);
   item->read = std::move(read);
-  if (!spare_.empty()) {
-    item->pages = std::move(spare_.back());
-    spare_.pop_back();
-  }
+  if (item->read) item->batch.pages = BufferPool::Pages().Take();
   std::lock_guard<std::mutex> l(mu_);
   if (item->read) {
     unread_.push_back(item.get());
   } else {
-    item->pages.clear();
+    item->batch.pages.clear();
     item->done = true;
   }
   queued_.push_back(std::move(item));
@@ -71,8 +72,8 @@ Status RunReader::DeliverOldest() {
     queued_.pop_front();
   }
   CLONEFS_RETURN_IF_ERROR(item->status);
-  Status s = deliver_(item->run, &item->pages);
-  spare_.push_back(std::move(item->pages));
+  Status s = deliver_(&item->batch);
+  BufferPool::Pages().Give(std::move(item->batch.pages));
   return s;
 }
 

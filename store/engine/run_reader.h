@@ -1,8 +1,10 @@
-// RunReader: reads the runs of pages of a scan (an export) on two threads of its own and hands
-// them to the caller in the order they were queued. A scan reads past the page cache, so no
-// kernel readahead keeps the disk busy while a batch is being opened, and opening sealed pages
-// costs about as much CPU as reading them: with two batches in flight the disk and both cores
-// work while the caller passes on what came before.
+// RunReader: reads batches of runs of pages of a scan (an export) on two threads of its own and
+// hands them to the caller in the order they were queued. A scan reads past the page cache, so
+// no kernel readahead keeps the disk busy while a batch is being opened, and opening sealed
+// pages costs about as much CPU as reading them: with two batches in flight the disk and both
+// cores work while the caller passes on what came before. Small runs travel in batches, so
+// what a handover between threads costs is paid per batch, not per page. Page buffers come
+// from and go back to BufferPool::Pages().
 //
 // Thread-compatible: one thread queues and takes delivery; the reads run on the workers, so
 // a read must be safe to run on any thread.
@@ -24,18 +26,19 @@ namespace clonefs::store {
 
 class RunReader {
  public:
-  // Fills `out` with the pages of `run` (whatever it held before may be overwritten).
-  using ReadFn = std::function<Status(const PageRun& run, std::string* out)>;
-  // Takes a run in queue order; it may swap `pages` with a buffer of its own.
-  using DeliverFn = std::function<Status(const PageRun& run, std::string* pages)>;
+  // Fills `batch->pages` with the pages of the data runs of `batch->runs` (whatever it held
+  // before may be overwritten).
+  using ReadFn = std::function<Status(PageBatch* batch)>;
+  // Takes a batch in queue order; it may swap `*batch` with one of its own.
+  using DeliverFn = std::function<Status(PageBatch* batch)>;
 
   explicit RunReader(DeliverFn deliver);
   ~RunReader();  // drops what was not delivered, after the reads in flight finish
 
-  // Queues `run`, to be filled by `read` on a worker; without `read` (a run of zeros) it is
-  // delivered with no pages. While kDepth runs wait for delivery, first delivers the oldest.
-  // Returns the failure of a read or of a delivery, at which the caller stops.
-  Status Add(const PageRun& run, ReadFn read);
+  // Queues a batch of `runs`, to be filled by `read` on a worker; without `read` (runs of zeros
+  // only) it is delivered with no pages. While kDepth batches wait for delivery, first delivers
+  // the oldest. Returns the failure of a read or of a delivery, at which the caller stops.
+  Status Add(std::vector<PageRun> runs, ReadFn read);
   // Delivers everything queued, in order.
   Status Finish();
 
@@ -43,9 +46,8 @@ class RunReader {
   static constexpr size_t kWorkers = 2;
   static constexpr size_t kDepth = 4;
   struct Item {
-    PageRun run;
+    PageBatch batch;
     ReadFn read;
-    std::string pages;
     Status status;
     bool done = false;  // GUARDED_BY mu_
   };
@@ -54,7 +56,6 @@ class RunReader {
   Status DeliverOldest();
 
   const DeliverFn deliver_;
-  std::vector<std::string> spare_;  // delivered buffers, reused; the caller's thread only
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Item>> queued_;  // in order, until delivered; GUARDED_BY mu_

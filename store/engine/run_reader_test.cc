@@ -1,6 +1,6 @@
-// RunReader: runs read on its workers reach the caller in the order they were queued, whatever
-// order the reads finish in; the first failure (of a read or a delivery) stops it and is
-// returned; a reader given no runs delivers nothing.
+// RunReader: batches read on its workers reach the caller in the order they were queued,
+// whatever order the reads finish in; the first failure (of a read or a delivery) stops it and
+// is returned; a reader given no batches delivers nothing.
 #include "store/engine/run_reader.h"
 
 #include <gtest/gtest.h>
@@ -18,28 +18,41 @@ namespace {
 
 using clonefs::testing::Pattern;
 
-// Reads `run` as Pattern(run.first, run.count), taking longer for some runs than for later
-// ones, so that the workers finish out of order.
-Status SlowRead(const PageRun& run, std::string* out) {
-  std::this_thread::sleep_for(std::chrono::milliseconds(run.first % 3 == 0 ? 20 : 1));
-  *out = Pattern(run.first, run.count);
+// What a batch of `runs` reads as: Pattern(run.first, run.count) for each data run.
+std::string PagesOf(const std::vector<PageRun>& runs) {
+  std::string pages;
+  for (const PageRun& run : runs) {
+    if (!run.zeros) pages += Pattern(run.first, run.count);
+  }
+  return pages;
+}
+
+// Reads a batch as PagesOf its runs, taking longer for some batches than for later ones, so
+// that the workers finish out of order.
+Status SlowRead(PageBatch* batch) {
+  const uint64_t first = batch->runs.front().first;
+  std::this_thread::sleep_for(std::chrono::milliseconds(first % 3 == 0 ? 20 : 1));
+  batch->pages = PagesOf(batch->runs);
   return Status::OK();
 }
 
-TEST(RunReader, DeliversRunsInQueueOrderWhateverOrderTheReadsFinish) {
-  std::vector<PageRun> got;
-  RunReader reader([&](const PageRun& run, std::string* pages) {
-    EXPECT_EQ(*pages, run.zeros ? std::string() : Pattern(run.first, run.count));
-    got.push_back(run);
-    std::string mine;
-    mine.swap(*pages);  // the caller may keep the buffer
+TEST(RunReader, DeliversBatchesInQueueOrderWhateverOrderTheReadsFinish) {
+  std::vector<std::vector<PageRun>> got;
+  RunReader reader([&](PageBatch* batch) {
+    EXPECT_EQ(batch->pages, PagesOf(batch->runs));
+    got.push_back(batch->runs);
+    PageBatch mine;
+    std::swap(mine, *batch);  // the caller may keep the batch
     return Status::OK();
   });
-  std::vector<PageRun> queued;
+  std::vector<std::vector<PageRun>> queued;
   for (uint64_t i = 0; i < 40; ++i) {
-    const PageRun run{i * 10, 1 + i % 4, i % 5 == 4};
-    queued.push_back(run);
-    ASSERT_OK(reader.Add(run, run.zeros ? RunReader::ReadFn() : SlowRead));
+    // Batches of one to three runs; every fifth of zeros only (no read).
+    std::vector<PageRun> runs;
+    for (uint64_t j = 0; j <= i % 3; ++j) runs.push_back(PageRun{i * 100 + j * 10, 1 + j, j == 1});
+    if (i % 5 == 4) runs = {PageRun{i * 100, 7, true}};
+    queued.push_back(runs);
+    ASSERT_OK(reader.Add(runs, i % 5 == 4 ? RunReader::ReadFn() : SlowRead));
   }
   ASSERT_OK(reader.Finish());
   EXPECT_EQ(got, queued);
@@ -47,16 +60,16 @@ TEST(RunReader, DeliversRunsInQueueOrderWhateverOrderTheReadsFinish) {
 
 TEST(RunReader, AFailedReadStopsDeliveryAndIsReturned) {
   std::vector<uint64_t> delivered;
-  RunReader reader([&](const PageRun& run, std::string*) {
-    delivered.push_back(run.first);
+  RunReader reader([&](PageBatch* batch) {
+    delivered.push_back(batch->runs.front().first);
     return Status::OK();
   });
   Status s;
   uint64_t added = 0;
   for (; added < 100 && s.ok(); ++added) {
-    s = reader.Add(PageRun{added, 1, false}, [](const PageRun& run, std::string* out) {
-      if (run.first == 5) return Status::IOError("read failed");
-      return SlowRead(run, out);
+    s = reader.Add({PageRun{added, 1, false}}, [](PageBatch* batch) {
+      if (batch->runs.front().first == 5) return Status::IOError("read failed");
+      return SlowRead(batch);
     });
   }
   if (s.ok()) s = reader.Finish();
@@ -70,15 +83,15 @@ TEST(RunReader, AFailedDeliveryIsReturnedAndTheRestIsDropped) {
   std::atomic<int> reads{0};
   std::vector<uint64_t> delivered;
   {
-    RunReader reader([&](const PageRun& run, std::string*) {
-      delivered.push_back(run.first);
-      return run.first == 2 ? Status::InvalidState("stop") : Status::OK();
+    RunReader reader([&](PageBatch* batch) {
+      delivered.push_back(batch->runs.front().first);
+      return batch->runs.front().first == 2 ? Status::InvalidState("stop") : Status::OK();
     });
     Status s;
     for (uint64_t i = 0; i < 100 && s.ok(); ++i) {
-      s = reader.Add(PageRun{i, 1, false}, [&](const PageRun& run, std::string* out) {
+      s = reader.Add({PageRun{i, 1, false}}, [&](PageBatch* batch) {
         reads++;
-        return SlowRead(run, out);
+        return SlowRead(batch);
       });
     }
     EXPECT_EQ(s.ToString(), Status::InvalidState("stop").ToString());
@@ -87,9 +100,9 @@ TEST(RunReader, AFailedDeliveryIsReturnedAndTheRestIsDropped) {
   EXPECT_LT(reads.load(), 100);
 }
 
-TEST(RunReader, NoRunsDeliverNothing) {
+TEST(RunReader, NoBatchesDeliverNothing) {
   int deliveries = 0;
-  RunReader reader([&](const PageRun&, std::string*) {
+  RunReader reader([&](PageBatch*) {
     deliveries++;
     return Status::OK();
   });
@@ -100,12 +113,12 @@ TEST(RunReader, NoRunsDeliverNothing) {
 TEST(RunReader, ADestroyedReaderWaitsForTheReadsInFlight) {
   std::atomic<int> started{0}, finished{0};
   {
-    RunReader reader([](const PageRun&, std::string*) { return Status::OK(); });
+    RunReader reader([](PageBatch*) { return Status::OK(); });
     for (uint64_t i = 0; i < 3; ++i) {
-      ASSERT_OK(reader.Add(PageRun{i, 1, false}, [&](const PageRun& run, std::string* out) {
+      ASSERT_OK(reader.Add({PageRun{i, 1, false}}, [&](PageBatch* batch) {
         started++;
         std::this_thread::sleep_for(std::chrono::milliseconds(30));
-        *out = Pattern(run.first, 1);
+        batch->pages = PagesOf(batch->runs);
         finished++;
         return Status::OK();
       }));

@@ -6,7 +6,6 @@
 
 #include "base/error_names.h"
 #include "store/engine/handles.h"
-#include "store/engine/run_reader.h"
 #include "store/engine/store_impl.h"
 
 namespace clonefs::store {
@@ -179,80 +178,6 @@ Status StoreImpl::VisitPinnedChanges(const SnapshotPin& target_pin, const Snapsh
     for (; b != in_base.end(); ++b) CLONEFS_RETURN_IF_ERROR(runs.Add(b->first, /*zeros=*/true));
   }
   return runs.Flush();
-}
-
-Status StoreImpl::ReadPinnedChanges(
-    SnapshotPin& target_pin, const SnapshotPin* base_pin,
-    const std::function<Status(const PageRun&, std::string* pages)>& fn) {
-  constexpr uint64_t kRunPages = 256;
-  const std::shared_ptr<SnapshotState>* tp = PinnedState(target_pin);
-  const std::shared_ptr<SnapshotState>* bp = base_pin == nullptr ? nullptr : PinnedState(*base_pin);
-  if (tp == nullptr || (base_pin != nullptr && bp == nullptr)) {
-    return Status::InvalidArgument("ReadPinnedChanges takes pins of this store");
-  }
-  const std::shared_ptr<SnapshotState> target = *tp;
-  const uint64_t ps = target->info.page_size;
-  // Reads the pages of `run` as the pin sees them (a fresh lookup). Each page is read once:
-  // past the page cache.
-  auto read_through_pin = [this, target, ps](const PageRun& run, std::string* out) {
-    out->resize(run.count * ps);
-    return ReadPages(*target->vol, target->info.epoch, run.first, static_cast<uint32_t>(run.count),
-                     out->data(), ReadVia::kDirect);
-  };
-  // Runs are read a few at a time on threads of their own, and handed to `fn` in page order.
-  RunReader reader(fn);
-  const bool same_volume = bp != nullptr && OfOneVolume(*target, **bp);
-  if (!same_volume) {
-    CLONEFS_RETURN_IF_ERROR(
-        VisitPinnedChanges(target_pin, base_pin, [&](const PageRun& run) -> Status {
-          if (run.zeros) return reader.Add(run, nullptr);
-          for (uint64_t done = 0; done < run.count;) {
-            const uint64_t n = std::min(kRunPages, run.count - done);
-            CLONEFS_RETURN_IF_ERROR(
-                reader.Add(PageRun{run.first + done, n, false}, read_through_pin));
-            done += n;
-          }
-          return Status::OK();
-        }));
-    return reader.Finish();
-  }
-  // Two snapshots of one volume: the versions the volume wrote between them are the changes,
-  // and they say where each page's record is.
-  std::vector<std::optional<PageVersion>> run_versions;
-  uint64_t run_first = 0;
-  auto flush = [&]() -> Status {
-    if (run_versions.empty()) return Status::OK();
-    const PageRun run{run_first, run_versions.size(), false};
-    auto read = [this, target, ps, read_through_pin, versions = std::move(run_versions)](
-                    const PageRun& r, std::string* out) {
-      out->resize(r.count * ps);
-      Status s;
-      {
-        std::shared_lock<std::shared_mutex> segments(segments_mu_);
-        s = ReadVersionsLocked(*target->vol, r.first, versions, out->data(), ReadVia::kDirect);
-      }
-      // GC may have moved a record since it was found (compaction): look the pages up again.
-      return s.ok() ? s : read_through_pin(r, out);
-    };
-    run_versions.clear();
-    return reader.Add(run, std::move(read));
-  };
-  CLONEFS_RETURN_IF_ERROR(
-      VisitWrittenBetween(*target, **bp, [&](uint64_t page, const PageVersion* v) {
-        if (v == nullptr) {
-          CLONEFS_RETURN_IF_ERROR(flush());
-          return reader.Add(PageRun{page, 1, true}, nullptr);
-        }
-        if (!run_versions.empty() &&
-            (run_first + run_versions.size() != page || run_versions.size() >= kRunPages)) {
-          CLONEFS_RETURN_IF_ERROR(flush());
-        }
-        if (run_versions.empty()) run_first = page;
-        run_versions.emplace_back(*v);
-        return Status::OK();
-      }));
-  CLONEFS_RETURN_IF_ERROR(flush());
-  return reader.Finish();
 }
 
 }  // namespace clonefs::store

@@ -31,6 +31,7 @@
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -78,9 +79,8 @@ class StoreImpl final : public Store {
   Result<std::unique_ptr<SnapshotPin>> PinSnapshot(const std::string& name) override;
   Status VisitPinnedChanges(const SnapshotPin& target, const SnapshotPin* base,
                             const std::function<Status(const PageRun&)>& fn) override;
-  Status ReadPinnedChanges(
-      SnapshotPin& target, const SnapshotPin* base,
-      const std::function<Status(const PageRun&, std::string* pages)>& fn) override;
+  Status ReadPinnedChanges(SnapshotPin& target, const SnapshotPin* base,
+                           const std::function<Status(PageBatch* batch)>& fn) override;
   // Whether `base` is an older snapshot of `target`'s own volume: then their difference is
   // what the volume wrote in between (VisitWrittenBetween).
   static bool OfOneVolume(const SnapshotState& target, const SnapshotState& base);
@@ -172,7 +172,7 @@ class StoreImpl final : public Store {
   // of versions[0]. REQUIRES: segments_mu_ held shared (a version looked up before it was taken
   // may name a segment GC deleted since: that read fails, it never returns other bytes).
   Status ReadVersionsLocked(const VolumeState& vol, uint64_t first,
-                            const std::vector<std::optional<PageVersion>>& versions, char* out,
+                            std::span<const std::optional<PageVersion>> versions, char* out,
                             ReadVia via = ReadVia::kPageCache);
   // `keys`: the data key of the previous record opened by this read (encrypted volumes).
   Status DecodeInto(const VolumeState& vol, uint64_t page, const PageVersion& version,

@@ -114,7 +114,7 @@ Status StoreImpl::ReadPages(const VolumeState& vol, uint64_t epoch, uint64_t fir
 }
 
 Status StoreImpl::ReadVersionsLocked(const VolumeState& vol, uint64_t first,
-                                     const std::vector<std::optional<PageVersion>>& versions,
+                                     std::span<const std::optional<PageVersion>> versions,
                                      char* out, ReadVia via) {
   const uint32_t ps = vol.info.page_size;
   const auto count = static_cast<uint32_t>(versions.size());

@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/buffer_pool.h"
 #include "base/error_names.h"
 #include "crypto/hex.h"
 #include "store/access/arn.h"
@@ -17,47 +18,22 @@
 namespace clonefs::exportfmt {
 namespace {
 
-constexpr uint64_t kReadPages = 256;  // pages read per call: 1 MiB of 4 KiB pages
-
 uint8_t Log2(uint32_t v) {
   uint8_t n = 0;
   while ((uint32_t{1} << n) < v) ++n;
   return n;
 }
 
-// Runs ReadPinnedChanges on a thread of its own, handing the pages
-// over in batches of about kReadPages pages (many small runs travel together), at most kDepth
-// ahead. A data run's pages travel in the very buffer the store read them into (buffers are
-// swapped, not copied, and come back through Recycle). Destroying it stops the thread.
+// Runs ReadPinnedChanges on a thread of its own, handing its batches over at most kDepth ahead.
+// A batch travels in the very buffer the store read it into: batches are swapped, not copied,
+// and their buffers go back to BufferPool::Pages() through Recycle. Destroying it stops the
+// thread.
 class ReadAhead {
  public:
-  struct Batch {
-    std::vector<store::PageRun> runs;
-    std::vector<std::string> pages;  // one per data run of `runs`, in order
-  };
-
   ReadAhead(store::Store& store, store::SnapshotPin& pin, const store::SnapshotPin* base)
       : thread_([this, &store, &pin, base] {
-          Batch b;
-          uint64_t pages = 0;  // in b
-          auto flush = [&]() -> Status {
-            if (b.runs.empty()) return Status::OK();
-            CLONEFS_RETURN_IF_ERROR(Push(std::move(b)));
-            b = Batch{};
-            pages = 0;
-            return Status::OK();
-          };
-          Status s =
-              store.ReadPinnedChanges(pin, base, [&](const store::PageRun& run, std::string* data) {
-                b.runs.push_back(run);
-                if (!run.zeros) {
-                  b.pages.push_back(Spare());
-                  b.pages.back().swap(*data);
-                  pages += run.count;
-                }
-                return pages >= kReadPages || b.runs.size() >= kMaxRuns ? flush() : Status::OK();
-              });
-          if (s.ok()) s = flush();
+          Status s = store.ReadPinnedChanges(
+              pin, base, [&](store::PageBatch* batch) { return Push(std::move(*batch)); });
           std::lock_guard<std::mutex> l(mu_);
           finished_ = true;
           result_ = s;
@@ -70,34 +46,28 @@ class ReadAhead {
     }
     cv_.notify_all();
     thread_.join();
+    for (store::PageBatch& b : queue_) Recycle(std::move(b));
   }
 
   // The next batch in page order; nullopt when every page was handed over.
-  Result<std::optional<Batch>> Next() {
+  Result<std::optional<store::PageBatch>> Next() {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [&] { return !queue_.empty() || finished_; });
     if (queue_.empty()) {
       if (!result_.ok()) return result_;
-      return std::optional<Batch>();
+      return std::optional<store::PageBatch>();
     }
-    Batch b = std::move(queue_.front());
+    store::PageBatch b = std::move(queue_.front());
     queue_.pop_front();
     cv_.notify_all();
-    return std::optional<Batch>(std::move(b));
+    return std::optional<store::PageBatch>(std::move(b));
   }
-  void Recycle(Batch b) {
-    std::lock_guard<std::mutex> l(mu_);
-    for (std::string& p : b.pages) {
-      if (spare_.size() < kSpares) spare_.push_back(std::move(p));
-    }
-  }
+  void Recycle(store::PageBatch b) { BufferPool::Pages().Give(std::move(b.pages)); }
 
  private:
   static constexpr size_t kDepth = 4;
-  static constexpr size_t kMaxRuns = 1024;
-  static constexpr size_t kSpares = 2 * kDepth + 2;
 
-  Status Push(Batch b) {
+  Status Push(store::PageBatch b) {
     std::unique_lock<std::mutex> l(mu_);
     cv_.wait(l, [&] { return queue_.size() < kDepth || stopped_; });
     if (stopped_) return Status::IOError("export stopped");
@@ -105,22 +75,14 @@ class ReadAhead {
     cv_.notify_all();
     return Status::OK();
   }
-  std::string Spare() {
-    std::lock_guard<std::mutex> l(mu_);
-    if (spare_.empty()) return {};
-    std::string s = std::move(spare_.back());
-    spare_.pop_back();
-    return s;
-  }
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Batch> queue_;         // GUARDED_BY mu_
-  std::vector<std::string> spare_;  // GUARDED_BY mu_
-  bool finished_ = false;           // GUARDED_BY mu_
-  bool stopped_ = false;            // GUARDED_BY mu_
-  Status result_;                   // GUARDED_BY mu_
-  std::thread thread_;              // last: starts once the rest is built
+  std::deque<store::PageBatch> queue_;  // GUARDED_BY mu_
+  bool finished_ = false;               // GUARDED_BY mu_
+  bool stopped_ = false;                // GUARDED_BY mu_
+  Status result_;                       // GUARDED_BY mu_
+  std::thread thread_;                  // last: starts once the rest is built
 };
 
 }  // namespace
@@ -180,18 +142,21 @@ Result<ExportSummary> ExportSnapshot(store::Store& store, const ExportOptions& o
   ReadAhead ahead(store, *pin, base.get());
   for (;;) {
     CLONEFS_RETURN_IF_ERROR(check_cancelled());
-    CLONEFS_ASSIGN_OR_RETURN(std::optional<ReadAhead::Batch> batch, ahead.Next());
+    CLONEFS_ASSIGN_OR_RETURN(std::optional<store::PageBatch> batch, ahead.Next());
     if (!batch.has_value()) break;
-    size_t next_pages = 0;
+    const std::string_view pages = batch->pages;
+    size_t at = 0;  // bytes of `pages` passed on
     for (const store::PageRun& run : batch->runs) {
       if (run.zeros) {
         CLONEFS_RETURN_IF_ERROR(writer->AddZeros(run.first, run.count));
         continue;
       }
-      const std::string& data = batch->pages[next_pages++];
-      if (data.size() != run.count * ps) return Status::Corruption("a run of the wrong size");
-      CLONEFS_RETURN_IF_ERROR(writer->AddPages(run.first, run.count, data));
+      if (pages.size() - at < run.count * ps) return Status::Corruption("a batch short of pages");
+      CLONEFS_RETURN_IF_ERROR(
+          writer->AddPages(run.first, run.count, pages.substr(at, run.count * ps)));
+      at += run.count * ps;
     }
+    if (at != pages.size()) return Status::Corruption("a batch with pages left over");
     if (options.progress && !batch->runs.empty()) {
       options.progress(batch->runs.back().first, h.page_count());
     }
