@@ -91,6 +91,7 @@ Status StoreImpl::AbandonCheckpoint(CheckpointWork* w, Status why) {
 }
 
 void StoreImpl::CollectFrozenChanges(CheckpointWork* w) {
+  w->changes.reserve(w->changes.size() + map_->frozen_size());
   map_->ForEachFrozen([&](const MapKey& k, const MapValue& v) {
     if (w->deleted.count(k.volume)) {
       if (!v.tombstone) w->dead[v.loc.segment] += v.loc.length;

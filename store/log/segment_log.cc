@@ -20,11 +20,12 @@ constexpr char kSegmentMagic[8] = {'C', 'F', 'S', 'E', 'G', '0', '0', '1'};
 // Appends are copied into chunks of this size (larger for a larger append), so that the
 // buffer's memory is a few reused allocations and each disk write is a few MiB.
 constexpr size_t kChunkCapacity = 4 << 20;
-// Spare chunks kept for reuse: as much memory as the pending limit, which is far more than a
-// steady stream keeps in flight (a write-out starts at every flush_bytes), so streaming never
-// maps fresh memory, while the spares never hold more than the buffer itself may.
+// Spare chunks kept for reuse: as many as can be in flight. Every write-out seals the chunks
+// it takes, so a steady stream fills about flush_bytes of each chunk, and up to
+// max_pending_bytes / flush_bytes of them are pending when the disk falls behind for a moment;
+// with fewer spares, each such moment maps (and faults in) fresh memory again.
 size_t MaxSpareChunks(const SegmentLog::Options& o) {
-  return std::max<size_t>(2, o.max_pending_bytes / kChunkCapacity);
+  return std::max<size_t>(2, o.max_pending_bytes / std::max<size_t>(1, o.flush_bytes));
 }
 
 std::string EncodeSegmentHeader(uint32_t id) {
@@ -150,8 +151,10 @@ void SegmentLog::BufferLocked(std::span<const std::string_view> pieces, size_t t
     fresh->start = BlockDown(end);
     fresh->len = end - fresh->start;  // the partial block already written (or pending)
     const size_t need = std::max(kChunkCapacity, fresh->len + total);
-    if (!spare_.empty() && spare_.back().capacity() >= need) {
-      fresh->data = std::move(spare_.back());
+    if (!spare_.empty() && spare_.back().data.capacity() >= need) {
+      fresh->data = std::move(spare_.back().data);
+      fresh->touched = spare_.back().touched;
+      spare_touched_ -= spare_.back().touched;
       spare_.pop_back();
     } else {
       fresh->data.Reserve(need);
@@ -228,22 +231,26 @@ Status SegmentLog::FlushPendingChunks() {
   write_out_status_ = status;
   for (size_t i = 0; i < written; ++i) {
     pending_bytes_ -= chunks_.front()->len;
-    RecycleLocked(std::move(chunks_.front()->data));
+    Chunk& c = *chunks_.front();
+    RecycleLocked(std::move(c.data), std::max(c.touched, static_cast<size_t>(BlockUp(c.len))));
     chunks_.pop_front();
   }
   return status;
 }
 
 void SegmentLog::ReleaseSpareMemory() {
-  std::vector<AlignedBuffer> spare;
+  std::vector<SpareChunk> spare;
   std::lock_guard<std::mutex> l(mu_);
   spare.swap(spare_);  // freed after the lock is released
+  spare_touched_ = 0;
 }
 
-void SegmentLog::RecycleLocked(AlignedBuffer buf) {
+void SegmentLog::RecycleLocked(AlignedBuffer buf, size_t touched) {
   if (spare_.size() < MaxSpareChunks(options_) &&
+      spare_touched_ + touched <= 2 * options_.max_pending_bytes &&
       buf.capacity() == AlignedBuffer::RoundUp(kChunkCapacity)) {
-    spare_.push_back(std::move(buf));
+    spare_.push_back(SpareChunk{std::move(buf), touched});
+    spare_touched_ += touched;
   }
 }
 

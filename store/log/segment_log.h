@@ -124,6 +124,12 @@ class SegmentLog {
     size_t len = 0;
     bool sealed = false;
     AlignedBuffer data;
+    size_t touched = 0;  // bytes of `data` ever written, in this chunk or before it was reused
+  };
+  // A written chunk's memory kept for reuse, and how much of it was ever written (resident).
+  struct SpareChunk {
+    AlignedBuffer data;
+    size_t touched = 0;
   };
 
   SegmentLog(std::shared_ptr<SegmentStore> store, Options options)
@@ -144,7 +150,7 @@ class SegmentLog {
   // of the bytes that can never be written again (*stable_end).
   Result<std::shared_ptr<Segment>> StartRead(uint32_t segment, uint64_t offset, size_t n, char* out,
                                              uint64_t* buffered_from, uint64_t* stable_end) const;
-  void RecycleLocked(AlignedBuffer buf);
+  void RecycleLocked(AlignedBuffer buf, size_t touched);
 
   // Writes out the chunks that were pending when called. REQUIRES: flush_mu_ held, mu_ not.
   Status FlushPendingChunks();
@@ -174,10 +180,12 @@ class SegmentLog {
   size_t pending_bytes_ = 0;                   // GUARDED_BY(mu_) sum of chunk lengths
   // The active segment's last partial block [RoundDown(size), size), to start the next chunk.
   AlignedBuffer tail_{block_};  // GUARDED_BY(mu_)
-  // Written chunks' memory, reused: enough for a full buffer, so that a steady stream of
-  // appends never maps (and page-faults in) fresh memory.
-  std::vector<AlignedBuffer> spare_;  // GUARDED_BY(mu_)
-  Status write_out_status_;           // GUARDED_BY(mu_) of the last write-out
+  // Written chunks' memory, reused: as many chunks as can be in flight, holding at most twice
+  // max_pending_bytes of written (resident) memory (a chunk counts the most it ever held), so
+  // that a steady stream of appends never maps (and page-faults in) fresh memory.
+  std::vector<SpareChunk> spare_;  // GUARDED_BY(mu_)
+  size_t spare_touched_ = 0;       // GUARDED_BY(mu_): the sum of spare_'s `touched`
+  Status write_out_status_;        // GUARDED_BY(mu_) of the last write-out
   std::mutex flush_mu_;
   std::condition_variable work_cv_;  // with mu_: flush_bytes pending, or stopping
   bool stopping_ = false;            // GUARDED_BY(mu_)

@@ -125,6 +125,8 @@ class PageMap {
 
   // Checkpoint support. REQUIRES: the caller keeps Put() callers out during Freeze().
   size_t overlay_size() const;
+  // Entries in the frozen layer. REQUIRES: called by the checkpointer (as ForEachFrozen).
+  size_t frozen_size() const { return frozen_.size(); }
   void Freeze();  // moves the overlay into the frozen layer (which must be empty)
   // Visits the frozen layer's entries without locking. REQUIRES: called by the checkpointer,
   // the only thread that changes the frozen layer (so `fn` may call back into the map).

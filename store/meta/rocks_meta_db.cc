@@ -13,6 +13,11 @@
 namespace clonefs::store {
 namespace {
 
+// A WriteBatch's encoding: a 12-byte header (sequence, count), then per operation a tag and
+// two varint lengths (at most 1 + 5 + 5 bytes) before its key and value.
+constexpr size_t kBatchHeaderBytes = 12;
+constexpr size_t kOpOverheadBytes = 11;
+
 Status FromRocks(const rocksdb::Status& s, const char* what) {
   if (s.ok()) return Status::OK();
   std::string msg = std::string(what) + ": " + s.ToString();
@@ -60,7 +65,11 @@ class RocksMetaDb final : public MetaDb {
   }
 
   Status Write(const MetaBatch& batch, bool sync) override {
-    rocksdb::WriteBatch wb;
+    // Room for the whole batch at once: a checkpoint's batch is megabytes, and growing it by
+    // doubling copies it over and over into fresh memory.
+    size_t bytes = kBatchHeaderBytes;
+    for (const auto& op : batch.ops()) bytes += op.key.size() + op.value.size() + kOpOverheadBytes;
+    rocksdb::WriteBatch wb(bytes);
     for (const auto& op : batch.ops()) {
       rocksdb::Status s;
       switch (op.op) {

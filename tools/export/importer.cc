@@ -46,12 +46,16 @@ Status CopyBase(store::Store& store, const std::string& base, uint32_t page_size
   });
 }
 
-// Writes pages into the import on a thread of its own, so that reading and opening the next
-// chunk of the stream overlaps with sealing and storing this one. At most kDepth batches wait;
-// the first failure stops it and is what Finish() returns.
+// Writes pages into the import on threads of their own, so that reading and opening the next
+// chunk of the stream overlaps with sealing and storing this one, and two batches are sealed
+// and stored at once (the store takes concurrent writes of disjoint pages, and a stream's
+// records never overlap, so the order they land in does not matter). At most kDepth batches
+// wait; the first failure stops it and is what Finish() returns.
 class BackgroundWriter {
  public:
-  explicit BackgroundWriter(store::VolumeHandle& to) : to_(to), thread_([this] { Loop(); }) {}
+  explicit BackgroundWriter(store::VolumeHandle& to) : to_(to) {
+    for (size_t i = 0; i < kThreads; ++i) threads_.emplace_back([this] { Loop(); });
+  }
   ~BackgroundWriter() { Finish().IgnoreError(); }
 
   // Copies `data` (the stream reader reuses its buffer) and queues its write at `offset`.
@@ -64,11 +68,14 @@ class BackgroundWriter {
       done_ = true;
     }
     cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    for (std::thread& t : threads_) {
+      if (t.joinable()) t.join();
+    }
     return failure_;
   }
 
  private:
+  static constexpr size_t kThreads = 2;
   static constexpr size_t kDepth = 4;
   struct Batch {
     uint64_t offset = 0;
@@ -119,8 +126,8 @@ class BackgroundWriter {
   std::deque<Batch> queue_;         // GUARDED_BY mu_
   std::vector<std::string> spare_;  // buffers to reuse; GUARDED_BY mu_
   bool done_ = false;               // GUARDED_BY mu_
-  Status failure_;                  // GUARDED_BY mu_ until the thread is joined
-  std::thread thread_;
+  Status failure_;                  // GUARDED_BY mu_ until the threads are joined
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace
