@@ -26,7 +26,8 @@ class BufferPool {
   void Give(std::string buffer);
   size_t kept() const;
 
-  // The pool of page buffers shared by the scans of a process (RunReader, the exporter):
+  // The pool of page buffers shared by the scans of a process (RunReader, the exporter, the
+  // importer):
   // 32 buffers of up to 2 MiB.
   static BufferPool& Pages();
 

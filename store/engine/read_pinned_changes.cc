@@ -18,13 +18,12 @@ constexpr size_t kBatchRuns = 1024;
 using Versions = std::vector<std::optional<PageVersion>>;
 
 // Gathers runs into batches for `reader`: at most kBatchPages data pages and kBatchRuns runs,
-// adjacent runs of one kind merged. `make_read` turns a batch's versions (one per data page,
-// in order; empty when the pages are to be looked up) into its read.
+// adjacent runs of one kind merged. `read` fills a batch given its versions (one per data page,
+// in order; empty when the pages are to be looked up).
 class BatchBuilder {
  public:
-  using MakeRead = std::function<RunReader::ReadFn(Versions versions)>;
-  BatchBuilder(RunReader& reader, MakeRead make_read)
-      : reader_(reader), make_read_(std::move(make_read)) {}
+  using ReadBatch = std::function<Status(const Versions& versions, PageBatch* batch)>;
+  BatchBuilder(RunReader& reader, ReadBatch read) : reader_(reader), read_(std::move(read)) {}
 
   // Adds `run`, of any length; `version` only for a single data page whose record is known.
   Status Add(PageRun run, const PageVersion* version = nullptr) {
@@ -49,14 +48,18 @@ class BatchBuilder {
   Status Flush() {
     if (runs_.empty()) return Status::OK();
     RunReader::ReadFn read;
-    if (data_pages_ > 0) read = make_read_(std::exchange(versions_, {}));
+    if (data_pages_ > 0) {
+      read = [read = read_, versions = std::exchange(versions_, {})](PageBatch* b) {
+        return read(versions, b);
+      };
+    }
     data_pages_ = 0;
     return reader_.Add(std::exchange(runs_, {}), std::move(read));
   }
 
  private:
   RunReader& reader_;
-  const MakeRead make_read_;
+  const ReadBatch read_;
   std::vector<PageRun> runs_;
   Versions versions_;
   uint64_t data_pages_ = 0;  // in runs_
@@ -83,14 +86,16 @@ Status StoreImpl::ReadPinnedChanges(SnapshotPin& target_pin, const SnapshotPin* 
     for (const PageRun& r : batch->runs) {
       if (r.zeros) continue;
       char* out = batch->pages.data() + at * ps;
-      Status s = Status::NotFound("not found by the pass");
+      bool read_where_found = false;
       if (!versions.empty()) {
         std::shared_lock<std::shared_mutex> segments(segments_mu_);
-        s = ReadVersionsLocked(*target->vol, r.first, std::span(versions).subspan(at, r.count), out,
-                               ReadVia::kDirect);
+        read_where_found =
+            ReadVersionsLocked(*target->vol, r.first, std::span(versions).subspan(at, r.count), out,
+                               ReadVia::kDirect)
+                .ok();
       }
       // GC may have moved a record since it was found (compaction): look the pages up again.
-      if (!s.ok()) {
+      if (!read_where_found) {
         CLONEFS_RETURN_IF_ERROR(ReadPages(*target->vol, target->info.epoch, r.first,
                                           static_cast<uint32_t>(r.count), out, ReadVia::kDirect));
       }
@@ -99,9 +104,7 @@ Status StoreImpl::ReadPinnedChanges(SnapshotPin& target_pin, const SnapshotPin* 
     return Status::OK();
   };
   RunReader reader(fn);
-  BatchBuilder batches(reader, [read](Versions versions) -> RunReader::ReadFn {
-    return [read, versions = std::move(versions)](PageBatch* b) { return read(versions, b); };
-  });
+  BatchBuilder batches(reader, read);
   if (bp != nullptr && OfOneVolume(*target, **bp)) {
     // Two snapshots of one volume: the versions the volume wrote between them are the changes,
     // and they say where each page's record is.

@@ -55,8 +55,7 @@ Status RunReader::Add(std::vector<PageRun> runs, ReadFn read) {
   if (item->read) {
     unread_.push_back(item.get());
   } else {
-    item->batch.pages.clear();
-    item->done = true;
+    item->done = true;  // runs of zeros only: no pages
   }
   queued_.push_back(std::move(item));
   cv_.notify_all();

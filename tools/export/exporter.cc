@@ -25,7 +25,7 @@ uint8_t Log2(uint32_t v) {
 }
 
 // Runs ReadPinnedChanges on a thread of its own, handing its batches over at most kDepth ahead.
-// A batch travels in the very buffer the store read it into: batches are swapped, not copied,
+// A batch travels in the very buffer the store read it into: batches are moved, not copied,
 // and their buffers go back to BufferPool::Pages() through Recycle. Destroying it stops the
 // thread.
 class ReadAhead {

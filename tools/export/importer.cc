@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include "base/buffer_pool.h"
 #include "base/error_names.h"
 #include "crypto/hex.h"
 #include "tools/export/exporter.h"
@@ -88,10 +89,7 @@ class BackgroundWriter {
     cv_.wait(l, [&] { return queue_.size() < kDepth || !failure_.ok(); });
     if (!failure_.ok()) return failure_;
     Batch b;
-    if (!spare_.empty()) {
-      b.data = std::move(spare_.back());
-      spare_.pop_back();
-    }
+    b.data = BufferPool::Pages().Take();
     b.offset = offset;
     b.data.assign(data.data(), data.size());
     b.discard = discard;
@@ -110,8 +108,8 @@ class BackgroundWriter {
       cv_.notify_all();
       l.unlock();
       Status s = b.discard > 0 ? to_.Discard(b.offset, b.discard) : to_.Write(b.offset, b.data);
+      BufferPool::Pages().Give(std::move(b.data));
       l.lock();
-      spare_.push_back(std::move(b.data));
       if (!s.ok() && failure_.ok()) {
         failure_ = s;
         queue_.clear();
@@ -123,10 +121,9 @@ class BackgroundWriter {
   store::VolumeHandle& to_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Batch> queue_;         // GUARDED_BY mu_
-  std::vector<std::string> spare_;  // buffers to reuse; GUARDED_BY mu_
-  bool done_ = false;               // GUARDED_BY mu_
-  Status failure_;                  // GUARDED_BY mu_ until the threads are joined
+  std::deque<Batch> queue_;  // GUARDED_BY mu_
+  bool done_ = false;        // GUARDED_BY mu_
+  Status failure_;           // GUARDED_BY mu_ until the threads are joined
   std::vector<std::thread> threads_;
 };
 
