@@ -57,9 +57,42 @@ TEST(FaultInjectionEnv, DropsOnlyUnsyncedBytes) {
   ASSERT_TRUE(f.ok());
   ASSERT_TRUE((*f)->WriteAt(0, "synced").ok());
   ASSERT_TRUE((*f)->Sync().ok());
+  ASSERT_TRUE(env.SyncDir(dir).ok());
   ASSERT_TRUE((*f)->WriteAt(6, "lost").ok());
   ASSERT_TRUE(env.DropUnsyncedData().ok());
   EXPECT_EQ(*(*f)->Size(), 6u);
+}
+
+TEST(FaultInjectionEnv, AFileWhoseNameWasNeverSyncedIsGoneAfterACrash) {
+  FaultInjectionEnv env(Env::Default());
+  std::string dir = TempDir();
+  auto kept = env.OpenFile(dir + "/kept", true);
+  ASSERT_TRUE(kept.ok());
+  ASSERT_TRUE(env.SyncDir(dir).ok());
+  auto lost = env.OpenFile(dir + "/lost", true);
+  ASSERT_TRUE(lost.ok());
+  ASSERT_TRUE((*lost)->WriteAt(0, "data").ok());
+  ASSERT_TRUE((*lost)->Sync().ok());  // its bytes, but not its name
+  ASSERT_TRUE(env.DropUnsyncedData().ok());
+  EXPECT_TRUE(Env::Default()->FileExists(dir + "/kept"));
+  EXPECT_FALSE(Env::Default()->FileExists(dir + "/lost"));
+}
+
+TEST(FaultInjectionEnv, CrashesAtTheChosenSyncPoint) {
+  FaultInjectionEnv env(Env::Default());
+  std::string dir = TempDir();
+  auto f = env.OpenFile(dir + "/seg", true);
+  ASSERT_TRUE(f.ok());
+  env.CrashAtSync(3);
+  ASSERT_TRUE((*f)->WriteAt(0, "one").ok());
+  ASSERT_TRUE((*f)->Sync().ok());      // sync point 1
+  ASSERT_TRUE(env.SyncDir(dir).ok());  // 2
+  ASSERT_TRUE((*f)->WriteAt(3, "two").ok());
+  EXPECT_EQ((*f)->Sync().code(), Status::Code::kIOError);  // 3: the crash, not a sync
+  EXPECT_EQ(env.sync_points(), 3u);
+  EXPECT_EQ(*(*f)->Size(), 3u);  // "two" was never synced
+  EXPECT_FALSE((*f)->WriteAt(6, "three").ok());  // the machine is down
+  EXPECT_FALSE(env.SyncDir(dir).ok());
 }
 
 TEST(FaultInjectionEnv, WriteBudgetGivesNoSpace) {

@@ -47,22 +47,57 @@ bool FaultInjectionEnv::crashed() {
   return crashed_;
 }
 
+void FaultInjectionEnv::CrashAtSync(uint64_t n) {
+  std::lock_guard<std::mutex> l(mu_);
+  crash_at_sync_ = n == 0 ? 0 : sync_points_.load() + n;
+}
+
+bool FaultInjectionEnv::CrashHereLocked() {
+  const uint64_t point = sync_points_.fetch_add(1) + 1;
+  if (crash_at_sync_ == 0 || point != crash_at_sync_) return false;
+  DropUnsyncedDataLocked().IgnoreError();
+  return true;
+}
+
 Status FaultInjectionEnv::SyncAndRecord(File* file) {
   std::lock_guard<std::mutex> l(mu_);
   if (crashed_) return Status::IOError("fdatasync " + file->path() + " after simulated crash");
+  if (CrashHereLocked()) return Status::IOError("fdatasync " + file->path() + ": simulated crash");
   CLONEFS_RETURN_IF_ERROR(file->Sync());
   CLONEFS_ASSIGN_OR_RETURN(uint64_t size, file->Size());
   synced_size_[file->path()] = size;
   return Status::OK();
 }
 
+Status FaultInjectionEnv::SyncDir(const std::string& dir) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (crashed_) return Status::IOError("fsync " + dir + " after simulated crash");
+  if (CrashHereLocked()) return Status::IOError("fsync " + dir + ": simulated crash");
+  CLONEFS_RETURN_IF_ERROR(base_->SyncDir(dir));
+  const std::string prefix = dir.back() == '/' ? dir : dir + "/";
+  for (auto it = unsynced_names_.begin(); it != unsynced_names_.end();) {
+    const bool in_dir = it->compare(0, prefix.size(), prefix) == 0 &&
+                        it->find('/', prefix.size()) == std::string::npos;
+    it = in_dir ? unsynced_names_.erase(it) : std::next(it);
+  }
+  return Status::OK();
+}
+
 Result<std::unique_ptr<File>> FaultInjectionEnv::OpenFile(const std::string& path, bool create) {
+  if (create && !base_->FileExists(path)) {
+    std::lock_guard<std::mutex> l(mu_);
+    unsynced_names_.insert(path);
+  }
   CLONEFS_ASSIGN_OR_RETURN(auto file, base_->OpenFile(path, create));
   return Track(path, std::move(file));
 }
 
 Result<std::unique_ptr<File>> FaultInjectionEnv::OpenDirectFile(const std::string& path,
                                                                 bool create) {
+  if (create && !base_->FileExists(path)) {
+    std::lock_guard<std::mutex> l(mu_);
+    unsynced_names_.insert(path);
+  }
   CLONEFS_ASSIGN_OR_RETURN(auto file, base_->OpenDirectFile(path, create));
   return Track(path, std::move(file));
 }
@@ -84,15 +119,23 @@ Status FaultInjectionEnv::DeleteFile(const std::string& path) {
   {
     std::lock_guard<std::mutex> l(mu_);
     synced_size_.erase(path);
+    unsynced_names_.erase(path);
   }
   return base_->DeleteFile(path);
 }
 
 Status FaultInjectionEnv::DropUnsyncedData() {
   std::lock_guard<std::mutex> l(mu_);
+  return DropUnsyncedDataLocked();
+}
+
+Status FaultInjectionEnv::DropUnsyncedDataLocked() {
   crashed_ = true;
+  for (const std::string& path : unsynced_names_) {
+    if (base_->FileExists(path)) CLONEFS_RETURN_IF_ERROR(base_->DeleteFile(path));
+  }
   for (const auto& [path, size] : synced_size_) {
-    if (!base_->FileExists(path)) continue;
+    if (unsynced_names_.count(path) || !base_->FileExists(path)) continue;
     CLONEFS_ASSIGN_OR_RETURN(auto file, base_->OpenFile(path, false));
     CLONEFS_ASSIGN_OR_RETURN(uint64_t cur, file->Size());
     if (cur > size) CLONEFS_RETURN_IF_ERROR(file->Truncate(size));
