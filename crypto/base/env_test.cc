@@ -90,7 +90,7 @@ TEST(FaultInjectionEnv, CrashesAtTheChosenSyncPoint) {
   ASSERT_TRUE((*f)->WriteAt(3, "two").ok());
   EXPECT_EQ((*f)->Sync().code(), Status::Code::kIOError);  // 3: the crash, not a sync
   EXPECT_EQ(env.sync_points(), 3u);
-  EXPECT_EQ(*(*f)->Size(), 3u);  // "two" was never synced
+  EXPECT_EQ(*(*f)->Size(), 3u);                  // "two" was never synced
   EXPECT_FALSE((*f)->WriteAt(6, "three").ok());  // the machine is down
   EXPECT_FALSE(env.SyncDir(dir).ok());
 }

@@ -8,8 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -68,9 +68,9 @@ std::string SnapshotName(size_t op_index) { return "s" + std::to_string(op_index
 StoreOptions CampaignOptions(Env* env) {
   StoreOptions o;
   o.env = env;
-  o.segment_bytes = 256 << 10;     // a segment roll every ~60 pages
-  o.checkpoint_entries = 16;       // an inline checkpoint every 64 map entries
-  o.background_threads = false;    // so that the sync points come in the same order every run
+  o.segment_bytes = 256 << 10;   // a segment roll every ~60 pages
+  o.checkpoint_entries = 16;     // an inline checkpoint every 64 map entries
+  o.background_threads = false;  // so that the sync points come in the same order every run
   return o;
 }
 
