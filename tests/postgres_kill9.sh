@@ -111,7 +111,10 @@ for cycle in $(seq "$CYCLES"); do
   # The server that died could not remove its lock file (its disk had gone); it is not running,
   # as after a machine crash, where PostgreSQL ignores a lock file naming no live process.
   rm -f "$PGDATA/postmaster.pid"
+  recoveries=$(grep -c "automatic recovery in progress" "$PGRUN/server.log" || true)
   pg_start "$PGDATA" "$PORT" "$PGRUN/server.log"
+  (($(grep -c "automatic recovery in progress" "$PGRUN/server.log") > recoveries)) ||
+    fail "cycle $cycle: PostgreSQL started without crash recovery: the kill did not hit it"
   check_acked "cycle $cycle"
   pg_amcheck_clean "$PORT" "cycle $cycle"
 done
