@@ -83,21 +83,21 @@ Status FaultInjectionEnv::SyncDir(const std::string& dir) {
   return Status::OK();
 }
 
+void FaultInjectionEnv::NoteIfNew(const std::string& path, bool create) {
+  if (!create || base_->FileExists(path)) return;
+  std::lock_guard<std::mutex> l(mu_);
+  unsynced_names_.insert(path);
+}
+
 Result<std::unique_ptr<File>> FaultInjectionEnv::OpenFile(const std::string& path, bool create) {
-  if (create && !base_->FileExists(path)) {
-    std::lock_guard<std::mutex> l(mu_);
-    unsynced_names_.insert(path);
-  }
+  NoteIfNew(path, create);
   CLONEFS_ASSIGN_OR_RETURN(auto file, base_->OpenFile(path, create));
   return Track(path, std::move(file));
 }
 
 Result<std::unique_ptr<File>> FaultInjectionEnv::OpenDirectFile(const std::string& path,
                                                                 bool create) {
-  if (create && !base_->FileExists(path)) {
-    std::lock_guard<std::mutex> l(mu_);
-    unsynced_names_.insert(path);
-  }
+  NoteIfNew(path, create);
   CLONEFS_ASSIGN_OR_RETURN(auto file, base_->OpenDirectFile(path, create));
   return Track(path, std::move(file));
 }

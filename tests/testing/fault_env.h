@@ -45,6 +45,9 @@ class FaultInjectionEnv final : public EnvWrapper {
 
  private:
   friend class FaultFile;
+  // Before an open that may create `path`: a file it creates has a name no directory sync
+  // covered yet.
+  void NoteIfNew(const std::string& path, bool create);
   // Wraps a file just opened, remembering its length as synced when it is new to us.
   Result<std::unique_ptr<File>> Track(const std::string& path, std::unique_ptr<File> file);
   // Spends `n` bytes of budget; false when the disk is "full".
