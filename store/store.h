@@ -131,6 +131,9 @@ struct StoreOptions {
   uint64_t cache_bytes = 512ull << 20;
   // A segment file is sealed and a new one started at this size.
   uint64_t segment_bytes = 64ull << 20;
+  // About how many segment file handles stay open, however many segments there are: idle
+  // ones are closed and reopen on their next use (store/log/file_handle_budget.h).
+  size_t max_open_segment_files = 256;
   // Page-map entries kept in memory before they are checkpointed into RocksDB.
   size_t checkpoint_entries = 1 << 16;
   // Run checkpoints and garbage collection on a background thread.

@@ -39,7 +39,8 @@ Result<std::shared_ptr<MetaDb>> MetaDbFor(const std::string& dir, const StoreOpt
 Result<std::shared_ptr<SegmentStore>> SegmentStoreFor(const std::string& dir,
                                                       const StoreOptions& options) {
   if (options.segment_store != nullptr) return options.segment_store;
-  CLONEFS_ASSIGN_OR_RETURN(auto files, PosixSegmentStore::Open(options.env, dir + kSegmentDir));
+  CLONEFS_ASSIGN_OR_RETURN(auto files, PosixSegmentStore::Open(options.env, dir + kSegmentDir,
+                                                               options.max_open_segment_files));
   return std::shared_ptr<SegmentStore>(std::move(files));
 }
 

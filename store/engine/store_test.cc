@@ -26,6 +26,7 @@ class StoreTest : public ::testing::Test {
     o.segment_bytes = 4 * kMiB;
     o.checkpoint_entries = 512;
     o.restore_points = restore_points_;
+    o.max_open_segment_files = max_open_segment_files_;
     auto s = Store::Open(dir_.path() + "/s", o);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
@@ -53,8 +54,31 @@ class StoreTest : public ::testing::Test {
 
   TempDir dir_;
   bool restore_points_ = true;
+  size_t max_open_segment_files_ = 256;
   std::unique_ptr<Store> store_;
 };
+
+TEST_F(StoreTest, ManySegmentsKeepFewFilesOpenAndEveryPageReadsBack) {
+  max_open_segment_files_ = 6;
+  Reopen();
+  const std::string segments = dir_.path() + "/s/segments";
+  auto v = Volume("vol1", 64 * kMiB);
+  for (uint64_t mib = 0; mib < 64; ++mib) {
+    ASSERT_OK(v->Write(mib * kMiB, Pattern(mib, kMiB)));
+    // Reads of earlier segments along the way, through both kinds of handle.
+    EXPECT_EQ(Read(*v, (mib / 2) * kMiB, 4096), Pattern(mib / 2, kMiB).substr(0, 4096));
+    EXPECT_LE(clonefs::testing::DescriptorsUnder(segments), 6u) << "after MiB " << mib;
+  }
+  ASSERT_OK(v->Sync());
+  EXPECT_GE(store_->GetUsage().segment_count, 16u) << "the test needs more segments than handles";
+  v.reset();
+  Reopen();
+  v = Open("vol1");
+  for (uint64_t mib = 0; mib < 64; ++mib) {
+    EXPECT_EQ(Read(*v, mib * kMiB, kMiB), Pattern(mib, kMiB)) << "MiB " << mib;
+  }
+  EXPECT_LE(clonefs::testing::DescriptorsUnder(segments), 6u);
+}
 
 TEST_F(StoreTest, UnwrittenReadsZeroAndCostsNothing) {
   auto v = Volume("vol1", 1ull << 40);  // 1 TiB, sparse

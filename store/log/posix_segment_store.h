@@ -6,6 +6,8 @@
 // (never written again) go through a second, buffered handle and the page cache, so repeated
 // reads are cheap and nothing stale is ever cached; other reads are direct. Creating a file
 // does not sync the directory (appenders would wait for the journal): SyncNames() does.
+// Handles open on first use and are closed again when idle, so that about `max_open_files`
+// are open whatever the number of segments (file_handle_budget.h).
 // Thread-safe.
 #pragma once
 
@@ -13,6 +15,7 @@
 #include <string>
 
 #include "base/env.h"
+#include "store/log/file_handle_budget.h"
 #include "store/log/segment_store.h"
 
 namespace clonefs::store {
@@ -20,7 +23,9 @@ namespace clonefs::store {
 class PosixSegmentStore final : public SegmentStore {
  public:
   // Segments in `dir` (created if missing), through `env`, which must outlive the store.
-  static Result<std::shared_ptr<PosixSegmentStore>> Open(Env* env, const std::string& dir);
+  static Result<std::shared_ptr<PosixSegmentStore>> Open(
+      Env* env, const std::string& dir, size_t max_open_files = kDefaultMaxOpenFiles);
+  static constexpr size_t kDefaultMaxOpenFiles = 256;
 
   size_t write_alignment() const override { return kDirectIoAlignment; }
   Result<std::vector<uint32_t>> List() override;
@@ -34,13 +39,19 @@ class PosixSegmentStore final : public SegmentStore {
   const std::string& description() const override { return dir_; }
 
   std::string PathOf(uint32_t id) const;
+  // Segment file handles open now.
+  size_t open_files() const { return budget_->open(); }
 
  private:
-  PosixSegmentStore(Env* env, std::string dir) : env_(env), dir_(std::move(dir)) {}
+  PosixSegmentStore(Env* env, std::string dir, size_t max_open_files)
+      : env_(env),
+        dir_(std::move(dir)),
+        budget_(std::make_shared<FileHandleBudget>(max_open_files)) {}
   Result<std::shared_ptr<Segment>> OpenFile(uint32_t id, bool create);
 
   Env* const env_;
   const std::string dir_;
+  const std::shared_ptr<FileHandleBudget> budget_;
 };
 
 }  // namespace clonefs::store

@@ -71,4 +71,15 @@ inline std::string Pattern(uint64_t seed, size_t n) {
   return s;
 }
 
+// Descriptors of this process open on files under `dir`, as the kernel lists them.
+inline size_t DescriptorsUnder(const std::string& dir) {
+  size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(entry.path(), ec);
+    if (!ec && target.string().rfind(dir + "/", 0) == 0) ++n;
+  }
+  return n;
+}
+
 }  // namespace clonefs::testing
