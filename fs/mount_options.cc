@@ -73,6 +73,8 @@ Status ApplyOption(std::string_view opt, MountOptions* out) {
     out->cache_bytes = mb << 20;
   } else if (key == "snapshot_quota") {
     CLONEFS_ASSIGN_OR_RETURN(out->snapshot_quota, PositiveCount(key, value, "snapshots"));
+  } else if (key == "account_snapshot_quota") {
+    CLONEFS_ASSIGN_OR_RETURN(out->account_snapshot_quota, PositiveCount(key, value, "snapshots"));
   } else if (key == "max_connections_per_uid") {
     CLONEFS_ASSIGN_OR_RETURN(out->max_connections_per_uid,
                              PositiveCount(key, value, "connections"));
@@ -193,6 +195,8 @@ std::string MountUsage(std::string_view program) {
          "  passphrase_file=PATH  unlock them with the passphrase in PATH instead\n"
          "  snapshot_quota=N    manual snapshots a snapshot copy may bring the store to\n"
          "                      (default 10000; SnapshotQuotaExceeded past it)\n"
+         "  account_snapshot_quota=N  manual snapshots one account may have\n"
+         "                      (default 100; SnapshotQuotaExceeded past it)\n"
          "  max_connections_per_uid=N  control connections one Unix user may hold at once\n"
          "                      (default 16, of 64 in all; StoreBusy past it)\n"
          "  backups=on|off      take and expire automated snapshots in each volume's\n"

@@ -5,6 +5,7 @@
 // mount(8) and mount.fuse3 call `clonefs SOURCE MOUNTPOINT -o opts` for fstab entries of type
 // `fuse.clonefs`, so the options are a mix of four kinds, sorted here:
 //   - ours (log_level=, cache_mb=, log_file=, key_file=, passphrase_file=, snapshot_quota=,
+//     account_snapshot_quota=,
 //     max_connections_per_uid=, backups=, backup_check_ms=, pitr=, clock_start=, clock_rate=,
 //     metrics=, metrics_interval_ms=),
 //     consumed;
@@ -41,6 +42,9 @@ struct MountOptions {
   uint64_t cache_bytes = 512ull << 20;
   // Manual snapshots (copies in progress included) a snapshot copy may bring the store to.
   uint64_t snapshot_quota = 10000;
+  // Manual snapshots one account may have (Aurora's default quota is 100; like a Service
+  // Quotas increase, an operator raises it for all accounts of the store).
+  uint64_t account_snapshot_quota = 100;
   // Control-socket connections one uid may hold at once, under the socket's limit in all
   // (ControlServer::kMaxConnections), so that one user cannot starve the others.
   uint64_t max_connections_per_uid = 16;

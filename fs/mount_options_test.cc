@@ -100,14 +100,18 @@ TEST(MountOptions, CountsArePositive) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->max_connections_per_uid, 16u);
   EXPECT_EQ(d->snapshot_quota, 10000u);
+  EXPECT_EQ(d->account_snapshot_quota, 100u);
   Result<MountOptions> r =
-      ParseMountArgs({"/s", "/m", "-o", "max_connections_per_uid=3,snapshot_quota=7"});
+      ParseMountArgs({"/s", "/m", "-o",
+                      "max_connections_per_uid=3,snapshot_quota=7,account_snapshot_quota=20000"});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->max_connections_per_uid, 3u);
   EXPECT_EQ(r->snapshot_quota, 7u);
+  EXPECT_EQ(r->account_snapshot_quota, 20000u);
   EXPECT_TRUE(r->fuse_options.empty());  // ours: not handed to libfuse
   for (const char* bad : {"max_connections_per_uid=0", "max_connections_per_uid=x",
-                          "max_connections_per_uid=", "snapshot_quota=-1"}) {
+                          "max_connections_per_uid=", "snapshot_quota=-1",
+                          "account_snapshot_quota=0", "account_snapshot_quota=1x"}) {
     Result<MountOptions> e = ParseMountArgs({"/s", "/m", "-o", bad});
     EXPECT_EQ(e.status().code(), Status::Code::kInvalidArgument) << bad;
     EXPECT_NE(e.status().message().find("a positive number"), std::string::npos) << bad;

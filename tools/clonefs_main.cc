@@ -211,6 +211,7 @@ Status Start(const fs::MountOptions& o, Daemon* d) {
   services.backups = d->backups.get();
   services.accounts = d->accounts.get();
   services.sharing = d->sharing.get();
+  services.account_snapshot_quota = o.account_snapshot_quota;
   Result<std::unique_ptr<control::ControlServer>> control =
       control::ControlServer::Start(d->events.get(), socket, services, o.max_connections_per_uid);
   if (!control.ok()) {

@@ -46,6 +46,8 @@ struct Services {
   // as well; when null the Dispatcher opens them itself.
   access::AccountRegistry* accounts = nullptr;
   access::Sharing* sharing = nullptr;
+  // Manual snapshots one account may have (snapshot_quota.h).
+  size_t account_snapshot_quota = 100;
 };
 
 // Who sent a request: uid and pid from SO_PEERCRED (or the current process in direct mode);

@@ -88,6 +88,27 @@ TEST_F(ControlSnapshots, TagLimits) {
   EXPECT_EQ(SnapshotCount(), 2u);
 }
 
+TEST_F(ControlSnapshots, TheAccountSnapshotQuotaIsWhatTheDaemonWasGiven) {
+  ASSERT_TRUE(Exec("volume.create", {{"name", "v"}, {"size", "1M"}})["ok"]);
+  auto create_with_quota = [&](size_t quota, const std::string& name) {
+    Services services;
+    services.account_snapshot_quota = quota;
+    Dispatcher d(store_.get(), services);
+    return d.Handle(MakeRequest("snapshot.create", {{"volume", "v"}, {"name", name}}), Caller{0, 1},
+                    nullptr, nullptr);
+  };
+  for (const char* name : {"s1", "s2", "s3"}) {
+    EXPECT_TRUE(create_with_quota(3, name).value("ok", false)) << name;
+  }
+  nlohmann::json over = create_with_quota(3, "s4");
+  EXPECT_EQ(over["error"]["Code"], "SnapshotQuotaExceeded") << over.dump();
+  EXPECT_NE(over["error"]["Message"].get<std::string>().find("may have (3)"), std::string::npos)
+      << over.dump();
+  EXPECT_EQ(Exec("snapshot.show", {{"name", "s4"}})["error"]["Code"], "SnapshotNotFound");
+  // Raised, the same account may take more.
+  EXPECT_TRUE(create_with_quota(5, "s4").value("ok", false));
+}
+
 TEST_F(ControlSnapshots, ListShowDelete) {
   Ok("volume.create", {{"name", "db2"}, {"size", 1 << 20}});
   Ok("snapshot.create", {{"volume", "db1"}, {"name", "zeta"}});

@@ -69,12 +69,14 @@ Status CheckSnapshotQuota(const CommandContext& ctx) {
       ++n;
     }
   }
-  if (n < kMaxSnapshotsPerAccount) return Status::OK();
+  const size_t quota = ctx.services != nullptr ? ctx.services->account_snapshot_quota
+                                               : Services().account_snapshot_quota;
+  if (n < quota) return Status::OK();
   return errors::Named(
       errors::kSnapshotQuotaExceeded,
       Status::QuotaExceeded("account " + ctx.caller.account + " already has " + std::to_string(n) +
                             " manual snapshots, the most an " + "account may have (" +
-                            std::to_string(kMaxSnapshotsPerAccount) + "); delete some first"));
+                            std::to_string(quota) + "); delete some first"));
 }
 
 }  // namespace clonefs::control

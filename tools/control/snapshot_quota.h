@@ -1,5 +1,6 @@
-// Manual snapshots per account: at most kMaxSnapshotsPerAccount (Aurora's default quota per
-// account and region), counted over the account's manual snapshots, its copies in progress and
+// Manual snapshots per account: at most Services::account_snapshot_quota (by default 100,
+// Aurora's default quota per account and region; the mount option account_snapshot_quota),
+// counted over the account's manual snapshots, its copies in progress and
 // its imports in progress (SnapshotQuotaPlace).
 // The temporary snapshots a --full-copy clone makes (kTemporarySnapshotPrefix) do not count.
 // This is beside the daemon's store-wide snapshot_quota of snapshot copies (copy_service.h).
@@ -16,7 +17,6 @@
 
 namespace clonefs::control {
 
-inline constexpr size_t kMaxSnapshotsPerAccount = 100;
 inline constexpr char kTemporarySnapshotPrefix[] = "clonefs-full-copy-";
 
 // SnapshotQuotaExceeded when the caller's account may not have one more manual snapshot.
