@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages clonefs needs, only those that are missing.
 #
-#   tools/deps.sh [build|run|all]     (default: all)
+#   tools/deps.sh [build|run|all|ceph]     (default: all)
 #
 #   build  compiler, CMake, Ninja, clang-format and the -dev packages of every library
 #   run    what a mount needs at run time (fuse3, losetup, mkfs.ext4)
 #   all    build + run + everything the test suite uses (fio, qemu-img, PostgreSQL 15, clang
 #          for the fuzz targets, ...)
+#   ceph   a single-node Ceph cluster for the RADOS store tests (mon, osd, the `ceph` and
+#          `rados` CLIs) and the librados C/C++ headers; not part of `all` (about 51 MB of
+#          downloads). Pacific (16.2) on Debian 12. Later block-device benchmarks will also
+#          want rbd-fuse and rbd-nbd.
 #
 # Idempotent and quiet: runs `apt-get update` at most once, and only when something is missing.
 # Also makes sure /dev/fuse and loop devices are available (warns, never fails, when they are
@@ -20,12 +24,16 @@ build_pkgs=(cmake ninja-build g++ pkg-config libfuse3-dev libssl-dev libzstd-dev
 run_pkgs=(fuse3 util-linux mount e2fsprogs)
 test_pkgs=(fio jq groff-base qemu-utils qemu-system-common postgresql-15 postgresql-client-15 python3 procps psmisc kmod
   clang-14 libclang-rt-14-dev)
+# ceph-mgr is left out on purpose: a pool can be created and used without one
+# (tests/testing/ceph_cluster.sh).
+ceph_pkgs=(ceph-mon ceph-osd ceph-common librados-dev libradospp-dev)
 
 case "$what" in
   build) pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}") ;;
   run) pkgs=("${run_pkgs[@]}") ;;
   all) pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}" "${test_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|run|all]" >&2; exit 2 ;;
+  ceph) pkgs=("${ceph_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|run|all|ceph]" >&2; exit 2 ;;
 esac
 
 missing=()
