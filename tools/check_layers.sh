@@ -21,6 +21,7 @@ rules=(
   "store/keys/|base/ crypto/ store/types.h store/backup_policy.h store/log/ store/meta/ store/keys/"
   "store/engine/|base/ crypto/ store/log/ store/meta/ store/map/ store/keys/ store/engine/ store/store.h store/store_wrapper.h store/types.h store/backup_policy.h"
   "store/access/|base/ crypto/ store/store.h store/types.h store/backup_policy.h store/access/"
+  "store/rados/|base/ store/types.h store/rados/"
   "store/|base/ crypto/ store/types.h store/backup_policy.h store/store.h store/keys/key_service.h"
   "fs/|base/ crypto/ fs/ store/access/ $store_api"
   "tools/|base/ crypto/ fs/ tools/ store/access/ $store_api"
