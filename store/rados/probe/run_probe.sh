@@ -5,6 +5,6 @@ set -euo pipefail
 probe="$(realpath "$1")"
 cluster="$(dirname "$(realpath "$0")")/../../../tests/testing/ceph_cluster.sh"
 dir="$(mktemp -d "${CLONEFS_TEST_TMPDIR:-/tmp}/clonefs-rados-probe.XXXXXX")"
-trap '"$cluster" stop "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+trap '"$cluster" stop "$dir/cluster" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 conf="$("$cluster" start "$dir/cluster" probe)"
 "$probe" "$conf" probe
