@@ -41,7 +41,7 @@ class ControlClient {
                               const std::vector<int>& fds = {});
 
  private:
-  explicit ControlClient(int fd) : fd_(fd), reader_(fd) {}
+  explicit ControlClient(int fd) : fd_(fd), reader_(fd, kMaxResponseBytes) {}
 
   int fd_;
   LineReader reader_;

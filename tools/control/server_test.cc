@@ -109,6 +109,34 @@ TEST_F(ControlServerTest, OversizedRequestIsRefused) {
   ::close(fd);
 }
 
+TEST(LineReader, AClientReadsResponsesPastTheRequestLimit) {
+  // A list of 10,000 snapshots is several MiB: the daemon sends it in one line, and a client
+  // must take it, while the daemon still refuses requests over kMaxMessageBytes.
+  for (size_t limit : {kMaxMessageBytes, kMaxResponseBytes}) {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+    const std::string big(3 * kMaxMessageBytes, 'r');
+    std::thread writer([&] {
+      SendAll(fds[1], big + "\nnext\n", std::chrono::steady_clock::now() + kTimeout).IgnoreError();
+      ::close(fds[1]);
+    });
+    LineReader reader(fds[0], limit);
+    auto line = reader.ReadLine(std::chrono::steady_clock::now() + kTimeout);
+    if (limit == kMaxMessageBytes) {
+      EXPECT_EQ(line.status().code(), Status::Code::kInvalidArgument);
+      ::close(fds[0]);  // lets the writer finish
+    } else {
+      ASSERT_TRUE(line.ok() && line->has_value()) << line.status().ToString();
+      EXPECT_EQ(line->value(), big);
+      auto next = reader.ReadLine(std::chrono::steady_clock::now() + kTimeout);
+      ASSERT_TRUE(next.ok() && next->has_value());
+      EXPECT_EQ(next->value(), "next");
+      ::close(fds[0]);
+    }
+    writer.join();
+  }
+}
+
 TEST_F(ControlServerTest, ConcurrentClients) {
   auto server = StartServer();
   ASSERT_NE(server, nullptr);

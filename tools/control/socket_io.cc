@@ -88,15 +88,16 @@ LineReader::~LineReader() {
 
 Result<std::optional<std::string>> LineReader::ReadLine(Deadline deadline) {
   for (;;) {
-    size_t nl = buffer_.find('\n');
+    size_t nl = buffer_.find('\n', scanned_);
     if (nl != std::string::npos) {
       std::string line = buffer_.substr(0, nl);
       buffer_.erase(0, nl + 1);
+      scanned_ = 0;
       return std::optional<std::string>(std::move(line));
     }
-    if (buffer_.size() > kMaxMessageBytes) {
-      return Status::InvalidArgument("message longer than " + std::to_string(kMaxMessageBytes) +
-                                     " bytes");
+    scanned_ = buffer_.size();
+    if (buffer_.size() > max_line_) {
+      return Status::InvalidArgument("message longer than " + std::to_string(max_line_) + " bytes");
     }
     if (eof_) {
       if (buffer_.empty()) return std::optional<std::string>();

@@ -16,8 +16,12 @@
 
 namespace clonefs::control {
 
-// The longest request or response line accepted (excluding the newline).
+// The longest request line the daemon accepts (excluding the newline): what one client may make
+// it buffer.
 constexpr size_t kMaxMessageBytes = 1 << 20;
+// The longest response line a client accepts: a list of 10,000 snapshots is about 8 MiB, and
+// the daemon is trusted not to send lines without end.
+constexpr size_t kMaxResponseBytes = 256u << 20;
 
 // A point in time after which I/O gives up; nullopt waits forever.
 using Deadline = std::optional<std::chrono::steady_clock::time_point>;
@@ -36,14 +40,15 @@ inline constexpr size_t kMaxPassedFds = 4;
 // Splits a stream into lines, and collects descriptors passed with them (SCM_RIGHTS).
 class LineReader {
  public:
-  explicit LineReader(int fd) : fd_(fd) {}
+  // Lines longer than `max_line` bytes are refused.
+  explicit LineReader(int fd, size_t max_line = kMaxMessageBytes) : fd_(fd), max_line_(max_line) {}
   ~LineReader();  // closes descriptors nobody took
   LineReader(const LineReader&) = delete;
   LineReader& operator=(const LineReader&) = delete;
 
   // The next line without its newline; nullopt at end of stream (a trailing partial line is
   // returned as a line). Fails with IOError on a socket error or a missed deadline
-  // (errno ETIMEDOUT), and InvalidArgument for a line longer than kMaxMessageBytes.
+  // (errno ETIMEDOUT), and InvalidArgument for a line longer than max_line.
   Result<std::optional<std::string>> ReadLine(Deadline deadline);
   // The descriptors received so far (close-on-exec), now the caller's to close. A client
   // sends them with its request, so after ReadLine they are that request's.
@@ -51,8 +56,10 @@ class LineReader {
 
  private:
   int fd_;
+  size_t max_line_;
   std::vector<int> fds_;
   std::string buffer_;
+  size_t scanned_ = 0;  // bytes of buffer_ known to hold no newline: a long line is scanned once
   bool eof_ = false;
 };
 
