@@ -6,7 +6,8 @@
 #   build  compiler, CMake, Ninja, clang-format and the -dev packages of every library
 #   run    what a mount needs at run time (fuse3, losetup, mkfs.ext4)
 #   all    build + run + everything the test suite uses (fio, qemu-img, PostgreSQL 15, clang
-#          for the fuzz targets, ...)
+#          and its sanitizer runtimes for the fuzz targets and tools/tsan.sh, llvm-symbolizer
+#          for their reports, ...)
 #   ceph   a single-node Ceph cluster for the RADOS store tests (mon, osd, the `ceph` and
 #          `rados` CLIs) and the librados C/C++ headers; not part of `all` (about 51 MB of
 #          downloads). Pacific (16.2) on Debian 12. Later block-device benchmarks will also
@@ -23,7 +24,7 @@ build_pkgs=(cmake ninja-build g++ pkg-config libfuse3-dev libssl-dev libzstd-dev
   libgtest-dev libgmock-dev librocksdb-dev libcli11-dev nlohmann-json3-dev clang-format-14)
 run_pkgs=(fuse3 util-linux mount e2fsprogs)
 test_pkgs=(fio jq groff-base qemu-utils qemu-system-common postgresql-15 postgresql-client-15 python3 procps psmisc kmod
-  clang-14 libclang-rt-14-dev)
+  clang-14 libclang-rt-14-dev llvm-14)
 # ceph-mgr is left out on purpose: a pool can be created and used without one
 # (tests/testing/ceph_cluster.sh).
 ceph_pkgs=(ceph-mon ceph-osd ceph-common librados-dev libradospp-dev)
