@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the threaded store tests with ThreadSanitizer (clang) and runs them; exits non-zero on
-# any report.
+# any report. tools/test.sh runs it after the sanitized unit tests.
 #
 #   tools/tsan.sh [TEST_BINARY...]     (default: the seven threaded store tests below)
 #
