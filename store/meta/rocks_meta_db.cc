@@ -10,8 +10,59 @@
 
 #include <cerrno>
 
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define CLONEFS_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define CLONEFS_TSAN 1
+#endif
+#ifdef CLONEFS_TSAN
+// ThreadSanitizer's runtime: while ignored, the calling thread's memory accesses are neither
+// checked nor recorded; its locks and other synchronization still are.
+extern "C" void AnnotateIgnoreReadsBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreReadsEnd(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesBegin(const char* file, int line);
+extern "C" void AnnotateIgnoreWritesEnd(const char* file, int line);
+#endif
+
 namespace clonefs::store {
 namespace {
+
+// For the length of a DB::Write call, ThreadSanitizer ignores this thread's memory accesses. A
+// no-op in any other build.
+//
+// Concurrent DB::Write calls form a write group: each links its batch into a queue with an
+// atomic compare-and-swap and waits; the leader appends the followers' batches to a batch of
+// the DBImpl's (one WAL record), then releases them. The next leader reuses that batch. All of
+// it is ordered by atomics in librocksdb, which is not instrumented, so TSan sees none of the
+// ordering. It does see some of the accesses: those made through std::string members that our
+// binaries instantiate (C++20 has no extern template for std::string) and librocksdb binds to.
+// They then look like races: the leader reading a follower's batch, two leaders in turn writing
+// the DBImpl's batch; under the stress test, with no RocksDB frame in either stack at times, so
+// no suppression (tools/tsan.supp) can name them. No code of ours runs inside DB::Write (we
+// give RocksDB no comparator, merge operator, listener or Env), so what this ignores is
+// RocksDB's own accesses, not ours; the batch we build before the call stays checked.
+class IgnoreRocksAccesses {
+ public:
+#ifdef CLONEFS_TSAN
+  IgnoreRocksAccesses() {
+    AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+    AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+  }
+  ~IgnoreRocksAccesses() {
+    AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+    AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+  }
+#else
+  // User-provided, not = default: a guard of a trivial type would be an "unused variable".
+  IgnoreRocksAccesses() {}
+  ~IgnoreRocksAccesses() {}
+#endif
+  IgnoreRocksAccesses(const IgnoreRocksAccesses&) = delete;
+  IgnoreRocksAccesses& operator=(const IgnoreRocksAccesses&) = delete;
+};
 
 // A WriteBatch's encoding: a 12-byte header (sequence, count), then per operation a tag and
 // two varint lengths (at most 1 + 5 + 5 bytes) before its key and value.
@@ -87,10 +138,10 @@ class RocksMetaDb final : public MetaDb {
     }
     rocksdb::WriteOptions wo;
     wo.sync = sync;
-    rocksdb::Status s = db_->Write(wo, &wb);
+    rocksdb::Status s = WriteBatchToRocks(wo, &wb);
     if (s.IsNoSpace() || s.IsIOError()) {
       // A background error leaves RocksDB read-only until resumed; once space is back, resume.
-      if (db_->Resume().ok()) s = db_->Write(wo, &wb);
+      if (db_->Resume().ok()) s = WriteBatchToRocks(wo, &wb);
     }
     return FromRocks(s, "write metadata");
   }
@@ -102,6 +153,11 @@ class RocksMetaDb final : public MetaDb {
   Status SyncWal() override { return FromRocks(db_->FlushWAL(/*sync=*/true), "sync metadata"); }
 
  private:
+  rocksdb::Status WriteBatchToRocks(const rocksdb::WriteOptions& wo, rocksdb::WriteBatch* wb) {
+    IgnoreRocksAccesses ignore;  // group commit (see the class)
+    return db_->Write(wo, wb);
+  }
+
   std::unique_ptr<rocksdb::DB> db_;
   const std::shared_ptr<rocksdb::Statistics> stats_;
 };
