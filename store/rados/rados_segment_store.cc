@@ -205,7 +205,10 @@ Result<std::shared_ptr<Segment>> RadosSegmentStore::Open(uint32_t id) {
 
 Status RadosSegmentStore::Delete(uint32_t id) {
   const std::string oid = ObjectName(id);
-  const int r = cluster_->io().remove(oid);
+  // FULL_TRY here too: on a full cluster the OSDs still take a delete (which is how the log's
+  // garbage collection gets room back), but librados would hold it until the cluster is no
+  // longer full.
+  const int r = cluster_->io().remove(oid, LIBRADOS_OPERATION_FULL_TRY);
   if (r == -ENOENT) {
     return Status::NotFound("segment " + std::to_string(id) + " does not exist in " +
                             description());

@@ -13,9 +13,10 @@
 //     size above the cluster's, and a write past it fails with a message that says so.
 //   - Writes and truncates assert that the object exists, so a stale handle of a deleted segment
 //     gets NotFound instead of bringing the segment back.
-//   - Writes are sent with FULL_TRY: on a full cluster (or pool over quota) librados would
-//     otherwise hold them until there is room, i.e. until the op timeout; this way they fail at
-//     once with NoSpace, which the log reports as it does a full disk.
+//   - Writes and deletes are sent with FULL_TRY: on a full cluster (or pool over quota)
+//     librados would otherwise hold them until there is room, i.e. until the op timeout; this
+//     way writes fail at once with NoSpace, which the log reports as it does a full disk, and
+//     deletes (which the OSDs take even when full) free room.
 // Thread-safe: every call is one librados operation on a shared IoCtx, and a Segment keeps no
 // state of its own.
 #pragma once
