@@ -8,6 +8,7 @@
 #include <set>
 #include <thread>
 
+#include "store/log/log_test_util.h"
 #include "store/log/memory_segment_store.h"
 #include "store/log/posix_segment_store.h"
 #include "tests/testing/testing.h"
@@ -15,32 +16,10 @@
 namespace clonefs::store {
 namespace {
 
-using testing::Pattern;
-using testing::TempDir;
-
-// `n` encoded page records with payloads of `payload` bytes, back to back.
-std::string Records(uint64_t first_seq, int n, size_t payload) {
-  std::string out;
-  for (int i = 0; i < n; ++i) {
-    RecordHeader h;
-    h.seq = first_seq + i;
-    h.volume_id = 1;
-    h.page_no = first_seq + i;
-    h.plain_len = static_cast<uint32_t>(payload);
-    h.payload_len = static_cast<uint32_t>(payload);
-    EncodeRecord(h, Pattern(first_seq + i, payload), &out);
-  }
-  return out;
-}
-
-SegmentLog::Options SmallOptions() {
-  SegmentLog::Options o;
-  o.segment_bytes = 256 << 10;
-  o.reserve_bytes = 0;
-  o.flush_bytes = 64 << 10;
-  o.max_pending_bytes = 512 << 10;
-  return o;
-}
+using clonefs::testing::Pattern;
+using clonefs::testing::TempDir;
+using testing::Records;
+using testing::SmallOptions;
 
 // The log over segment files in `dir`, as a store opens it.
 Result<std::unique_ptr<SegmentLog>> OpenLog(const std::string& dir,

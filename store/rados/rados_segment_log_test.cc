@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "base/env.h"
+#include "store/log/log_test_util.h"
 #include "store/log/record.h"
 #include "store/log/segment_log.h"
 #include "store/rados/rados_segment_store.h"
@@ -17,32 +18,10 @@ using clonefs::testing::Pattern;
 using clonefs::testing::TempDir;
 using testing::FreshNamespace;
 using testing::OpenTestSegments;
+using testing::Records;
+using testing::SmallOptions;
 
 constexpr uint64_t kMiB = 1 << 20;
-
-// `n` encoded page records with payloads of `payload` bytes, back to back.
-std::string Records(uint64_t first_seq, int n, size_t payload) {
-  std::string out;
-  for (int i = 0; i < n; ++i) {
-    RecordHeader h;
-    h.seq = first_seq + i;
-    h.volume_id = 1;
-    h.page_no = first_seq + i;
-    h.plain_len = static_cast<uint32_t>(payload);
-    h.payload_len = static_cast<uint32_t>(payload);
-    EncodeRecord(h, Pattern(first_seq + i, payload), &out);
-  }
-  return out;
-}
-
-SegmentLog::Options SmallOptions() {
-  SegmentLog::Options o;
-  o.segment_bytes = 256 << 10;
-  o.reserve_bytes = 0;
-  o.flush_bytes = 64 << 10;
-  o.max_pending_bytes = 512 << 10;
-  return o;
-}
 
 // The log over the segments in namespace `ns`, on a connection of its own, as a store opens it.
 Result<std::unique_ptr<SegmentLog>> OpenLog(const std::string& ns) {
